@@ -1,0 +1,31 @@
+# The two commands of the quick start: `make demo` and `make test`. Both install what is
+# missing first (Debian packages), so they work on a fresh machine.
+SHELL := /bin/bash
+GO ?= go
+BIN := bin/callscribe
+TESTDB := $(CURDIR)/.testdb
+
+.PHONY: demo test bench build deps clean
+
+deps:
+	@scripts/deps.sh
+
+build: deps
+	$(GO) build -o $(BIN) ./cmd/callscribe
+
+demo: build
+	@scripts/demo.sh $(BIN)
+
+# One PostgreSQL server for the whole run (started as an unprivileged user when root);
+# every test gets its own database from a migrated template.
+test: deps
+	$(GO) vet ./...
+	@scripts/test-postgres.sh start $(TESTDB)
+	@set -o pipefail; CALLSCRIBE_TEST_DATABASE_URL="$$(cat $(TESTDB)/url)" $(GO) test -count=1 -timeout 40m ./... ; \
+	  status=$$?; scripts/test-postgres.sh stop $(TESTDB); exit $$status
+
+bench: build
+	@scripts/bench.sh
+
+clean:
+	rm -rf bin $(TESTDB)

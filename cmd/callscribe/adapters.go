@@ -1,0 +1,54 @@
+package main
+
+import (
+	"context"
+	"io"
+
+	"callscribe/asr"
+	asropenai "callscribe/asr/openai"
+	"callscribe/asr/sphinx"
+	"callscribe/audio"
+	"callscribe/summarize"
+	"callscribe/summarize/extractive"
+	sumopenai "callscribe/summarize/openai"
+)
+
+// newTranscriber builds the recogniser CALLSCRIBE_ASR names.
+func newTranscriber(cfg Config) (asr.Transcriber, func(), error) {
+	switch cfg.ASR {
+	case "openai":
+		t, err := asropenai.New(asropenai.Config{BaseURL: cfg.OpenAIBaseURL, APIKey: cfg.OpenAIAPIKey, Model: cfg.ASRModel})
+		return t, func() {}, err
+	default:
+		scfg := sphinx.Config{}
+		if cfg.SphinxModel != "" {
+			scfg.ModelDir = cfg.SphinxModel
+		}
+		r, err := sphinx.New(scfg)
+		if err != nil {
+			return nil, nil, err
+		}
+		return r, func() { r.Close() }, nil
+	}
+}
+
+// newSummarizer builds the summarizer CALLSCRIBE_SUMMARY names; nil when it is off.
+func newSummarizer(cfg Config) (summarize.Summarizer, error) {
+	switch cfg.Summary {
+	case "off":
+		return nil, nil
+	case "openai":
+		return sumopenai.New(sumopenai.Config{BaseURL: cfg.OpenAIBaseURL, APIKey: cfg.OpenAIAPIKey, Model: cfg.SummaryModel})
+	default:
+		return extractive.New(extractive.Config{}), nil
+	}
+}
+
+// decodeChannels sniffs and decodes the staged audio into one 16 kHz stream per channel.
+func decodeChannels(ctx context.Context, r io.Reader) ([]io.ReadCloser, error) {
+	d, err := audio.Open(r)
+	if err != nil {
+		return nil, err
+	}
+	return audio.Channels(ctx, d, asr.SampleRate), nil
+}

@@ -1,0 +1,99 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+
+	"callscribe"
+	"callscribe/storage/pglocal"
+	"callscribe/storage/postgres"
+)
+
+// app holds what every command opens: the database, started and migrated.
+type app struct {
+	cfg     Config
+	db      *postgres.DB
+	cluster *pglocal.Cluster // the embedded cluster, when CALLSCRIBE_DATABASE_URL is unset
+	log     *slog.Logger
+}
+
+const (
+	localOrg   = "local"
+	localEmail = "local@localhost"
+)
+
+func openApp(ctx context.Context, cfg Config) (*app, error) {
+	a := &app{cfg: cfg, log: newLogger(cfg.LogLevel)}
+	url := cfg.DatabaseURL
+	if url == "" {
+		c, err := pglocal.Start(ctx, pglocal.Options{DataDir: cfg.DataDir, Logf: func(format string, args ...any) {
+			a.log.Info(fmt.Sprintf(format, args...))
+		}})
+		if err != nil {
+			return nil, fmt.Errorf("start the embedded PostgreSQL in %s (CALLSCRIBE_DATA_DIR): %w", cfg.DataDir, err)
+		}
+		a.cluster = c
+		url = c.URL()
+	}
+	if err := postgres.Migrate(ctx, url); err != nil {
+		a.close()
+		return nil, err
+	}
+	db, err := postgres.Open(ctx, url)
+	if err != nil {
+		a.close()
+		return nil, err
+	}
+	a.db = db
+	return a, nil
+}
+
+func (a *app) close() {
+	if a.db != nil {
+		a.db.Close()
+	}
+	if a.cluster != nil {
+		if err := a.cluster.Close(context.Background()); err != nil {
+			a.log.Error("stop the embedded PostgreSQL", "err", err)
+		}
+	}
+}
+
+// userByEmail finds a user; the default local user is created (without any consent) the
+// first time it is asked for.
+func (a *app) userByEmail(ctx context.Context, email string) (callscribe.User, error) {
+	u, err := a.db.UserByEmail(ctx, email)
+	if callscribe.ErrorCode(err) != callscribe.ENOTFOUND || email != localEmail {
+		return u, err
+	}
+	org, err := a.db.EnsureOrganization(ctx, localOrg)
+	if err != nil {
+		return u, err
+	}
+	u, err = a.db.CreateUser(ctx, callscribe.User{OrgID: org, Email: localEmail, FirstName: "Local"})
+	if callscribe.ErrorCode(err) == callscribe.ECONFLICT {
+		return a.db.UserByEmail(ctx, email) // created at the same moment by another process
+	}
+	return u, err
+}
+
+func newLogger(level string) *slog.Logger {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(level)); err != nil {
+		l = slog.LevelWarn
+	}
+	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: l}))
+}
+
+func cmdMigrate(ctx context.Context, cfg Config, stdout io.Writer) error {
+	a, err := openApp(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer a.close()
+	_, err = fmt.Fprintln(stdout, "database is up to date")
+	return err
+}

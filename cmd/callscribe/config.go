@@ -1,0 +1,129 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Config is everything callscribe reads from its environment. Every variable has a named
+// default; secrets also accept VAR_FILE, a path to a file holding the value.
+type Config struct {
+	DatabaseURL   string // CALLSCRIBE_DATABASE_URL; empty: the embedded cluster in DataDir
+	DataDir       string // CALLSCRIBE_DATA_DIR
+	ASR           string // CALLSCRIBE_ASR: sphinx | openai
+	SphinxModel   string // CALLSCRIBE_SPHINX_MODEL_DIR; empty: the Debian package's model
+	OpenAIBaseURL string // CALLSCRIBE_OPENAI_BASE_URL
+	OpenAIAPIKey  string // CALLSCRIBE_OPENAI_API_KEY
+	ASRModel      string // CALLSCRIBE_ASR_MODEL
+	Summary       string // CALLSCRIBE_SUMMARY: extractive | openai | off
+	SummaryModel  string // CALLSCRIBE_SUMMARY_MODEL
+	PolicyVersion string // CALLSCRIBE_POLICY_VERSION: recorded with every consent grant
+	MaxCallBytes  int64  // CALLSCRIBE_MAX_CALL_BYTES: largest call accepted
+	ConsentPoll   time.Duration
+	LogLevel      string // CALLSCRIBE_LOG_LEVEL: debug | info | warn | error
+}
+
+const (
+	defaultASR           = "sphinx"
+	defaultASRModel      = "whisper-1"
+	defaultSummary       = "extractive"
+	defaultSummaryModel  = "gpt-4o-mini"
+	defaultPolicyVersion = "1"
+	defaultMaxCallBytes  = 1 << 30
+	defaultConsentPoll   = time.Second
+	defaultLogLevel      = "warn"
+)
+
+// LoadConfig reads the environment and validates it, naming the variable at fault.
+func LoadConfig(getenv func(string) string) (Config, error) {
+	c := Config{
+		ASR:           defaultASR,
+		ASRModel:      defaultASRModel,
+		Summary:       defaultSummary,
+		SummaryModel:  defaultSummaryModel,
+		PolicyVersion: defaultPolicyVersion,
+		MaxCallBytes:  defaultMaxCallBytes,
+		ConsentPoll:   defaultConsentPoll,
+		LogLevel:      defaultLogLevel,
+	}
+	var err error
+	str := func(name string, dst *string) {
+		if v := strings.TrimSpace(getenv(name)); v != "" {
+			*dst = v
+		}
+	}
+	secret := func(name string, dst *string) {
+		str(name, dst)
+		if path := getenv(name + "_FILE"); path != "" && err == nil {
+			b, rerr := os.ReadFile(path)
+			if rerr != nil {
+				err = fmt.Errorf("%s_FILE: %w", name, rerr)
+				return
+			}
+			*dst = strings.TrimSpace(string(b))
+		}
+	}
+	secret("CALLSCRIBE_DATABASE_URL", &c.DatabaseURL)
+	str("CALLSCRIBE_DATA_DIR", &c.DataDir)
+	str("CALLSCRIBE_ASR", &c.ASR)
+	str("CALLSCRIBE_SPHINX_MODEL_DIR", &c.SphinxModel)
+	str("CALLSCRIBE_OPENAI_BASE_URL", &c.OpenAIBaseURL)
+	secret("CALLSCRIBE_OPENAI_API_KEY", &c.OpenAIAPIKey)
+	str("CALLSCRIBE_ASR_MODEL", &c.ASRModel)
+	str("CALLSCRIBE_SUMMARY", &c.Summary)
+	str("CALLSCRIBE_SUMMARY_MODEL", &c.SummaryModel)
+	str("CALLSCRIBE_POLICY_VERSION", &c.PolicyVersion)
+	str("CALLSCRIBE_LOG_LEVEL", &c.LogLevel)
+	if err != nil {
+		return c, err
+	}
+	if v := getenv("CALLSCRIBE_MAX_CALL_BYTES"); v != "" {
+		n, perr := strconv.ParseInt(v, 10, 64)
+		if perr != nil || n <= 0 {
+			return c, fmt.Errorf("CALLSCRIBE_MAX_CALL_BYTES: %q is not a positive number of bytes", v)
+		}
+		c.MaxCallBytes = n
+	}
+	if v := getenv("CALLSCRIBE_CONSENT_POLL"); v != "" {
+		d, perr := time.ParseDuration(v)
+		if perr != nil || d <= 0 {
+			return c, fmt.Errorf("CALLSCRIBE_CONSENT_POLL: %q is not a positive duration such as 1s", v)
+		}
+		c.ConsentPoll = d
+	}
+	if c.DataDir == "" {
+		home, herr := os.UserHomeDir()
+		if herr != nil {
+			return c, fmt.Errorf("CALLSCRIBE_DATA_DIR is unset and the home directory is unknown: %w", herr)
+		}
+		c.DataDir = filepath.Join(home, ".local", "share", "callscribe")
+	}
+	switch c.ASR {
+	case "sphinx":
+	case "openai":
+		if c.OpenAIBaseURL == "" {
+			return c, fmt.Errorf("CALLSCRIBE_ASR=openai needs CALLSCRIBE_OPENAI_BASE_URL (an in-country OpenAI-compatible server)")
+		}
+	default:
+		return c, fmt.Errorf("CALLSCRIBE_ASR: %q is not one of sphinx, openai", c.ASR)
+	}
+	switch c.Summary {
+	case "extractive", "off":
+	case "openai":
+		if c.OpenAIBaseURL == "" {
+			return c, fmt.Errorf("CALLSCRIBE_SUMMARY=openai needs CALLSCRIBE_OPENAI_BASE_URL (an in-country OpenAI-compatible server)")
+		}
+	default:
+		return c, fmt.Errorf("CALLSCRIBE_SUMMARY: %q is not one of extractive, openai, off", c.Summary)
+	}
+	switch c.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		return c, fmt.Errorf("CALLSCRIBE_LOG_LEVEL: %q is not one of debug, info, warn, error", c.LogLevel)
+	}
+	return c, nil
+}

@@ -1,0 +1,159 @@
+// Command callscribe turns recorded phone calls into transcripts and summaries for the
+// people who consented to it, and forgets the audio. It is the only place that knows every
+// concrete adapter and wires them.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"callscribe"
+)
+
+// Exit statuses. Scripts wired to a PBX branch on them.
+const (
+	exitOK        = 0
+	exitFailure   = 1 // anything else: a fault of ours or of a dependency
+	exitBadInput  = 2 // unreadable audio, a missing file, a wrong flag
+	exitNoConsent = 3 // the owner has not consented (or withdrew consent)
+	exitNotFound  = 4 // no such user or call
+)
+
+// exitCodes maps application error codes to exit statuses: the CLI's one table.
+var exitCodes = map[string]int{
+	callscribe.EINVALID:     exitBadInput,
+	callscribe.EUNREADABLE:  exitBadInput,
+	callscribe.ETOOLARGE:    exitBadInput,
+	callscribe.ENOCONSENT:   exitNoConsent,
+	callscribe.ENOTFOUND:    exitNotFound,
+	callscribe.ECONFLICT:    exitFailure,
+	callscribe.EUNAVAILABLE: exitFailure,
+	callscribe.EINTERNAL:    exitFailure,
+}
+
+func exitCode(err error) int {
+	if err == nil {
+		return exitOK
+	}
+	if c, ok := exitCodes[callscribe.ErrorCode(err)]; ok {
+		return c
+	}
+	return exitFailure
+}
+
+const usage = `callscribe turns recorded calls into transcripts and forgets the audio.
+
+Usage:
+  callscribe transcribe [--owner EMAIL] [--json] [--channels agent,client] FILE...
+  callscribe users add --email EMAIL [--name "Surname First Patronymic"] [--phone PHONE] [--org NAME]
+  callscribe consent grant|withdraw --email EMAIL --purpose transcription[,summarization]
+  callscribe consent show --email EMAIL
+  callscribe migrate
+
+Configuration comes from CALLSCRIBE_* environment variables (see README.md).
+`
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// run executes one command line and returns the exit status.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		fmt.Fprint(stderr, usage)
+		if len(args) == 0 {
+			return exitBadInput
+		}
+		return exitOK
+	}
+	cfg, err := LoadConfig(os.Getenv)
+	if err != nil {
+		fmt.Fprintf(stderr, "callscribe: configuration: %v\n", err)
+		return exitBadInput
+	}
+	cmd, rest := args[0], args[1:]
+	var cmdErr error
+	switch cmd {
+	case "transcribe":
+		cmdErr = cmdTranscribe(ctx, cfg, rest, stdout, stderr)
+	case "users":
+		cmdErr = cmdUsers(ctx, cfg, rest, stdout)
+	case "consent":
+		cmdErr = cmdConsent(ctx, cfg, rest, stdout)
+	case "migrate":
+		cmdErr = cmdMigrate(ctx, cfg, stdout)
+	default:
+		fmt.Fprintf(stderr, "callscribe: unknown command %q\n\n%s", cmd, usage)
+		return exitBadInput
+	}
+	var reported *reportedError
+	switch {
+	case cmdErr == nil:
+		return exitOK
+	case errors.Is(cmdErr, flag.ErrHelp):
+		return exitOK
+	case errors.As(cmdErr, &reported):
+		// Already told the user, per file; only the status is left.
+		return reported.code
+	case errors.As(cmdErr, new(usageError)):
+		fmt.Fprintf(stderr, "callscribe %s: %v\n", cmd, cmdErr)
+		return exitBadInput
+	}
+	fmt.Fprintf(stderr, "callscribe %s: %s\n", cmd, message(cmdErr))
+	return exitCode(cmdErr)
+}
+
+// message is what the user is told about err: an application error's safe message,
+// with the cause for internal faults (the CLI's user is the operator).
+func message(err error) string {
+	var ae *callscribe.Error
+	if errors.As(err, &ae) && ae.Code != callscribe.EINTERNAL && ae.Code != callscribe.EUNAVAILABLE {
+		return ae.Message
+	}
+	return err.Error()
+}
+
+type usageError struct{ msg string }
+
+func (e usageError) Error() string { return e.msg }
+
+func usagef(format string, args ...any) error { return usageError{fmt.Sprintf(format, args...)} }
+
+// reportedError carries an exit status for errors already printed.
+type reportedError struct{ code int }
+
+func (e *reportedError) Error() string { return fmt.Sprintf("exit status %d", e.code) }
+
+func newFlags(name string) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	return fs
+}
+
+// parse parses flags, allowing them before and after positional arguments.
+func parse(fs *flag.FlagSet, args []string) ([]string, error) {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				return nil, err
+			}
+			return nil, usagef("%v", err)
+		}
+		args = fs.Args()
+		if len(args) == 0 {
+			return pos, nil
+		}
+		pos = append(pos, args[0])
+		args = args[1:]
+	}
+}

@@ -1,0 +1,215 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/schollz/progressbar/v3"
+	"golang.org/x/term"
+
+	"callscribe"
+	"callscribe/pipeline"
+	"callscribe/storage/memory"
+)
+
+// progressMinBytes is the size from which a file gets a progress bar: below it the call
+// is done before a bar would be read.
+const progressMinBytes = 4 << 20
+
+func cmdTranscribe(ctx context.Context, cfg Config, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("transcribe")
+	owner := fs.String("owner", localEmail, "email of the user who owns the calls")
+	asJSON := fs.Bool("json", false, "print one JSON object per file")
+	channels := fs.String("channels", strings.Join(pipeline.DefaultRoles, ","), "speaker of each channel, in channel order")
+	files, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(files) == 0 {
+		return usagef("usage: callscribe transcribe [--owner EMAIL] [--json] [--channels agent,client] FILE...")
+	}
+	roles := strings.Split(*channels, ",")
+	for i := range roles {
+		roles[i] = strings.TrimSpace(roles[i])
+		if roles[i] == "" {
+			return usagef("--channels: %q has an empty role", *channels)
+		}
+	}
+
+	a, err := openApp(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer a.close()
+	user, err := a.userByEmail(ctx, *owner)
+	if err != nil {
+		return err
+	}
+	transcriber, closeASR, err := newTranscriber(cfg)
+	if err != nil {
+		return err
+	}
+	defer closeASR()
+	summarizer, err := newSummarizer(cfg)
+	if err != nil {
+		return err
+	}
+	p := pipeline.New(pipeline.Config{
+		Store:       a.db,
+		Stage:       memory.New(cfg.MaxCallBytes + cfg.MaxCallBytes/8), // room for the encryption overhead
+		Decode:      decodeChannels,
+		Transcriber: transcriber,
+		Summarizer:  summarizer,
+		Logger:      a.log,
+		ConsentPoll: cfg.ConsentPoll,
+	})
+
+	worst := exitOK
+	for _, file := range files {
+		res, err := transcribeFile(ctx, p, cfg, user, file, roles, stderr)
+		if err != nil {
+			code := exitCode(err)
+			fmt.Fprintf(stderr, "callscribe transcribe: %s: %s\n", file, message(err))
+			if res.Receipt.ConfirmedAt.IsZero() {
+				// nothing staged, or deletion unconfirmed: say which
+				if res.CallID.String() != "00000000-0000-0000-0000-000000000000" {
+					fmt.Fprintf(stderr, "callscribe transcribe: %s: call %s: staged audio deletion not confirmed\n", file, res.CallID)
+				}
+			} else {
+				fmt.Fprintf(stderr, "callscribe transcribe: %s: call %s %s; staged audio deleted and confirmed at %s\n",
+					file, res.CallID, res.Status, res.Receipt.ConfirmedAt.Format(time.RFC3339Nano))
+			}
+			if code == exitNoConsent {
+				return &reportedError{code}
+			}
+			worst = max(worst, code)
+			continue
+		}
+		if *asJSON {
+			if err := json.NewEncoder(stdout).Encode(jsonResult(file, res)); err != nil {
+				return err
+			}
+		} else {
+			printText(stdout, file, res)
+		}
+	}
+	if worst != exitOK {
+		return &reportedError{worst}
+	}
+	return nil
+}
+
+func transcribeFile(ctx context.Context, p *pipeline.Pipeline, cfg Config, user callscribe.User, file string, roles []string, stderr io.Writer) (pipeline.Result, error) {
+	f, err := os.Open(file)
+	if err != nil {
+		return pipeline.Result{}, callscribe.Wrap(callscribe.EUNREADABLE, err, "cannot open: %v", unwrapPathError(err))
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return pipeline.Result{}, callscribe.Wrap(callscribe.EUNREADABLE, err, "cannot read: %v", unwrapPathError(err))
+	}
+	if st.IsDir() {
+		return pipeline.Result{}, callscribe.Errorf(callscribe.EUNREADABLE, "is a directory, not an audio file")
+	}
+	if st.Size() > cfg.MaxCallBytes {
+		return pipeline.Result{}, callscribe.Errorf(callscribe.ETOOLARGE, "%d bytes is over the limit of %d (CALLSCRIBE_MAX_CALL_BYTES)", st.Size(), cfg.MaxCallBytes)
+	}
+	in := pipeline.Input{Owner: user, Audio: f, Size: st.Size(), Roles: roles}
+	if st.Size() >= progressMinBytes && isTerminal(stderr) {
+		bar := progressbar.NewOptions64(st.Size(),
+			progressbar.OptionSetWriter(stderr),
+			progressbar.OptionSetDescription("transcribing"),
+			progressbar.OptionShowBytes(true),
+			progressbar.OptionClearOnFinish(),
+			progressbar.OptionThrottle(100*time.Millisecond))
+		in.Progress = func(done, total int64) { _ = bar.Set64(done) }
+		defer bar.Finish()
+	}
+	return p.Run(ctx, in)
+}
+
+func unwrapPathError(err error) error {
+	if pe, ok := err.(*os.PathError); ok {
+		return pe.Err
+	}
+	return err
+}
+
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
+}
+
+// jsonOutput is the --json shape of one file's result.
+type jsonOutput struct {
+	File       string               `json:"file"`
+	CallID     string               `json:"call_id"`
+	Status     string               `json:"status"`
+	DurationMS int64                `json:"duration_ms"`
+	Channels   []string             `json:"channels"`
+	Engine     string               `json:"engine"`
+	Segments   []callscribe.Segment `json:"segments"`
+	Text       string               `json:"text"`
+	Summary    *callscribe.Summary  `json:"summary"`
+	Audio      jsonAudio            `json:"audio"`
+}
+
+type jsonAudio struct {
+	Bytes       int64     `json:"bytes"`
+	SHA256      string    `json:"sha256"`
+	Stage       string    `json:"stage"`
+	StagedAt    time.Time `json:"staged_at"`
+	DeletedAt   time.Time `json:"deleted_at"`
+	ConfirmedAt time.Time `json:"confirmed_at"`
+}
+
+func jsonResult(file string, res pipeline.Result) jsonOutput {
+	t := res.Transcript
+	segs := t.Segments
+	if segs == nil {
+		segs = []callscribe.Segment{}
+	}
+	r := res.Receipt
+	return jsonOutput{
+		File: file, CallID: res.CallID.String(), Status: string(res.Status),
+		DurationMS: t.DurationMS, Channels: t.Channels, Engine: t.Engine,
+		Segments: segs, Text: t.Text, Summary: t.Summary,
+		Audio: jsonAudio{Bytes: r.Bytes, SHA256: r.SHA256, Stage: r.Stage, StagedAt: r.StagedAt, DeletedAt: r.DeletedAt, ConfirmedAt: r.ConfirmedAt},
+	}
+}
+
+// printText prints one line per turn, "[mm:ss.cc speaker] words", then the summary and
+// the deletion receipt.
+func printText(w io.Writer, file string, res pipeline.Result) {
+	t := res.Transcript
+	fmt.Fprintf(w, "== %s  (call %s, %s, %s)\n", file, res.CallID, clock(t.DurationMS), strings.Join(t.Channels, "+"))
+	turns := pipeline.Turns(t.Segments)
+	if len(turns) == 0 {
+		fmt.Fprintln(w, "(no speech recognised)")
+	}
+	for _, turn := range turns {
+		fmt.Fprintf(w, "[%s %s] %s\n", clock(turn.StartMS), turn.Speaker, turn.Text)
+	}
+	if t.Summary != nil {
+		fmt.Fprintf(w, "-- summary (%s)\n", t.Summary.Engine)
+		for _, line := range strings.Split(t.Summary.Text, "\n") {
+			fmt.Fprintf(w, "   %s\n", line)
+		}
+	} else {
+		fmt.Fprintln(w, "-- summary: none (off, no speech, or no consent to summarization)")
+	}
+	r := res.Receipt
+	fmt.Fprintf(w, "-- audio: %d bytes, sha256 %s, %s stage; deleted %s, confirmed gone %s\n",
+		r.Bytes, r.SHA256, r.Stage, r.DeletedAt.Format(time.RFC3339Nano), r.ConfirmedAt.Format(time.RFC3339Nano))
+}
+
+// clock formats milliseconds as mm:ss.cc.
+func clock(ms int64) string {
+	return fmt.Sprintf("%02d:%02d.%02d", ms/60000, ms/1000%60, ms%1000/10)
+}

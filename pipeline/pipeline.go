@@ -1,0 +1,459 @@
+// Package pipeline owns a call's journey: consent check, encrypted staging, decoding,
+// recognition per channel, merging, summary, the one transaction that stores what the
+// owner consented to, and the deletion of the staged audio with its proof.
+//
+// It must never let audio out of the stage unencrypted except into the decoder, never
+// store a transcript or summary without consent checked in the storing transaction, and
+// never leave a staged object behind: every path that staged audio ends by deleting it,
+// confirming it is gone and writing the receipt.
+package pipeline
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/minio/sio"
+
+	"callscribe"
+	"callscribe/asr"
+	"callscribe/summarize"
+)
+
+// Store is what the pipeline needs of the database.
+type Store interface {
+	ConsentInForce(ctx context.Context, userID uuid.UUID, purpose callscribe.Purpose) (bool, error)
+	CreateCall(ctx context.Context, orgID, ownerID uuid.UUID, channels []string) (uuid.UUID, error)
+	RecordStaging(ctx context.Context, callID uuid.UUID, s callscribe.Staging) error
+	SetProcessing(ctx context.Context, callID uuid.UUID) error
+	// CompleteCall stores the transcript under the owner's row lock after re-checking
+	// consent, and erases the staging key; Stored is false when the call was discarded.
+	CompleteCall(ctx context.Context, ownerID uuid.UUID, t callscribe.Transcript) (callscribe.Completion, error)
+	EndCall(ctx context.Context, callID uuid.UUID, status callscribe.CallStatus, code, message string) error
+	ConfirmDeletion(ctx context.Context, callID uuid.UUID, deletedAt, confirmedAt time.Time) (callscribe.Receipt, error)
+}
+
+// Stage holds staged audio (ciphertext only) between ingestion and recognition.
+type Stage interface {
+	Name() string
+	// Put stores r under key; size is r's length when known, -1 otherwise.
+	Put(ctx context.Context, key string, r io.Reader, size int64) (int64, error)
+	Open(ctx context.Context, key string) (io.ReadCloser, error)
+	// Delete removes key (every version of it); deleting a missing key is not an error.
+	Delete(ctx context.Context, key string) error
+	// Exists reports whether anything (any version) is still stored under key.
+	Exists(ctx context.Context, key string) (bool, error)
+}
+
+// Decoder turns staged audio into one 16 kHz mono PCM stream per channel; the audio
+// package provides it (see audio.Channels). Each returned reader must be read
+// concurrently with the others.
+type Decoder func(ctx context.Context, r io.Reader) (channels []io.ReadCloser, err error)
+
+// DefaultRoles are the speakers of channel 0 and 1 when the caller names none.
+var DefaultRoles = []string{"agent", "client"}
+
+// Config wires a Pipeline.
+type Config struct {
+	Store       Store
+	Stage       Stage
+	Decode      Decoder
+	Transcriber asr.Transcriber
+	Summarizer  summarize.Summarizer // nil: summaries are off
+	Logger      *slog.Logger
+	Now         func() time.Time
+	// ConsentPoll is how often a call in flight re-checks its owner's transcription
+	// consent; a withdrawal cancels the call within this time. Default 1s.
+	ConsentPoll time.Duration
+}
+
+// Pipeline runs calls through their journey.
+type Pipeline struct {
+	cfg Config
+
+	mu   sync.Mutex
+	keys map[uuid.UUID][]byte // encryption keys of calls staged by this process
+}
+
+// New returns a Pipeline; the zero values of optional fields get their defaults.
+func New(cfg Config) *Pipeline {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.ConsentPoll <= 0 {
+		cfg.ConsentPoll = time.Second
+	}
+	return &Pipeline{cfg: cfg, keys: map[uuid.UUID][]byte{}}
+}
+
+// Input is one call to transcribe.
+type Input struct {
+	Owner callscribe.User
+	Audio io.Reader
+	Size  int64    // bytes of Audio when known, -1 otherwise
+	Roles []string // speaker of each channel; default DefaultRoles
+	// Progress, when set, is told how many bytes of the staged audio the decoder has
+	// read, out of total.
+	Progress func(done, total int64)
+}
+
+// Result is the outcome of a call that was staged.
+type Result struct {
+	CallID     uuid.UUID
+	Status     callscribe.CallStatus
+	Transcript callscribe.Transcript // stored transcript; zero unless Status is completed
+	Receipt    callscribe.Receipt    // the audio's deletion receipt
+}
+
+// Run ingests and processes one call in this process: the CLI's path. A call refused for
+// lack of consent is never staged; a call that was staged always ends with its audio
+// deleted and the deletion confirmed, and Result.Receipt says so.
+func (p *Pipeline) Run(ctx context.Context, in Input) (Result, error) {
+	callID, staging, err := p.Ingest(ctx, in)
+	if err != nil {
+		return Result{CallID: callID}, err
+	}
+	return p.Process(ctx, in.Owner, callID, staging, in.Roles, in.Progress)
+}
+
+// Ingest checks the owner's consent to transcription, records the call and stages its
+// audio encrypted with a fresh key. Without consent nothing is recorded or staged.
+func (p *Pipeline) Ingest(ctx context.Context, in Input) (uuid.UUID, callscribe.Staging, error) {
+	ok, err := p.cfg.Store.ConsentInForce(ctx, in.Owner.ID, callscribe.PurposeTranscription)
+	if err != nil {
+		return uuid.Nil, callscribe.Staging{}, err
+	}
+	if !ok {
+		return uuid.Nil, callscribe.Staging{}, callscribe.Errorf(callscribe.ENOCONSENT,
+			"user %s has not consented to transcription", in.Owner.Email)
+	}
+	callID, err := p.cfg.Store.CreateCall(ctx, in.Owner.OrgID, in.Owner.ID, roles(in.Roles, 0))
+	if err != nil {
+		return uuid.Nil, callscribe.Staging{}, err
+	}
+	staging, err := p.stage(ctx, callID, in.Audio, in.Size)
+	if err != nil {
+		// Nothing of the audio may stay behind; the call ends failed.
+		p.finish(ctx, callID, callscribe.CallFailed, err)
+		return callID, callscribe.Staging{}, err
+	}
+	if err := p.cfg.Store.RecordStaging(ctx, callID, staging); err != nil {
+		p.finish(ctx, callID, callscribe.CallFailed, err)
+		return callID, callscribe.Staging{}, err
+	}
+	p.cfg.Logger.InfoContext(ctx, "call staged", "call_id", callID, "stage", staging.Stage, "bytes", staging.Bytes)
+	return callID, staging, nil
+}
+
+// stage encrypts the audio with a fresh per-call key and puts it in the stage, hashing
+// and counting the plaintext on the way.
+func (p *Pipeline) stage(ctx context.Context, callID uuid.UUID, audio io.Reader, size int64) (callscribe.Staging, error) {
+	key := make([]byte, 32)
+	if _, err := rand.Read(key); err != nil {
+		return callscribe.Staging{}, fmt.Errorf("stage: new key: %w", err)
+	}
+	p.mu.Lock()
+	p.keys[callID] = key
+	p.mu.Unlock()
+
+	hash := sha256.New()
+	counter := &countingReader{r: io.TeeReader(audio, hash)}
+	enc, err := sio.EncryptReader(counter, sioConfig(key))
+	if err != nil {
+		return callscribe.Staging{}, fmt.Errorf("stage: encrypt: %w", err)
+	}
+	encSize := int64(-1)
+	if size >= 0 {
+		n, err := sio.EncryptedSize(uint64(size))
+		if err != nil {
+			return callscribe.Staging{}, fmt.Errorf("stage: encrypted size: %w", err)
+		}
+		encSize = int64(n)
+	}
+	stagedAt := p.cfg.Now()
+	if _, err := p.cfg.Stage.Put(ctx, objectKey(callID), enc, encSize); err != nil {
+		return callscribe.Staging{}, fmt.Errorf("stage: %w", err)
+	}
+	if counter.n == 0 {
+		return callscribe.Staging{}, callscribe.Errorf(callscribe.EUNREADABLE, "the audio is empty")
+	}
+	return callscribe.Staging{
+		Stage:     p.cfg.Stage.Name(),
+		ObjectKey: objectKey(callID),
+		Bytes:     counter.n,
+		SHA256:    hex.EncodeToString(hash.Sum(nil)),
+		StagedAt:  stagedAt,
+	}, nil
+}
+
+func objectKey(callID uuid.UUID) string { return "calls/" + callID.String() }
+
+func sioConfig(key []byte) sio.Config {
+	return sio.Config{MinVersion: sio.Version20, Key: key}
+}
+
+// errWithdrawn is the cancellation cause of a call whose owner withdrew consent.
+var errWithdrawn = errors.New("consent to transcription withdrawn")
+
+// Process recognises a staged call and stores what its owner consented to, then deletes
+// the staged audio, confirms it is gone and writes the receipt — on every path.
+func (p *Pipeline) Process(ctx context.Context, owner callscribe.User, callID uuid.UUID, staging callscribe.Staging, roleNames []string, progress func(done, total int64)) (Result, error) {
+	res := Result{CallID: callID}
+	if err := p.cfg.Store.SetProcessing(ctx, callID); err != nil {
+		p.finish(ctx, callID, callscribe.CallFailed, err)
+		return res, err
+	}
+	callCtx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	go p.watchConsent(callCtx, cancel, owner.ID)
+
+	t, err := p.recognise(callCtx, callID, staging, roleNames, progress)
+	if err == nil {
+		t.Summary, err = p.summarise(callCtx, owner.ID, t)
+	}
+	if cause := context.Cause(callCtx); errors.Is(cause, errWithdrawn) {
+		err = callscribe.Errorf(callscribe.ENOCONSENT, "user %s withdrew consent to transcription while the call was processed; nothing was stored", owner.Email)
+	}
+	if err != nil {
+		status := callscribe.CallFailed
+		if callscribe.ErrorCode(err) == callscribe.ENOCONSENT {
+			status = callscribe.CallDiscarded
+		}
+		res.Status = status
+		res.Receipt, _ = p.finish(ctx, callID, status, err)
+		return res, err
+	}
+
+	t.CallID = callID
+	done, err := p.cfg.Store.CompleteCall(ctx, owner.ID, t)
+	if err != nil {
+		res.Status = callscribe.CallFailed
+		res.Receipt, _ = p.finish(ctx, callID, callscribe.CallFailed, err)
+		return res, err
+	}
+	if !done.Stored {
+		err = callscribe.Errorf(callscribe.ENOCONSENT, "user %s withdrew consent to transcription before the transcript was stored; nothing was stored", owner.Email)
+		res.Status = callscribe.CallDiscarded
+		res.Receipt, _ = p.finish(ctx, callID, callscribe.CallDiscarded, err)
+		return res, err
+	}
+	if !done.SummaryStored {
+		t.Summary = nil
+	}
+	res.Status = callscribe.CallCompleted
+	res.Transcript = t
+	res.Receipt, err = p.finish(ctx, callID, callscribe.CallCompleted, nil)
+	return res, err
+}
+
+// recognise decodes the staged audio and runs the recogniser on every channel at once.
+func (p *Pipeline) recognise(ctx context.Context, callID uuid.UUID, staging callscribe.Staging, roleNames []string, progress func(done, total int64)) (callscribe.Transcript, error) {
+	p.mu.Lock()
+	key := p.keys[callID]
+	p.mu.Unlock()
+	if key == nil {
+		return callscribe.Transcript{}, fmt.Errorf("call %s: no key for its staged audio in this process", callID)
+	}
+	obj, err := p.cfg.Stage.Open(ctx, staging.ObjectKey)
+	if err != nil {
+		return callscribe.Transcript{}, fmt.Errorf("open staged audio: %w", err)
+	}
+	defer obj.Close()
+	plain, err := sio.DecryptReader(obj, sioConfig(key))
+	if err != nil {
+		return callscribe.Transcript{}, fmt.Errorf("decrypt staged audio: %w", err)
+	}
+	var src io.Reader = plain
+	if progress != nil {
+		src = &progressReader{r: plain, total: staging.Bytes, report: progress}
+	}
+	chans, err := p.cfg.Decode(ctx, src)
+	if err != nil {
+		return callscribe.Transcript{}, err
+	}
+	names := roles(roleNames, len(chans))
+	results := make([]asr.Result, len(chans))
+	samples := make([]int64, len(chans))
+	errs := make([]error, len(chans))
+	var wg sync.WaitGroup
+	for i, ch := range chans {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer ch.Close()
+			counter := &countingReader{r: ch}
+			results[i], errs[i] = p.cfg.Transcriber.Transcribe(ctx, counter)
+			samples[i] = counter.n / 2
+			if errs[i] != nil {
+				// Stop the decoder feeding this channel; the others see the error too.
+				ch.Close()
+			}
+		}()
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return callscribe.Transcript{}, firstClassified(errs)
+	}
+	t := merge(results, names)
+	for _, n := range samples {
+		t.DurationMS = max(t.DurationMS, n*1000/asr.SampleRate)
+	}
+	return t, nil
+}
+
+// firstClassified returns the most telling of the channels' errors: an application error
+// (unreadable audio, say) before a bare one, a cancellation last.
+func firstClassified(errs []error) error {
+	var first error
+	for _, err := range errs {
+		if err == nil {
+			continue
+		}
+		var ae *callscribe.Error
+		if errors.As(err, &ae) {
+			return err
+		}
+		if first == nil || errors.Is(first, context.Canceled) {
+			first = err
+		}
+	}
+	return first
+}
+
+// summarise asks the summarizer for a summary when one is configured and the owner's
+// consent to summarization is in force; the storing transaction checks it again.
+func (p *Pipeline) summarise(ctx context.Context, ownerID uuid.UUID, t callscribe.Transcript) (*callscribe.Summary, error) {
+	if p.cfg.Summarizer == nil || len(t.Segments) == 0 {
+		return nil, nil
+	}
+	ok, err := p.cfg.Store.ConsentInForce(ctx, ownerID, callscribe.PurposeSummarization)
+	if err != nil || !ok {
+		return nil, err
+	}
+	s, err := p.cfg.Summarizer.Summarize(ctx, turns(t.Segments))
+	if err != nil {
+		return nil, fmt.Errorf("summarize: %w", err)
+	}
+	if s.Text == "" {
+		return nil, nil
+	}
+	return &callscribe.Summary{Engine: s.Engine, Text: s.Text}, nil
+}
+
+// watchConsent cancels the call as soon as its owner's transcription consent is no
+// longer in force. It polls, so it does not depend on a notification getting through.
+func (p *Pipeline) watchConsent(ctx context.Context, cancel context.CancelCauseFunc, ownerID uuid.UUID) {
+	tick := time.NewTicker(p.cfg.ConsentPoll)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		ok, err := p.cfg.Store.ConsentInForce(ctx, ownerID, callscribe.PurposeTranscription)
+		if err == nil && !ok {
+			cancel(errWithdrawn)
+			return
+		}
+	}
+}
+
+// finish ends a staged call: it records the final status (erasing the key) unless the
+// call completed, deletes the staged audio, confirms it is gone and writes the receipt.
+// It runs to the end even when ctx was cancelled: the audio must not outlive the call.
+func (p *Pipeline) finish(ctx context.Context, callID uuid.UUID, status callscribe.CallStatus, cause error) (callscribe.Receipt, error) {
+	ctx = context.WithoutCancel(ctx)
+	p.mu.Lock()
+	if key := p.keys[callID]; key != nil {
+		clear(key)
+		delete(p.keys, callID)
+	}
+	p.mu.Unlock()
+	if status != callscribe.CallCompleted {
+		code := callscribe.ErrorCode(cause)
+		if err := p.cfg.Store.EndCall(ctx, callID, status, code, callscribe.ErrorMessage(cause)); err != nil {
+			p.cfg.Logger.ErrorContext(ctx, "end call", "call_id", callID, "err", err)
+		}
+		if code == callscribe.EINTERNAL {
+			p.cfg.Logger.ErrorContext(ctx, "call failed", "call_id", callID, "err", cause)
+		}
+	}
+	key := objectKey(callID)
+	if err := p.cfg.Stage.Delete(ctx, key); err != nil {
+		return callscribe.Receipt{}, fmt.Errorf("delete staged audio of call %s: %w", callID, err)
+	}
+	deletedAt := p.cfg.Now()
+	exists, err := p.cfg.Stage.Exists(ctx, key)
+	if err != nil {
+		return callscribe.Receipt{}, fmt.Errorf("confirm deletion of call %s: %w", callID, err)
+	}
+	if exists {
+		return callscribe.Receipt{}, fmt.Errorf("staged audio of call %s is still there after deletion", callID)
+	}
+	r, err := p.cfg.Store.ConfirmDeletion(ctx, callID, deletedAt, p.cfg.Now())
+	if err != nil {
+		if callscribe.ErrorCode(err) == callscribe.ENOTFOUND {
+			// Nothing was ever recorded as staged (staging failed): nothing to prove.
+			return callscribe.Receipt{}, nil
+		}
+		return callscribe.Receipt{}, err
+	}
+	p.cfg.Logger.InfoContext(ctx, "staged audio deleted and confirmed", "call_id", callID, "status", status)
+	return r, nil
+}
+
+// roles names n channels (at least len(given) when n is 0) from given, then defaults.
+func roles(given []string, n int) []string {
+	if len(given) == 0 {
+		given = DefaultRoles
+	}
+	if n == 0 {
+		return append([]string(nil), given...)
+	}
+	out := make([]string, n)
+	for i := range out {
+		if i < len(given) && given[i] != "" {
+			out[i] = given[i]
+		} else {
+			out[i] = fmt.Sprintf("channel%d", i)
+		}
+	}
+	return out
+}
+
+type countingReader struct {
+	r io.Reader
+	n int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
+}
+
+type progressReader struct {
+	r      io.Reader
+	done   int64
+	total  int64
+	report func(done, total int64)
+}
+
+func (p *progressReader) Read(b []byte) (int, error) {
+	n, err := p.r.Read(b)
+	p.done += int64(n)
+	p.report(p.done, p.total)
+	return n, err
+}

@@ -1,0 +1,160 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+
+	"callscribe"
+)
+
+// EnsureOrganization returns the id of the organization named name, creating it if needed.
+func (db *DB) EnsureOrganization(ctx context.Context, name string) (uuid.UUID, error) {
+	var id uuid.UUID
+	err := db.pool.QueryRow(ctx, `
+		WITH ins AS (
+			INSERT INTO organizations (name) VALUES ($1)
+			ON CONFLICT (name) DO NOTHING RETURNING id)
+		SELECT id FROM ins UNION ALL SELECT id FROM organizations WHERE name = $1
+		LIMIT 1`, name).Scan(&id)
+	if err != nil {
+		return uuid.Nil, fmt.Errorf("ensure organization: %w", err)
+	}
+	return id, nil
+}
+
+// CreateUser adds a user to an organization. A second user with the same email
+// (case-insensitive) is refused with ECONFLICT.
+func (db *DB) CreateUser(ctx context.Context, u callscribe.User) (callscribe.User, error) {
+	err := db.pool.QueryRow(ctx, `
+		INSERT INTO users (organization_id, email, surname, first_name, patronymic, phone)
+		VALUES ($1, $2, $3, $4, $5, $6)
+		RETURNING id, created_at`,
+		u.OrgID, u.Email, u.Surname, u.FirstName, u.Patronymic, u.Phone).Scan(&u.ID, &u.CreatedAt)
+	if isUniqueViolation(err) {
+		return callscribe.User{}, callscribe.Errorf(callscribe.ECONFLICT, "a user with email %s already exists", u.Email)
+	}
+	if err != nil {
+		return callscribe.User{}, fmt.Errorf("create user: %w", err)
+	}
+	return u, nil
+}
+
+// UserByEmail finds a user by email, case-insensitively; ENOTFOUND when there is none.
+func (db *DB) UserByEmail(ctx context.Context, email string) (callscribe.User, error) {
+	var u callscribe.User
+	err := db.pool.QueryRow(ctx, `
+		SELECT id, organization_id, email, surname, first_name, patronymic, phone, created_at
+		FROM users WHERE lower(email) = lower($1)`, strings.TrimSpace(email)).
+		Scan(&u.ID, &u.OrgID, &u.Email, &u.Surname, &u.FirstName, &u.Patronymic, &u.Phone, &u.CreatedAt)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return callscribe.User{}, callscribe.Errorf(callscribe.ENOTFOUND, "no user with email %s", email)
+	}
+	if err != nil {
+		return callscribe.User{}, fmt.Errorf("find user: %w", err)
+	}
+	return u, nil
+}
+
+// GrantConsent puts the user's consent to purpose in force under policyVersion. Granting
+// a purpose already in force keeps the existing grant and reports false.
+func (db *DB) GrantConsent(ctx context.Context, userID uuid.UUID, purpose callscribe.Purpose, policyVersion string, at time.Time) (bool, error) {
+	var granted bool
+	err := db.inTx(ctx, func(tx pgx.Tx) error {
+		if err := lockUser(ctx, tx, userID, "UPDATE"); err != nil {
+			return err
+		}
+		tag, err := tx.Exec(ctx, `
+			INSERT INTO consents (user_id, purpose, policy_version, granted_at)
+			VALUES ($1, $2, $3, $4)
+			ON CONFLICT (user_id, purpose) WHERE withdrawn_at IS NULL DO NOTHING`,
+			userID, string(purpose), policyVersion, at)
+		granted = tag.RowsAffected() == 1
+		return err
+	})
+	if err != nil {
+		return false, fmt.Errorf("grant consent: %w", err)
+	}
+	return granted, nil
+}
+
+// WithdrawConsent ends the user's consent to purpose. It takes the user row's exclusive
+// lock, so it waits for any transaction storing data under that consent and every later
+// one sees the withdrawal. It reports whether a grant was in force.
+func (db *DB) WithdrawConsent(ctx context.Context, userID uuid.UUID, purpose callscribe.Purpose, at time.Time) (bool, error) {
+	var withdrawn bool
+	err := db.inTx(ctx, func(tx pgx.Tx) error {
+		if err := lockUser(ctx, tx, userID, "UPDATE"); err != nil {
+			return err
+		}
+		tag, err := tx.Exec(ctx, `
+			UPDATE consents SET withdrawn_at = greatest($3, granted_at)
+			WHERE user_id = $1 AND purpose = $2 AND withdrawn_at IS NULL`,
+			userID, string(purpose), at)
+		withdrawn = tag.RowsAffected() == 1
+		return err
+	})
+	if err != nil {
+		return false, fmt.Errorf("withdraw consent: %w", err)
+	}
+	return withdrawn, nil
+}
+
+// ConsentInForce reports whether the user's consent to purpose is in force now. It takes
+// no lock: writers re-check under the user row's lock (see CompleteCall).
+func (db *DB) ConsentInForce(ctx context.Context, userID uuid.UUID, purpose callscribe.Purpose) (bool, error) {
+	return consentInForce(ctx, db.pool, userID, purpose)
+}
+
+// Consents lists every grant of the user, newest first, withdrawn ones included.
+func (db *DB) Consents(ctx context.Context, userID uuid.UUID) ([]callscribe.Consent, error) {
+	rows, err := db.pool.Query(ctx, `
+		SELECT user_id, purpose, policy_version, granted_at, withdrawn_at
+		FROM consents WHERE user_id = $1 ORDER BY granted_at DESC, id DESC`, userID)
+	if err != nil {
+		return nil, fmt.Errorf("list consents: %w", err)
+	}
+	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (callscribe.Consent, error) {
+		var c callscribe.Consent
+		var p string
+		err := row.Scan(&c.UserID, &p, &c.PolicyVersion, &c.GrantedAt, &c.WithdrawnAt)
+		c.Purpose = callscribe.Purpose(p)
+		return c, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list consents: %w", err)
+	}
+	return out, nil
+}
+
+type querier interface {
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+}
+
+func consentInForce(ctx context.Context, q querier, userID uuid.UUID, purpose callscribe.Purpose) (bool, error) {
+	var ok bool
+	err := q.QueryRow(ctx, `
+		SELECT EXISTS (SELECT 1 FROM consents
+		               WHERE user_id = $1 AND purpose = $2 AND withdrawn_at IS NULL)`,
+		userID, string(purpose)).Scan(&ok)
+	if err != nil {
+		return false, fmt.Errorf("check consent: %w", err)
+	}
+	return ok, nil
+}
+
+// lockUser locks the user row in mode SHARE (writers of consented data) or UPDATE
+// (consent changes).
+func lockUser(ctx context.Context, tx pgx.Tx, userID uuid.UUID, mode string) error {
+	var id uuid.UUID
+	err := tx.QueryRow(ctx, `SELECT id FROM users WHERE id = $1 FOR `+mode, userID).Scan(&id)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return callscribe.Errorf(callscribe.ENOTFOUND, "no user with id %s", userID)
+	}
+	return err
+}
