@@ -341,3 +341,37 @@ func pgDump() string {
 	}
 	return "pg_dump"
 }
+
+// TestLogsCarryIDsOnly checks invariant 7 at the most talkative log level: the logs of a
+// transcription name calls by id and carry no transcript text, phone number or email.
+func TestLogsCarryIDsOnly(t *testing.T) {
+	env := append(dbEnv(t), "CALLSCRIBE_LOG_LEVEL=debug")
+	mustRun(t, env, "users", "add", "--email", "kuznetsov@example.ru", "--phone", "+79035550101")
+	mustRun(t, env, "consent", "grant", "--email", "kuznetsov@example.ru", "--purpose", "transcription,summarization")
+	file := testcall.Speak(t, t.TempDir(), testcall.Agent, "the invoice for the office chairs arrived yesterday")
+	r := runCLI(t, env, t.TempDir(), "transcribe", "--json", "--owner", "kuznetsov@example.ru", file)
+	if r.code != 0 {
+		t.Fatalf("exit %d\n%s", r.code, r.stderr)
+	}
+	var out output
+	if err := json.Unmarshal([]byte(r.stdout), &out); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(r.stderr, out.CallID) {
+		t.Fatalf("debug logs do not mention the call id; is logging on at all?\n%s", r.stderr)
+	}
+	words := strings.Fields(out.Text)
+	if len(words) < 3 {
+		t.Fatalf("recognised only %q: too little to check the logs against", out.Text)
+	}
+	for i := 0; i+3 <= len(words); i++ {
+		if phrase := strings.Join(words[i:i+3], " "); strings.Contains(r.stderr, phrase) {
+			t.Errorf("logs contain transcript text %q", phrase)
+		}
+	}
+	for _, secret := range []string{"+79035550101", "79035550101", "kuznetsov@example.ru", out.Audio.SHA256} {
+		if strings.Contains(r.stderr, secret) {
+			t.Errorf("logs contain %q", secret)
+		}
+	}
+}
