@@ -4,10 +4,10 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"strings"
 	"time"
 
 	"callscribe"
+	"callscribe/privacy"
 )
 
 func cmdConsent(ctx context.Context, cfg Config, args []string, stdout io.Writer) error {
@@ -29,15 +29,9 @@ func cmdConsent(ctx context.Context, cfg Config, args []string, stdout io.Writer
 	var purposes []callscribe.Purpose
 	switch action {
 	case "grant", "withdraw":
-		if *purposeList == "" {
-			return usagef("--purpose is required (transcription, summarization)")
-		}
-		for _, s := range strings.Split(*purposeList, ",") {
-			p, err := callscribe.ParsePurpose(strings.TrimSpace(s))
-			if err != nil {
-				return err
-			}
-			purposes = append(purposes, p)
+		var err error
+		if purposes, err = privacy.ParsePurposes(*purposeList); err != nil {
+			return err
 		}
 	case "show":
 	default:
@@ -53,39 +47,40 @@ func cmdConsent(ctx context.Context, cfg Config, args []string, stdout io.Writer
 	if err != nil {
 		return err
 	}
-	now := time.Now()
-	for _, p := range purposes {
-		var changed bool
-		if action == "grant" {
-			changed, err = a.db.GrantConsent(ctx, u.ID, p, *policy, now)
-		} else {
-			changed, err = a.db.WithdrawConsent(ctx, u.ID, p, now)
-		}
-		if err != nil {
-			return err
-		}
+	consents := &privacy.Consents{Store: a.db, PolicyVersion: *policy}
+	var changes []privacy.Change
+	switch action {
+	case "grant":
+		changes, err = consents.Grant(ctx, u.ID, purposes)
+	case "withdraw":
+		changes, err = consents.Withdraw(ctx, u.ID, purposes)
+	default:
+		return showConsents(ctx, consents, u, stdout)
+	}
+	for _, c := range changes {
 		switch {
-		case action == "grant" && changed:
-			fmt.Fprintf(stdout, "%s: consent to %s granted (policy %s)\n", u.Email, p, *policy)
+		case action == "grant" && c.Changed:
+			fmt.Fprintf(stdout, "%s: consent to %s granted (policy %s)\n", u.Email, c.Purpose, *policy)
 		case action == "grant":
-			fmt.Fprintf(stdout, "%s: consent to %s was already in force\n", u.Email, p)
-		case changed:
-			fmt.Fprintf(stdout, "%s: consent to %s withdrawn\n", u.Email, p)
+			fmt.Fprintf(stdout, "%s: consent to %s was already in force\n", u.Email, c.Purpose)
+		case c.Changed:
+			fmt.Fprintf(stdout, "%s: consent to %s withdrawn\n", u.Email, c.Purpose)
 		default:
-			fmt.Fprintf(stdout, "%s: no consent to %s was in force\n", u.Email, p)
+			fmt.Fprintf(stdout, "%s: no consent to %s was in force\n", u.Email, c.Purpose)
 		}
 	}
-	if action != "show" {
-		return nil
-	}
-	consents, err := a.db.Consents(ctx, u.ID)
+	return err
+}
+
+func showConsents(ctx context.Context, consents *privacy.Consents, u callscribe.User, stdout io.Writer) error {
+	hist, err := consents.History(ctx, u.ID)
 	if err != nil {
 		return err
 	}
-	if len(consents) == 0 {
+	if len(hist) == 0 {
 		fmt.Fprintf(stdout, "%s: no consent given\n", u.Email)
 	}
-	for _, c := range consents {
+	for _, c := range hist {
 		state := "in force"
 		if c.WithdrawnAt != nil {
 			state = "withdrawn " + c.WithdrawnAt.Format(time.RFC3339)

@@ -1,0 +1,100 @@
+// Package privacy owns what the operator promised the people whose calls we process:
+// consent per purpose, kept as a history of grants and withdrawals under a policy
+// version. It must never let processing start, or data be stored, for a purpose whose
+// consent is not in force; the storing transactions re-check what it records.
+package privacy
+
+import (
+	"context"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"callscribe"
+)
+
+// ConsentStore is what consent needs of the database.
+type ConsentStore interface {
+	GrantConsent(ctx context.Context, userID uuid.UUID, purpose callscribe.Purpose, policyVersion string, at time.Time) (bool, error)
+	WithdrawConsent(ctx context.Context, userID uuid.UUID, purpose callscribe.Purpose, at time.Time) (bool, error)
+	Consents(ctx context.Context, userID uuid.UUID) ([]callscribe.Consent, error)
+}
+
+// Consents grants and withdraws users' consent.
+type Consents struct {
+	Store         ConsentStore
+	PolicyVersion string           // recorded with every grant
+	Now           func() time.Time // default time.Now
+}
+
+// Change is what one grant or withdrawal did to one purpose.
+type Change struct {
+	Purpose callscribe.Purpose
+	Changed bool // false: already granted (grant) or not in force (withdraw)
+}
+
+// Grant puts the user's consent to each purpose in force under c.PolicyVersion.
+func (c *Consents) Grant(ctx context.Context, userID uuid.UUID, purposes []callscribe.Purpose) ([]Change, error) {
+	if c.PolicyVersion == "" {
+		return nil, callscribe.Errorf(callscribe.EINVALID, "a consent needs the version of the policy it was given under")
+	}
+	return c.apply(purposes, func(p callscribe.Purpose, at time.Time) (bool, error) {
+		return c.Store.GrantConsent(ctx, userID, p, c.PolicyVersion, at)
+	})
+}
+
+// Withdraw ends the user's consent to each purpose. A call of theirs in flight sees the
+// withdrawal within the pipeline's consent poll and is discarded, its audio deleted; the
+// storing transaction, which holds the same user row lock, never stores after it.
+func (c *Consents) Withdraw(ctx context.Context, userID uuid.UUID, purposes []callscribe.Purpose) ([]Change, error) {
+	return c.apply(purposes, func(p callscribe.Purpose, at time.Time) (bool, error) {
+		return c.Store.WithdrawConsent(ctx, userID, p, at)
+	})
+}
+
+// History lists every grant of the user, newest first, withdrawn ones included.
+func (c *Consents) History(ctx context.Context, userID uuid.UUID) ([]callscribe.Consent, error) {
+	return c.Store.Consents(ctx, userID)
+}
+
+func (c *Consents) apply(purposes []callscribe.Purpose, do func(callscribe.Purpose, time.Time) (bool, error)) ([]Change, error) {
+	now := time.Now
+	if c.Now != nil {
+		now = c.Now
+	}
+	at := now()
+	changes := make([]Change, 0, len(purposes))
+	for _, p := range purposes {
+		changed, err := do(p, at)
+		if err != nil {
+			return changes, err
+		}
+		changes = append(changes, Change{Purpose: p, Changed: changed})
+	}
+	return changes, nil
+}
+
+// ParsePurposes reads a comma-separated list of purposes, e.g.
+// "transcription,summarization"; unknown names are refused, duplicates dropped.
+func ParsePurposes(list string) ([]callscribe.Purpose, error) {
+	var out []callscribe.Purpose
+	seen := map[callscribe.Purpose]bool{}
+	for _, s := range strings.Split(list, ",") {
+		if s = strings.TrimSpace(s); s == "" {
+			continue
+		}
+		p, err := callscribe.ParsePurpose(s)
+		if err != nil {
+			return nil, err
+		}
+		if !seen[p] {
+			seen[p] = true
+			out = append(out, p)
+		}
+	}
+	if len(out) == 0 {
+		return nil, callscribe.Errorf(callscribe.EINVALID, "no purpose given (known: transcription, summarization)")
+	}
+	return out, nil
+}
