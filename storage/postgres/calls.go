@@ -119,7 +119,7 @@ func (db *DB) CompleteCall(ctx context.Context, ownerID uuid.UUID, t callscribe.
 			}
 		}
 		if _, err := tx.Exec(ctx, `
-			UPDATE calls SET status = 'completed', duration_ms = $2, channels = $3, updated_at = now()
+			UPDATE calls SET status = 'completed', duration_ms = $2, channels = coalesce($3, channels), updated_at = now()
 			WHERE id = $1`, t.CallID, t.DurationMS, t.Channels); err != nil {
 			return err
 		}
