@@ -20,7 +20,7 @@ type Config struct {
 	OpenAIAPIKey  string // CALLSCRIBE_OPENAI_API_KEY
 	ASRModel      string // CALLSCRIBE_ASR_MODEL
 	Summary       string // CALLSCRIBE_SUMMARY: extractive | openai | off
-	SummaryModel  string // CALLSCRIBE_SUMMARY_MODEL
+	SummaryModel  string // CALLSCRIBE_SUMMARY_MODEL: required with CALLSCRIBE_SUMMARY=openai
 	PolicyVersion string // CALLSCRIBE_POLICY_VERSION: recorded with every consent grant
 	MaxCallBytes  int64  // CALLSCRIBE_MAX_CALL_BYTES: largest call accepted
 	ConsentPoll   time.Duration
@@ -31,7 +31,6 @@ const (
 	defaultASR           = "sphinx"
 	defaultASRModel      = "whisper-1"
 	defaultSummary       = "extractive"
-	defaultSummaryModel  = "gpt-4o-mini"
 	defaultPolicyVersion = "1"
 	defaultMaxCallBytes  = 1 << 30
 	defaultConsentPoll   = time.Second
@@ -44,7 +43,6 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		ASR:           defaultASR,
 		ASRModel:      defaultASRModel,
 		Summary:       defaultSummary,
-		SummaryModel:  defaultSummaryModel,
 		PolicyVersion: defaultPolicyVersion,
 		MaxCallBytes:  defaultMaxCallBytes,
 		ConsentPoll:   defaultConsentPoll,
@@ -116,6 +114,9 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	case "openai":
 		if c.OpenAIBaseURL == "" {
 			return c, fmt.Errorf("CALLSCRIBE_SUMMARY=openai needs CALLSCRIBE_OPENAI_BASE_URL (an in-country OpenAI-compatible server)")
+		}
+		if c.SummaryModel == "" {
+			return c, fmt.Errorf("CALLSCRIBE_SUMMARY=openai needs CALLSCRIBE_SUMMARY_MODEL, the chat model's name on that server")
 		}
 	default:
 		return c, fmt.Errorf("CALLSCRIBE_SUMMARY: %q is not one of extractive, openai, off", c.Summary)

@@ -1,0 +1,60 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestLoadConfig(t *testing.T) {
+	secret := filepath.Join(t.TempDir(), "key")
+	os.WriteFile(secret, []byte("s3cret\n"), 0o600)
+	tests := []struct {
+		name    string
+		env     map[string]string
+		check   func(Config) bool
+		wantErr string // the variable the error must name
+	}{
+		{"defaults", map[string]string{"CALLSCRIBE_DATA_DIR": "/d"}, func(c Config) bool {
+			return c.ASR == "sphinx" && c.Summary == "extractive" && c.DatabaseURL == "" && c.DataDir == "/d" && c.ConsentPoll == time.Second
+		}, ""},
+		{"secret from file", map[string]string{"CALLSCRIBE_DATA_DIR": "/d", "CALLSCRIBE_OPENAI_API_KEY_FILE": secret}, func(c Config) bool {
+			return c.OpenAIAPIKey == "s3cret"
+		}, ""},
+		{"missing secret file", map[string]string{"CALLSCRIBE_DATABASE_URL_FILE": "/nonexistent/url"}, nil, "CALLSCRIBE_DATABASE_URL_FILE"},
+		{"unknown asr", map[string]string{"CALLSCRIBE_ASR": "vosk"}, nil, "CALLSCRIBE_ASR"},
+		{"openai asr without url", map[string]string{"CALLSCRIBE_ASR": "openai"}, nil, "CALLSCRIBE_OPENAI_BASE_URL"},
+		{"openai summary without model", map[string]string{"CALLSCRIBE_SUMMARY": "openai", "CALLSCRIBE_OPENAI_BASE_URL": "http://llm.local/v1"}, nil, "CALLSCRIBE_SUMMARY_MODEL"},
+		{"unknown summary", map[string]string{"CALLSCRIBE_SUMMARY": "abstractive"}, nil, "CALLSCRIBE_SUMMARY"},
+		{"bad size", map[string]string{"CALLSCRIBE_MAX_CALL_BYTES": "1GB"}, nil, "CALLSCRIBE_MAX_CALL_BYTES"},
+		{"bad poll", map[string]string{"CALLSCRIBE_CONSENT_POLL": "-1s"}, nil, "CALLSCRIBE_CONSENT_POLL"},
+		{"bad log level", map[string]string{"CALLSCRIBE_LOG_LEVEL": "loud"}, nil, "CALLSCRIBE_LOG_LEVEL"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := LoadConfig(func(k string) string { return tt.env[k] })
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("err = %v, want one naming %s", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !tt.check(c) {
+				t.Errorf("config = %+v", c)
+			}
+		})
+	}
+}
+
+func TestClock(t *testing.T) {
+	for ms, want := range map[int64]string{0: "00:00.00", 1234: "00:01.23", 61005: "01:01.00", 3599990: "59:59.99"} {
+		if got := clock(ms); got != want {
+			t.Errorf("clock(%d) = %s, want %s", ms, got, want)
+		}
+	}
+}
