@@ -202,3 +202,27 @@ func (r *channelReader) Close() error {
 	r.closeOnce.Do(func() { close(r.closed) })
 	return nil
 }
+
+// Channel is Channels for channel ch alone: the other channels are decoded and dropped,
+// never resampled. Reading one channel from its own Decoder lets each channel of a call
+// go at its own pace, where Channels ties them together through bounded buffers.
+func Channel(ctx context.Context, d *Decoder, ch, rate int) io.ReadCloser {
+	readers := Channels(ctx, d, rate)
+	if ch < 0 || ch >= len(readers) {
+		for _, r := range readers {
+			r.Close()
+		}
+		return failedReader{callscribe.Errorf(callscribe.EINVALID, "audio: channel %d of a %d-channel stream", ch, len(readers))}
+	}
+	for i, r := range readers {
+		if i != ch {
+			r.Close()
+		}
+	}
+	return readers[ch]
+}
+
+type failedReader struct{ err error }
+
+func (e failedReader) Read([]byte) (int, error) { return 0, e.err }
+func (e failedReader) Close() error             { return nil }

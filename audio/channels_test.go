@@ -190,3 +190,45 @@ func TestChannelsBadRate(t *testing.T) {
 		t.Errorf("rate 0: error %v (code %q), want code %q", errs[0], code, callscribe.EINVALID)
 	}
 }
+
+// TestChannelMatchesChannels: one channel read alone is the same PCM as that channel
+// read with the others.
+func TestChannelMatchesChannels(t *testing.T) {
+	n := 44100
+	samples := make([]int16, 2*n)
+	left, right := sine(n, 440, 44100, 8000), sine(n, 1000, 44100, 5000)
+	for i := range n {
+		samples[2*i], samples[2*i+1] = left[i], right[i]
+	}
+	wav := pcmWAV(2, 44100, samples)
+	open := func() *Decoder {
+		d, err := Open(bytes.NewReader(wav))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return d
+	}
+	all, errs := readChannels(t, context.Background(), open(), 16000)
+	for ch := range all {
+		if errs[ch] != nil {
+			t.Fatal(errs[ch])
+		}
+		b, err := io.ReadAll(Channel(context.Background(), open(), ch, 16000))
+		if err != nil {
+			t.Fatalf("channel %d: %v", ch, err)
+		}
+		got := pcmSamples(b)
+		if len(got) == 0 || len(got) != len(all[ch]) {
+			t.Fatalf("channel %d alone: %d samples, with the others %d", ch, len(got), len(all[ch]))
+		}
+		for i := range got {
+			if got[i] != all[ch][i] {
+				t.Fatalf("channel %d alone differs at sample %d: %d, with the others %d", ch, i, got[i], all[ch][i])
+			}
+		}
+	}
+	_, err := io.ReadAll(Channel(context.Background(), open(), 2, 16000))
+	if callscribe.ErrorCode(err) != callscribe.EINVALID {
+		t.Errorf("channel 2 of a stereo stream: err %v, want EINVALID", err)
+	}
+}

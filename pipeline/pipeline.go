@@ -53,10 +53,11 @@ type Stage interface {
 	Exists(ctx context.Context, key string) (bool, error)
 }
 
-// Decoder turns staged audio into one 16 kHz mono PCM stream per channel; the audio
-// package provides it (see audio.Channels). Each returned reader must be read
-// concurrently with the others.
-type Decoder func(ctx context.Context, r io.Reader) (channels []io.ReadCloser, err error)
+// Decoder sniffs and decodes audio and returns its number of channels and channel ch of
+// it as 16 kHz mono PCM; the audio package provides it (see audio.Channel). The pipeline
+// gives every channel its own stream of the staged audio, so a channel that is slow to
+// recognise (speech) never holds back one that is fast (silence) and both cores work.
+type Decoder func(ctx context.Context, r io.Reader, ch int) (channels int, pcm io.ReadCloser, err error)
 
 // DefaultRoles are the speakers of channel 0 and 1 when the caller names none.
 var DefaultRoles = []string{"agent", "client"}
@@ -257,7 +258,8 @@ func (p *Pipeline) Process(ctx context.Context, owner callscribe.User, callID uu
 	return res, err
 }
 
-// recognise decodes the staged audio and runs the recogniser on every channel at once.
+// recognise decodes the staged audio and runs the recogniser on every channel at once,
+// each channel from its own decrypting stream of the stage.
 func (p *Pipeline) recognise(ctx context.Context, callID uuid.UUID, staging callscribe.Staging, roleNames []string, progress func(done, total int64)) (callscribe.Transcript, error) {
 	p.mu.Lock()
 	key := p.keys[callID]
@@ -265,40 +267,56 @@ func (p *Pipeline) recognise(ctx context.Context, callID uuid.UUID, staging call
 	if key == nil {
 		return callscribe.Transcript{}, fmt.Errorf("call %s: no key for its staged audio in this process", callID)
 	}
-	obj, err := p.cfg.Stage.Open(ctx, staging.ObjectKey)
-	if err != nil {
-		return callscribe.Transcript{}, fmt.Errorf("open staged audio: %w", err)
+	var open []io.Closer // every stage stream and PCM reader opened; closed on the way out
+	defer func() {
+		for _, c := range open {
+			c.Close()
+		}
+	}()
+	decode := func(ch int, report func(done, total int64)) (int, io.Reader, error) {
+		obj, err := p.cfg.Stage.Open(ctx, staging.ObjectKey)
+		if err != nil {
+			return 0, nil, fmt.Errorf("open staged audio: %w", err)
+		}
+		open = append(open, obj)
+		var plain io.Reader
+		if plain, err = sio.DecryptReader(obj, sioConfig(key)); err != nil {
+			return 0, nil, fmt.Errorf("decrypt staged audio: %w", err)
+		}
+		if report != nil {
+			plain = &progressReader{r: plain, total: staging.Bytes, report: report}
+		}
+		n, pcm, err := p.cfg.Decode(ctx, plain, ch)
+		if err != nil {
+			return 0, nil, err
+		}
+		open = append(open, pcm)
+		return n, pcm, nil
 	}
-	defer obj.Close()
-	plain, err := sio.DecryptReader(obj, sioConfig(key))
-	if err != nil {
-		return callscribe.Transcript{}, fmt.Errorf("decrypt staged audio: %w", err)
-	}
-	var src io.Reader = plain
-	if progress != nil {
-		src = &progressReader{r: plain, total: staging.Bytes, report: progress}
-	}
-	chans, err := p.cfg.Decode(ctx, src)
+	n, first, err := decode(0, progress)
 	if err != nil {
 		return callscribe.Transcript{}, err
 	}
-	names := roles(roleNames, len(chans))
-	results := make([]asr.Result, len(chans))
-	samples := make([]int64, len(chans))
-	errs := make([]error, len(chans))
+	pcms := []io.Reader{first}
+	for ch := 1; ch < n; ch++ {
+		_, pcm, err := decode(ch, nil)
+		if err != nil {
+			return callscribe.Transcript{}, err
+		}
+		pcms = append(pcms, pcm)
+	}
+	names := roles(roleNames, n)
+	results := make([]asr.Result, n)
+	samples := make([]int64, n)
+	errs := make([]error, n)
 	var wg sync.WaitGroup
-	for i, ch := range chans {
+	for i, pcm := range pcms {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			defer ch.Close()
-			counter := &countingReader{r: ch}
+			counter := &countingReader{r: pcm}
 			results[i], errs[i] = p.cfg.Transcriber.Transcribe(ctx, counter)
 			samples[i] = counter.n / 2
-			if errs[i] != nil {
-				// Stop the decoder feeding this channel; the others see the error too.
-				ch.Close()
-			}
 		}()
 	}
 	wg.Wait()

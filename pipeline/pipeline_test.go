@@ -77,12 +77,12 @@ func (e *env) pipeline(t *testing.T, tr asr.Transcriber, s summarize.Summarizer)
 	})
 }
 
-func decode(ctx context.Context, r io.Reader) ([]io.ReadCloser, error) {
+func decode(ctx context.Context, r io.Reader, ch int) (int, io.ReadCloser, error) {
 	d, err := audio.Open(r)
 	if err != nil {
-		return nil, err
+		return 0, nil, err
 	}
-	return audio.Channels(ctx, d, asr.SampleRate), nil
+	return d.Format().Channels, audio.Channel(ctx, d, ch, asr.SampleRate), nil
 }
 
 // assertAudioGone checks the promise every staged call ends with: nothing left in the

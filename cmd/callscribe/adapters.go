@@ -44,11 +44,12 @@ func newSummarizer(cfg Config) (summarize.Summarizer, error) {
 	}
 }
 
-// decodeChannels sniffs and decodes the staged audio into one 16 kHz stream per channel.
-func decodeChannels(ctx context.Context, r io.Reader) ([]io.ReadCloser, error) {
+// decodeChannel sniffs and decodes staged audio and returns its channel count and
+// channel ch as the recogniser's 16 kHz PCM.
+func decodeChannel(ctx context.Context, r io.Reader, ch int) (int, io.ReadCloser, error) {
 	d, err := audio.Open(r)
 	if err != nil {
-		return nil, err
+		return 0, nil, err
 	}
-	return audio.Channels(ctx, d, asr.SampleRate), nil
+	return d.Format().Channels, audio.Channel(ctx, d, ch, asr.SampleRate), nil
 }

@@ -62,7 +62,7 @@ func cmdTranscribe(ctx context.Context, cfg Config, args []string, stdout, stder
 	p := pipeline.New(pipeline.Config{
 		Store:       a.db,
 		Stage:       memory.New(cfg.MaxCallBytes + cfg.MaxCallBytes/8), // room for the encryption overhead
-		Decode:      decodeChannels,
+		Decode:      decodeChannel,
 		Transcriber: transcriber,
 		Summarizer:  summarizer,
 		Logger:      a.log,
