@@ -2,6 +2,9 @@
 // library, through cgo). It owns the decoders and the way audio is fed to them, which is
 // exactly pocketsphinx_continuous -infile's, so that its words equal the CLI's.
 //
+// Its decoders share one dictionary pruned to the language model's words, held in an
+// anonymous in-memory file: nothing is written to disk.
+//
 // It must never keep audio: samples pass through a fixed-size buffer into the decoder
 // (whose raw-data store stays off) and are gone when Transcribe returns. It never logs:
 // PocketSphinx's own logging is switched off for the whole process, and its errors carry
@@ -58,12 +61,19 @@ type Recognizer struct {
 	cfg   Config
 	slots chan struct{} // one token per decoder in use; its capacity is cfg.Decoders
 
+	// dict is the dictionary every decoder loads: cfg.Dict pruned to the LM's words, in
+	// the memfd dictFile (nil when pruning failed, and dict is cfg.Dict). dictFile is
+	// closed by Close, under initMu, so that no ps_init can open its path once the
+	// descriptor number may name another file.
+	dict     string
+	dictFile *os.File
+
 	mu     sync.Mutex
 	idle   []*decoder
 	closed bool
 
 	// ps_init touches process-wide state in sphinxbase (its logging set-up); one
-	// decoder is made at a time.
+	// decoder is made at a time. It also guards dictFile.
 	initMu sync.Mutex
 }
 
@@ -71,8 +81,9 @@ var _ asr.Transcriber = (*Recognizer)(nil)
 
 var quietOnce sync.Once
 
-// New checks that the model files exist and returns a Recognizer that loads them when
-// the first call needs a decoder.
+// New checks that the model files exist, prunes the dictionary to the language model's
+// words (about 0.15 s) and returns a Recognizer that loads the model when the first call
+// needs a decoder.
 func New(cfg Config) (*Recognizer, error) {
 	if cfg.ModelDir == "" {
 		cfg.ModelDir = DefaultModelDir
@@ -102,7 +113,14 @@ func New(cfg Config) (*Recognizer, error) {
 		}
 	}
 	quietOnce.Do(quiet)
-	return &Recognizer{cfg: cfg, slots: make(chan struct{}, cfg.Decoders)}, nil
+	r := &Recognizer{cfg: cfg, slots: make(chan struct{}, cfg.Decoders), dict: cfg.Dict}
+	// Pruning only saves memory: if it fails, the decoders load the full dictionary,
+	// which decodes the same, and an unreadable LM fails ps_init with its own error.
+	if f, err := prunedDict(cfg.LM, cfg.Dict); err == nil {
+		r.dictFile = f
+		r.dict = fmt.Sprintf("/proc/self/fd/%d", f.Fd())
+	}
+	return r, nil
 }
 
 // Transcribe decodes pcm (16 kHz s16le mono) to its end. Utterances end where the
@@ -192,13 +210,26 @@ func (r *Recognizer) Transcribe(ctx context.Context, pcm io.Reader) (asr.Result,
 // Transcribe fails after Close. Close is idempotent.
 func (r *Recognizer) Close() error {
 	r.mu.Lock()
-	defer r.mu.Unlock()
 	r.closed = true
 	for _, d := range r.idle {
 		d.free()
 	}
 	r.idle = nil
+	r.mu.Unlock()
+
+	r.initMu.Lock()
+	defer r.initMu.Unlock()
+	if r.dictFile != nil {
+		r.dictFile.Close()
+		r.dictFile = nil
+	}
 	return nil
+}
+
+func (r *Recognizer) isClosed() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.closed
 }
 
 var errClosed = callscribe.Errorf(callscribe.EINTERNAL, "sphinx: recognizer closed")
@@ -225,7 +256,12 @@ func (r *Recognizer) acquire(ctx context.Context) (*decoder, error) {
 	r.mu.Unlock()
 
 	r.initMu.Lock()
-	d := newDecoder(r.cfg.ModelDir, r.cfg.LM, r.cfg.Dict)
+	if r.isClosed() { // Close may have closed dictFile since the check above
+		r.initMu.Unlock()
+		<-r.slots
+		return nil, errClosed
+	}
+	d := newDecoder(r.cfg.ModelDir, r.cfg.LM, r.dict)
 	r.initMu.Unlock()
 	if d == nil {
 		<-r.slots

@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -356,4 +357,133 @@ func BenchmarkTranscribe(b *testing.B) {
 	b.ReportMetric(float64(segments), "segments")
 	fmt.Fprintf(os.Stderr, "60 s call (%.1f s): Transcribe %.0f ms, pocketsphinx_continuous %.0f ms; WER %.3f vs %.3f; model load %v\n",
 		secs, float64(ours.Milliseconds())/n, float64(cli.Milliseconds())/n, oursWER, cliWER, load)
+}
+
+// TestPrunedDictDecodesSame checks the promise that lets decoders load a dictionary
+// pruned to the LM's words: on the same audio they give exactly the Result that the
+// full dictionary gives, words, times and confidences alike.
+func TestPrunedDictDecodesSame(t *testing.T) {
+	pruned := newRecognizer(t, Config{Decoders: 1})
+	if pruned.dictFile == nil || pruned.dict == DefaultDict {
+		t.Fatalf("New left the dictionary unpruned (dict %s)", pruned.dict)
+	}
+	prunedText, err := os.ReadFile(pruned.dict)
+	if err != nil {
+		t.Fatalf("read the pruned dictionary: %v", err)
+	}
+	fullText, err := os.ReadFile(DefaultDict)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, f := bytes.Count(prunedText, []byte("\n")), bytes.Count(fullText, []byte("\n"))
+	t.Logf("dictionary: %d of %d entries kept", p, f)
+	if p == 0 || p >= f {
+		t.Fatalf("pruned dictionary has %d entries, want fewer than the full one's %d, and some", p, f)
+	}
+	full := newRecognizer(t, Config{Decoders: 1})
+	full.dictFile.Close()
+	full.dictFile, full.dict = nil, DefaultDict
+
+	// The support-call sentences, and one of names the LM may not know.
+	said := append(slices.Clone(testcall.Sentences), "my name is siobhan kowalczyk and i live in reykjavik")
+	for _, voice := range []string{testcall.Agent, testcall.Client} {
+		t.Run(voice, func(t *testing.T) {
+			pcm := asrtest.PCM(t, testcall.Mono(t, t.TempDir(), voice, 1.0, said...))
+			want, err := full.Transcribe(t.Context(), bytes.NewReader(pcm))
+			if err != nil {
+				t.Fatalf("Transcribe with the full dictionary: %v", err)
+			}
+			got, err := pruned.Transcribe(t.Context(), bytes.NewReader(pcm))
+			if err != nil {
+				t.Fatalf("Transcribe with the pruned dictionary: %v", err)
+			}
+			if len(want.Segments) == 0 {
+				t.Fatalf("the full dictionary heard nothing in %d sentences", len(said))
+			}
+			if !reflect.DeepEqual(got, want) {
+				t.Errorf("with the pruned dictionary = %+v,\nwant as with the full one %+v", got, want)
+			}
+		})
+	}
+}
+
+func TestPruneDict(t *testing.T) {
+	dict := strings.Join([]string{
+		"read R IY D",
+		"read(2) R EH D",
+		"zzqxvw Z K S",
+		"zzqxvw(2) Z K S W",
+		"the DH AH",
+		"<sil> SIL",
+		"",
+		"[NOISE] +NSN+",
+		"thé T EY",
+		"hello(2) HH EH L OW", // an alternate whose base word the LM knows
+	}, "\n") // no newline at the end: the last line counts too
+	want := strings.Join([]string{
+		"read R IY D",
+		"read(2) R EH D",
+		"the DH AH",
+		"<sil> SIL",
+		"[NOISE] +NSN+",
+		"hello(2) HH EH L OW",
+	}, "\n")
+
+	t.Run("with a word list", func(t *testing.T) {
+		lm := map[string]bool{"read": true, "the": true, "hello": true}
+		var out strings.Builder
+		n, err := pruneDict(&out, strings.NewReader(dict), func(w []byte) bool { return lm[string(w)] })
+		if err != nil {
+			t.Fatalf("pruneDict: %v", err)
+		}
+		if out.String() != want {
+			t.Errorf("pruneDict kept\n%s\nwant\n%s", out.String(), want)
+		}
+		if n != 6 {
+			t.Errorf("pruneDict kept %d lines, want 6", n)
+		}
+	})
+
+	t.Run("with the LM", func(t *testing.T) {
+		path := t.TempDir() + "/tiny.dict"
+		if err := os.WriteFile(path, []byte(dict), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		f, err := prunedDict(DefaultLM, path)
+		if err != nil {
+			t.Fatalf("prunedDict: %v", err)
+		}
+		defer f.Close()
+		// Read it as ps_init does, through /proc/self/fd.
+		got, err := os.ReadFile(fmt.Sprintf("/proc/self/fd/%d", f.Fd()))
+		if err != nil {
+			t.Fatalf("read the pruned dictionary: %v", err)
+		}
+		if string(got) != want {
+			t.Errorf("prunedDict kept\n%s\nwant\n%s", got, want)
+		}
+	})
+
+	t.Run("unreadable LM", func(t *testing.T) {
+		path := t.TempDir() + "/not.lm.bin"
+		if err := os.WriteFile(path, []byte("not a language model\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if f, err := prunedDict(path, DefaultDict); err == nil {
+			f.Close()
+			t.Errorf("prunedDict(an LM that is not one) = nil error, want one")
+		}
+	})
+}
+
+// BenchmarkPrunedDict times what pruning adds to New: reading the LM and filtering the
+// dictionary into a memfd.
+func BenchmarkPrunedDict(b *testing.B) {
+	for b.Loop() {
+		f, err := prunedDict(DefaultLM, DefaultDict)
+		if err != nil {
+			b.Fatal(err)
+		}
+		f.Close()
+	}
 }
