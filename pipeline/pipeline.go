@@ -117,39 +117,66 @@ type Result struct {
 	Receipt    callscribe.Receipt    // the audio's deletion receipt
 }
 
+// streamer is a stage that can be read while it is still being written and can free
+// what its readers have passed (the memory stage). Run streams a call through such a
+// stage, so the memory a call takes does not grow with its length.
+type streamer interface {
+	Start(ctx context.Context, key string, r io.Reader) (wait func() (int64, error), err error)
+	Seal(ctx context.Context, key string) error
+}
+
 // Run ingests and processes one call in this process: the CLI's path. A call refused for
 // lack of consent is never staged; a call that was staged always ends with its audio
-// deleted and the deletion confirmed, and Result.Receipt says so.
+// deleted and the deletion confirmed, and Result.Receipt says so. With a stage that can
+// stream, recognition reads the audio while it is being staged.
 func (p *Pipeline) Run(ctx context.Context, in Input) (Result, error) {
-	callID, staging, err := p.Ingest(ctx, in)
+	st, ok := p.cfg.Stage.(streamer)
+	if !ok {
+		callID, staging, err := p.Ingest(ctx, in)
+		if err != nil {
+			return Result{CallID: callID}, err
+		}
+		return p.Process(ctx, in.Owner, callID, staging, in.Roles, in.Progress)
+	}
+	callID, err := p.admit(ctx, in)
 	if err != nil {
+		return Result{}, err
+	}
+	// Staging runs to the end of the input even if recognition stops early, so that the
+	// receipt covers every byte received; sealed, the stage frees what nobody reads.
+	wait, err := p.startStage(context.WithoutCancel(ctx), callID, in.Audio, in.Size, st)
+	if err != nil {
+		p.finish(ctx, callID, callscribe.CallFailed, err)
 		return Result{CallID: callID}, err
 	}
-	return p.Process(ctx, in.Owner, callID, staging, in.Roles, in.Progress)
+	seal := func() { st.Seal(context.WithoutCancel(ctx), objectKey(callID)) }
+	staged := func() error {
+		staging, err := wait()
+		if err == nil {
+			err = p.cfg.Store.RecordStaging(ctx, callID, staging)
+		}
+		return err
+	}
+	return p.process(ctx, in.Owner, callID, in.Size, in.Roles, in.Progress, seal, staged)
 }
 
 // Ingest checks the owner's consent to transcription, records the call and stages its
 // audio encrypted with a fresh key. Without consent nothing is recorded or staged.
 func (p *Pipeline) Ingest(ctx context.Context, in Input) (uuid.UUID, callscribe.Staging, error) {
-	ok, err := p.cfg.Store.ConsentInForce(ctx, in.Owner.ID, callscribe.PurposeTranscription)
+	callID, err := p.admit(ctx, in)
 	if err != nil {
 		return uuid.Nil, callscribe.Staging{}, err
 	}
-	if !ok {
-		return uuid.Nil, callscribe.Staging{}, callscribe.Errorf(callscribe.ENOCONSENT,
-			"user %s has not consented to transcription", in.Owner.Email)
+	wait, err := p.startStage(ctx, callID, in.Audio, in.Size, nil)
+	var staging callscribe.Staging
+	if err == nil {
+		staging, err = wait()
 	}
-	callID, err := p.cfg.Store.CreateCall(ctx, in.Owner.OrgID, in.Owner.ID, roles(in.Roles, 0))
-	if err != nil {
-		return uuid.Nil, callscribe.Staging{}, err
+	if err == nil {
+		err = p.cfg.Store.RecordStaging(ctx, callID, staging)
 	}
-	staging, err := p.stage(ctx, callID, in.Audio, in.Size)
 	if err != nil {
 		// Nothing of the audio may stay behind; the call ends failed.
-		p.finish(ctx, callID, callscribe.CallFailed, err)
-		return callID, callscribe.Staging{}, err
-	}
-	if err := p.cfg.Store.RecordStaging(ctx, callID, staging); err != nil {
 		p.finish(ctx, callID, callscribe.CallFailed, err)
 		return callID, callscribe.Staging{}, err
 	}
@@ -157,12 +184,26 @@ func (p *Pipeline) Ingest(ctx context.Context, in Input) (uuid.UUID, callscribe.
 	return callID, staging, nil
 }
 
-// stage encrypts the audio with a fresh per-call key and puts it in the stage, hashing
-// and counting the plaintext on the way.
-func (p *Pipeline) stage(ctx context.Context, callID uuid.UUID, audio io.Reader, size int64) (callscribe.Staging, error) {
+// admit checks the owner's consent to transcription and records the call.
+func (p *Pipeline) admit(ctx context.Context, in Input) (uuid.UUID, error) {
+	ok, err := p.cfg.Store.ConsentInForce(ctx, in.Owner.ID, callscribe.PurposeTranscription)
+	if err != nil {
+		return uuid.Nil, err
+	}
+	if !ok {
+		return uuid.Nil, callscribe.Errorf(callscribe.ENOCONSENT,
+			"user %s has not consented to transcription", in.Owner.Email)
+	}
+	return p.cfg.Store.CreateCall(ctx, in.Owner.OrgID, in.Owner.ID, roles(in.Roles, 0))
+}
+
+// startStage encrypts the audio with a fresh per-call key and starts putting it in the
+// stage (in the background when st is given), hashing and counting the plaintext on the
+// way; wait returns the staging record once the whole input is staged.
+func (p *Pipeline) startStage(ctx context.Context, callID uuid.UUID, audio io.Reader, size int64, st streamer) (wait func() (callscribe.Staging, error), err error) {
 	key := make([]byte, 32)
 	if _, err := rand.Read(key); err != nil {
-		return callscribe.Staging{}, fmt.Errorf("stage: new key: %w", err)
+		return nil, fmt.Errorf("stage: new key: %w", err)
 	}
 	p.mu.Lock()
 	p.keys[callID] = key
@@ -172,29 +213,40 @@ func (p *Pipeline) stage(ctx context.Context, callID uuid.UUID, audio io.Reader,
 	counter := &countingReader{r: io.TeeReader(audio, hash)}
 	enc, err := sio.EncryptReader(counter, sioConfig(key))
 	if err != nil {
-		return callscribe.Staging{}, fmt.Errorf("stage: encrypt: %w", err)
+		return nil, fmt.Errorf("stage: encrypt: %w", err)
 	}
 	encSize := int64(-1)
 	if size >= 0 {
 		n, err := sio.EncryptedSize(uint64(size))
 		if err != nil {
-			return callscribe.Staging{}, fmt.Errorf("stage: encrypted size: %w", err)
+			return nil, fmt.Errorf("stage: encrypted size: %w", err)
 		}
 		encSize = int64(n)
 	}
 	stagedAt := p.cfg.Now()
-	if _, err := p.cfg.Stage.Put(ctx, objectKey(callID), enc, encSize); err != nil {
-		return callscribe.Staging{}, fmt.Errorf("stage: %w", err)
+	var put func() (int64, error)
+	if st != nil {
+		if put, err = st.Start(ctx, objectKey(callID), enc); err != nil {
+			return nil, fmt.Errorf("stage: %w", err)
+		}
+	} else {
+		n, err := p.cfg.Stage.Put(ctx, objectKey(callID), enc, encSize)
+		put = func() (int64, error) { return n, err }
 	}
-	if counter.n == 0 {
-		return callscribe.Staging{}, callscribe.Errorf(callscribe.EUNREADABLE, "the audio is empty")
-	}
-	return callscribe.Staging{
-		Stage:     p.cfg.Stage.Name(),
-		ObjectKey: objectKey(callID),
-		Bytes:     counter.n,
-		SHA256:    hex.EncodeToString(hash.Sum(nil)),
-		StagedAt:  stagedAt,
+	return func() (callscribe.Staging, error) {
+		if _, err := put(); err != nil {
+			return callscribe.Staging{}, fmt.Errorf("stage: %w", err)
+		}
+		if counter.n == 0 {
+			return callscribe.Staging{}, callscribe.Errorf(callscribe.EUNREADABLE, "the audio is empty")
+		}
+		return callscribe.Staging{
+			Stage:     p.cfg.Stage.Name(),
+			ObjectKey: objectKey(callID),
+			Bytes:     counter.n,
+			SHA256:    hex.EncodeToString(hash.Sum(nil)),
+			StagedAt:  stagedAt,
+		}, nil
 	}, nil
 }
 
@@ -210,8 +262,19 @@ var errWithdrawn = errors.New("consent to transcription withdrawn")
 // Process recognises a staged call and stores what its owner consented to, then deletes
 // the staged audio, confirms it is gone and writes the receipt — on every path.
 func (p *Pipeline) Process(ctx context.Context, owner callscribe.User, callID uuid.UUID, staging callscribe.Staging, roleNames []string, progress func(done, total int64)) (Result, error) {
+	return p.process(ctx, owner, callID, staging.Bytes, roleNames, progress, nil, nil)
+}
+
+// process is Process for a call whose staging may still be under way: seal, when set,
+// is called once every channel's reader is open and again when recognition ends, and
+// staged waits for staging to end and records it.
+func (p *Pipeline) process(ctx context.Context, owner callscribe.User, callID uuid.UUID, total int64, roleNames []string, progress func(done, total int64), seal func(), staged func() error) (Result, error) {
 	res := Result{CallID: callID}
 	if err := p.cfg.Store.SetProcessing(ctx, callID); err != nil {
+		if seal != nil {
+			seal()
+			staged()
+		}
 		p.finish(ctx, callID, callscribe.CallFailed, err)
 		return res, err
 	}
@@ -219,7 +282,13 @@ func (p *Pipeline) Process(ctx context.Context, owner callscribe.User, callID uu
 	defer cancel(nil)
 	go p.watchConsent(callCtx, cancel, owner.ID)
 
-	t, err := p.recognise(callCtx, callID, staging, roleNames, progress)
+	t, err := p.recognise(callCtx, callID, total, roleNames, progress, seal)
+	if staged != nil {
+		seal() // whatever recognition did, nothing will read the start again
+		if serr := staged(); serr != nil {
+			err = serr
+		}
+	}
 	if err == nil {
 		t.Summary, err = p.summarise(callCtx, owner.ID, t)
 	}
@@ -260,7 +329,7 @@ func (p *Pipeline) Process(ctx context.Context, owner callscribe.User, callID uu
 
 // recognise decodes the staged audio and runs the recogniser on every channel at once,
 // each channel from its own decrypting stream of the stage.
-func (p *Pipeline) recognise(ctx context.Context, callID uuid.UUID, staging callscribe.Staging, roleNames []string, progress func(done, total int64)) (callscribe.Transcript, error) {
+func (p *Pipeline) recognise(ctx context.Context, callID uuid.UUID, total int64, roleNames []string, progress func(done, total int64), seal func()) (callscribe.Transcript, error) {
 	p.mu.Lock()
 	key := p.keys[callID]
 	p.mu.Unlock()
@@ -274,7 +343,7 @@ func (p *Pipeline) recognise(ctx context.Context, callID uuid.UUID, staging call
 		}
 	}()
 	decode := func(ch int, report func(done, total int64)) (int, io.Reader, error) {
-		obj, err := p.cfg.Stage.Open(ctx, staging.ObjectKey)
+		obj, err := p.cfg.Stage.Open(ctx, objectKey(callID))
 		if err != nil {
 			return 0, nil, fmt.Errorf("open staged audio: %w", err)
 		}
@@ -284,7 +353,7 @@ func (p *Pipeline) recognise(ctx context.Context, callID uuid.UUID, staging call
 			return 0, nil, fmt.Errorf("decrypt staged audio: %w", err)
 		}
 		if report != nil {
-			plain = &progressReader{r: plain, total: staging.Bytes, report: report}
+			plain = &progressReader{r: plain, total: total, report: report}
 		}
 		n, pcm, err := p.cfg.Decode(ctx, plain, ch)
 		if err != nil {
@@ -304,6 +373,9 @@ func (p *Pipeline) recognise(ctx context.Context, callID uuid.UUID, staging call
 			return callscribe.Transcript{}, err
 		}
 		pcms = append(pcms, pcm)
+	}
+	if seal != nil {
+		seal() // every channel has its reader: the stage may free what they have passed
 	}
 	names := roles(roleNames, n)
 	results := make([]asr.Result, n)

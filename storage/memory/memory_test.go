@@ -3,7 +3,9 @@ package memory
 import (
 	"bytes"
 	"context"
+	"io"
 	"testing"
+	"time"
 
 	"callscribe"
 	"callscribe/storage/stagetest"
@@ -38,7 +40,7 @@ func TestDeleteZeroes(t *testing.T) {
 	if _, err := s.Put(ctx, "k", bytes.NewReader(bytes.Repeat([]byte{0xAB}, 5000)), -1); err != nil {
 		t.Fatal(err)
 	}
-	chunks := s.objects["k"]
+	chunks := append([][]byte(nil), s.objects["k"].chunks...)
 	if err := s.Delete(ctx, "k"); err != nil {
 		t.Fatal(err)
 	}
@@ -46,5 +48,111 @@ func TestDeleteZeroes(t *testing.T) {
 		if i := bytes.IndexFunc(c[:cap(c)], func(r rune) bool { return r != 0 }); i >= 0 {
 			t.Fatalf("byte %d of a deleted object is not zero", i)
 		}
+	}
+}
+
+// TestStreamThroughSealed: an object read while it is written, with the stage sealed,
+// never holds much more than the readers lag behind — memory does not grow with the
+// object's length — and every reader still gets every byte.
+func TestStreamThroughSealed(t *testing.T) {
+	s := New(0)
+	ctx := context.Background()
+	src, w := io.Pipe()
+	wait, err := s.Start(ctx, "call", src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	readers := make([]io.ReadCloser, 2)
+	for i := range readers {
+		if readers[i], err = s.Open(ctx, "call"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.Seal(ctx, "call"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Open(ctx, "call"); callscribe.ErrorCode(err) != callscribe.ECONFLICT {
+		t.Errorf("Open after Seal: %v, want ECONFLICT", err)
+	}
+	const total = 40 << 20
+	go func() {
+		block := bytes.Repeat([]byte{7}, 64<<10)
+		for i := 0; i < total/len(block); i++ {
+			w.Write(block)
+		}
+		w.Close()
+	}()
+	var peak int64
+	got := make([]int64, len(readers))
+	done := make(chan int)
+	for i, r := range readers {
+		go func() {
+			buf := make([]byte, 32<<10)
+			for {
+				n, err := r.Read(buf)
+				got[i] += int64(n)
+				if err != nil {
+					break
+				}
+			}
+			r.Close()
+			done <- i
+		}()
+	}
+	for range readers {
+		for waiting := true; waiting; {
+			select {
+			case <-done:
+				waiting = false
+			case <-time.After(time.Millisecond):
+				peak = max(peak, s.Bytes())
+			}
+		}
+	}
+	if n, err := wait(); err != nil || n != total {
+		t.Fatalf("upload = %d, %v; want %d", n, err, total)
+	}
+	for i, n := range got {
+		if n != total {
+			t.Errorf("reader %d got %d bytes, want %d", i, n, total)
+		}
+	}
+	if peak > total/4 {
+		t.Errorf("stage held up to %d bytes of a %d-byte stream read as it came", peak, total)
+	}
+	if b := s.Bytes(); b != 0 {
+		t.Errorf("%d bytes held after every reader finished", b)
+	}
+	if ok, _ := s.Exists(ctx, "call"); !ok {
+		t.Error("a sealed, fully read object must exist until Delete")
+	}
+	s.Delete(ctx, "call")
+}
+
+// TestDeleteWakesWaitingReader: a reader waiting for an upload that is deleted ends with
+// an error instead of waiting forever.
+func TestDeleteWakesWaitingReader(t *testing.T) {
+	s := New(0)
+	ctx := context.Background()
+	src, w := io.Pipe()
+	defer w.Close()
+	if _, err := s.Start(ctx, "call", src); err != nil {
+		t.Fatal(err)
+	}
+	r, err := s.Open(ctx, "call")
+	if err != nil {
+		t.Fatal(err)
+	}
+	errc := make(chan error, 1)
+	go func() { _, err := r.Read(make([]byte, 10)); errc <- err }()
+	time.Sleep(50 * time.Millisecond)
+	s.Delete(ctx, "call")
+	select {
+	case err := <-errc:
+		if err == nil {
+			t.Error("Read after Delete returned no error")
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("reader still waiting 5 s after Delete")
 	}
 }

@@ -27,7 +27,8 @@ func (db *DB) CreateCall(ctx context.Context, orgID, ownerID uuid.UUID, channels
 	return id, nil
 }
 
-// RecordStaging records where the call's audio is staged and moves it to status staged.
+// RecordStaging records where the call's audio is staged and moves a received call to
+// status staged.
 func (db *DB) RecordStaging(ctx context.Context, callID uuid.UUID, s callscribe.Staging) error {
 	err := db.inTx(ctx, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, `
@@ -36,7 +37,8 @@ func (db *DB) RecordStaging(ctx context.Context, callID uuid.UUID, s callscribe.
 			callID, s.Stage, s.ObjectKey, s.Key, s.Bytes, s.SHA256, s.StagedAt); err != nil {
 			return err
 		}
-		_, err := tx.Exec(ctx, `UPDATE calls SET status = 'staged', updated_at = now() WHERE id = $1`, callID)
+		// A call recognised while it was staged (streaming) is processing already.
+		_, err := tx.Exec(ctx, `UPDATE calls SET status = 'staged', updated_at = now() WHERE id = $1 AND status = 'received'`, callID)
 		return err
 	})
 	if err != nil {
@@ -45,12 +47,13 @@ func (db *DB) RecordStaging(ctx context.Context, callID uuid.UUID, s callscribe.
 	return nil
 }
 
-// SetProcessing moves a staged call to processing. It refuses (ECONFLICT) a call that
-// has already ended, so a discarded call is never picked up again.
+// SetProcessing moves a call to processing: a staged call, or a received one whose audio
+// is recognised while it is staged. It refuses (ECONFLICT) a call that has already
+// ended, so a discarded call is never picked up again.
 func (db *DB) SetProcessing(ctx context.Context, callID uuid.UUID) error {
 	tag, err := db.pool.Exec(ctx, `
 		UPDATE calls SET status = 'processing', updated_at = now()
-		WHERE id = $1 AND status IN ('staged', 'processing')`, callID)
+		WHERE id = $1 AND status IN ('received', 'staged', 'processing')`, callID)
 	if err != nil {
 		return fmt.Errorf("start processing: %w", err)
 	}
