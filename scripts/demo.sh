@@ -8,11 +8,11 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
 say() { flite -voice "$1" -t "$2" -o "$work/$3.wav"; }
-say slt "hello thank you for calling the support line how can i help you" a1
-say rms "hi my internet connection has been down since yesterday" c1
+say slt "good morning thank you for calling how can i help you today" a1
+say rms "hello i am calling because my internet does not work" c1
 say slt "i am sorry to hear that let me check your account" a2
-say rms "thank you the account number is four two seven" c2
-say slt "i see a problem on the line a technician will visit you tomorrow morning" a3
+say rms "yes of course the number is four five seven two one nine" c2
+say slt "a technician will visit the cabinet tomorrow morning between nine and twelve" a3
 say rms "great thank you very much goodbye" c3
 
 # Each channel hears its speaker and silence while the other one talks.
