@@ -9,7 +9,7 @@ trap 'rm -rf "$work"' EXIT
 
 say() { flite -voice "$1" -t "$2" -o "$work/$3.wav"; }
 say slt "good morning thank you for calling how can i help you today" a1
-say rms "hello i am calling because my internet does not work" c1
+say rms "my internet connection is very slow since last night" c1
 say slt "i am sorry to hear that let me check your account" a2
 say rms "yes of course the number is four five seven two one nine" c2
 say slt "a technician will visit the cabinet tomorrow morning between nine and twelve" a3
@@ -20,8 +20,8 @@ agent=() client=()
 for t in 1 2 3; do
   sox "$work/a$t.wav" "$work/a$t-p.wav" pad 0 0.4
   sox "$work/c$t.wav" "$work/c$t-p.wav" pad 0 0.4
-  sox -n -r 16000 -b 16 -c 1 "$work/sa$t.wav" trim 0 "$(soxi -D "$work/a$t-p.wav")"
-  sox -n -r 16000 -b 16 -c 1 "$work/sc$t.wav" trim 0 "$(soxi -D "$work/c$t-p.wav")"
+  sox -n -r 16000 -b 16 -c 1 "$work/sa$t.wav" synth "$(soxi -D "$work/a$t-p.wav")" whitenoise vol 0.002
+  sox -n -r 16000 -b 16 -c 1 "$work/sc$t.wav" synth "$(soxi -D "$work/c$t-p.wav")" whitenoise vol 0.002
   agent+=("$work/a$t-p.wav" "$work/sc$t.wav")
   client+=("$work/sa$t.wav" "$work/c$t-p.wav")
 done
