@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/schollz/progressbar/v3"
 	"golang.org/x/term"
 
@@ -75,12 +76,12 @@ func cmdTranscribe(ctx context.Context, cfg Config, args []string, stdout, stder
 		if err != nil {
 			code := exitCode(err)
 			fmt.Fprintf(stderr, "callscribe transcribe: %s: %s\n", file, message(err))
-			if res.Receipt.ConfirmedAt.IsZero() {
-				// nothing staged, or deletion unconfirmed: say which
-				if res.CallID.String() != "00000000-0000-0000-0000-000000000000" {
-					fmt.Fprintf(stderr, "callscribe transcribe: %s: call %s: staged audio deletion not confirmed\n", file, res.CallID)
-				}
-			} else {
+			switch {
+			case res.CallID == uuid.Nil:
+				// refused before a call was recorded: nothing was staged
+			case res.Receipt.ConfirmedAt.IsZero():
+				fmt.Fprintf(stderr, "callscribe transcribe: %s: call %s %s; no deletion receipt (nothing was staged, or deletion is unconfirmed)\n", file, res.CallID, res.Status)
+			default:
 				fmt.Fprintf(stderr, "callscribe transcribe: %s: call %s %s; staged audio deleted and confirmed at %s\n",
 					file, res.CallID, res.Status, res.Receipt.ConfirmedAt.Format(time.RFC3339Nano))
 			}
