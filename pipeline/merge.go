@@ -52,10 +52,6 @@ func merge(results []asr.Result, names []string) callscribe.Transcript {
 
 // Turns groups consecutive segments of the same speaker into turns, in time order.
 func Turns(segs []callscribe.Segment) []summarize.Turn {
-	return turns(segs)
-}
-
-func turns(segs []callscribe.Segment) []summarize.Turn {
 	var out []summarize.Turn
 	for _, s := range segs {
 		if n := len(out); n > 0 && out[n-1].Speaker == s.Speaker {

@@ -431,7 +431,7 @@ func (p *Pipeline) summarise(ctx context.Context, ownerID uuid.UUID, t callscrib
 	if err != nil || !ok {
 		return nil, err
 	}
-	s, err := p.cfg.Summarizer.Summarize(ctx, turns(t.Segments))
+	s, err := p.cfg.Summarizer.Summarize(ctx, Turns(t.Segments))
 	if err != nil {
 		return nil, fmt.Errorf("summarize: %w", err)
 	}

@@ -156,3 +156,39 @@ func TestDeleteWakesWaitingReader(t *testing.T) {
 		t.Fatal("reader still waiting 5 s after Delete")
 	}
 }
+
+// TestReleaseZeroes: chunks freed because every reader passed them are overwritten, as
+// deleted ones are.
+func TestReleaseZeroes(t *testing.T) {
+	s := New(0)
+	ctx := context.Background()
+	wait, err := s.Start(ctx, "k", bytes.NewReader(bytes.Repeat([]byte{0xCD}, 3<<20)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := s.Open(ctx, "k")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := wait(); err != nil {
+		t.Fatal(err)
+	}
+	s.mu.Lock()
+	chunks := append([][]byte(nil), s.objects["k"].chunks...)
+	s.mu.Unlock()
+	if err := s.Seal(ctx, "k"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := io.Copy(io.Discard, r); err != nil {
+		t.Fatal(err)
+	}
+	r.Close()
+	if got := s.Bytes(); got != 0 {
+		t.Errorf("%d bytes held after the only reader read everything", got)
+	}
+	for i, c := range chunks {
+		if j := bytes.IndexFunc(c[:cap(c)], func(r rune) bool { return r != 0 }); j >= 0 {
+			t.Fatalf("byte %d of released chunk %d is not zero", j, i)
+		}
+	}
+}

@@ -107,7 +107,9 @@ func (s *Summarizer) Summarize(ctx context.Context, turns []summarize.Turn) (sum
 			{Role: openai.ChatMessageRoleSystem, Content: SystemPrompt},
 			{Role: openai.ChatMessageRoleUser, Content: transcript},
 		},
-		MaxTokens: s.maxTokens,
+		// max_tokens, not max_completion_tokens: the in-country servers we target
+		// (vLLM, LocalAI, older releases of both) read only the former.
+		MaxTokens: s.maxTokens, //lint:ignore SA1019 see above
 	}
 	var text string
 	err := s.retry.Do(ctx, "summarize", s.timeout, func(ctx context.Context) error {
