@@ -174,7 +174,7 @@ type blockStream struct {
 	remaining    int64 // bytes of the data not yet read; -1 when it runs to the end
 	declared     int64 // the data's size as declared, -1 when it runs to the end
 	dataAt       int64 // byte offset of the data's first byte in the stream
-	consumed        int64 // bytes of the data read so far
+	consumed     int64 // bytes of the data read so far
 	buf          []byte
 	spill        []int16 // one block's samples, when the caller's buffer holds less
 	pending      []int16 // the part of spill not yet handed over
