@@ -284,6 +284,28 @@ func TestLimits(t *testing.T) {
 			t.Errorf("decoded %d samples, want the 32000 of 2 s of stereo", len(got))
 		}
 	})
+	t.Run("MP3", func(t *testing.T) {
+		// The limits hold for every codec: they are the Decoder's, not the codec's.
+		mp3 := makeMP3(t, "16000", "1")
+		d, err := OpenLimited(bytes.NewReader(mp3), Limits{MaxDuration: 200 * time.Millisecond})
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, got, err := readAll(t, d)
+		wantCode(t, err, callscribe.ETOOLARGE, "longer than the 200ms limit on duration")
+		if len(got) != 3200 {
+			t.Errorf("decoded %d samples before the error, want the 3200 of 200 ms", len(got))
+		}
+		d, err = OpenLimited(bytes.NewReader(mp3), Limits{MaxInputBytes: int64(len(mp3) / 2)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, got, err = readAll(t, d)
+		wantCode(t, err, callscribe.ETOOLARGE, "input is larger than the")
+		if len(got) == 0 {
+			t.Errorf("decoded nothing before the error, want the audio within the limit")
+		}
+	})
 	t.Run("deadline", func(t *testing.T) {
 		now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 		clock := func() time.Time { return now }
