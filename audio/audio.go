@@ -157,7 +157,7 @@ func (d *Decoder) Read(p []int16) (int, error) {
 		return 0, io.ErrShortBuffer
 	}
 	if err := d.in.checkDeadline(); err != nil {
-		d.err = err
+		d.stop(err)
 		return 0, err
 	}
 	n, err := d.c.read(p)
@@ -172,12 +172,22 @@ func (d *Decoder) Read(p []int16) (int, error) {
 		d.frames += int64(n / ch)
 	}
 	if err != nil {
-		d.err = err
+		d.stop(err)
 		if n > 0 {
 			return n, nil // hand over what was decoded; the error comes next call
 		}
 	}
 	return n, err
+}
+
+// stop makes err the decoder's last word and lets the codec free what it holds outside the
+// Go heap (libgsm's state) now, not when the garbage collector runs: a limit may stop a
+// stream long before its end.
+func (d *Decoder) stop(err error) {
+	d.err = err
+	if c, ok := d.c.(interface{ close() }); ok {
+		c.close()
+	}
 }
 
 // limitedReader enforces the input limits under the codec's buffered reader.

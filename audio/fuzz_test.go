@@ -39,6 +39,9 @@ func FuzzOpen(f *testing.F) {
 		if limit := 64 * len(data); len(samples) > limit {
 			t.Fatalf("%d samples out of %d bytes, want at most %d", len(samples), len(data), limit)
 		}
+		if n := gsmHandles.Load(); n != 0 {
+			t.Fatalf("%d libgsm states open after decoding to the end", n)
+		}
 	})
 }
 
@@ -95,6 +98,9 @@ func FuzzOpenRaw(f *testing.F) {
 			t.Fatalf("%d samples out of %d bytes of %+v, want %d", len(samples), len(data), rf, whole)
 		case (err == nil) != (len(data)%frame == 0 && len(samples) == whole):
 			t.Fatalf("%d bytes of %+v gave %d samples and error %v", len(data), rf, len(samples), err)
+		}
+		if n := gsmHandles.Load(); n != 0 {
+			t.Fatalf("%d libgsm states open after decoding to the end", n)
 		}
 	})
 }

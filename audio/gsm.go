@@ -31,8 +31,12 @@ import "C"
 import (
 	"errors"
 	"runtime"
+	"sync/atomic"
 	"unsafe"
 )
+
+// gsmHandles counts libgsm states not yet freed, for tests that check none is left open.
+var gsmHandles atomic.Int64
 
 // GSM 6.10 full-rate speech, decoded by libgsm (Jutta Degener and Carsten Bormann's
 // reference implementation, as sox uses). Two framings: the plain one, 33-byte frames of
@@ -46,13 +50,17 @@ const (
 )
 
 // gsmDecoder holds one libgsm decoder state (it carries filter memory from frame to frame,
-// so one stream needs its own). The C state is freed when the decoder is garbage.
+// so one stream needs its own). The C state is freed by close, or when the decoder is
+// garbage if it never is.
 type gsmDecoder struct {
 	h     *gsmHandle
 	wav49 bool
 }
 
-type gsmHandle struct{ g C.gsm }
+type gsmHandle struct {
+	g       C.gsm
+	cleanup runtime.Cleanup
+}
 
 func newGSM(wav49 bool) (*gsmDecoder, error) {
 	w := C.int(0)
@@ -63,9 +71,19 @@ func newGSM(wav49 bool) (*gsmDecoder, error) {
 	if g == nil {
 		return nil, errors.New("audio: gsm_create failed")
 	}
+	gsmHandles.Add(1)
 	h := &gsmHandle{g: g}
-	runtime.AddCleanup(h, func(g C.gsm) { C.gsm_destroy(g) }, g)
+	h.cleanup = runtime.AddCleanup(h, func(g C.gsm) { C.gsm_destroy(g); gsmHandles.Add(-1) }, g)
 	return &gsmDecoder{h: h, wav49: wav49}, nil
+}
+
+func (d *gsmDecoder) close() {
+	if d.h.g != nil {
+		d.h.cleanup.Stop()
+		C.gsm_destroy(d.h.g)
+		d.h.g = nil
+		gsmHandles.Add(-1)
+	}
 }
 
 func (d *gsmDecoder) decode(dst []int16, src []byte) (int, error) {
@@ -76,6 +94,9 @@ func (d *gsmDecoder) decode(dst []int16, src []byte) (int, error) {
 	n := len(src) / block
 	if n == 0 {
 		return 0, nil
+	}
+	if d.h.g == nil {
+		return 0, errors.New("audio: gsm decoder used after close")
 	}
 	if len(dst) < n*samples {
 		panic("audio: gsm decode: destination too short")

@@ -200,6 +200,13 @@ func newBlockStream(name string, r *bufio.Reader, f Format, dec blockDecoder, bl
 
 func (s *blockStream) format() Format { return s.f }
 
+// close frees the block decoder's state, if it has any outside the Go heap.
+func (s *blockStream) close() {
+	if c, ok := s.dec.(interface{ close() }); ok {
+		c.close()
+	}
+}
+
 func (s *blockStream) read(p []int16) (int, error) {
 	if len(s.pending) == 0 && s.later == nil && len(p) < s.blockSamples {
 		n, err := s.readBlocks(s.spill)
