@@ -13,9 +13,9 @@ import (
 	"callscribe/internal/testcall"
 )
 
-// soxDecode returns sox's own 16-bit decoding of path (without dither: -D), inArgs being
+// soxPCM returns sox's own 16-bit decoding of path (without dither: -D), inArgs being
 // what sox needs to know of a headerless input.
-func soxDecode(t testing.TB, path string, inArgs ...string) []int16 {
+func soxPCM(t testing.TB, path string, inArgs ...string) []int16 {
 	t.Helper()
 	args := append(append([]string{"-D"}, inArgs...), path, "-t", "raw", "-e", "signed", "-b", "16", "-")
 	var stderr bytes.Buffer
@@ -86,7 +86,7 @@ func TestEncodingsMatchSox(t *testing.T) {
 				}[r.raw.Encoding]
 				inArgs = append(enc, "-r", strconv.Itoa(rate), "-c", strconv.Itoa(r.channels))
 			}
-			want := soxDecode(t, out, inArgs...)
+			want := soxPCM(t, out, inArgs...)
 
 			f, err := os.Open(out)
 			if err != nil {
@@ -118,7 +118,7 @@ func TestEncodingsMatchSox(t *testing.T) {
 			}
 			diffs, worst, at := 0, 0, -1
 			for i := range min(len(got), len(want)) {
-				if d := abs(int(got[i]) - int(want[i])); d > 0 {
+				if d := intAbs(int(got[i]) - int(want[i])); d > 0 {
 					diffs++
 					if d > worst {
 						worst, at = d, i
@@ -145,7 +145,7 @@ func slicesIndex(s []string, v string) int {
 	return -1
 }
 
-func abs(x int) int {
+func intAbs(x int) int {
 	if x < 0 {
 		return -x
 	}

@@ -167,7 +167,7 @@ func encodeG711(samples []int16, table [256]int16) []byte {
 	for i, s := range samples {
 		best := 0
 		for c := range 256 {
-			if abs(int(table[c])-int(s)) < abs(int(table[best])-int(s)) {
+			if intAbs(int(table[c])-int(s)) < intAbs(int(table[best])-int(s)) {
 				best = c
 			}
 		}
