@@ -53,13 +53,9 @@ const (
 // so one stream needs its own). The C state is freed by close, or when the decoder is
 // garbage if it never is.
 type gsmDecoder struct {
-	h     *gsmHandle
-	wav49 bool
-}
-
-type gsmHandle struct {
-	g       C.gsm
+	g       C.gsm // nil once closed
 	cleanup runtime.Cleanup
+	wav49   bool
 }
 
 func newGSM(wav49 bool) (*gsmDecoder, error) {
@@ -72,16 +68,16 @@ func newGSM(wav49 bool) (*gsmDecoder, error) {
 		return nil, errors.New("audio: gsm_create failed")
 	}
 	gsmHandles.Add(1)
-	h := &gsmHandle{g: g}
-	h.cleanup = runtime.AddCleanup(h, func(g C.gsm) { C.gsm_destroy(g); gsmHandles.Add(-1) }, g)
-	return &gsmDecoder{h: h, wav49: wav49}, nil
+	d := &gsmDecoder{g: g, wav49: wav49}
+	d.cleanup = runtime.AddCleanup(d, func(g C.gsm) { C.gsm_destroy(g); gsmHandles.Add(-1) }, g)
+	return d, nil
 }
 
 func (d *gsmDecoder) close() {
-	if d.h.g != nil {
-		d.h.cleanup.Stop()
-		C.gsm_destroy(d.h.g)
-		d.h.g = nil
+	if d.g != nil {
+		d.cleanup.Stop()
+		C.gsm_destroy(d.g)
+		d.g = nil
 		gsmHandles.Add(-1)
 	}
 }
@@ -95,7 +91,7 @@ func (d *gsmDecoder) decode(dst []int16, src []byte) (int, error) {
 	if n == 0 {
 		return 0, nil
 	}
-	if d.h.g == nil {
+	if d.g == nil {
 		return 0, errors.New("audio: gsm decoder used after close")
 	}
 	if len(dst) < n*samples {
@@ -105,10 +101,10 @@ func (d *gsmDecoder) decode(dst []int16, src []byte) (int, error) {
 	if d.wav49 {
 		w = 1
 	}
-	ok := int(C.callscribe_gsm_decode(d.h.g, w,
+	ok := int(C.callscribe_gsm_decode(d.g, w,
 		(*C.uchar)(unsafe.Pointer(unsafe.SliceData(src))), C.int(n),
 		(*C.short)(unsafe.Pointer(unsafe.SliceData(dst)))))
-	runtime.KeepAlive(d.h)
+	runtime.KeepAlive(d) // the cleanup must not free the state during the call
 	if ok < n {
 		return ok * samples, errors.New("not a GSM 6.10 frame (bad magic number)")
 	}
