@@ -1,6 +1,7 @@
 // Package audio owns telephony audio in and PCM out: it sniffs a recording's format from
-// its bytes, decodes it as a stream (WAV 16-bit PCM, MPEG-1/2 Layer III), splits the
-// channels and resamples them with a band-limited filter for the recogniser.
+// its bytes, decodes it as a stream (WAV 16-bit PCM; MP3, MPEG-1, 2 and 2.5 Layer III,
+// through libmpg123), splits the channels and resamples them with a band-limited filter
+// for the recogniser.
 //
 // It never buffers a whole call, never allocates a size read from a header without a
 // bound, never trusts a file name or content type, and never writes audio anywhere: what
@@ -111,6 +112,23 @@ func (d *Decoder) Read(p []int16) (int, error) {
 		}
 	}
 	return n, err
+}
+
+// closer is implemented by codecs that hold memory outside the Go heap.
+type closer interface{ close() }
+
+// Close frees what the decoder holds outside the Go heap (the MP3 decoder's C state) when
+// the stream is not read to its end; reading to io.EOF or an error frees it too, and so
+// does the garbage collector for a decoder dropped unread. Not concurrently with Read:
+// a decoder handed to Channels belongs to its goroutine.
+func (d *Decoder) Close() error {
+	if c, ok := d.c.(closer); ok {
+		c.close()
+	}
+	if d.err == nil {
+		d.err = callscribe.Errorf(callscribe.EINVALID, "audio: decoder is closed")
+	}
+	return nil
 }
 
 // unreadable returns an EUNREADABLE application error with a formatted message.
