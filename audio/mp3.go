@@ -69,6 +69,7 @@ import (
 	"fmt"
 	"io"
 	"runtime"
+	"sync/atomic"
 	"unsafe"
 
 	"callscribe"
@@ -395,7 +396,8 @@ func openMP3(br *bufio.Reader) (codec, error) {
 	}
 	// A decoder dropped before the end of its stream (every channel reader closed, the
 	// context cancelled) still frees its C memory.
-	m.cleanup = runtime.AddCleanup(m, func(mh *C.mpg123_handle) { C.mpg123_delete(mh) }, m.mh)
+	mpg123Handles.Add(1)
+	m.cleanup = runtime.AddCleanup(m, deleteHandle, m.mh)
 	return m, nil
 }
 
@@ -485,7 +487,16 @@ func (m *mp3Decoder) read(p []int16) (int, error) {
 func (m *mp3Decoder) close() {
 	if m.mh != nil {
 		m.cleanup.Stop()
-		C.mpg123_delete(m.mh)
+		deleteHandle(m.mh)
 		m.mh = nil
 	}
+}
+
+// mpg123Handles counts the libmpg123 handles not yet freed, for the tests that prove
+// none is left behind.
+var mpg123Handles atomic.Int64
+
+func deleteHandle(mh *C.mpg123_handle) {
+	C.mpg123_delete(mh)
+	mpg123Handles.Add(-1)
 }

@@ -7,10 +7,13 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
+	"callscribe"
 	"callscribe/internal/testcall"
 )
 
@@ -256,4 +259,169 @@ func hasInfoFrame(t testing.TB, path string) bool {
 	}
 	b = b[:min(len(b), 64)]
 	return bytes.Contains(b, []byte("Info")) || bytes.Contains(b, []byte("Xing"))
+}
+
+// TestMP3Hostile feeds frames whose headers are valid and whose bodies are not: the
+// 72-byte MPEG-2.5 frame whose main_data_begin points before the stream (go-mp3 panicked
+// on such input with an index out of range), side information and main data of random
+// bytes, a header followed by noise. libmpg123 gets every one of them; nothing may panic
+// or crash, an error must be EUNREADABLE, and no more audio may come out than the frames
+// could hold.
+func TestMP3Hostile(t *testing.T) {
+	rng := rand.New(rand.NewPCG(72, 72))
+	noise := func(n int) []byte {
+		b := make([]byte, n)
+		for i := range b {
+			b[i] = byte(rng.Uint32())
+		}
+		return b
+	}
+	// frames returns count frames with header h (4 bytes) and random bodies of size-4 bytes,
+	// each passed through edit.
+	frames := func(h []byte, size, count int, edit func([]byte)) []byte {
+		var out []byte
+		for range count {
+			f := append(bytes.Clone(h), noise(size-4)...)
+			if edit != nil {
+				edit(f)
+			}
+			out = append(out, f...)
+		}
+		return out
+	}
+	mpeg25 := []byte{0xFF, 0xE3, 0x18, 0xC0} // MPEG-2.5 Layer III, 8 kbit/s, 8000 Hz, mono: 72 bytes
+	mpeg2 := []byte{0xFF, 0xF3, 0x18, 0x00}  // MPEG-2, 8 kbit/s, 16000 Hz, stereo: 36 bytes
+	mpeg1 := []byte{0xFF, 0xFB, 0x90, 0x40}  // MPEG-1, 128 kbit/s, 44100 Hz, joint stereo: 417 bytes
+	mpeg1CRC := []byte{0xFF, 0xFA, 0xE0, 0x00}
+	backward := func(f []byte) { f[4] = 0xFF } // main_data_begin: 255 bytes back
+	type input struct {
+		name      string
+		in        []byte
+		maxFrames int // audio frames the input holds at most
+	}
+	inputs := []input{
+		{"72-byte MPEG-2.5 frame, main data before the stream", frames(mpeg25, 72, 1, backward), 576},
+		{"72-byte MPEG-2 pair, main data before the stream", frames(mpeg2, 36, 2, backward), 2 * 576},
+		{"MPEG-1 header then noise", append(bytes.Clone(mpeg1), noise(4096)...), 1152},
+	}
+	for i := range 40 {
+		inputs = append(inputs,
+			input{fmt.Sprintf("MPEG-2.5 random bodies %d", i), frames(mpeg25, 72, 1+i%5, nil), (1 + i%5) * 576},
+			input{fmt.Sprintf("MPEG-2 random bodies %d", i), frames(mpeg2, 36, 1+i%7, nil), (1 + i%7) * 576},
+			input{fmt.Sprintf("MPEG-1 random bodies %d", i), frames(mpeg1, 417, 1+i%3, nil), (1 + i%3) * 1152},
+			input{fmt.Sprintf("MPEG-1 CRC random bodies %d", i), frames(mpeg1CRC, 1044, 1+i%2, nil), (1 + i%2) * 1152},
+		)
+	}
+	for _, tt := range inputs {
+		t.Run(tt.name, func(t *testing.T) {
+			f, got, err := decodeAll(t, bytes.NewReader(tt.in))
+			if err != nil && callscribe.ErrorCode(err) != callscribe.EUNREADABLE {
+				t.Fatalf("err = %v (code %q), want nil or %q", err, callscribe.ErrorCode(err), callscribe.EUNREADABLE)
+			}
+			if f.Channels > 0 && len(got)/f.Channels > tt.maxFrames {
+				t.Errorf("decoded %d frames of audio from frames holding at most %d", len(got)/f.Channels, tt.maxFrames)
+			}
+		})
+	}
+	if n := mpg123Handles.Load(); n != 0 {
+		t.Errorf("%d libmpg123 handles left open after decoding to the end", n)
+	}
+}
+
+// TestMP3Truncated: an MP3 cut inside a frame yields every whole frame before the cut,
+// exactly as the uncut file decodes them, and then an error naming the cut frame.
+func TestMP3Truncated(t *testing.T) {
+	for _, rate := range []string{"8000", "22050", "44100"} {
+		t.Run(rate, func(t *testing.T) {
+			b := makeMP3(t, rate, "1")
+			_, whole, err := decodeAll(t, bytes.NewReader(b))
+			if err != nil {
+				t.Fatalf("decode the whole file: %v", err)
+			}
+			// Cut 10 bytes into the frame that starts after the middle of the file.
+			at, frames := 0, 0
+			var h mpegHeader
+			for at < len(b)/2 {
+				var ok bool
+				if h, ok = parseMPEGHeader(b[at:]); !ok {
+					t.Fatalf("no frame header at byte %d", at)
+				}
+				at += h.frameSize()
+				frames++
+			}
+			cut, _ := parseMPEGHeader(b[at:])
+			_, got, err := decodeAll(t, bytes.NewReader(b[:at+10]))
+			wantUnreadable(t, err, fmt.Sprintf("mp3: truncated: frame at byte %d needs %d bytes, stream ends after 10", at, cut.frameSize()))
+			if want := whole[:frames*h.samples()]; !slicesEqual(got, want) {
+				t.Errorf("decoded %d samples before the error, want the %d of the %d whole frames, as the uncut file has them", len(got), len(want), frames)
+			}
+		})
+	}
+}
+
+// TestMP3StreamChanges: two recordings glued together, the second at another rate and
+// channel count, are an error at the seam, after the first one's audio.
+func TestMP3StreamChanges(t *testing.T) {
+	first, second := makeMP3(t, "44100", "2"), makeMP3(t, "22050", "1")
+	_, want, err := decodeAll(t, bytes.NewReader(first))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, got, err := decodeAll(t, bytes.NewReader(append(bytes.Clone(first), second...)))
+	wantUnreadable(t, err, fmt.Sprintf("mp3: frame at byte %d changes the stream from 44100 Hz stereo to 22050 Hz mono", len(first)))
+	if f.SampleRate != 44100 || f.Channels != 2 {
+		t.Errorf("Format() = %+v, want the first recording's 44100 Hz stereo", f)
+	}
+	if !slicesEqual(got, want) {
+		t.Errorf("decoded %d samples before the error, want the first recording's %d", len(got), len(want))
+	}
+}
+
+// TestMP3FreesDecoder: libmpg123's handle is freed at the end of the stream, on an error,
+// on Close, and by the garbage collector when a decoder is dropped half read.
+func TestMP3FreesDecoder(t *testing.T) {
+	b := makeMP3(t, "8000", "1")
+	open := func() *Decoder {
+		d, err := Open(bytes.NewReader(b))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := d.Read(make([]int16, 100)); err != nil {
+			t.Fatal(err)
+		}
+		return d
+	}
+	live := func() int64 { return mpg123Handles.Load() }
+	base := live()
+
+	decodeAll(t, bytes.NewReader(b))
+	decodeAll(t, bytes.NewReader(b[:len(b)-5]))
+	if n := live() - base; n != 0 {
+		t.Errorf("after decoding to the end and to an error: %d handles open, want 0", n)
+	}
+
+	d := open()
+	if n := live() - base; n != 1 {
+		t.Errorf("with one decoder open: %d handles, want 1", n)
+	}
+	d.Close()
+	if n := live() - base; n != 0 {
+		t.Errorf("after Close: %d handles open, want 0", n)
+	}
+	if _, err := d.Read(make([]int16, 100)); err == nil {
+		t.Errorf("Read after Close: err = nil, want an error")
+	}
+	d.Close() // twice is harmless
+
+	for range 20 {
+		open()
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for live()-base > 0 && time.Now().Before(deadline) {
+		runtime.GC()
+		time.Sleep(10 * time.Millisecond)
+	}
+	if n := live() - base; n != 0 {
+		t.Errorf("20 decoders dropped half read: %d handles still open after GC", n)
+	}
 }
