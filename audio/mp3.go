@@ -183,7 +183,9 @@ const (
 	maxLeadJunk   = 64 << 10 // bytes tolerated between the ID3 tag and the first frame
 	maxResync     = 8 << 10  // bytes tolerated between two frames before calling it corrupt
 	// batchBytes is how much input is fed to libmpg123 per cgo call: whole frames, at
-	// least one of the largest. Larger batches gain nothing measurable (BenchmarkDecodeMP3).
+	// least one of the largest. One frame per call measured no slower in
+	// BenchmarkDecodeMP3 (a cgo call costs ~0.1 µs, decoding a 44.1 kHz stereo frame
+	// ~25 µs); batches keep it so whatever the frame size.
 	batchBytes = 16 << 10
 )
 
