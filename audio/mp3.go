@@ -75,14 +75,16 @@ import (
 	"callscribe"
 )
 
-// MP3 is decoded by libmpg123 (the decoder of mpg123, which sox can use too) behind a
-// framer of our own. The framer skips ID3v2 tags of any size by streaming past them,
-// skips junk before the first frame, checks every frame header against the first, and
-// hands libmpg123 whole frames only, in batches; so it can tell a truncated stream from a
-// clean end, name the byte offset of a corrupt frame, and keep the rate and channel count
-// fixed. libmpg123 parses the Xing/Info frame itself and, when lame recorded the encoder
-// delay and padding there, trims them (gapless), so the samples line up with the audio
-// that was encoded.
+// MP3 is decoded by libmpg123 (the decoder of the mpg123 player) behind a framer of our
+// own. The framer skips ID3v2 tags of any size by streaming past them, skips junk before
+// the first frame, checks every frame header against the first, and hands libmpg123 whole
+// frames only, in batches; so it can tell a truncated stream from a clean end, name the
+// byte offset of a corrupt frame, and keep the rate and channel count fixed. libmpg123
+// parses the Xing/Info frame itself and, where lame recorded its encoder delay and padding
+// there, trims them (gapless): the samples line up with the audio that was encoded, where
+// sox (libmad) adds a frame of silence for the Info frame and keeps the delay and padding.
+// libmpg123's C memory is outside the Go heap and bounded per decoder; it is freed at the
+// end of the stream, on an error, on Close, or by the garbage collector.
 
 // mpegHeader is the part of an MPEG audio frame header the framer needs.
 type mpegHeader struct {
@@ -92,7 +94,6 @@ type mpegHeader struct {
 	rate      int // Hz
 	rateIndex int
 	padding   int
-	crc       bool
 	mono      bool
 }
 
@@ -124,7 +125,6 @@ func parseMPEGHeader(b []byte) (h mpegHeader, ok bool) {
 	h.layer = 4 - lbits
 	h.rate = mpegRates[vbits][h.rateIndex]
 	h.padding = int(b[2]>>1) & 1
-	h.crc = b[1]&1 == 0
 	h.mono = b[3]>>6 == 3
 	if h.layer == 3 {
 		h.bitrate = layer3Kbps[min(h.version-1, 1)][brIndex] * 1000
@@ -148,20 +148,6 @@ func (h mpegHeader) samples() int {
 		return 1152
 	}
 	return 576
-}
-
-// sideInfoSize is the size of the side information that follows the header (and CRC).
-func (h mpegHeader) sideInfoSize() int {
-	switch {
-	case h.version == 1 && h.mono:
-		return 17
-	case h.version == 1:
-		return 32
-	case h.mono:
-		return 9
-	default:
-		return 17
-	}
 }
 
 // sameStream says whether h can be a frame of the stream whose first frame is first.
