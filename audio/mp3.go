@@ -370,7 +370,7 @@ func openMP3(br *bufio.Reader) (codec, error) {
 		}
 		return nil, m.end
 	}
-	if first.isVBRI(m.batch) {
+	if isVBRI(m.batch) {
 		// libmpg123 reads Xing/Info frames but not Fraunhofer's VBRI, which is metadata
 		// shaped like a silent frame: decoding it would add silence the encoder never heard.
 		size := first.frameSize()
@@ -398,7 +398,7 @@ func (h mpegHeader) versionName() string {
 }
 
 // isVBRI reports whether frame (header included) carries a VBRI header.
-func (h mpegHeader) isVBRI(frame []byte) bool {
+func isVBRI(frame []byte) bool {
 	return len(frame) >= 40 && string(frame[36:40]) == "VBRI"
 }
 
