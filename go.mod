@@ -4,7 +4,6 @@ go 1.26.8
 
 require (
 	github.com/google/uuid v1.6.0
-	github.com/hajimehoshi/go-mp3 v0.3.4
 	github.com/jackc/pgx/v5 v5.12.0
 	github.com/minio/sio v0.4.1
 	github.com/pressly/goose/v3 v3.30.0
