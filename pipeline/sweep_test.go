@@ -3,6 +3,7 @@ package pipeline_test
 import (
 	"bytes"
 	"context"
+	"io"
 	"strings"
 	"testing"
 	"time"
@@ -11,6 +12,7 @@ import (
 	"github.com/minio/minio-go/v7"
 
 	"callscribe"
+	"callscribe/asr"
 	"callscribe/pipeline"
 	"callscribe/storage/s3"
 	"callscribe/storage/s3test"
@@ -154,5 +156,94 @@ func assertKeys(t *testing.T, b s3test.Bucket, want ...string) {
 	}
 	for k := range got {
 		t.Errorf("%s is still in the bucket", k)
+	}
+}
+
+// stopStore hears a fixed sentence, like fixedTranscriber, then stops the object store:
+// the call completes, but its audio cannot be deleted.
+type stopStore struct{ srv *s3test.Server }
+
+func (s stopStore) Transcribe(ctx context.Context, pcm io.Reader) (asr.Result, error) {
+	res, err := fixedTranscriber{}.Transcribe(ctx, pcm)
+	s.srv.Stop()
+	return res, err
+}
+
+// TestStoreDownAtDeletionIsSweptLater: when the object store is down as a call ends,
+// no receipt is written (nothing was confirmed) and the error says the store is
+// unavailable; once it is back, the sweeper deletes the audio, confirms it and writes
+// the receipt.
+func TestStoreDownAtDeletionIsSweptLater(t *testing.T) {
+	e := newEnv(t, callscribe.PurposeTranscription)
+	ctx := context.Background()
+	srv := s3test.StartServer(t)
+	st, err := s3.New(srv.Options)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.EnsureBucket(ctx, time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	p := pipeline.New(pipeline.Config{Store: e.db, Stage: st, Decode: decode, Transcriber: stopStore{srv}, ConsentPoll: 50 * time.Millisecond})
+	audio := speech(t)
+	res, err := p.Run(ctx, pipeline.Input{Owner: e.user, Audio: bytes.NewReader(audio), Size: int64(len(audio)), Roles: []string{"agent"}})
+	if callscribe.ErrorCode(err) != callscribe.EUNAVAILABLE {
+		t.Fatalf("Run with the store down at deletion: %v (code %q), want %s", err, callscribe.ErrorCode(err), callscribe.EUNAVAILABLE)
+	}
+	if !res.Receipt.ConfirmedAt.IsZero() {
+		t.Errorf("a receipt was returned although deletion failed: %+v", res.Receipt)
+	}
+	if _, err := e.db.Receipt(ctx, res.CallID); callscribe.ErrorCode(err) != callscribe.ENOTFOUND {
+		t.Errorf("stored receipt while the audio is still staged: %v", err)
+	}
+
+	srv.Start()
+	if ok, err := st.Exists(ctx, "calls/"+res.CallID.String()); err != nil || !ok {
+		t.Fatalf("staged audio after restart: exists %v, %v; want it still there", ok, err)
+	}
+	r, err := pipeline.Sweeper{Store: e.db, Stage: st}.SweepOnce(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Confirmed != 1 {
+		t.Errorf("sweep = %+v, want the call's deletion confirmed", r)
+	}
+	receipt, err := e.db.Receipt(ctx, res.CallID)
+	if err != nil {
+		t.Fatalf("no receipt after the sweep: %v", err)
+	}
+	if receipt.Bytes != int64(len(audio)) || receipt.Stage != "s3" {
+		t.Errorf("receipt = %+v, want %d bytes from stage s3", receipt, len(audio))
+	}
+	if ok, err := st.Exists(ctx, "calls/"+res.CallID.String()); err != nil || ok {
+		t.Errorf("after the sweep: exists %v, %v; want gone", ok, err)
+	}
+}
+
+// TestSweeperRun: Run sweeps at once, then waits for the next tick or the end of ctx.
+func TestSweeperRun(t *testing.T) {
+	e := newEnv(t)
+	st, b := s3test.Stage(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	orphan := "calls/" + uuid.NewString()
+	if _, err := st.Put(ctx, orphan, bytes.NewReader([]byte("x")), 1); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error)
+	go func() {
+		done <- pipeline.Sweeper{Store: e.db, Stage: st, Every: time.Hour,
+			Now: func() time.Time { return time.Now().Add(time.Hour) }}.Run(ctx)
+	}()
+	deadline := time.Now().Add(20 * time.Second)
+	for len(s3test.Versions(t, b.Client, b.Options.Bucket)) != 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("the orphan is still there 20 s after Run started")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	cancel()
+	if err := <-done; err != context.Canceled {
+		t.Errorf("Run after cancel = %v, want context.Canceled", err)
 	}
 }

@@ -93,8 +93,14 @@ MINIO_ROOT_USER=$user MINIO_ROOT_PASSWORD=$pass MINIO_BROWSER=off MINIO_UPDATE=o
 	>"$dir/minio.log" 2>&1 </dev/null &
 echo $! >"$dir/pid"
 
+# Ready says the drives are up; the S3 API may still answer 503 ("server not
+# initialized") for a moment after. An anonymous request gets 403 once it is up.
+ready() {
+	curl -fsS -o /dev/null "http://127.0.0.1:$port/minio/health/ready" 2>/dev/null &&
+		[ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/" 2>/dev/null)" = 403 ]
+}
 i=0
-until curl -fsS -o /dev/null "http://127.0.0.1:$port/minio/health/ready" 2>/dev/null; do
+until ready; do
 	running || { tail -n 20 "$dir/minio.log" >&2; rm -f "$dir/pid"; die "MinIO exited while starting (log: $dir/minio.log)"; }
 	i=$((i + 1))
 	[ $i -le 300 ] || { tail -n 20 "$dir/minio.log" >&2; die "MinIO on 127.0.0.1:$port not ready after 30 s (log: $dir/minio.log)"; }

@@ -205,12 +205,17 @@ func (s *Server) Start() {
 	}
 	s.cmd = cmd
 	deadline := time.Now().Add(60 * time.Second)
+	client := NewClient(s.t, s.Options)
 	for {
+		// Ready says the drives are up; the S3 API may still answer "not initialized"
+		// for a moment after, so wait until a real request succeeds too.
 		resp, err := http.Get("http://" + s.Options.Endpoint + "/minio/health/ready")
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
-				return
+				if _, err = client.ListBuckets(context.Background()); err == nil {
+					return
+				}
 			}
 		}
 		if time.Now().After(deadline) {
