@@ -14,6 +14,7 @@ packages=(
   sctk                                          # sclite, word error rate in benchmarks
   acl                                           # setfacl: lets the postgres user reach a data dir under /root
   time                                          # /usr/bin/time: peak memory in benchmarks
+  curl                                          # scripts/test-minio.sh: waits for MinIO to be ready
 )
 
 missing=()

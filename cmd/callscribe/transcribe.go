@@ -15,7 +15,6 @@ import (
 
 	"callscribe"
 	"callscribe/pipeline"
-	"callscribe/storage/memory"
 )
 
 // progressMinBytes is the size from which a file gets a progress bar: below it the call
@@ -60,9 +59,13 @@ func cmdTranscribe(ctx context.Context, cfg Config, args []string, stdout, stder
 	if err != nil {
 		return err
 	}
+	stage, err := newStage(ctx, cfg, a.log)
+	if err != nil {
+		return err
+	}
 	p := pipeline.New(pipeline.Config{
 		Store:       a.db,
-		Stage:       memory.New(cfg.MaxCallBytes + cfg.MaxCallBytes/8), // room for the encryption overhead
+		Stage:       stage,
 		Decode:      decodeChannel,
 		Transcriber: transcriber,
 		Summarizer:  summarizer,
