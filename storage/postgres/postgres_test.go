@@ -57,7 +57,7 @@ func TestEmailIsUniqueIgnoringCase(t *testing.T) {
 	if got := callscribe.ErrorCode(err); got != callscribe.ECONFLICT {
 		t.Errorf("second user with the same email: code %q, want %q", got, callscribe.ECONFLICT)
 	}
-	got, err := db.UserByEmail(ctx, " SMIRNOV@example.ru")
+	got, err := db.UserByEmail(ctx, u.OrgID, " SMIRNOV@example.ru")
 	if err != nil || got.ID != u.ID {
 		t.Errorf("UserByEmail in other case = %v, %v; want user %s", got.ID, err, u.ID)
 	}
