@@ -3,15 +3,19 @@ package web_test
 import (
 	"bytes"
 	"context"
+	"errors"
+	"io"
 	"net/http"
 	"os"
 	"regexp"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"callscribe"
+	"callscribe/asr"
 	"callscribe/internal/testcall"
 )
 
@@ -368,5 +372,66 @@ func TestUnreadableAudio(t *testing.T) {
 	h.db.Pool().QueryRow(context.Background(), `SELECT errors::text FROM river_job WHERE args->>'call_id' = $1`, id).Scan(&errs)
 	if strings.Contains(errs, u.Email) {
 		t.Errorf("job errors hold the owner's email: %s", errs)
+	}
+}
+
+// failing is a recogniser that fails as a dependency does (a fault that may pass).
+type failing struct{ calls atomic.Int32 }
+
+func (f *failing) Transcribe(ctx context.Context, pcm io.Reader) (asr.Result, error) {
+	f.calls.Add(1)
+	io.Copy(io.Discard, pcm)
+	return asr.Result{}, errors.New("recogniser connection reset")
+}
+
+// TestRetriesThenFails: a fault that may pass leaves the call staged for the next
+// attempt; the last attempt fails the call and deletes its audio with a receipt.
+func TestRetriesThenFails(t *testing.T) {
+	tr := &failing{}
+	h := newHarness(t, options{work: true, transcriber: tr, maxAttempts: 2})
+	org, key := h.org("acme")
+	u := h.user(org, "ivanova@example.ru", true)
+	r := h.do("POST", ownerQuery(u.Email), key, "audio/wav", bytes.NewReader(silence(8000)))
+	if r.status != http.StatusAccepted {
+		t.Fatalf("upload: %d %s", r.status, r.body)
+	}
+	id := r.json(t)["id"].(string)
+	c := h.waitEnded(key, id)
+	c = h.waitReceipt(key, id)
+	if c["status"] != "failed" {
+		t.Errorf("call ended %v; want failed", c["status"])
+	}
+	if rc, _ := c["receipt"].(map[string]any); rc == nil || rc["confirmed_at"] == nil {
+		t.Errorf("receipt %v; want the deletion confirmed", c["receipt"])
+	}
+	// One mono channel per attempt: two attempts, two calls to the recogniser.
+	if n := tr.calls.Load(); n != 2 {
+		t.Errorf("recogniser called %d times; want 2 (one per attempt)", n)
+	}
+	h.stageEmpty()
+	if e, _ := c["error"].(map[string]any); e == nil || e["code"] != callscribe.EINTERNAL || strings.Contains(e["message"].(string), "reset") {
+		t.Errorf("error %v; want code internal with a generic message", c["error"])
+	}
+}
+
+// TestLostMemoryCallsFailAtStart: a call staged in the memory of a process that is gone
+// is marked failed at the next start, with a receipt saying its audio is gone.
+func TestLostMemoryCallsFailAtStart(t *testing.T) {
+	h := newHarness(t, options{})
+	org, key := h.org("acme")
+	u := h.user(org, "ivanova@example.ru", true)
+	r := h.do("POST", ownerQuery(u.Email), key, "audio/wav", bytes.NewReader(silence(8000)))
+	id := r.json(t)["id"].(string)
+	lost, err := h.db.FailLostCalls(context.Background(), "memory", time.Now())
+	if err != nil || len(lost) != 1 || lost[0].String() != id {
+		t.Fatalf("FailLostCalls = %v, %v; want [%s]", lost, err, id)
+	}
+	c := h.get("/v1/calls/"+id, key).json(t)
+	e, _ := c["error"].(map[string]any)
+	if c["status"] != "failed" || e == nil || !strings.Contains(e["message"].(string), "stopped") {
+		t.Errorf("lost call %v; want failed with a message saying the process stopped", c)
+	}
+	if rc, _ := c["receipt"].(map[string]any); rc == nil || rc["confirmed_at"] == nil {
+		t.Errorf("lost call's receipt %v; want one", c["receipt"])
 	}
 }
