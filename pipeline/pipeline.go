@@ -548,7 +548,7 @@ func (p *Pipeline) finish(ctx context.Context, callID uuid.UUID, status callscri
 	}
 	r, err := p.cfg.Store.ConfirmDeletion(ctx, callID, deletedAt, p.cfg.Now())
 	observeStep("deletion", began, p.cfg.Now())
-	p.ended(ctx, callID, status, cause)
+	p.callEnded(ctx, callID, status, cause)
 	if err != nil {
 		if callscribe.ErrorCode(err) == callscribe.ENOTFOUND {
 			// Nothing was ever recorded as staged (staging failed): nothing to prove.

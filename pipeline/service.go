@@ -306,7 +306,7 @@ func (p *Pipeline) ProcessQueued(ctx context.Context, callID uuid.UUID, last boo
 	if c.Staging == nil || c.Receipt != nil {
 		err := callscribe.Errorf(callscribe.EINTERNAL, "call %s has no staged audio to transcribe", callID)
 		p.finish(ctx, callID, callscribe.CallFailed, err)
-		return err
+		return ended{err}
 	}
 	p.mu.Lock()
 	if p.keys[callID] == nil && c.Staging.Key != nil {
@@ -319,7 +319,7 @@ func (p *Pipeline) ProcessQueued(ctx context.Context, callID uuid.UUID, last boo
 		err := callscribe.Errorf(callscribe.EUNAVAILABLE,
 			"the call's audio was staged in the memory of another server process and cannot be read here; upload the call again")
 		p.finish(ctx, callID, callscribe.CallFailed, err)
-		return err
+		return ended{err}
 	}
 	_, err = p.process(ctx, owner, callID, callRun{
 		total: c.Staging.Bytes, roles: c.Channels, raw: c.Raw,
@@ -331,6 +331,9 @@ func (p *Pipeline) ProcessQueued(ctx context.Context, callID uuid.UUID, last boo
 // Retryable reports whether another attempt at a call could succeed: a fault of ours or
 // of a dependency may pass; unreadable audio, a limit or a withdrawal will not.
 func Retryable(err error) bool {
+	if errors.As(err, new(ended)) {
+		return false
+	}
 	switch callscribe.ErrorCode(err) {
 	case callscribe.EINTERNAL, callscribe.EUNAVAILABLE:
 		return true
@@ -338,8 +341,13 @@ func Retryable(err error) bool {
 	return false
 }
 
+// ended marks an error after which the call has ended: nothing is left to retry.
+type ended struct{ error }
+
+func (e ended) Unwrap() error { return e.error }
+
 // ended counts a call's end and tells the notifier.
-func (p *Pipeline) ended(ctx context.Context, callID uuid.UUID, status callscribe.CallStatus, cause error) {
+func (p *Pipeline) callEnded(ctx context.Context, callID uuid.UUID, status callscribe.CallStatus, cause error) {
 	metrics.CallsEnded.WithLabelValues(string(status)).Inc()
 	if p.cfg.Notifier != nil {
 		p.cfg.Notifier.CallEnded(ctx, CallEvent{CallID: callID, Status: status, ErrorCode: callscribe.ErrorCode(cause)})

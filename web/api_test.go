@@ -435,3 +435,22 @@ func TestLostMemoryCallsFailAtStart(t *testing.T) {
 		t.Errorf("lost call's receipt %v; want one", c["receipt"])
 	}
 }
+
+// TestDurationLimit: a WAV whose size and byte rate show it is over the limit is refused
+// at once; one under it is accepted.
+func TestDurationLimit(t *testing.T) {
+	h := newHarness(t, options{maxDuration: 2 * time.Second})
+	org, key := h.org("acme")
+	u := h.user(org, "ivanova@example.ru", true)
+	r := h.do("POST", ownerQuery(u.Email), key, "audio/wav", bytes.NewReader(silence(5*8000)))
+	if r.status != http.StatusRequestEntityTooLarge || !strings.Contains(string(r.body), "CALLSCRIBE_MAX_CALL_DURATION") {
+		t.Errorf("5 s call over a 2 s limit: %d %s; want 413 naming CALLSCRIBE_MAX_CALL_DURATION", r.status, r.body)
+	}
+	if n := h.count(`SELECT count(*) FROM calls`); n != 0 {
+		t.Errorf("%d calls; want none", n)
+	}
+	h.stageEmpty()
+	if r := h.do("POST", ownerQuery(u.Email), key, "audio/wav", bytes.NewReader(silence(8000))); r.status != http.StatusAccepted {
+		t.Errorf("1 s call: %d %s; want 202", r.status, r.body)
+	}
+}

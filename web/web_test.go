@@ -61,6 +61,7 @@ type options struct {
 	work        bool            // run the queue's worker
 	transcriber asr.Transcriber // default: PocketSphinx
 	maxBytes    int64
+	maxDuration time.Duration
 	maxAttempts int
 }
 
@@ -99,7 +100,7 @@ func newHarness(t *testing.T, o options) *harness {
 	queued := &postgres.Queued{DB: db, MaxAttempts: o.maxAttempts}
 	p := pipeline.New(pipeline.Config{
 		Store: queued, Stage: stage, Decode: decode, Transcriber: o.transcriber,
-		Logger: log, ConsentPoll: 50 * time.Millisecond, MaxBytes: o.maxBytes,
+		Logger: log, ConsentPoll: 50 * time.Millisecond, MaxBytes: o.maxBytes, MaxDuration: o.maxDuration,
 	})
 	workers := river.NewWorkers()
 	river.AddWorker(workers, &pipeline.Worker{Pipeline: p})

@@ -51,7 +51,7 @@ func exitCode(err error) int {
 const usage = `callscribe turns recorded calls into transcripts and forgets the audio.
 
 Usage:
-  callscribe transcribe [--owner EMAIL] [--json] [--channels agent,client] FILE...
+  callscribe transcribe [--owner EMAIL] [--org NAME] [--json] [--channels agent,client] FILE...
   callscribe users add --email EMAIL [--name "Surname First Patronymic"] [--phone PHONE] [--org NAME]
   callscribe consent grant|withdraw --email EMAIL [--org NAME] --purpose transcription[,summarization]
   callscribe consent show --email EMAIL [--org NAME]

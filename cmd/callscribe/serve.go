@@ -22,6 +22,9 @@ import (
 	"callscribe/web"
 )
 
+// memoryStageCalls is how many calls of the largest size the memory stage holds at once.
+const memoryStageCalls = 4
+
 // service is what serve and worker run: the pipeline over the queued store, and the
 // River client that inserts jobs and, with workers, runs them.
 type service struct {
@@ -43,8 +46,10 @@ func newService(a *app, scfg ServiceConfig, runJobs bool) (*service, error) {
 		closeASR()
 		return nil, err
 	}
-	// The lead wires the S3 stage here when CALLSCRIBE_S3_ENDPOINT is set.
-	stage := memory.New(0)
+	// The lead wires the S3 stage here when CALLSCRIBE_S3_ENDPOINT is set. The memory
+	// stage holds calls queued and in flight; bounded so that uploads are refused rather
+	// than the process running out of memory.
+	stage := memory.New(memoryStageCalls * (a.cfg.MaxCallBytes + a.cfg.MaxCallBytes/8))
 	queued := &postgres.Queued{DB: a.db, MaxAttempts: scfg.JobMaxAttempts}
 	p := pipeline.New(pipeline.Config{
 		Store:       queued,
