@@ -454,3 +454,59 @@ func TestDurationLimit(t *testing.T) {
 		t.Errorf("1 s call: %d %s; want 202", r.status, r.body)
 	}
 }
+
+// blocking is a recogniser that works until its call is cancelled.
+type blocking struct{ started chan struct{} }
+
+func (b *blocking) Transcribe(ctx context.Context, pcm io.Reader) (asr.Result, error) {
+	select {
+	case b.started <- struct{}{}:
+	default:
+	}
+	<-ctx.Done()
+	return asr.Result{}, ctx.Err()
+}
+
+// TestWithdrawalDiscardsQueuedCall: consent withdrawn while a queued call is being
+// recognised discards it — found by the pipeline's polling, not by cancelling the job —
+// deletes its audio with a receipt, and the job is cancelled, not retried.
+func TestWithdrawalDiscardsQueuedCall(t *testing.T) {
+	tr := &blocking{started: make(chan struct{}, 1)}
+	h := newHarness(t, options{work: true, transcriber: tr})
+	org, key := h.org("acme")
+	u := h.user(org, "ivanova@example.ru", true)
+	r := h.do("POST", ownerQuery(u.Email), key, "audio/wav", bytes.NewReader(silence(8000)))
+	if r.status != http.StatusAccepted {
+		t.Fatalf("upload: %d %s", r.status, r.body)
+	}
+	id := r.json(t)["id"].(string)
+	select {
+	case <-tr.started:
+	case <-time.After(time.Minute):
+		t.Fatal("the worker never started the call")
+	}
+	if _, err := h.db.WithdrawConsent(context.Background(), u.ID, callscribe.PurposeTranscription, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	c := h.waitEnded(key, id)
+	c = h.waitReceipt(key, id)
+	if c["status"] != "discarded" {
+		t.Errorf("call %v; want discarded", c["status"])
+	}
+	if rc, _ := c["receipt"].(map[string]any); rc == nil || rc["confirmed_at"] == nil {
+		t.Errorf("receipt %v; want the deletion confirmed", c["receipt"])
+	}
+	h.stageEmpty()
+	var state string
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		h.db.Pool().QueryRow(context.Background(), `SELECT state::text FROM river_job WHERE args->>'call_id' = $1`, id).Scan(&state)
+		if state != "running" {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if state != "cancelled" {
+		t.Errorf("job %s; want cancelled", state)
+	}
+}
