@@ -24,6 +24,7 @@ const progressMinBytes = 4 << 20
 func cmdTranscribe(ctx context.Context, cfg Config, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("transcribe")
 	owner := fs.String("owner", localEmail, "email of the user who owns the calls")
+	org := fs.String("org", localOrg, "the owner's organization")
 	asJSON := fs.Bool("json", false, "print one JSON object per file")
 	channels := fs.String("channels", strings.Join(pipeline.DefaultRoles, ","), "speaker of each channel, in channel order")
 	files, err := parse(fs, args)
@@ -46,7 +47,7 @@ func cmdTranscribe(ctx context.Context, cfg Config, args []string, stdout, stder
 		return err
 	}
 	defer a.close()
-	user, err := a.userByEmail(ctx, *owner)
+	user, err := a.userByEmail(ctx, *org, *owner)
 	if err != nil {
 		return err
 	}
