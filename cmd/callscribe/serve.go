@@ -17,7 +17,6 @@ import (
 	"callscribe"
 	"callscribe/metrics"
 	"callscribe/pipeline"
-	"callscribe/storage/memory"
 	"callscribe/storage/postgres"
 	"callscribe/web"
 )
@@ -36,7 +35,13 @@ type service struct {
 
 // newService wires the pipeline, the stage and the job queue. With runJobs the River
 // client also works the queue, CALLSCRIBE_WORKERS calls at once.
-func newService(a *app, scfg ServiceConfig, runJobs bool) (*service, error) {
+func newService(ctx context.Context, a *app, scfg ServiceConfig, runJobs bool) (*service, error) {
+	// The memory stage holds calls queued and in flight; the object store, when configured,
+	// is readied (bucket, lifecycle rule) and checked (no object lock) here.
+	stage, err := newStage(ctx, a.cfg, memoryStageCalls, a.log)
+	if err != nil {
+		return nil, err
+	}
 	transcriber, closeASR, err := newTranscriber(a.cfg)
 	if err != nil {
 		return nil, err
@@ -46,10 +51,6 @@ func newService(a *app, scfg ServiceConfig, runJobs bool) (*service, error) {
 		closeASR()
 		return nil, err
 	}
-	// The lead wires the S3 stage here when CALLSCRIBE_S3_ENDPOINT is set. The memory
-	// stage holds calls queued and in flight; bounded so that uploads are refused rather
-	// than the process running out of memory.
-	stage := memory.New(memoryStageCalls * (a.cfg.MaxCallBytes + a.cfg.MaxCallBytes/8))
 	queued := &postgres.Queued{DB: a.db, MaxAttempts: scfg.JobMaxAttempts}
 	p := pipeline.New(pipeline.Config{
 		Store:       queued,
@@ -96,7 +97,7 @@ func cmdServe(ctx context.Context, cfg Config, args []string, stdout io.Writer) 
 		return err
 	}
 	defer a.close()
-	svc, err := newService(a, scfg, scfg.ServeWorker)
+	svc, err := newService(ctx, a, scfg, scfg.ServeWorker)
 	if err != nil {
 		return err
 	}
@@ -132,6 +133,7 @@ func cmdServe(ctx context.Context, cfg Config, args []string, stdout io.Writer) 
 			return fmt.Errorf("start the job queue: %w", err)
 		}
 	}
+	startSweeper(ctx, a, svc.stage)
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 	fmt.Fprintf(stdout, "callscribe serve: listening on http://%s (worker %v)\n", ln.Addr(), scfg.ServeWorker)
@@ -189,7 +191,7 @@ func cmdWorker(ctx context.Context, cfg Config, args []string, stdout io.Writer)
 		return err
 	}
 	defer a.close()
-	svc, err := newService(a, scfg, true)
+	svc, err := newService(ctx, a, scfg, true)
 	if err != nil {
 		return err
 	}
@@ -197,6 +199,7 @@ func cmdWorker(ctx context.Context, cfg Config, args []string, stdout io.Writer)
 	if err := svc.queue.Start(ctx); err != nil {
 		return fmt.Errorf("start the job queue: %w", err)
 	}
+	startSweeper(ctx, a, svc.stage)
 	fmt.Fprintf(stdout, "callscribe worker: working the queue, %d calls at once\n", scfg.Workers)
 	<-ctx.Done()
 	down, cancel := context.WithTimeout(context.Background(), scfg.ShutdownTimeout)

@@ -60,7 +60,7 @@ func cmdTranscribe(ctx context.Context, cfg Config, args []string, stdout, stder
 	if err != nil {
 		return err
 	}
-	stage, err := newStage(ctx, cfg, a.log)
+	stage, err := newStage(ctx, cfg, 1, a.log)
 	if err != nil {
 		return err
 	}
