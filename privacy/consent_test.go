@@ -71,11 +71,11 @@ func TestConsentHistory(t *testing.T) {
 		wantChanged bool
 		inForce     bool
 	}{
-		{func() ([]privacy.Change, error) { return c.Grant(ctx, u.ID, both) }, true, true},
-		{func() ([]privacy.Change, error) { return c.Grant(ctx, u.ID, both) }, false, true},
-		{func() ([]privacy.Change, error) { return c.Withdraw(ctx, u.ID, both) }, true, false},
-		{func() ([]privacy.Change, error) { return c.Withdraw(ctx, u.ID, both) }, false, false},
-		{func() ([]privacy.Change, error) { return c.Grant(ctx, u.ID, both) }, true, true},
+		{func() ([]privacy.Change, error) { return c.Grant(ctx, u.ID, both, callscribe.ConsentViaCLI) }, true, true},
+		{func() ([]privacy.Change, error) { return c.Grant(ctx, u.ID, both, callscribe.ConsentViaCLI) }, false, true},
+		{func() ([]privacy.Change, error) { return c.Withdraw(ctx, u.ID, both, callscribe.ConsentViaWeb) }, true, false},
+		{func() ([]privacy.Change, error) { return c.Withdraw(ctx, u.ID, both, callscribe.ConsentViaWeb) }, false, false},
+		{func() ([]privacy.Change, error) { return c.Grant(ctx, u.ID, both, callscribe.ConsentViaCLI) }, true, true},
 	}
 	for i, s := range steps {
 		changes, err := s.do()
