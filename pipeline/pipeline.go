@@ -306,13 +306,7 @@ func (p *Pipeline) process(ctx context.Context, owner callscribe.User, callID uu
 	}
 	callCtx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
-	var wake <-chan struct{}
-	if w, ok := p.cfg.Store.(UserWatcher); ok {
-		var stop func()
-		wake, stop = w.WatchUser(callCtx, owner.ID)
-		defer stop()
-	}
-	go p.watchConsent(callCtx, cancel, owner.ID, wake)
+	go p.watchConsent(callCtx, cancel, owner.ID)
 
 	t, err := p.recognise(callCtx, callID, total, roleNames, progress, seal)
 	if staged != nil {
@@ -481,8 +475,18 @@ func (p *Pipeline) summarise(ctx context.Context, ownerID uuid.UUID, t callscrib
 
 // watchConsent cancels the call as soon as its owner's transcription consent is no
 // longer in force or the owner is blocked. It looks when woken (a notification) and
-// also polls, so it does not depend on a notification getting through.
-func (p *Pipeline) watchConsent(ctx context.Context, cancel context.CancelCauseFunc, ownerID uuid.UUID, wake <-chan struct{}) {
+// also polls, so it does not depend on a notification getting through. It runs beside
+// recognition, which does not wait for it to start listening.
+func (p *Pipeline) watchConsent(ctx context.Context, cancel context.CancelCauseFunc, ownerID uuid.UUID) {
+	var wake <-chan struct{}
+	first := make(chan struct{}, 1)
+	if w, ok := p.cfg.Store.(UserWatcher); ok {
+		var stop func()
+		wake, stop = w.WatchUser(ctx, ownerID)
+		defer stop()
+		// A change made before the watch began sent no wake-up to it: look once now.
+		first <- struct{}{}
+	}
 	tick := time.NewTicker(p.cfg.ConsentPoll)
 	defer tick.Stop()
 	for {
@@ -491,6 +495,7 @@ func (p *Pipeline) watchConsent(ctx context.Context, cancel context.CancelCauseF
 			return
 		case <-tick.C:
 		case <-wake:
+		case <-first:
 		}
 		if blocked, err := p.cfg.Store.UserBlocked(ctx, ownerID); err == nil && blocked {
 			cancel(errBlocked)
