@@ -83,23 +83,25 @@ func showConsents(ctx context.Context, consents *privacy.Consents, u callscribe.
 	if err != nil {
 		return err
 	}
+	if u.BlockedAt != nil {
+		fmt.Fprintf(stdout, "%s: blocked since %s: nothing of theirs is processed\n", u.Email, u.BlockedAt.Format(time.RFC3339))
+	}
 	if len(hist) == 0 {
 		fmt.Fprintf(stdout, "%s: no consent given\n", u.Email)
 		return nil
 	}
 	var inForce []string
-	for _, c := range hist {
-		if c.WithdrawnAt == nil {
-			inForce = append(inForce, fmt.Sprintf("%s (policy %s)", c.Purpose, c.PolicyVersion))
+	for _, p := range callscribe.Purposes {
+		for _, c := range hist {
+			if c.Purpose == p && c.WithdrawnAt == nil {
+				inForce = append(inForce, fmt.Sprintf("%s (policy %s)", c.Purpose, c.PolicyVersion))
+			}
 		}
 	}
 	if len(inForce) == 0 {
 		inForce = []string{"none"}
 	}
 	fmt.Fprintf(stdout, "%s: in force: %s\n", u.Email, strings.Join(inForce, ", "))
-	if u.BlockedAt != nil {
-		fmt.Fprintf(stdout, "%s: blocked since %s: nothing of theirs is processed\n", u.Email, u.BlockedAt.Format(time.RFC3339))
-	}
 	for _, e := range events {
 		fmt.Fprintf(stdout, "%s\t%s\t%s\tpolicy %s\tvia %s\n", e.At.Format(time.RFC3339), e.Action, e.Purpose, e.PolicyVersion, e.Channel)
 	}
