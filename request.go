@@ -111,7 +111,9 @@ func ParseDate(s string) (Date, error) {
 }
 
 // In is the start of the day in loc.
-func (d Date) In(loc *time.Location) time.Time { return time.Date(d.Year, d.Month, d.Day, 0, 0, 0, 0, loc) }
+func (d Date) In(loc *time.Location) time.Time {
+	return time.Date(d.Year, d.Month, d.Day, 0, 0, 0, 0, loc)
+}
 
 // AddDays is the day n days later (earlier for negative n).
 func (d Date) AddDays(n int) Date { return DateOf(d.In(time.UTC).AddDate(0, 0, n)) }

@@ -41,8 +41,8 @@ type Eraser interface {
 // every consent, erasure runs the Eraser.
 type Requests struct {
 	Store    RequestStore
-	Calendar *Calendar       // default DefaultCalendar()
-	Eraser   Eraser          // needed to complete erasure requests
+	Calendar *Calendar        // default DefaultCalendar()
+	Eraser   Eraser           // needed to complete erasure requests
 	Now      func() time.Time // default time.Now
 }
 
