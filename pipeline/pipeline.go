@@ -478,6 +478,8 @@ func (p *Pipeline) summarise(ctx context.Context, ownerID uuid.UUID, t callscrib
 // also polls, so it does not depend on a notification getting through. It runs beside
 // recognition, which does not wait for it to start listening.
 func (p *Pipeline) watchConsent(ctx context.Context, cancel context.CancelCauseFunc, ownerID uuid.UUID) {
+	tick := time.NewTicker(p.cfg.ConsentPoll)
+	defer tick.Stop()
 	var wake <-chan struct{}
 	first := make(chan struct{}, 1)
 	if w, ok := p.cfg.Store.(UserWatcher); ok {
@@ -487,8 +489,6 @@ func (p *Pipeline) watchConsent(ctx context.Context, cancel context.CancelCauseF
 		// A change made before the watch began sent no wake-up to it: look once now.
 		first <- struct{}{}
 	}
-	tick := time.NewTicker(p.cfg.ConsentPoll)
-	defer tick.Stop()
 	for {
 		select {
 		case <-ctx.Done():
