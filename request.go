@@ -57,7 +57,7 @@ func (s RequestStatus) Open() bool { return s == RequestReceived || s == Request
 type Request struct {
 	ID              uuid.UUID     `json:"id"`
 	OrgID           uuid.UUID     `json:"organization_id"`
-	UserID          uuid.UUID     `json:"user_id"`
+	UserID          uuid.UUID     `json:"user_id"` // uuid.Nil once the subject was erased
 	Kind            RequestKind   `json:"kind"`
 	Status          RequestStatus `json:"status"`
 	ReceivedAt      time.Time     `json:"received_at"`

@@ -32,10 +32,12 @@ ALTER TABLE users ADD COLUMN blocked_at timestamptz;
 
 -- A data-subject request. due_at is a calendar day in Moscow time: the tenth business
 -- day after the request was received; extended_due_at at most five business days later.
+-- It outlives its subject: when an erasure deletes the user, user_id becomes NULL and the
+-- record that the request was answered, and when, stays.
 CREATE TABLE privacy_requests (
     id               uuid PRIMARY KEY DEFAULT gen_random_uuid(),
     organization_id  uuid NOT NULL REFERENCES organizations (id),
-    user_id          uuid NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    user_id          uuid REFERENCES users (id) ON DELETE SET NULL,
     kind             text NOT NULL CHECK (kind IN ('access', 'rectification', 'blocking', 'erasure', 'withdrawal')),
     status           text NOT NULL CHECK (status IN ('received', 'in_progress', 'completed', 'rejected')),
     received_at      timestamptz NOT NULL,

@@ -317,6 +317,14 @@ func TestErasureRunsInTheClosingTransaction(t *testing.T) {
 	if got, _ := w.reqs.Get(ctx, r.ID); got.Status != callscribe.RequestCompleted || count(t, w.db, "calls") != 0 {
 		t.Errorf("after the purge: status %s, %d calls; want completed and none", got.Status, count(t, w.db, "calls"))
 	}
+	// The record that the request was answered outlives the subject.
+	if _, err := w.db.Pool().Exec(ctx, `DELETE FROM users WHERE id = $1`, w.user.ID); err != nil {
+		t.Fatal(err)
+	}
+	got, err := w.reqs.Get(ctx, r.ID)
+	if err != nil || got.Status != callscribe.RequestCompleted || got.UserID != uuid.Nil {
+		t.Errorf("request after its subject was deleted: %+v, %v; want kept, completed, without the user", got, err)
+	}
 }
 
 func TestRequestsCollector(t *testing.T) {

@@ -190,7 +190,7 @@ func (db *DB) WithdrawAllConsentsInTx(ctx context.Context, tx pgx.Tx, userID uui
 }
 
 const requestQuery = `
-	SELECT id, organization_id, user_id, kind, status, received_at, due_at, extended_due_at,
+	SELECT id, organization_id, coalesce(user_id, '00000000-0000-0000-0000-000000000000'), kind, status, received_at, due_at, extended_due_at,
 	       coalesce(extension_reason, ''), coalesce(notice_text, ''), notice_at, reason, notes, closed_at
 	FROM privacy_requests`
 
