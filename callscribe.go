@@ -13,10 +13,12 @@ type Purpose string
 const (
 	PurposeTranscription Purpose = "transcription"
 	PurposeSummarization Purpose = "summarization"
+	PurposeNotifications Purpose = "notifications" // messages about the user's calls
+	PurposeCRMExport     Purpose = "crm_export"    // sending transcripts to the organization's CRM
 )
 
 // Purposes lists every purpose a user can consent to, in a stable order.
-var Purposes = []Purpose{PurposeTranscription, PurposeSummarization}
+var Purposes = []Purpose{PurposeTranscription, PurposeSummarization, PurposeNotifications, PurposeCRMExport}
 
 // ParsePurpose checks that s names a known purpose.
 func ParsePurpose(s string) (Purpose, error) {
@@ -25,7 +27,7 @@ func ParsePurpose(s string) (Purpose, error) {
 			return p, nil
 		}
 	}
-	return "", Errorf(EINVALID, "unknown purpose %q (known: transcription, summarization)", s)
+	return "", Errorf(EINVALID, "unknown purpose %q (known: %s)", s, joinPurposes())
 }
 
 // User is a person whose calls are transcribed: the owner of calls and the subject of
@@ -39,6 +41,9 @@ type User struct {
 	Patronymic string
 	Phone      string
 	CreatedAt  time.Time
+	// BlockedAt is set while the user is blocked: their data is kept but not shown,
+	// processed or exported until they are unblocked or erased.
+	BlockedAt *time.Time
 }
 
 // Consent is one grant of a purpose, withdrawn or still in force.

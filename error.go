@@ -13,6 +13,7 @@ const (
 	EINTERNAL     = "internal"     // a fault of ours or of a dependency; details only in the log
 	EINVALID      = "invalid"      // bad input: the message names what was wrong
 	ENOCONSENT    = "no_consent"   // the user has not consented to the purpose
+	EBLOCKED      = "blocked"      // the user is blocked: their data is kept but not shown or processed
 	ENOTFOUND     = "not_found"    // no such object (or not visible to the caller)
 	ECONFLICT     = "conflict"     // the object is in a state that forbids the action
 	EUNREADABLE   = "unreadable"   // the audio cannot be decoded: the message says why

@@ -31,6 +31,8 @@ import (
 // Store is what the pipeline needs of the database.
 type Store interface {
 	ConsentInForce(ctx context.Context, userID uuid.UUID, purpose callscribe.Purpose) (bool, error)
+	// UserBlocked reports whether the user is blocked: their calls are not processed.
+	UserBlocked(ctx context.Context, userID uuid.UUID) (bool, error)
 	CreateCall(ctx context.Context, orgID, ownerID uuid.UUID, channels []string) (uuid.UUID, error)
 	RecordStaging(ctx context.Context, callID uuid.UUID, s callscribe.Staging) error
 	SetProcessing(ctx context.Context, callID uuid.UUID) error
@@ -53,6 +55,13 @@ type Stage interface {
 	Exists(ctx context.Context, key string) (bool, error)
 }
 
+// UserWatcher is a Store that can also wake the consent watcher as soon as a user's
+// consent is withdrawn or the user is blocked (PostgreSQL LISTEN/NOTIFY), instead of at
+// the next poll. The poll stays: a wake-up is a hint, and one may be lost.
+type UserWatcher interface {
+	WatchUser(ctx context.Context, userID uuid.UUID) (wake <-chan struct{}, stop func())
+}
+
 // Decoder sniffs and decodes audio and returns its number of channels and channel ch of
 // it as 16 kHz mono PCM; the audio package provides it (see audio.Channel). The pipeline
 // gives every channel its own stream of the staged audio, so a channel that is slow to
@@ -72,7 +81,8 @@ type Config struct {
 	Logger      *slog.Logger
 	Now         func() time.Time
 	// ConsentPoll is how often a call in flight re-checks its owner's transcription
-	// consent; a withdrawal cancels the call within this time. Default 1s.
+	// consent and block; a withdrawal or block cancels the call within this time, or at
+	// once when the Store is a UserWatcher and its message gets through. Default 1s.
 	ConsentPoll time.Duration
 	// MaxBytes refuses (ETOOLARGE) an upload longer than this as soon as it is crossed;
 	// 0: no limit. MaxDuration fails a call whose audio is longer; 0: no limit.
@@ -195,8 +205,16 @@ func (p *Pipeline) Ingest(ctx context.Context, in Input) (uuid.UUID, callscribe.
 	return callID, staging, nil
 }
 
-// admit checks the owner's consent to transcription and records the call.
+// admit checks that the owner is not blocked and consents to transcription, and
+// records the call.
 func (p *Pipeline) admit(ctx context.Context, in Input) (uuid.UUID, error) {
+	blocked, err := p.cfg.Store.UserBlocked(ctx, in.Owner.ID)
+	if err != nil {
+		return uuid.Nil, err
+	}
+	if blocked {
+		return uuid.Nil, blockedError(in.Owner)
+	}
 	ok, err := p.cfg.Store.ConsentInForce(ctx, in.Owner.ID, callscribe.PurposeTranscription)
 	if err != nil {
 		return uuid.Nil, err
@@ -267,8 +285,16 @@ func sioConfig(key []byte) sio.Config {
 	return sio.Config{MinVersion: sio.Version20, Key: key}
 }
 
-// errWithdrawn is the cancellation cause of a call whose owner withdrew consent.
-var errWithdrawn = errors.New("consent to transcription withdrawn")
+// errWithdrawn and errBlocked are the cancellation causes of a call whose owner withdrew
+// consent or was blocked.
+var (
+	errWithdrawn = errors.New("consent to transcription withdrawn")
+	errBlocked   = errors.New("owner blocked")
+)
+
+func blockedError(owner callscribe.User) error {
+	return callscribe.Errorf(callscribe.EBLOCKED, "user %s is blocked: their calls are not processed until they are unblocked", owner.Email)
+}
 
 // Process recognises a staged call and stores what its owner consented to, then deletes
 // the staged audio, confirms it is gone and writes the receipt — on every path.
@@ -324,12 +350,15 @@ func (p *Pipeline) process(ctx context.Context, owner callscribe.User, callID uu
 	if err == nil {
 		t.Summary, err = p.summarise(callCtx, owner.ID, t)
 	}
-	if cause := context.Cause(callCtx); errors.Is(cause, errWithdrawn) {
+	switch cause := context.Cause(callCtx); {
+	case errors.Is(cause, errWithdrawn):
 		err = callscribe.Errorf(callscribe.ENOCONSENT, "user %s withdrew consent to transcription while the call was processed; nothing was stored", owner.Email)
+	case errors.Is(cause, errBlocked):
+		err = callscribe.Errorf(callscribe.EBLOCKED, "user %s was blocked while the call was processed; nothing was stored", owner.Email)
 	}
 	if err != nil {
 		status := callscribe.CallFailed
-		if callscribe.ErrorCode(err) == callscribe.ENOCONSENT {
+		if code := callscribe.ErrorCode(err); code == callscribe.ENOCONSENT || code == callscribe.EBLOCKED {
 			status = callscribe.CallDiscarded
 		} else if run.retry != nil && run.retry(err) {
 			return res, err
@@ -353,6 +382,9 @@ func (p *Pipeline) process(ctx context.Context, owner callscribe.User, callID uu
 	}
 	if !done.Stored {
 		err = callscribe.Errorf(callscribe.ENOCONSENT, "user %s withdrew consent to transcription before the transcript was stored; nothing was stored", owner.Email)
+		if blocked, berr := p.cfg.Store.UserBlocked(ctx, owner.ID); berr == nil && blocked {
+			err = callscribe.Errorf(callscribe.EBLOCKED, "user %s was blocked before the transcript was stored; nothing was stored", owner.Email)
+		}
 		res.Status = callscribe.CallDiscarded
 		res.Receipt, _ = p.finish(ctx, callID, callscribe.CallDiscarded, err)
 		return res, err
@@ -495,15 +527,32 @@ func (p *Pipeline) summarise(ctx context.Context, ownerID uuid.UUID, t callscrib
 }
 
 // watchConsent cancels the call as soon as its owner's transcription consent is no
-// longer in force. It polls, so it does not depend on a notification getting through.
+// longer in force or the owner is blocked. It looks when woken (a notification) and
+// also polls, so it does not depend on a notification getting through. It runs beside
+// recognition, which does not wait for it to start listening.
 func (p *Pipeline) watchConsent(ctx context.Context, cancel context.CancelCauseFunc, ownerID uuid.UUID) {
 	tick := time.NewTicker(p.cfg.ConsentPoll)
 	defer tick.Stop()
+	var wake <-chan struct{}
+	first := make(chan struct{}, 1)
+	if w, ok := p.cfg.Store.(UserWatcher); ok {
+		var stop func()
+		wake, stop = w.WatchUser(ctx, ownerID)
+		defer stop()
+		// A change made before the watch began sent no wake-up to it: look once now.
+		first <- struct{}{}
+	}
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-tick.C:
+		case <-wake:
+		case <-first:
+		}
+		if blocked, err := p.cfg.Store.UserBlocked(ctx, ownerID); err == nil && blocked {
+			cancel(errBlocked)
+			return
 		}
 		ok, err := p.cfg.Store.ConsentInForce(ctx, ownerID, callscribe.PurposeTranscription)
 		if err == nil && !ok {

@@ -56,7 +56,7 @@ func newEnv(t *testing.T, purposes ...callscribe.Purpose) *env {
 		t.Fatal(err)
 	}
 	for _, p := range purposes {
-		if _, err := db.GrantConsent(ctx, u.ID, p, "2026-01", time.Now()); err != nil {
+		if _, err := db.GrantConsent(ctx, u.ID, p, "2026-01", callscribe.ConsentViaCLI, time.Now()); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -171,8 +171,8 @@ func TestNoConsentStagesNothing(t *testing.T) {
 			e := newEnv(t)
 			ctx := context.Background()
 			if withdrawn {
-				e.db.GrantConsent(ctx, e.user.ID, callscribe.PurposeTranscription, "1", time.Now())
-				e.db.WithdrawConsent(ctx, e.user.ID, callscribe.PurposeTranscription, time.Now())
+				e.db.GrantConsent(ctx, e.user.ID, callscribe.PurposeTranscription, "1", callscribe.ConsentViaCLI, time.Now())
+				e.db.WithdrawConsent(ctx, e.user.ID, callscribe.PurposeTranscription, callscribe.ConsentViaCLI, time.Now())
 			}
 			audio := &spyReader{r: bytes.NewReader(make([]byte, 1000))}
 			_, err := e.pipeline(t, failingTranscriber{}, nil).Run(ctx, pipeline.Input{Owner: e.user, Audio: audio, Size: 1000})
@@ -208,7 +208,7 @@ func TestWithdrawalInFlightDiscards(t *testing.T) {
 	}()
 	<-started
 	withdrawnAt := time.Now()
-	if _, werr := e.db.WithdrawConsent(ctx, e.user.ID, callscribe.PurposeTranscription, time.Now()); werr != nil {
+	if _, werr := e.db.WithdrawConsent(ctx, e.user.ID, callscribe.PurposeTranscription, callscribe.ConsentViaCLI, time.Now()); werr != nil {
 		t.Fatal(werr)
 	}
 	select {
@@ -518,7 +518,7 @@ type withdrawBeforeStore struct {
 
 func (w *withdrawBeforeStore) CompleteCall(ctx context.Context, owner uuid.UUID, t callscribe.Transcript) (callscribe.Completion, error) {
 	if w.purpose != "" {
-		if _, err := w.DB.WithdrawConsent(ctx, w.user, w.purpose, time.Now()); err != nil {
+		if _, err := w.DB.WithdrawConsent(ctx, w.user, w.purpose, callscribe.ConsentViaCLI, time.Now()); err != nil {
 			return callscribe.Completion{}, err
 		}
 	}

@@ -1,7 +1,9 @@
 // Package privacy owns what the operator promised the people whose calls we process:
-// consent per purpose, kept as a history of grants and withdrawals under a policy
-// version. It must never let processing start, or data be stored, for a purpose whose
-// consent is not in force; the storing transactions re-check what it records.
+// consent per purpose, kept as a history of grant and withdrawal events under a policy
+// version with the channel each came through; data-subject requests answered on a
+// business-day clock; blocking. It must never let processing start, or data be stored,
+// for a purpose whose consent is not in force or for a blocked user; the storing
+// transactions re-check what it records.
 package privacy
 
 import (
@@ -16,9 +18,10 @@ import (
 
 // ConsentStore is what consent needs of the database.
 type ConsentStore interface {
-	GrantConsent(ctx context.Context, userID uuid.UUID, purpose callscribe.Purpose, policyVersion string, at time.Time) (bool, error)
-	WithdrawConsent(ctx context.Context, userID uuid.UUID, purpose callscribe.Purpose, at time.Time) (bool, error)
+	GrantConsent(ctx context.Context, userID uuid.UUID, purpose callscribe.Purpose, policyVersion string, channel callscribe.ConsentChannel, at time.Time) (bool, error)
+	WithdrawConsent(ctx context.Context, userID uuid.UUID, purpose callscribe.Purpose, channel callscribe.ConsentChannel, at time.Time) (bool, error)
 	Consents(ctx context.Context, userID uuid.UUID) ([]callscribe.Consent, error)
+	ConsentEvents(ctx context.Context, userID uuid.UUID) ([]callscribe.ConsentEvent, error)
 }
 
 // Consents grants and withdraws users' consent.
@@ -34,23 +37,37 @@ type Change struct {
 	Changed bool // false: already granted (grant) or not in force (withdraw)
 }
 
-// Grant puts the user's consent to each purpose in force under c.PolicyVersion.
-func (c *Consents) Grant(ctx context.Context, userID uuid.UUID, purposes []callscribe.Purpose) ([]Change, error) {
+// Grant puts the user's consent to each purpose in force under c.PolicyVersion, and
+// records each grant as an event with the channel it came through.
+func (c *Consents) Grant(ctx context.Context, userID uuid.UUID, purposes []callscribe.Purpose, channel callscribe.ConsentChannel) ([]Change, error) {
 	if c.PolicyVersion == "" {
 		return nil, callscribe.Errorf(callscribe.EINVALID, "a consent needs the version of the policy it was given under")
 	}
+	if _, err := callscribe.ParseConsentChannel(string(channel)); err != nil {
+		return nil, err
+	}
 	return c.apply(purposes, func(p callscribe.Purpose, at time.Time) (bool, error) {
-		return c.Store.GrantConsent(ctx, userID, p, c.PolicyVersion, at)
+		return c.Store.GrantConsent(ctx, userID, p, c.PolicyVersion, channel, at)
 	})
 }
 
-// Withdraw ends the user's consent to each purpose. A call of theirs in flight sees the
-// withdrawal within the pipeline's consent poll and is discarded, its audio deleted; the
-// storing transaction, which holds the same user row lock, never stores after it.
-func (c *Consents) Withdraw(ctx context.Context, userID uuid.UUID, purposes []callscribe.Purpose) ([]Change, error) {
+// Withdraw ends the user's consent to each purpose and records each withdrawal as an
+// event with its channel. A call of theirs in flight is told at once (a database
+// notification) or sees it within the pipeline's consent poll, and is discarded, its
+// audio deleted; the storing transaction, which holds the same user row lock, never
+// stores after it.
+func (c *Consents) Withdraw(ctx context.Context, userID uuid.UUID, purposes []callscribe.Purpose, channel callscribe.ConsentChannel) ([]Change, error) {
+	if _, err := callscribe.ParseConsentChannel(string(channel)); err != nil {
+		return nil, err
+	}
 	return c.apply(purposes, func(p callscribe.Purpose, at time.Time) (bool, error) {
-		return c.Store.WithdrawConsent(ctx, userID, p, at)
+		return c.Store.WithdrawConsent(ctx, userID, p, channel, at)
 	})
+}
+
+// Events lists every grant and withdrawal of the user, oldest first, with its channel.
+func (c *Consents) Events(ctx context.Context, userID uuid.UUID) ([]callscribe.ConsentEvent, error) {
+	return c.Store.ConsentEvents(ctx, userID)
 }
 
 // History lists every grant of the user, newest first, withdrawn ones included.
@@ -94,7 +111,7 @@ func ParsePurposes(list string) ([]callscribe.Purpose, error) {
 		}
 	}
 	if len(out) == 0 {
-		return nil, callscribe.Errorf(callscribe.EINVALID, "no purpose given (known: transcription, summarization)")
+		return nil, callscribe.Errorf(callscribe.EINVALID, "no purpose given (known: transcription, summarization, notifications, crm_export)")
 	}
 	return out, nil
 }

@@ -2,7 +2,9 @@ package privacy_test
 
 import (
 	"context"
+	"fmt"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -71,11 +73,11 @@ func TestConsentHistory(t *testing.T) {
 		wantChanged bool
 		inForce     bool
 	}{
-		{func() ([]privacy.Change, error) { return c.Grant(ctx, u.ID, both) }, true, true},
-		{func() ([]privacy.Change, error) { return c.Grant(ctx, u.ID, both) }, false, true},
-		{func() ([]privacy.Change, error) { return c.Withdraw(ctx, u.ID, both) }, true, false},
-		{func() ([]privacy.Change, error) { return c.Withdraw(ctx, u.ID, both) }, false, false},
-		{func() ([]privacy.Change, error) { return c.Grant(ctx, u.ID, both) }, true, true},
+		{func() ([]privacy.Change, error) { return c.Grant(ctx, u.ID, both, callscribe.ConsentViaCLI) }, true, true},
+		{func() ([]privacy.Change, error) { return c.Grant(ctx, u.ID, both, callscribe.ConsentViaCLI) }, false, true},
+		{func() ([]privacy.Change, error) { return c.Withdraw(ctx, u.ID, both, callscribe.ConsentViaWeb) }, true, false},
+		{func() ([]privacy.Change, error) { return c.Withdraw(ctx, u.ID, both, callscribe.ConsentViaWeb) }, false, false},
+		{func() ([]privacy.Change, error) { return c.Grant(ctx, u.ID, both, callscribe.ConsentViaCLI) }, true, true},
 	}
 	for i, s := range steps {
 		changes, err := s.do()
@@ -113,5 +115,22 @@ func TestConsentHistory(t *testing.T) {
 	}
 	if withdrawn != 2 {
 		t.Errorf("%d withdrawn grants in the history, want 2", withdrawn)
+	}
+
+	// Every change is an event with its channel; repeats that changed nothing are not.
+	events, err := c.Events(ctx, u.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, e := range events {
+		got = append(got, fmt.Sprintf("%s/%s/%s", e.Action, e.Purpose, e.Channel))
+	}
+	want := "grant/transcription/cli grant/summarization/cli withdraw/transcription/web withdraw/summarization/web grant/transcription/cli grant/summarization/cli"
+	if strings.Join(got, " ") != want {
+		t.Errorf("events:\n got %s\nwant %s", strings.Join(got, " "), want)
+	}
+	if _, err := c.Grant(ctx, u.ID, both, "fax"); callscribe.ErrorCode(err) != callscribe.EINVALID {
+		t.Errorf("grant through an unknown channel: %v, want invalid", err)
 	}
 }

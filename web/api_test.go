@@ -485,7 +485,7 @@ func TestWithdrawalDiscardsQueuedCall(t *testing.T) {
 	case <-time.After(time.Minute):
 		t.Fatal("the worker never started the call")
 	}
-	if _, err := h.db.WithdrawConsent(context.Background(), u.ID, callscribe.PurposeTranscription, time.Now()); err != nil {
+	if _, err := h.db.WithdrawConsent(context.Background(), u.ID, callscribe.PurposeTranscription, callscribe.ConsentViaAPI, time.Now()); err != nil {
 		t.Fatal(err)
 	}
 	c := h.waitEnded(key, id)

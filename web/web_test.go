@@ -161,7 +161,7 @@ func (h *harness) user(orgID uuid.UUID, email string, consent bool) callscribe.U
 		h.t.Fatal(err)
 	}
 	if consent {
-		if _, err := h.db.GrantConsent(ctx, u.ID, callscribe.PurposeTranscription, "1", time.Now()); err != nil {
+		if _, err := h.db.GrantConsent(ctx, u.ID, callscribe.PurposeTranscription, "1", callscribe.ConsentViaAPI, time.Now()); err != nil {
 			h.t.Fatal(err)
 		}
 	}

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"time"
 
+	"callscribe"
+	"callscribe/privacy"
 	"github.com/minio/minio-go/v7/pkg/s3utils"
 )
 
@@ -24,6 +26,7 @@ type Config struct {
 	Summary       string // CALLSCRIBE_SUMMARY: extractive | openai | off
 	SummaryModel  string // CALLSCRIBE_SUMMARY_MODEL: required with CALLSCRIBE_SUMMARY=openai
 	PolicyVersion string // CALLSCRIBE_POLICY_VERSION: recorded with every consent grant
+	CalendarFile  string // CALLSCRIBE_CALENDAR_FILE: business days; empty: the embedded Russian calendar
 	MaxCallBytes  int64  // CALLSCRIBE_MAX_CALL_BYTES: largest call accepted
 	ConsentPoll   time.Duration
 	LogLevel      string // CALLSCRIBE_LOG_LEVEL: debug | info | warn | error
@@ -92,6 +95,7 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	str("CALLSCRIBE_SUMMARY", &c.Summary)
 	str("CALLSCRIBE_SUMMARY_MODEL", &c.SummaryModel)
 	str("CALLSCRIBE_POLICY_VERSION", &c.PolicyVersion)
+	str("CALLSCRIBE_CALENDAR_FILE", &c.CalendarFile)
 	str("CALLSCRIBE_LOG_LEVEL", &c.LogLevel)
 	str("CALLSCRIBE_S3_ENDPOINT", &c.S3.Endpoint)
 	secret("CALLSCRIBE_S3_ACCESS_KEY", &c.S3.AccessKey)
@@ -145,6 +149,11 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		}
 	default:
 		return c, fmt.Errorf("CALLSCRIBE_SUMMARY: %q is not one of extractive, openai, off", c.Summary)
+	}
+	if c.CalendarFile != "" {
+		if _, cerr := privacy.LoadCalendar(c.CalendarFile); cerr != nil {
+			return c, fmt.Errorf("CALLSCRIBE_CALENDAR_FILE: %s", callscribe.ErrorMessage(cerr))
+		}
 	}
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":

@@ -11,6 +11,8 @@ import (
 func TestLoadConfig(t *testing.T) {
 	secret := filepath.Join(t.TempDir(), "key")
 	os.WriteFile(secret, []byte("s3cret\n"), 0o600)
+	badCalendar := filepath.Join(t.TempDir(), "calendar.txt")
+	os.WriteFile(badCalendar, []byte("2028-01-03 off\n2028-01-04 of\n"), 0o600)
 	tests := []struct {
 		name    string
 		env     map[string]string
@@ -31,6 +33,8 @@ func TestLoadConfig(t *testing.T) {
 		{"bad size", map[string]string{"CALLSCRIBE_MAX_CALL_BYTES": "1GB"}, nil, "CALLSCRIBE_MAX_CALL_BYTES"},
 		{"bad poll", map[string]string{"CALLSCRIBE_CONSENT_POLL": "-1s"}, nil, "CALLSCRIBE_CONSENT_POLL"},
 		{"bad log level", map[string]string{"CALLSCRIBE_LOG_LEVEL": "loud"}, nil, "CALLSCRIBE_LOG_LEVEL"},
+		{"bad calendar line", map[string]string{"CALLSCRIBE_CALENDAR_FILE": badCalendar}, nil, "CALLSCRIBE_CALENDAR_FILE: " + badCalendar + ":2:"},
+		{"missing calendar", map[string]string{"CALLSCRIBE_CALENDAR_FILE": "/nonexistent/cal.txt"}, nil, "CALLSCRIBE_CALENDAR_FILE"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

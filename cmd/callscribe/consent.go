@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 
 	"callscribe"
@@ -11,7 +12,7 @@ import (
 )
 
 func cmdConsent(ctx context.Context, cfg Config, args []string, stdout io.Writer) error {
-	const use = "usage: callscribe consent grant|withdraw --email EMAIL [--org NAME] --purpose transcription[,summarization] | consent show --email EMAIL [--org NAME]"
+	const use = "usage: callscribe consent grant|withdraw --email EMAIL [--org NAME] --purpose transcription[,summarization,notifications,crm_export] | consent show --email EMAIL [--org NAME]"
 	if len(args) == 0 {
 		return usagef(use)
 	}
@@ -52,9 +53,9 @@ func cmdConsent(ctx context.Context, cfg Config, args []string, stdout io.Writer
 	var changes []privacy.Change
 	switch action {
 	case "grant":
-		changes, err = consents.Grant(ctx, u.ID, purposes)
+		changes, err = consents.Grant(ctx, u.ID, purposes, callscribe.ConsentViaCLI)
 	case "withdraw":
-		changes, err = consents.Withdraw(ctx, u.ID, purposes)
+		changes, err = consents.Withdraw(ctx, u.ID, purposes, callscribe.ConsentViaCLI)
 	default:
 		return showConsents(ctx, consents, u, stdout)
 	}
@@ -73,20 +74,37 @@ func cmdConsent(ctx context.Context, cfg Config, args []string, stdout io.Writer
 	return err
 }
 
+// showConsents prints what is in force, then every grant and withdrawal with its channel.
 func showConsents(ctx context.Context, consents *privacy.Consents, u callscribe.User, stdout io.Writer) error {
 	hist, err := consents.History(ctx, u.ID)
 	if err != nil {
 		return err
 	}
+	events, err := consents.Events(ctx, u.ID)
+	if err != nil {
+		return err
+	}
+	if u.BlockedAt != nil {
+		fmt.Fprintf(stdout, "%s: blocked since %s: nothing of theirs is processed\n", u.Email, u.BlockedAt.Format(time.RFC3339))
+	}
 	if len(hist) == 0 {
 		fmt.Fprintf(stdout, "%s: no consent given\n", u.Email)
+		return nil
 	}
-	for _, c := range hist {
-		state := "in force"
-		if c.WithdrawnAt != nil {
-			state = "withdrawn " + c.WithdrawnAt.Format(time.RFC3339)
+	var inForce []string
+	for _, p := range callscribe.Purposes {
+		for _, c := range hist {
+			if c.Purpose == p && c.WithdrawnAt == nil {
+				inForce = append(inForce, fmt.Sprintf("%s (policy %s)", c.Purpose, c.PolicyVersion))
+			}
 		}
-		fmt.Fprintf(stdout, "%s\t%s\tpolicy %s\tgranted %s\t%s\n", u.Email, c.Purpose, c.PolicyVersion, c.GrantedAt.Format(time.RFC3339), state)
+	}
+	if len(inForce) == 0 {
+		inForce = []string{"none"}
+	}
+	fmt.Fprintf(stdout, "%s: in force: %s\n", u.Email, strings.Join(inForce, ", "))
+	for _, e := range events {
+		fmt.Fprintf(stdout, "%s\t%s\t%s\tpolicy %s\tvia %s\n", e.At.Format(time.RFC3339), e.Action, e.Purpose, e.PolicyVersion, e.Channel)
 	}
 	return nil
 }

@@ -23,6 +23,7 @@ const (
 	exitBadInput  = 2 // unreadable audio, a missing file, a wrong flag
 	exitNoConsent = 3 // the owner has not consented (or withdrew consent)
 	exitNotFound  = 4 // no such user or call
+	exitBlocked   = 5 // the user is blocked: their data is not processed or shown
 )
 
 // exitCodes maps application error codes to exit statuses: the CLI's one table.
@@ -31,6 +32,7 @@ var exitCodes = map[string]int{
 	callscribe.EUNREADABLE:   exitBadInput,
 	callscribe.ETOOLARGE:     exitBadInput,
 	callscribe.ENOCONSENT:    exitNoConsent,
+	callscribe.EBLOCKED:      exitBlocked,
 	callscribe.ENOTFOUND:     exitNotFound,
 	callscribe.ECONFLICT:     exitFailure,
 	callscribe.EUNAVAILABLE:  exitFailure,
@@ -53,8 +55,14 @@ const usage = `callscribe turns recorded calls into transcripts and forgets the 
 Usage:
   callscribe transcribe [--owner EMAIL] [--org NAME] [--json] [--channels agent,client] FILE...
   callscribe users add --email EMAIL [--name "Surname First Patronymic"] [--phone PHONE] [--org NAME]
-  callscribe consent grant|withdraw --email EMAIL [--org NAME] --purpose transcription[,summarization]
+  callscribe users block|unblock EMAIL [--org NAME]
+  callscribe consent grant|withdraw --email EMAIL [--org NAME] --purpose transcription[,summarization,notifications,crm_export]
   callscribe consent show --email EMAIL [--org NAME]
+  callscribe requests add --kind KIND --email EMAIL [--received YYYY-MM-DD]
+  callscribe requests list [--due-within 3d] [--overdue] [--status S] [--json]
+  callscribe requests show|start ID
+  callscribe requests extend ID --reason TEXT [--days N] [--notice TEXT]
+  callscribe requests close ID [--notes TEXT] | close ID --reject --reason TEXT
   callscribe apikey create --org NAME | apikey revoke ID | apikey list --org NAME
   callscribe serve     (HTTP API on CALLSCRIBE_HTTP_ADDR, with the worker)
   callscribe worker    (the worker alone; needs an object store)
@@ -93,6 +101,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		cmdErr = cmdUsers(ctx, cfg, rest, stdout)
 	case "consent":
 		cmdErr = cmdConsent(ctx, cfg, rest, stdout)
+	case "requests":
+		cmdErr = cmdRequests(ctx, cfg, rest, stdout)
 	case "migrate":
 		cmdErr = cmdMigrate(ctx, cfg, stdout)
 	case "serve":

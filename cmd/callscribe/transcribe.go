@@ -89,7 +89,7 @@ func cmdTranscribe(ctx context.Context, cfg Config, args []string, stdout, stder
 				fmt.Fprintf(stderr, "callscribe transcribe: %s: call %s %s; staged audio deleted and confirmed at %s\n",
 					file, res.CallID, res.Status, res.Receipt.ConfirmedAt.Format(time.RFC3339Nano))
 			}
-			if code == exitNoConsent {
+			if code == exitNoConsent || code == exitBlocked { // the owner's next files would be refused too
 				return &reportedError{code}
 			}
 			worst = max(worst, code)

@@ -3,15 +3,20 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"strings"
+	"time"
 
 	"callscribe"
 )
 
 func cmdUsers(ctx context.Context, cfg Config, args []string, stdout io.Writer) error {
+	if len(args) > 0 && (args[0] == "block" || args[0] == "unblock") {
+		return cmdBlock(ctx, cfg, args[0], args[1:], stdout)
+	}
 	if len(args) == 0 || args[0] != "add" {
-		return usagef("usage: callscribe users add --email EMAIL [--name \"Surname First Patronymic\"] [--phone PHONE] [--org NAME]")
+		return usagef("usage: callscribe users add --email EMAIL [--name \"Surname First Patronymic\"] [--phone PHONE] [--org NAME] | users block|unblock EMAIL")
 	}
 	fs := newFlags("users add")
 	email := fs.String("email", "", "email address (required)")
@@ -58,4 +63,47 @@ func splitName(full string) (surname, first, patronymic string) {
 	default:
 		return f[0], f[1], strings.Join(f[2:], " ")
 	}
+}
+
+// cmdBlock blocks or unblocks a user: a blocked user's data is kept but not shown,
+// processed or exported; calls of theirs in flight are discarded.
+func cmdBlock(ctx context.Context, cfg Config, action string, args []string, stdout io.Writer) error {
+	fs := newFlags("users " + action)
+	org := fs.String("org", localOrg, "the user's organization")
+	pos, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		return usagef("usage: callscribe users %s EMAIL [--org NAME]", action)
+	}
+	a, err := openApp(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer a.close()
+	u, err := a.userByEmail(ctx, *org, pos[0])
+	if err != nil {
+		return err
+	}
+	var changed bool
+	if action == "block" {
+		changed, err = a.db.BlockUser(ctx, u.ID, time.Now())
+	} else {
+		changed, err = a.db.UnblockUser(ctx, u.ID)
+	}
+	if err != nil {
+		return err
+	}
+	switch {
+	case action == "block" && changed:
+		fmt.Fprintf(stdout, "%s: blocked; their data is kept but not shown or processed until unblocked\n", u.Email)
+	case action == "block":
+		fmt.Fprintf(stdout, "%s: was blocked already\n", u.Email)
+	case changed:
+		fmt.Fprintf(stdout, "%s: unblocked\n", u.Email)
+	default:
+		fmt.Fprintf(stdout, "%s: was not blocked\n", u.Email)
+	}
+	return nil
 }

@@ -65,7 +65,8 @@ func (db *DB) SetProcessing(ctx context.Context, callID uuid.UUID) error {
 
 // CompleteCall stores a call's transcript, segments and (when given) summary in one
 // transaction that holds the owner's row lock and re-checks consent: without
-// transcription consent nothing is stored and the call is discarded; without
+// transcription consent, or when the owner is blocked, nothing is stored and the call is
+// discarded; without
 // summarization consent the summary is dropped. Either way the staging key is erased in
 // the same transaction, so the staged object is unreadable once it commits.
 func (db *DB) CompleteCall(ctx context.Context, ownerID uuid.UUID, t callscribe.Transcript) (callscribe.Completion, error) {
@@ -82,6 +83,13 @@ func (db *DB) CompleteCall(ctx context.Context, ownerID uuid.UUID, t callscribe.
 		}
 		if err != nil {
 			return err
+		}
+		blocked, err := userBlocked(ctx, tx, ownerID)
+		if err != nil {
+			return err
+		}
+		if blocked {
+			return endCall(ctx, tx, t.CallID, callscribe.CallDiscarded, callscribe.EBLOCKED, "the owner is blocked")
 		}
 		transcription, err := consentInForce(ctx, tx, ownerID, callscribe.PurposeTranscription)
 		if err != nil {
@@ -226,19 +234,25 @@ func (db *DB) CallStatus(ctx context.Context, callID uuid.UUID) (callscribe.Call
 }
 
 // Transcript reads a call's stored transcript, segments in time order, and summary.
+// It refuses (EBLOCKED) while the call's owner is blocked.
 func (db *DB) Transcript(ctx context.Context, callID uuid.UUID) (callscribe.Transcript, error) {
 	t := callscribe.Transcript{CallID: callID}
 	var id uuid.UUID
 	var duration *int64
+	var blocked bool
 	err := db.pool.QueryRow(ctx, `
-		SELECT t.id, t.engine, t.text, t.created_at, c.duration_ms, c.channels
-		FROM transcripts t JOIN calls c ON c.id = t.call_id WHERE t.call_id = $1`, callID).
-		Scan(&id, &t.Engine, &t.Text, &t.CreatedAt, &duration, &t.Channels)
+		SELECT t.id, t.engine, t.text, t.created_at, c.duration_ms, c.channels, u.blocked_at IS NOT NULL
+		FROM transcripts t JOIN calls c ON c.id = t.call_id JOIN users u ON u.id = c.owner_id
+		WHERE t.call_id = $1`, callID).
+		Scan(&id, &t.Engine, &t.Text, &t.CreatedAt, &duration, &t.Channels, &blocked)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return t, callscribe.Errorf(callscribe.ENOTFOUND, "no transcript for call %s", callID)
 	}
 	if err != nil {
 		return t, fmt.Errorf("read transcript: %w", err)
+	}
+	if blocked {
+		return callscribe.Transcript{CallID: callID}, errBlocked("call " + callID.String())
 	}
 	if duration != nil {
 		t.DurationMS = *duration

@@ -23,7 +23,8 @@ import (
 
 // DB is callscribe's PostgreSQL database.
 type DB struct {
-	pool *pgxpool.Pool
+	pool  *pgxpool.Pool
+	watch watchers // see WatchUser
 }
 
 // Open connects to the database at url and checks that it answers.

@@ -69,7 +69,7 @@ func TestEmailIsUniqueIgnoringCase(t *testing.T) {
 func TestWithdrawalWaitsForStoringTransaction(t *testing.T) {
 	db, u := setup(t)
 	ctx := context.Background()
-	if _, err := db.GrantConsent(ctx, u.ID, callscribe.PurposeTranscription, "1", time.Now()); err != nil {
+	if _, err := db.GrantConsent(ctx, u.ID, callscribe.PurposeTranscription, "1", callscribe.ConsentViaCLI, time.Now()); err != nil {
 		t.Fatal(err)
 	}
 	tx, err := db.Pool().Begin(ctx)
@@ -81,7 +81,7 @@ func TestWithdrawalWaitsForStoringTransaction(t *testing.T) {
 	}
 	done := make(chan error, 1)
 	go func() {
-		_, err := db.WithdrawConsent(ctx, u.ID, callscribe.PurposeTranscription, time.Now())
+		_, err := db.WithdrawConsent(ctx, u.ID, callscribe.PurposeTranscription, callscribe.ConsentViaCLI, time.Now())
 		done <- err
 	}()
 	select {
@@ -114,7 +114,7 @@ func TestWithdrawalWaitsForStoringTransaction(t *testing.T) {
 func TestEndingACallErasesItsKey(t *testing.T) {
 	db, u := setup(t)
 	ctx := context.Background()
-	db.GrantConsent(ctx, u.ID, callscribe.PurposeTranscription, "1", time.Now())
+	db.GrantConsent(ctx, u.ID, callscribe.PurposeTranscription, "1", callscribe.ConsentViaCLI, time.Now())
 	keyOf := func(id uuid.UUID) []byte {
 		var k []byte
 		if err := db.Pool().QueryRow(ctx, `SELECT key FROM call_stages WHERE call_id = $1`, id).Scan(&k); err != nil {

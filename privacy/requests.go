@@ -1,0 +1,288 @@
+package privacy
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+
+	"callscribe"
+)
+
+// RequestStore is what requests need of the database. UpdateRequest runs change under
+// the request's row lock and effect in the same transaction; the *InTx methods are the
+// effects of closing a request, run inside that transaction.
+type RequestStore interface {
+	CreateRequest(ctx context.Context, r callscribe.Request, ev callscribe.RequestEvent) (callscribe.Request, error)
+	Request(ctx context.Context, id uuid.UUID) (callscribe.Request, error)
+	Requests(ctx context.Context, f callscribe.RequestFilter) ([]callscribe.Request, error)
+	RequestEvents(ctx context.Context, id uuid.UUID) ([]callscribe.RequestEvent, error)
+	UpdateRequest(ctx context.Context, id uuid.UUID,
+		change func(callscribe.Request) (callscribe.Request, callscribe.RequestEvent, error),
+		effect func(ctx context.Context, tx pgx.Tx, r callscribe.Request) error) (callscribe.Request, error)
+	BlockUserInTx(ctx context.Context, tx pgx.Tx, userID uuid.UUID, at time.Time) error
+	WithdrawAllConsentsInTx(ctx context.Context, tx pgx.Tx, userID uuid.UUID, channel callscribe.ConsentChannel, at time.Time) error
+}
+
+// Eraser destroys everything of an erasure request's subject. It runs inside the
+// transaction that completes the request: if it fails, the request stays open and
+// nothing of the purge commits. The erasure work provides it.
+type Eraser interface {
+	EraseSubject(ctx context.Context, tx pgx.Tx, req callscribe.Request) error
+}
+
+// Requests keeps data-subject requests and their clock: each is due on the tenth
+// business day after it was received (Moscow), extendable once by at most five business
+// days with a recorded reason and notice. Completing a request does what it asked, in
+// the transaction that completes it: blocking blocks the subject, withdrawal withdraws
+// every consent, erasure runs the Eraser.
+type Requests struct {
+	Store    RequestStore
+	Calendar *Calendar        // default DefaultCalendar()
+	Eraser   Eraser           // needed to complete erasure requests
+	Now      func() time.Time // default time.Now
+}
+
+func (q *Requests) now() time.Time {
+	if q.Now != nil {
+		return q.Now()
+	}
+	return time.Now()
+}
+
+func (q *Requests) calendar() *Calendar {
+	if q.Calendar != nil {
+		return q.Calendar
+	}
+	return DefaultCalendar()
+}
+
+// Today is the current day in Moscow, the day overdue is counted against.
+func (q *Requests) Today() callscribe.Date { return callscribe.DateOf(q.now().In(Moscow)) }
+
+// NewRequest is a request as received.
+type NewRequest struct {
+	OrgID      uuid.UUID
+	UserID     uuid.UUID // the subject
+	Kind       callscribe.RequestKind
+	ReceivedAt time.Time // zero: now
+	Notes      string
+	Actor      string // who recorded it: "cli:operator", "api:KEY-ID"
+}
+
+// Add records a received request with its due date.
+func (q *Requests) Add(ctx context.Context, n NewRequest) (callscribe.Request, error) {
+	if _, err := callscribe.ParseRequestKind(string(n.Kind)); err != nil {
+		return callscribe.Request{}, err
+	}
+	if err := needActor(n.Actor); err != nil {
+		return callscribe.Request{}, err
+	}
+	now := q.now()
+	if n.ReceivedAt.IsZero() {
+		n.ReceivedAt = now
+	}
+	if n.ReceivedAt.After(now) {
+		return callscribe.Request{}, callscribe.Errorf(callscribe.EINVALID, "a request cannot be received in the future (%s)", n.ReceivedAt.In(Moscow).Format(time.RFC3339))
+	}
+	r := callscribe.Request{
+		OrgID: n.OrgID, UserID: n.UserID, Kind: n.Kind, Status: callscribe.RequestReceived,
+		ReceivedAt: n.ReceivedAt, DueAt: q.calendar().DueDate(n.ReceivedAt), Notes: n.Notes,
+	}
+	return q.Store.CreateRequest(ctx, r, callscribe.RequestEvent{
+		Action: "received", Status: r.Status, Actor: n.Actor, At: now,
+	})
+}
+
+// Get reads one request.
+func (q *Requests) Get(ctx context.Context, id uuid.UUID) (callscribe.Request, error) {
+	return q.Store.Request(ctx, id)
+}
+
+// Events lists a request's transitions, oldest first.
+func (q *Requests) Events(ctx context.Context, id uuid.UUID) ([]callscribe.RequestEvent, error) {
+	return q.Store.RequestEvents(ctx, id)
+}
+
+// ListOptions selects requests to list; zero fields select everything.
+type ListOptions struct {
+	OrgID     uuid.UUID
+	UserID    uuid.UUID
+	Status    callscribe.RequestStatus
+	DueWithin int  // open and due within this many calendar days from today (> 0)
+	Overdue   bool // open and past due
+}
+
+// List lists requests, the earliest due first.
+func (q *Requests) List(ctx context.Context, o ListOptions) ([]callscribe.Request, error) {
+	f := callscribe.RequestFilter{OrgID: o.OrgID, UserID: o.UserID}
+	if o.Status != "" {
+		f.Statuses = []callscribe.RequestStatus{o.Status}
+	}
+	open := []callscribe.RequestStatus{callscribe.RequestReceived, callscribe.RequestInProgress}
+	if o.DueWithin > 0 || o.Overdue {
+		if o.Status != "" && !o.Status.Open() {
+			return nil, callscribe.Errorf(callscribe.EINVALID, "a %s request is never due or overdue: only open requests are", o.Status)
+		}
+		if o.Status == "" {
+			f.Statuses = open
+		}
+		by := q.Today().AddDays(o.DueWithin)
+		if o.Overdue {
+			by = q.Today().AddDays(-1)
+		}
+		f.DueBy = &by
+	}
+	return q.Store.Requests(ctx, f)
+}
+
+// Overdue reports whether r is open and its due day (extended when extended) has passed.
+func (q *Requests) Overdue(r callscribe.Request) bool {
+	return r.Status.Open() && r.Due().Before(q.Today())
+}
+
+// Start takes a received request into work.
+func (q *Requests) Start(ctx context.Context, id uuid.UUID, actor string) (callscribe.Request, error) {
+	if err := needActor(actor); err != nil {
+		return callscribe.Request{}, err
+	}
+	at := q.now()
+	return q.Store.UpdateRequest(ctx, id, func(r callscribe.Request) (callscribe.Request, callscribe.RequestEvent, error) {
+		if r.Status != callscribe.RequestReceived {
+			return r, callscribe.RequestEvent{}, callscribe.Errorf(callscribe.ECONFLICT, "request %s is %s; only a received request can be started", id, r.Status)
+		}
+		r.Status = callscribe.RequestInProgress
+		return r, callscribe.RequestEvent{Action: "started", Status: r.Status, Actor: actor, At: at}, nil
+	}, nil)
+}
+
+// Extension extends a request's term.
+type Extension struct {
+	Days   int    // business days, 1 to 5; zero means 5
+	Reason string // why the term is extended (required)
+	Notice string // the reasoned notice sent to the subject; empty: written from Reason
+	Actor  string
+}
+
+// Extend extends an open request's term once, by at most five business days, with a
+// reason, recording the notice sent to the subject and when. It must happen before the
+// term ends: an overdue request cannot be extended.
+func (q *Requests) Extend(ctx context.Context, id uuid.UUID, e Extension) (callscribe.Request, error) {
+	if e.Days == 0 {
+		e.Days = ExtensionBusinessDays
+	}
+	if e.Days < 1 || e.Days > ExtensionBusinessDays {
+		return callscribe.Request{}, callscribe.Errorf(callscribe.EINVALID, "an extension is 1 to %d business days, not %d", ExtensionBusinessDays, e.Days)
+	}
+	if e.Reason = strings.TrimSpace(e.Reason); e.Reason == "" {
+		return callscribe.Request{}, callscribe.Errorf(callscribe.EINVALID, "an extension needs a reason")
+	}
+	if err := needActor(e.Actor); err != nil {
+		return callscribe.Request{}, err
+	}
+	at := q.now()
+	today := q.Today()
+	return q.Store.UpdateRequest(ctx, id, func(r callscribe.Request) (callscribe.Request, callscribe.RequestEvent, error) {
+		switch {
+		case !r.Status.Open():
+			return r, callscribe.RequestEvent{}, callscribe.Errorf(callscribe.ECONFLICT, "request %s is %s; only an open request can be extended", id, r.Status)
+		case r.ExtendedDueAt != nil:
+			return r, callscribe.RequestEvent{}, callscribe.Errorf(callscribe.ECONFLICT, "request %s was extended already (to %s); a term is extended once", id, *r.ExtendedDueAt)
+		case r.DueAt.Before(today):
+			return r, callscribe.RequestEvent{}, callscribe.Errorf(callscribe.ECONFLICT, "request %s was due on %s; an extension must be noticed before the term ends", id, r.DueAt)
+		}
+		due := q.calendar().AddBusinessDaysTo(r.DueAt, e.Days)
+		notice := strings.TrimSpace(e.Notice)
+		if notice == "" {
+			notice = fmt.Sprintf("The term for answering your request of %s is extended to %s. Reason: %s",
+				r.ReceivedAt.In(Moscow).Format(time.DateOnly), due, e.Reason)
+		}
+		r.ExtendedDueAt, r.ExtensionReason, r.NoticeText, r.NoticeAt = &due, e.Reason, notice, &at
+		return r, callscribe.RequestEvent{Action: "extended", Status: r.Status, Actor: e.Actor, At: at,
+			Note: fmt.Sprintf("due %s → %s: %s", r.DueAt, due, e.Reason)}, nil
+	}, nil)
+}
+
+// Closing closes a request.
+type Closing struct {
+	Reject bool
+	Reason string // why it was rejected (required to reject)
+	Notes  string
+	Actor  string
+	// Channel is recorded on the consent withdrawals a withdrawal request makes: the
+	// channel the closer acts through (cli for the CLI, api for the JSON API).
+	Channel callscribe.ConsentChannel
+}
+
+// Close completes or rejects a request. A request is completed from in_progress; it can
+// be rejected, with a reason, from received or in_progress. Completing does what was
+// asked in the same transaction (see Requests).
+func (q *Requests) Close(ctx context.Context, id uuid.UUID, c Closing) (callscribe.Request, error) {
+	c.Reason = strings.TrimSpace(c.Reason)
+	if c.Reject && c.Reason == "" {
+		return callscribe.Request{}, callscribe.Errorf(callscribe.EINVALID, "a rejection needs a reason")
+	}
+	if err := needActor(c.Actor); err != nil {
+		return callscribe.Request{}, err
+	}
+	if !c.Reject {
+		if _, err := callscribe.ParseConsentChannel(string(c.Channel)); err != nil {
+			return callscribe.Request{}, err
+		}
+	}
+	at := q.now()
+	change := func(r callscribe.Request) (callscribe.Request, callscribe.RequestEvent, error) {
+		switch {
+		case !r.Status.Open():
+			return r, callscribe.RequestEvent{}, callscribe.Errorf(callscribe.ECONFLICT, "request %s is %s already", id, r.Status)
+		case !c.Reject && r.Status != callscribe.RequestInProgress:
+			return r, callscribe.RequestEvent{}, callscribe.Errorf(callscribe.ECONFLICT, "request %s is %s; start it before completing it", id, r.Status)
+		case !c.Reject && r.Kind == callscribe.RequestErasure && q.Eraser == nil:
+			return r, callscribe.RequestEvent{}, callscribe.Errorf(callscribe.ECONFLICT, "request %s asks for erasure, and no eraser is configured: it stays open", id)
+		}
+		r.Status, r.ClosedAt = callscribe.RequestCompleted, &at
+		action := "completed"
+		if c.Reject {
+			r.Status, r.Reason, action = callscribe.RequestRejected, c.Reason, "rejected"
+		}
+		if c.Notes != "" {
+			r.Notes = strings.TrimSpace(strings.Join([]string{r.Notes, c.Notes}, "\n"))
+		}
+		return r, callscribe.RequestEvent{Action: action, Status: r.Status, Actor: c.Actor, At: at, Note: c.Reason}, nil
+	}
+	effect := func(ctx context.Context, tx pgx.Tx, r callscribe.Request) error {
+		if r.Status != callscribe.RequestCompleted {
+			return nil
+		}
+		switch r.Kind {
+		case callscribe.RequestBlocking:
+			return q.Store.BlockUserInTx(ctx, tx, r.UserID, at)
+		case callscribe.RequestWithdrawal:
+			return q.Store.WithdrawAllConsentsInTx(ctx, tx, r.UserID, c.Channel, at)
+		case callscribe.RequestErasure:
+			return q.Eraser.EraseSubject(ctx, tx, r)
+		}
+		return nil
+	}
+	return q.Store.UpdateRequest(ctx, id, change, effect)
+}
+
+func needActor(actor string) error {
+	if strings.TrimSpace(actor) == "" {
+		return callscribe.Errorf(callscribe.EINVALID, "a request change needs an actor (who made it)")
+	}
+	return nil
+}
+
+// ParseDays reads a number of calendar days written "3d" or "3".
+func ParseDays(s string) (int, error) {
+	var n int
+	if _, err := fmt.Sscanf(strings.TrimSuffix(strings.TrimSpace(s), "d"), "%d", &n); err != nil || n <= 0 ||
+		fmt.Sprint(n) != strings.TrimSuffix(strings.TrimSpace(s), "d") {
+		return 0, callscribe.Errorf(callscribe.EINVALID, "%q is not a number of days such as 3d", s)
+	}
+	return n, nil
+}
