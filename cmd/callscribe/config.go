@@ -25,6 +25,7 @@ type Config struct {
 	MaxCallBytes  int64  // CALLSCRIBE_MAX_CALL_BYTES: largest call accepted
 	ConsentPoll   time.Duration
 	LogLevel      string // CALLSCRIBE_LOG_LEVEL: debug | info | warn | error
+	Egress        Egress // processors' countries and outgoing-request rules (egress.go)
 }
 
 const (
@@ -125,6 +126,9 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	case "debug", "info", "warn", "error":
 	default:
 		return c, fmt.Errorf("CALLSCRIBE_LOG_LEVEL: %q is not one of debug, info, warn, error", c.LogLevel)
+	}
+	if err := loadEgress(getenv, &c); err != nil {
+		return c, err
 	}
 	return c, nil
 }
