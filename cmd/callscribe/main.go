@@ -54,6 +54,8 @@ Usage:
   callscribe users add --email EMAIL [--name "Surname First Patronymic"] [--phone PHONE] [--org NAME]
   callscribe consent grant|withdraw --email EMAIL --purpose transcription[,summarization]
   callscribe consent show --email EMAIL
+  callscribe webhook add --org NAME --url URL --country CC [--events call.completed,...]
+  callscribe webhook list [--org NAME] | webhook remove ID
   callscribe migrate
 
 Configuration comes from CALLSCRIBE_* environment variables (see README.md).
@@ -91,6 +93,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		cmdErr = cmdConsent(ctx, cfg, rest, stdout)
 	case "migrate":
 		cmdErr = cmdMigrate(ctx, cfg, stdout)
+	case "webhook":
+		cmdErr = cmdWebhook(ctx, cfg, rest, stdout)
 	default:
 		fmt.Fprintf(stderr, "callscribe: unknown command %q\n\n%s", cmd, usage)
 		return exitBadInput
