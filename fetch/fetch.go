@@ -12,6 +12,7 @@ package fetch
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
@@ -43,6 +44,32 @@ type Config struct {
 	MaxRedirects   int           // 0 means DefaultMaxRedirects, <0 none
 	// HostsVariable names the setting Hosts came from, for error messages.
 	HostsVariable string
+	// BasicAuth holds credentials per host (exact name), sent to that host only (Twilio
+	// protects recordings with the account SID and auth token). A redirect to another
+	// host does not carry them.
+	BasicAuth map[string]Credentials
+}
+
+// Credentials are a user name and password for HTTP basic authentication.
+type Credentials struct{ User, Password string }
+
+// ParseBasicAuth reads credentials, one host per line: "host user:password"; blank
+// lines and lines starting with # are skipped. Errors name the line, never its secret.
+func ParseBasicAuth(text string) (map[string]Credentials, error) {
+	out := map[string]Credentials{}
+	for i, line := range strings.Split(text, "\n") {
+		line = strings.TrimSpace(line)
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		host, cred, ok := strings.Cut(line, " ")
+		user, pass, ok2 := strings.Cut(strings.TrimSpace(cred), ":")
+		if !ok || !ok2 || host == "" || user == "" {
+			return nil, fmt.Errorf("line %d: want \"host user:password\"", i+1)
+		}
+		out[strings.ToLower(host)] = Credentials{User: user, Password: pass}
+	}
+	return out, nil
 }
 
 // Fetcher fetches recordings. It is safe for concurrent use.
@@ -65,10 +92,19 @@ func New(cfg Config) *Fetcher {
 	if cfg.HostsVariable == "" {
 		cfg.HostsVariable = "the recording hosts"
 	}
-	return &Fetcher{cfg: cfg, client: safehttp.NewClient(cfg.Policy, safehttp.Options{
+	f := &Fetcher{cfg: cfg}
+	f.client = safehttp.NewClient(cfg.Policy, safehttp.Options{
 		ConnectTimeout: cfg.ConnectTimeout,
 		MaxRedirects:   cfg.MaxRedirects,
-	})}
+		// A redirect hands the recording to another host: it must be declared too.
+		Redirect: func(u *url.URL) error {
+			if !f.declared(u.Hostname()) {
+				return fmt.Errorf("to %s, not a declared recording host (%s)", u.Hostname(), cfg.HostsVariable)
+			}
+			return nil
+		},
+	})
+	return f
 }
 
 // Fetch starts downloading the recording at rawURL and returns its body, to be
@@ -98,6 +134,10 @@ func (f *Fetcher) Fetch(ctx context.Context, rawURL string) (io.ReadCloser, erro
 		return nil, callscribe.Wrap(callscribe.EINVALID, err, "recording_url: not a valid URL")
 	}
 	req.Header.Set("User-Agent", "callscribe")
+	if c, ok := f.cfg.BasicAuth[strings.ToLower(host)]; ok {
+		// net/http drops the header on a redirect to another domain.
+		req.SetBasicAuth(c.User, c.Password)
+	}
 	resp, err := f.client.Do(req)
 	if err != nil {
 		cancel()

@@ -111,6 +111,26 @@ func TestRedirectToLoopback(t *testing.T) {
 	wantCode(t, err, callscribe.EINVALID, "127.0.0.1", "refused")
 }
 
+func TestRedirectToUndeclaredHost(t *testing.T) {
+	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "audio") }))
+	defer other.Close()
+	port := other.URL[strings.LastIndex(other.URL, ":"):]
+	front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, "http://localhost"+port+"/rec.wav", http.StatusFound)
+	}))
+	defer front.Close()
+	// Both are reachable; only the front host is declared.
+	f := New(Config{Hosts: []string{"127.0.0.1"}, HostsVariable: "CALLSCRIBE_FETCH_HOSTS", Policy: policy(t, "127.0.0.1,localhost")})
+	_, err := f.Fetch(context.Background(), front.URL)
+	wantCode(t, err, callscribe.EINVALID, "localhost", "not a declared recording host")
+	declared := New(Config{Hosts: []string{"127.0.0.1", "localhost"}, Policy: policy(t, "127.0.0.1,localhost")})
+	rc, err := declared.Fetch(context.Background(), front.URL)
+	if err != nil {
+		t.Fatalf("redirect to a declared, allowed host: %v", err)
+	}
+	rc.Close()
+}
+
 func TestStatus(t *testing.T) {
 	status := 0
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -204,5 +224,41 @@ func TestTimeLimit(t *testing.T) {
 	wantCode(t, err, callscribe.EUNAVAILABLE, "within 300ms")
 	if n == 0 {
 		t.Errorf("no byte of the trickle arrived: the test proves nothing about the body's time limit")
+	}
+}
+
+func TestBasicAuth(t *testing.T) {
+	var gotOther string
+	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		gotOther = r.Header.Get("Authorization")
+		io.WriteString(w, "audio")
+	}))
+	defer other.Close()
+	port := other.URL[strings.LastIndex(other.URL, ":"):]
+	front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if u, p, ok := r.BasicAuth(); !ok || u != "AC123" || p != "tok" {
+			http.Error(w, "auth", http.StatusUnauthorized)
+			return
+		}
+		http.Redirect(w, r, "http://localhost"+port+"/media.wav", http.StatusFound)
+	}))
+	defer front.Close()
+	creds, err := ParseBasicAuth("# twilio\n127.0.0.1 AC123:tok\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := New(Config{Hosts: []string{"*"}, Policy: policy(t, "127.0.0.1,localhost"), BasicAuth: creds})
+	rc, err := f.Fetch(context.Background(), front.URL+"/rec")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rc.Close()
+	if gotOther != "" {
+		t.Errorf("the credentials followed a redirect to another host: %q", gotOther)
+	}
+	_, err = New(Config{Hosts: []string{"*"}, Policy: policy(t, "127.0.0.1")}).Fetch(context.Background(), front.URL+"/rec")
+	wantCode(t, err, callscribe.EINVALID, "401")
+	if _, err := ParseBasicAuth("127.0.0.1 secretwithoutcolon"); err == nil || strings.Contains(err.Error(), "secretwithoutcolon") {
+		t.Errorf("ParseBasicAuth of a bad line = %v, want an error naming the line only", err)
 	}
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -25,6 +26,9 @@ type Egress struct {
 	FetchCountry string          // CALLSCRIBE_FETCH_COUNTRY: required with CALLSCRIBE_FETCH_HOSTS
 	FetchAllow   safehttp.Policy // CALLSCRIBE_FETCH_ALLOW: inside addresses recordings may come from
 	FetchTimeout time.Duration   // CALLSCRIBE_FETCH_TIMEOUT: a whole recording download
+	// CALLSCRIBE_FETCH_BASIC_AUTH_FILE: "host user:password" lines, for recording hosts
+	// that want basic authentication (Twilio).
+	FetchBasicAuth map[string]fetch.Credentials
 
 	WebhookAllow       safehttp.Policy // CALLSCRIBE_WEBHOOK_ALLOW: inside addresses webhooks may go to
 	WebhookTimeout     time.Duration   // CALLSCRIBE_WEBHOOK_TIMEOUT: one delivery attempt
@@ -61,6 +65,15 @@ func loadEgress(getenv func(string) string, c *Config) error {
 	}
 	if e.FetchAllow, err = safehttp.ParsePolicy("CALLSCRIBE_FETCH_ALLOW", env("CALLSCRIBE_FETCH_ALLOW")); err != nil {
 		return err
+	}
+	if path := env("CALLSCRIBE_FETCH_BASIC_AUTH_FILE"); path != "" {
+		b, rerr := os.ReadFile(path)
+		if rerr != nil {
+			return fmt.Errorf("CALLSCRIBE_FETCH_BASIC_AUTH_FILE: %w", rerr)
+		}
+		if e.FetchBasicAuth, err = fetch.ParseBasicAuth(string(b)); err != nil {
+			return fmt.Errorf("CALLSCRIBE_FETCH_BASIC_AUTH_FILE %s: %w", path, err)
+		}
 	}
 	if e.WebhookAllow, err = safehttp.ParsePolicy("CALLSCRIBE_WEBHOOK_ALLOW", env("CALLSCRIBE_WEBHOOK_ALLOW")); err != nil {
 		return err
@@ -111,5 +124,6 @@ func (c Config) fetcher() *fetch.Fetcher {
 		Policy:        c.Egress.FetchAllow,
 		MaxBytes:      c.MaxCallBytes,
 		Timeout:       c.Egress.FetchTimeout,
+		BasicAuth:     c.Egress.FetchBasicAuth,
 	})
 }

@@ -16,6 +16,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"net/url"
 	"strings"
 	"syscall"
 	"time"
@@ -189,6 +190,9 @@ type Options struct {
 	MaxRedirects int
 	// Timeout bounds a whole request, body included; 0: only the context bounds it.
 	Timeout time.Duration
+	// Redirect, when set, may refuse a redirect's target (say, a host not declared);
+	// its error ends the request.
+	Redirect func(u *url.URL) error
 }
 
 // NewClient returns an HTTP client that dials only addresses p permits, follows at
@@ -223,6 +227,11 @@ func NewClient(p Policy, o Options) *http.Client {
 			}
 			if req.URL.Scheme != "http" && req.URL.Scheme != "https" {
 				return &RedirectError{Reason: fmt.Sprintf("a redirect to a %s URL", req.URL.Scheme)}
+			}
+			if o.Redirect != nil {
+				if err := o.Redirect(req.URL); err != nil {
+					return &RedirectError{Reason: err.Error()}
+				}
 			}
 			// The new host's addresses are checked when it is dialled; a literal is
 			// refused here already, with a clearer error.
