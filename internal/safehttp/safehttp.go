@@ -64,7 +64,8 @@ var (
 // IPv4 when it is IPv4-mapped, and through the IPv4 address a NAT64 or 6to4 address
 // carries.
 func Why(ip netip.Addr) string {
-	ip = ip.Unmap()
+	ip = ip.Unmap().WithZone("") // Prefix.Contains is false for any address with a zone
+
 	if !ip.IsValid() {
 		return "not an address"
 	}
@@ -137,7 +138,7 @@ func (p Policy) AllowsHost(host string) bool {
 
 // Check returns a *RefusedError when host's address ip may not be reached.
 func (p Policy) Check(host string, ip netip.Addr) error {
-	ip = ip.Unmap()
+	ip = ip.Unmap().WithZone("")
 	reason := Why(ip)
 	if reason == "" || p.AllowsHost(host) {
 		return nil
@@ -207,13 +208,12 @@ func NewClient(p Policy, o Options) *http.Client {
 		maxRedirects = DefaultMaxRedirects
 	}
 	tr := &http.Transport{
-		Proxy:                 nil, // a proxy would dial for us, unchecked
-		DialContext:           p.dialer(connect),
-		TLSHandshakeTimeout:   connect,
-		ResponseHeaderTimeout: 0,
-		MaxIdleConns:          16,
-		IdleConnTimeout:       90 * time.Second,
-		ForceAttemptHTTP2:     true,
+		Proxy:               nil, // a proxy would dial for us, unchecked
+		DialContext:         p.dialer(connect),
+		TLSHandshakeTimeout: connect,
+		MaxIdleConns:        16,
+		IdleConnTimeout:     90 * time.Second,
+		ForceAttemptHTTP2:   true,
 	}
 	return &http.Client{
 		Transport: tr,

@@ -33,6 +33,7 @@ func TestWhy(t *testing.T) {
 		{"fd00::1", true},
 		{"fc00::1", true},
 		{"fe80::1", true},
+		{"fe80::1%eth0", true}, // a zone must not hide the range
 		{"ff02::1", true},
 		{"::ffff:127.0.0.1", true},   // IPv4-mapped loopback
 		{"::ffff:10.0.0.1", true},    // IPv4-mapped private
