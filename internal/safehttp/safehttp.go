@@ -65,7 +65,6 @@ var (
 // carries.
 func Why(ip netip.Addr) string {
 	ip = ip.Unmap().WithZone("") // Prefix.Contains is false for any address with a zone
-
 	if !ip.IsValid() {
 		return "not an address"
 	}
