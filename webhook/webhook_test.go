@@ -3,6 +3,7 @@ package webhook
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -405,7 +406,15 @@ func TestRetryRules(t *testing.T) {
 }
 
 func TestGivesUp(t *testing.T) {
-	e := newEnv(t)
+	var mu sync.Mutex
+	var seen []string
+	e := newEnv(t, func(c *Config) {
+		c.Observe = func(o Outcome) {
+			mu.Lock()
+			seen = append(seen, fmt.Sprintf("%s %s %d", o.Event, o.State, o.Status))
+			mu.Unlock()
+		}
+	})
 	rcv := newReceiver(t, 500, 500, 500, 500, 500)
 	e.add(t, "acme", rcv.URL)
 	n := NewNotifier(e.db.Pool(), e.jobs(t))
@@ -419,6 +428,12 @@ func TestGivesUp(t *testing.T) {
 	}
 	if got := len(rcv.got()); got != e.cfg.MaxAttempts {
 		t.Errorf("receiver got %d requests, want %d", got, e.cfg.MaxAttempts)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	want := []string{"call.completed retry 500", "call.completed retry 500", "call.completed retry 500", "call.completed failed 500"}
+	if !slices.Equal(seen, want) {
+		t.Errorf("observed %q, want %q (for metrics)", seen, want)
 	}
 }
 
