@@ -35,9 +35,9 @@ func (DeliverArgs) Kind() string { return "deliver_webhook" }
 
 func (DeliverArgs) InsertOpts() river.InsertOpts { return river.InsertOpts{Queue: Queue} }
 
-// Worker runs deliver_webhook jobs: one attempt per run; a retry is a snooze of the
-// job until the delivery's next attempt is due, so the delivery's own attempt count and
-// backoff rule, not River's.
+// Worker runs deliver_webhook jobs: one attempt per run; a retry snoozes the job until
+// the delivery's next attempt is due, so the delivery's own attempt count and backoff
+// govern retries, not River's (River retries only when the database fails us).
 type Worker struct {
 	river.WorkerDefaults[DeliverArgs]
 	w *Webhooks
@@ -110,6 +110,10 @@ func (w *Webhooks) Deliver(ctx context.Context, id uuid.UUID) (Outcome, error) {
 
 	attempts := d.attempts + 1
 	status, retryAfter, hasRetryAfter, sendErr := w.send(ctx, id, out.Event, d.url, d.secret, []byte(d.payload))
+	if ctx.Err() != nil {
+		// Shutting down: this attempt does not count; River runs the job again.
+		return out, fmt.Errorf("deliver webhook: %w", ctx.Err())
+	}
 	out.Status = status
 	retryable := false
 	var reason string
