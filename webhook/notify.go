@@ -39,14 +39,17 @@ func NewNotifier(pool *pgxpool.Pool, jobs Inserter) *Notifier {
 // rolls back, none exists. Call it in the transaction that ends the call (after the
 // status is set), or use Notify after it committed.
 //
-// The organization and the status are read from the call's row, never taken from the
-// caller, so an event cannot reach another organization's endpoints. externalID is the
-// telephony system's id of the call ("" when none). A call that has not ended is
-// refused with EINVALID.
-func (n *Notifier) CallEnded(ctx context.Context, tx pgx.Tx, callID uuid.UUID, externalID string) error {
+// The organization, the status and the telephony system's id of the call are read from
+// the call's row, never taken from the caller, so an event cannot reach another
+// organization's endpoints. A call that has not ended is refused with EINVALID.
+func (n *Notifier) CallEnded(ctx context.Context, tx pgx.Tx, callID uuid.UUID) error {
 	var orgID uuid.UUID
-	var status string
-	err := tx.QueryRow(ctx, `SELECT organization_id, status FROM calls WHERE id = $1`, callID).Scan(&orgID, &status)
+	var status, externalID string
+	// external_id is read through to_jsonb so that this works with or without that
+	// column (it comes with the ingestion API's migration).
+	err := tx.QueryRow(ctx, `
+		SELECT organization_id, status, coalesce(to_jsonb(calls) ->> 'external_id', '')
+		FROM calls WHERE id = $1`, callID).Scan(&orgID, &status, &externalID)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return callscribe.Errorf(callscribe.ENOTFOUND, "no call %s", callID)
 	}
@@ -96,8 +99,8 @@ func (n *Notifier) CallEnded(ctx context.Context, tx pgx.Tx, callID uuid.UUID, e
 
 // Notify is CallEnded in a transaction of its own, for a caller whose transaction
 // that ended the call has committed already.
-func (n *Notifier) Notify(ctx context.Context, callID uuid.UUID, externalID string) error {
+func (n *Notifier) Notify(ctx context.Context, callID uuid.UUID) error {
 	return pgx.BeginFunc(ctx, n.pool, func(tx pgx.Tx) error {
-		return n.CallEnded(ctx, tx, callID, externalID)
+		return n.CallEnded(ctx, tx, callID)
 	})
 }
