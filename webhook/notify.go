@@ -29,6 +29,9 @@ type Notifier struct {
 }
 
 // NewNotifier returns a Notifier that writes through pool and enqueues through jobs.
+// With jobs nil it enqueues through the River client of the job it is called from
+// (river.ClientFromContext), which breaks the cycle of a pipeline that needs the
+// notifier before the River client that runs the pipeline exists.
 func NewNotifier(pool *pgxpool.Pool, jobs Inserter) *Notifier {
 	return &Notifier{pool: pool, jobs: jobs, now: time.Now}
 }
@@ -91,7 +94,15 @@ func (n *Notifier) CallEnded(ctx context.Context, tx pgx.Tx, callID uuid.UUID) e
 	if len(jobs) == 0 {
 		return nil
 	}
-	if _, err := n.jobs.InsertManyTx(ctx, tx, jobs); err != nil {
+	inserter := n.jobs
+	if inserter == nil {
+		c, err := river.ClientFromContextSafely[pgx.Tx](ctx)
+		if err != nil {
+			return fmt.Errorf("enqueue webhook deliveries: no job client given and none in the context: %w", err)
+		}
+		inserter = c
+	}
+	if _, err := inserter.InsertManyTx(ctx, tx, jobs); err != nil {
 		return fmt.Errorf("enqueue webhook deliveries: %w", err)
 	}
 	return nil

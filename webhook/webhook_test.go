@@ -304,6 +304,62 @@ func TestPayloadCarriesIDsOnly(t *testing.T) {
 	}
 }
 
+// endingJob stands for the pipeline's job: it ends a call and notifies with no job
+// client of its own, the one running it being in its context.
+type endingJob struct {
+	river.WorkerDefaults[endingArgs]
+	n *Notifier
+}
+
+type endingArgs struct {
+	CallID uuid.UUID `json:"call_id"`
+}
+
+func (endingArgs) Kind() string { return "test_end_call" }
+
+func (j *endingJob) Work(ctx context.Context, job *river.Job[endingArgs]) error {
+	return j.n.Notify(ctx, job.Args.CallID)
+}
+
+func TestNotifyFromAJob(t *testing.T) {
+	e := newEnv(t)
+	rcv := newReceiver(t)
+	e.add(t, "acme", rcv.URL)
+	workers := river.NewWorkers()
+	river.AddWorker(workers, NewWorker(e.w))
+	river.AddWorker(workers, &endingJob{n: NewNotifier(e.db.Pool(), nil)})
+	c, err := river.NewClient(riverpgxv5.New(e.db.Pool()), &river.Config{
+		Queues:            map[string]river.QueueConfig{Queue: {MaxWorkers: 1}, river.QueueDefault: {MaxWorkers: 1}},
+		Workers:           workers,
+		FetchCooldown:     5 * time.Millisecond,
+		FetchPollInterval: 20 * time.Millisecond,
+		Logger:            slog.New(slog.NewTextHandler(io.Discard, nil)),
+		TestOnly:          true,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	defer c.Stop(context.Background())
+	call := e.call(t, "acme", callscribe.CallDiscarded)
+	if _, err := c.Insert(context.Background(), endingArgs{CallID: call}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if d := e.settled(t, call, 1)[0]; d.State() != "delivered" || len(rcv.got()) != 1 {
+		t.Errorf("delivery = %+v, %d requests; want delivered once", d, len(rcv.got()))
+	}
+	// Outside a job, with no client given, the notifier says so.
+	other := e.call(t, "acme", callscribe.CallFailed)
+	if err := NewNotifier(e.db.Pool(), nil).Notify(context.Background(), other); err == nil || !strings.Contains(err.Error(), "no job client") {
+		t.Errorf("notify outside a job without a client: %v", err)
+	}
+	if ds, _ := e.w.Deliveries(context.Background(), other); len(ds) != 0 {
+		t.Errorf("%d deliveries recorded although none could be enqueued", len(ds))
+	}
+}
+
 func TestOtherOrganizationNeverReceives(t *testing.T) {
 	e := newEnv(t)
 	ours, theirs, failedOnly := newReceiver(t), newReceiver(t), newReceiver(t)
