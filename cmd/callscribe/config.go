@@ -31,6 +31,7 @@ type Config struct {
 	ConsentPoll   time.Duration
 	LogLevel      string // CALLSCRIBE_LOG_LEVEL: debug | info | warn | error
 	S3            S3Config
+	Egress        Egress // processors' countries and outgoing-request rules (egress.go)
 }
 
 // S3Config is the object store that stages audio; unset Endpoint: the memory stage.
@@ -159,6 +160,9 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	case "debug", "info", "warn", "error":
 	default:
 		return c, fmt.Errorf("CALLSCRIBE_LOG_LEVEL: %q is not one of debug, info, warn, error", c.LogLevel)
+	}
+	if err := loadEgress(getenv, &c); err != nil {
+		return c, err
 	}
 	return c, nil
 }

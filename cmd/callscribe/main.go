@@ -66,6 +66,8 @@ Usage:
   callscribe apikey create --org NAME | apikey revoke ID | apikey list --org NAME
   callscribe serve     (HTTP API on CALLSCRIBE_HTTP_ADDR, with the worker)
   callscribe worker    (the worker alone; needs an object store)
+  callscribe webhook add --org NAME --url URL --country CC [--events call.completed,...]
+  callscribe webhook list [--org NAME] | webhook remove ID
   callscribe migrate
 
 Configuration comes from CALLSCRIBE_* environment variables (see README.md).
@@ -111,6 +113,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		cmdErr = cmdWorker(ctx, cfg, rest, stdout)
 	case "apikey":
 		cmdErr = cmdAPIKey(ctx, cfg, rest, stdout)
+	case "webhook":
+		cmdErr = cmdWebhook(ctx, cfg, rest, stdout)
 	default:
 		fmt.Fprintf(stderr, "callscribe: unknown command %q\n\n%s", cmd, usage)
 		return exitBadInput

@@ -114,7 +114,8 @@ func TestOpenAICompatibleServer(t *testing.T) {
 	os.WriteFile(keyFile, []byte("k-123\n"), 0o600)
 	env := append(dbEnv(t),
 		"CALLSCRIBE_ASR=openai", "CALLSCRIBE_OPENAI_BASE_URL="+srv.URL+"/v1", "CALLSCRIBE_OPENAI_API_KEY_FILE="+keyFile,
-		"CALLSCRIBE_ASR_MODEL=whisper-large-v3", "CALLSCRIBE_SUMMARY=openai", "CALLSCRIBE_SUMMARY_MODEL=qwen2.5-7b")
+		"CALLSCRIBE_ASR_MODEL=whisper-large-v3", "CALLSCRIBE_SUMMARY=openai", "CALLSCRIBE_SUMMARY_MODEL=qwen2.5-7b",
+		"CALLSCRIBE_ASR_COUNTRY=RU", "CALLSCRIBE_SUMMARY_COUNTRY=RU")
 	mustRun(t, env, "consent", "grant", "--email", "local@localhost", "--purpose", "transcription,summarization")
 	dir := t.TempDir()
 	spoken := []string{"please send the invoice to my office address", "we can schedule the meeting for next tuesday"}

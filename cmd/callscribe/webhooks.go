@@ -1,0 +1,122 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/google/uuid"
+
+	"callscribe"
+	"callscribe/privacy/residency"
+	"callscribe/webhook"
+)
+
+const webhookUsage = `usage:
+  callscribe webhook add --org NAME --url URL --country CC [--events call.completed,call.failed,call.discarded]
+  callscribe webhook list [--org NAME]
+  callscribe webhook remove ID`
+
+// webhookConfig is the webhook settings the configuration describes.
+func (c Config) webhookConfig() webhook.Config {
+	return webhook.Config{
+		Allowed:     c.Egress.Allowed,
+		Policy:      c.Egress.WebhookAllow,
+		Timeout:     c.Egress.WebhookTimeout,
+		MaxAttempts: c.Egress.WebhookMaxAttempts,
+	}
+}
+
+func cmdWebhook(ctx context.Context, cfg Config, args []string, stdout io.Writer) error {
+	if len(args) == 0 {
+		return usagef("%s", webhookUsage)
+	}
+	fs := newFlags("webhook " + args[0])
+	var org, rawURL, country, events *string
+	switch args[0] {
+	case "add":
+		org = fs.String("org", "", "organization name (required)")
+		rawURL = fs.String("url", "", "endpoint URL (required)")
+		country = fs.String("country", "", "ISO 3166-1 alpha-2 country of the endpoint (required)")
+		events = fs.String("events", "", "events to send; default all")
+	case "list":
+		org = fs.String("org", "", "organization name; default all")
+	case "remove":
+	default:
+		return usagef("unknown webhook command %q\n%s", args[0], webhookUsage)
+	}
+	pos, err := parse(fs, args[1:])
+	if err != nil {
+		return err
+	}
+	var id uuid.UUID
+	var evs []webhook.Event
+	switch args[0] {
+	case "add":
+		switch {
+		case *org == "":
+			return usagef("--org is required")
+		case *rawURL == "":
+			return usagef("--url is required")
+		case *country == "":
+			return usagef("--country is required: the endpoint receives personal data (ids), so its country is declared")
+		}
+		if evs, err = webhook.ParseEvents(*events); err != nil {
+			return usagef("--events: %s", callscribe.ErrorMessage(err))
+		}
+	case "remove":
+		if len(pos) != 1 {
+			return usagef("usage: callscribe webhook remove ID")
+		}
+		if id, err = uuid.Parse(pos[0]); err != nil {
+			return usagef("%q is not an endpoint id", pos[0])
+		}
+	}
+
+	a, err := openApp(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer a.close()
+	w := webhook.New(a.db.Pool(), cfg.webhookConfig())
+	switch args[0] {
+	case "add":
+		ep, err := w.Add(ctx, *org, *rawURL, *country, evs)
+		if err != nil {
+			return err
+		}
+		// The secret is shown this once; only its holder can verify deliveries.
+		return json.NewEncoder(stdout).Encode(map[string]any{
+			"id": ep.ID, "organization": ep.Org, "url": ep.URL, "country": ep.Country,
+			"events": ep.Events, "secret": ep.Secret,
+		})
+	case "list":
+		eps, err := w.List(ctx, *org)
+		if err != nil {
+			return err
+		}
+		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "ID\tORGANIZATION\tCOUNTRY\tSTATE\tEVENTS\tURL")
+		for _, ep := range eps {
+			state := "active"
+			if ep.DisabledAt != nil {
+				state = "removed " + ep.DisabledAt.Format("2006-01-02")
+			}
+			var names []string
+			for _, e := range ep.Events {
+				names = append(names, string(e))
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", ep.ID, ep.Org, ep.Country, state, strings.Join(names, ","), residency.Redact(ep.URL))
+		}
+		return tw.Flush()
+	default:
+		if err := w.Remove(ctx, id); err != nil {
+			return err
+		}
+		_, err := fmt.Fprintf(stdout, "webhook endpoint %s removed\n", id)
+		return err
+	}
+}
