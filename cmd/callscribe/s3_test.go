@@ -22,6 +22,7 @@ func s3Env(t *testing.T) ([]string, s3test.Bucket) {
 		"CALLSCRIBE_S3_ENDPOINT=" + o.Endpoint,
 		"CALLSCRIBE_S3_ACCESS_KEY=" + o.AccessKey,
 		"CALLSCRIBE_S3_BUCKET=" + o.Bucket,
+		"CALLSCRIBE_S3_COUNTRY=RU",
 	}
 	// The secret through _FILE, as a deployment would pass it.
 	secret := t.TempDir() + "/s3-secret"
