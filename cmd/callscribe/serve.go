@@ -17,12 +17,17 @@ import (
 	"callscribe"
 	"callscribe/metrics"
 	"callscribe/pipeline"
+	"callscribe/privacy"
 	"callscribe/storage/postgres"
 	"callscribe/web"
+	"callscribe/webhook"
 )
 
 // memoryStageCalls is how many calls of the largest size the memory stage holds at once.
 const memoryStageCalls = 4
+
+// webhookWorkers is how many webhook deliveries a process sends at once.
+const webhookWorkers = 4
 
 // service is what serve and worker run: the pipeline over the queued store, and the
 // River client that inserts jobs and, with workers, runs them.
@@ -51,6 +56,7 @@ func newService(ctx context.Context, a *app, scfg ServiceConfig, runJobs bool) (
 		closeASR()
 		return nil, err
 	}
+	notifier := &callNotifier{log: a.log}
 	queued := &postgres.Queued{DB: a.db, MaxAttempts: scfg.JobMaxAttempts}
 	p := pipeline.New(pipeline.Config{
 		Store:       queued,
@@ -62,9 +68,11 @@ func newService(ctx context.Context, a *app, scfg ServiceConfig, runJobs bool) (
 		ConsentPoll: a.cfg.ConsentPoll,
 		MaxBytes:    a.cfg.MaxCallBytes,
 		MaxDuration: scfg.MaxCallDuration,
+		Notifier:    notifier,
 	})
 	workers := river.NewWorkers()
 	river.AddWorker(workers, &pipeline.Worker{Pipeline: p})
+	river.AddWorker(workers, webhook.NewWorker(webhook.New(a.db.Pool(), a.cfg.webhookConfig())))
 	rcfg := &river.Config{
 		Workers:              workers,
 		JobTimeout:           scfg.JobTimeout,
@@ -73,7 +81,10 @@ func newService(ctx context.Context, a *app, scfg ServiceConfig, runJobs bool) (
 		Logger:               a.log,
 	}
 	if runJobs {
-		rcfg.Queues = map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: scfg.Workers}}
+		rcfg.Queues = map[string]river.QueueConfig{
+			river.QueueDefault: {MaxWorkers: scfg.Workers},
+			webhook.Queue:      {MaxWorkers: webhookWorkers},
+		}
 	}
 	client, err := river.NewClient(riverpgxv5.New(a.db.Pool()), rcfg)
 	if err != nil {
@@ -81,6 +92,7 @@ func newService(ctx context.Context, a *app, scfg ServiceConfig, runJobs bool) (
 		return nil, fmt.Errorf("job queue: %w", err)
 	}
 	queued.Jobs = client
+	notifier.n = webhook.NewNotifier(a.db.Pool(), client)
 	return &service{pipeline: p, stage: stage, queue: client, closeASR: closeASR}, nil
 }
 
@@ -103,6 +115,9 @@ func cmdServe(ctx context.Context, cfg Config, args []string, stdout io.Writer) 
 	}
 	defer svc.closeASR()
 	if err := metrics.RegisterDatabase(a.db); err != nil {
+		return fmt.Errorf("metrics: %w", err)
+	}
+	if err := metrics.Registry.Register(privacy.NewRequestsCollector(a.db)); err != nil {
 		return fmt.Errorf("metrics: %w", err)
 	}
 	if _, ok := svc.stage.(interface{ ProcessLocal() bool }); ok {
