@@ -12,6 +12,7 @@ import (
 	"github.com/google/uuid"
 
 	"callscribe"
+	"callscribe/storage/postgres"
 )
 
 // ConsentStore is what consent needs of the database.
@@ -26,6 +27,10 @@ type Consents struct {
 	Store         ConsentStore
 	PolicyVersion string           // recorded with every grant
 	Now           func() time.Time // default time.Now
+	// Audit, AuditLog and Actor, when set, record every change in the audit log.
+	Audit    *Audit
+	AuditLog postgres.Execer
+	Actor    string
 }
 
 // Change is what one grant or withdrawal did to one purpose.
@@ -39,7 +44,7 @@ func (c *Consents) Grant(ctx context.Context, userID uuid.UUID, purposes []calls
 	if c.PolicyVersion == "" {
 		return nil, callscribe.Errorf(callscribe.EINVALID, "a consent needs the version of the policy it was given under")
 	}
-	return c.apply(purposes, func(p callscribe.Purpose, at time.Time) (bool, error) {
+	return c.apply(ctx, userID, ActionConsentGrant, purposes, func(p callscribe.Purpose, at time.Time) (bool, error) {
 		return c.Store.GrantConsent(ctx, userID, p, c.PolicyVersion, at)
 	})
 }
@@ -48,7 +53,7 @@ func (c *Consents) Grant(ctx context.Context, userID uuid.UUID, purposes []calls
 // withdrawal within the pipeline's consent poll and is discarded, its audio deleted; the
 // storing transaction, which holds the same user row lock, never stores after it.
 func (c *Consents) Withdraw(ctx context.Context, userID uuid.UUID, purposes []callscribe.Purpose) ([]Change, error) {
-	return c.apply(purposes, func(p callscribe.Purpose, at time.Time) (bool, error) {
+	return c.apply(ctx, userID, ActionConsentWithdraw, purposes, func(p callscribe.Purpose, at time.Time) (bool, error) {
 		return c.Store.WithdrawConsent(ctx, userID, p, at)
 	})
 }
@@ -58,7 +63,7 @@ func (c *Consents) History(ctx context.Context, userID uuid.UUID) ([]callscribe.
 	return c.Store.Consents(ctx, userID)
 }
 
-func (c *Consents) apply(purposes []callscribe.Purpose, do func(callscribe.Purpose, time.Time) (bool, error)) ([]Change, error) {
+func (c *Consents) apply(ctx context.Context, userID uuid.UUID, action string, purposes []callscribe.Purpose, do func(callscribe.Purpose, time.Time) (bool, error)) ([]Change, error) {
 	now := time.Now
 	if c.Now != nil {
 		now = c.Now
@@ -71,6 +76,13 @@ func (c *Consents) apply(purposes []callscribe.Purpose, do func(callscribe.Purpo
 			return changes, err
 		}
 		changes = append(changes, Change{Purpose: p, Changed: changed})
+		if changed && c.Audit != nil {
+			if err := c.Audit.Record(ctx, c.AuditLog, callscribe.AuditEntry{At: at, Actor: c.Actor, Action: action,
+				ObjectType: "user", ObjectID: userID.String(), SubjectID: userID,
+				Detail: map[string]any{"purpose": string(p)}}); err != nil {
+				return changes, err
+			}
+		}
 	}
 	return changes, nil
 }
