@@ -48,6 +48,10 @@ func openApp(ctx context.Context, cfg Config) (*app, error) {
 		return nil, err
 	}
 	a.db = db
+	if err := a.reapplyAtStart(ctx); err != nil {
+		a.close()
+		return nil, err
+	}
 	return a, nil
 }
 

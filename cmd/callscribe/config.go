@@ -25,28 +25,36 @@ type Config struct {
 	MaxCallBytes  int64  // CALLSCRIBE_MAX_CALL_BYTES: largest call accepted
 	ConsentPoll   time.Duration
 	LogLevel      string // CALLSCRIBE_LOG_LEVEL: debug | info | warn | error
+	// LedgerKey keys the erasure ledger's hashes (CALLSCRIBE_LEDGER_KEY, at least 32
+	// bytes). Empty: the embedded default generates one into DataDir/ledger.key.
+	LedgerKey      string
+	LedgerFile     string        // CALLSCRIBE_LEDGER_FILE: the ledger's copy outside the database
+	RetentionEvery time.Duration // CALLSCRIBE_RETENTION_EVERY: period of the retention job in serve
 }
 
 const (
-	defaultASR           = "sphinx"
-	defaultASRModel      = "whisper-1"
-	defaultSummary       = "extractive"
-	defaultPolicyVersion = "1"
-	defaultMaxCallBytes  = 1 << 30
-	defaultConsentPoll   = time.Second
-	defaultLogLevel      = "warn"
+	defaultASR            = "sphinx"
+	defaultASRModel       = "whisper-1"
+	defaultSummary        = "extractive"
+	defaultPolicyVersion  = "1"
+	defaultMaxCallBytes   = 1 << 30
+	defaultConsentPoll    = time.Second
+	defaultLogLevel       = "warn"
+	defaultLedgerFile     = "erasure-ledger.jsonl" // in the data dir
+	defaultRetentionEvery = time.Hour
 )
 
 // LoadConfig reads the environment and validates it, naming the variable at fault.
 func LoadConfig(getenv func(string) string) (Config, error) {
 	c := Config{
-		ASR:           defaultASR,
-		ASRModel:      defaultASRModel,
-		Summary:       defaultSummary,
-		PolicyVersion: defaultPolicyVersion,
-		MaxCallBytes:  defaultMaxCallBytes,
-		ConsentPoll:   defaultConsentPoll,
-		LogLevel:      defaultLogLevel,
+		ASR:            defaultASR,
+		ASRModel:       defaultASRModel,
+		Summary:        defaultSummary,
+		PolicyVersion:  defaultPolicyVersion,
+		MaxCallBytes:   defaultMaxCallBytes,
+		ConsentPoll:    defaultConsentPoll,
+		LogLevel:       defaultLogLevel,
+		RetentionEvery: defaultRetentionEvery,
 	}
 	var err error
 	str := func(name string, dst *string) {
@@ -76,6 +84,8 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	str("CALLSCRIBE_SUMMARY_MODEL", &c.SummaryModel)
 	str("CALLSCRIBE_POLICY_VERSION", &c.PolicyVersion)
 	str("CALLSCRIBE_LOG_LEVEL", &c.LogLevel)
+	secret("CALLSCRIBE_LEDGER_KEY", &c.LedgerKey)
+	str("CALLSCRIBE_LEDGER_FILE", &c.LedgerFile)
 	if err != nil {
 		return c, err
 	}
@@ -93,12 +103,25 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		}
 		c.ConsentPoll = d
 	}
+	if c.LedgerKey != "" && len(c.LedgerKey) < 32 {
+		return c, fmt.Errorf("CALLSCRIBE_LEDGER_KEY: %d bytes is too short; use at least 32 (e.g. openssl rand -hex 32)", len(c.LedgerKey))
+	}
+	if v := getenv("CALLSCRIBE_RETENTION_EVERY"); v != "" {
+		d, perr := time.ParseDuration(v)
+		if perr != nil || d <= 0 {
+			return c, fmt.Errorf("CALLSCRIBE_RETENTION_EVERY: %q is not a positive duration such as 1h", v)
+		}
+		c.RetentionEvery = d
+	}
 	if c.DataDir == "" {
 		home, herr := os.UserHomeDir()
 		if herr != nil {
 			return c, fmt.Errorf("CALLSCRIBE_DATA_DIR is unset and the home directory is unknown: %w", herr)
 		}
 		c.DataDir = filepath.Join(home, ".local", "share", "callscribe")
+	}
+	if c.LedgerFile == "" {
+		c.LedgerFile = filepath.Join(c.DataDir, defaultLedgerFile)
 	}
 	switch c.ASR {
 	case "sphinx":

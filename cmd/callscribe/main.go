@@ -54,6 +54,13 @@ Usage:
   callscribe users add --email EMAIL [--name "Surname First Patronymic"] [--phone PHONE] [--org NAME]
   callscribe consent grant|withdraw --email EMAIL --purpose transcription[,summarization]
   callscribe consent show --email EMAIL
+  callscribe users edit EMAIL [--email NEW] [--phone PHONE] [--surname S] [--first-name F] [--patronymic P]
+  callscribe transcript show CALL_ID [--json]
+  callscribe transcript edit CALL_ID --segment N [--text TEXT] [--speaker LABEL]
+  callscribe export --email EMAIL [--out FILE]
+  callscribe erasure run --email EMAIL --request ID | erasure reapply | erasure ledger
+  callscribe org set --org NAME --retention 90d|off | org show [--org NAME]
+  callscribe retention run
   callscribe migrate
 
 Configuration comes from CALLSCRIBE_* environment variables (see README.md).
@@ -89,6 +96,16 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		cmdErr = cmdUsers(ctx, cfg, rest, stdout)
 	case "consent":
 		cmdErr = cmdConsent(ctx, cfg, rest, stdout)
+	case "transcript":
+		cmdErr = cmdTranscript(ctx, cfg, rest, stdout)
+	case "export":
+		cmdErr = cmdExport(ctx, cfg, rest, stdout)
+	case "erasure":
+		cmdErr = cmdErasure(ctx, cfg, rest, stdout)
+	case "org":
+		cmdErr = cmdOrg(ctx, cfg, rest, stdout)
+	case "retention":
+		cmdErr = cmdRetention(ctx, cfg, rest, stdout)
 	case "migrate":
 		cmdErr = cmdMigrate(ctx, cfg, stdout)
 	default:

@@ -10,6 +10,9 @@ import (
 )
 
 func cmdUsers(ctx context.Context, cfg Config, args []string, stdout io.Writer) error {
+	if len(args) > 0 && args[0] == "edit" {
+		return cmdUsersEdit(ctx, cfg, args[1:], stdout)
+	}
 	if len(args) == 0 || args[0] != "add" {
 		return usagef("usage: callscribe users add --email EMAIL [--name \"Surname First Patronymic\"] [--phone PHONE] [--org NAME]")
 	}

@@ -154,15 +154,15 @@ func (db *DB) UserByID(ctx context.Context, id uuid.UUID) (callscribe.User, erro
 
 // Call is a call as its owner's export lists it.
 type Call struct {
-	ID           uuid.UUID  `json:"id"`
-	Organization uuid.UUID  `json:"organization_id"`
-	OwnerID      uuid.UUID  `json:"owner_id"`
-	Status       string     `json:"status"`
-	Channels     []string   `json:"channels"`
-	DurationMS   *int64     `json:"duration_ms"`
-	ErrorCode    *string    `json:"error_code,omitempty"`
-	CreatedAt    time.Time  `json:"created_at"`
-	UpdatedAt    time.Time  `json:"updated_at"`
+	ID           uuid.UUID `json:"id"`
+	Organization uuid.UUID `json:"organization_id"`
+	OwnerID      uuid.UUID `json:"owner_id"`
+	Status       string    `json:"status"`
+	Channels     []string  `json:"channels"`
+	DurationMS   *int64    `json:"duration_ms"`
+	ErrorCode    *string   `json:"error_code,omitempty"`
+	CreatedAt    time.Time `json:"created_at"`
+	UpdatedAt    time.Time `json:"updated_at"`
 }
 
 // CallsOf lists the user's calls, oldest first.
