@@ -31,6 +31,11 @@ func TestLoadConfig(t *testing.T) {
 		{"bad size", map[string]string{"CALLSCRIBE_MAX_CALL_BYTES": "1GB"}, nil, "CALLSCRIBE_MAX_CALL_BYTES"},
 		{"bad poll", map[string]string{"CALLSCRIBE_CONSENT_POLL": "-1s"}, nil, "CALLSCRIBE_CONSENT_POLL"},
 		{"bad log level", map[string]string{"CALLSCRIBE_LOG_LEVEL": "loud"}, nil, "CALLSCRIBE_LOG_LEVEL"},
+		{"short ledger key", map[string]string{"CALLSCRIBE_LEDGER_KEY": "short"}, nil, "CALLSCRIBE_LEDGER_KEY"},
+		{"bad retention period", map[string]string{"CALLSCRIBE_RETENTION_EVERY": "daily"}, nil, "CALLSCRIBE_RETENTION_EVERY"},
+		{"ledger file in the data dir", map[string]string{"CALLSCRIBE_DATA_DIR": "/d"}, func(c Config) bool {
+			return c.LedgerFile == "/d/erasure-ledger.jsonl" && c.RetentionEvery == time.Hour
+		}, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
