@@ -31,91 +31,199 @@ func main() {
 	segments := flag.Int("segments", 100, "segments per call")
 	others := flag.Int("others", 20, "other users")
 	otherCalls := flag.Int("other-calls", 200, "calls per other user")
+	rounds := flag.Int("rounds", 3, "runs of each, alternating which goes first")
+	batch := flag.Int("batch", privacy.DefaultEraseBatch, "calls per erasure transaction")
+	reuse := flag.Bool("reuse", false, "keep the generated database erasebench_src and reuse it when it exists (for repeated runs)")
 	flag.Parse()
 	if *url == "" {
 		fmt.Fprintln(os.Stderr, "erasurebench: -url is required")
 		os.Exit(2)
 	}
-	if err := run(context.Background(), *url, *calls, *segments, *others, *otherCalls); err != nil {
+	if err := run(context.Background(), *url, *calls, *segments, *others, *otherCalls, *batch, *rounds, *reuse); err != nil {
 		fmt.Fprintf(os.Stderr, "erasurebench: %v\n", err)
 		os.Exit(1)
 	}
 }
 
-func run(ctx context.Context, server string, calls, segments, others, otherCalls int) error {
+func run(ctx context.Context, server string, calls, segments, others, otherCalls, batch, rounds int, reuse bool) error {
 	admin, err := pgxpool.New(ctx, server)
 	if err != nil {
 		return err
 	}
 	defer admin.Close()
 	src, copyErase, copyPlain := "erasebench_src", "erasebench_erase", "erasebench_plain"
-	for _, db := range []string{copyErase, copyPlain, src} {
+	var exists bool
+	if err := admin.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)`, src).Scan(&exists); err != nil {
+		return err
+	}
+	generated := reuse && exists
+	stale := []string{copyErase, copyPlain}
+	if !generated {
+		stale = append(stale, src)
+	}
+	for _, db := range stale {
 		if _, err := admin.Exec(ctx, "DROP DATABASE IF EXISTS "+db+" WITH (FORCE)"); err != nil {
 			return err
 		}
 	}
 	defer func() {
-		for _, db := range []string{copyErase, copyPlain, src} {
+		drop := []string{copyErase, copyPlain}
+		if !reuse {
+			drop = append(drop, src)
+		}
+		for _, db := range drop {
 			admin.Exec(context.WithoutCancel(ctx), "DROP DATABASE IF EXISTS "+db+" WITH (FORCE)")
 		}
 	}()
-	if _, err := admin.Exec(ctx, "CREATE DATABASE "+src); err != nil {
-		return err
-	}
 	srcURL := withDatabase(server, src)
-	if err := postgres.Migrate(ctx, srcURL); err != nil {
-		return err
+	var victim uuid.UUID
+	if generated {
+		conn, err := pgx.Connect(ctx, srcURL)
+		if err != nil {
+			return err
+		}
+		err = conn.QueryRow(ctx, `SELECT id FROM users WHERE email = 'erased@example.ru'`).Scan(&victim)
+		conn.Close(ctx)
+		if err != nil {
+			return fmt.Errorf("reuse %s: %w", src, err)
+		}
+		fmt.Printf("reusing the generated database %s\n", src)
+	} else {
+		if _, err := admin.Exec(ctx, "CREATE DATABASE "+src); err != nil {
+			return err
+		}
+		if err := postgres.Migrate(ctx, srcURL); err != nil {
+			return err
+		}
+		start := time.Now()
+		if victim, err = generate(ctx, srcURL, calls, segments, others, otherCalls); err != nil {
+			return fmt.Errorf("generate: %w", err)
+		}
+		fmt.Printf("generated: erased user with %d calls and %d segments; %d other users with %d calls each (%.1f s)\n",
+			calls, calls*segments, others, otherCalls, time.Since(start).Seconds())
 	}
-	start := time.Now()
-	victim, err := generate(ctx, srcURL, calls, segments, others, otherCalls)
-	if err != nil {
-		return fmt.Errorf("generate: %w", err)
-	}
-	fmt.Printf("generated: erased user with %d calls and %d segments; %d other users with %d calls each (%.1f s)\n",
-		calls, calls*segments, others, otherCalls, time.Since(start).Seconds())
 	if _, err := admin.Exec(ctx, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1", src); err != nil {
 		return err
 	}
-	for _, db := range []string{copyErase, copyPlain} {
-		if _, err := admin.Exec(ctx, "CREATE DATABASE "+db+" TEMPLATE "+src); err != nil {
-			return err
-		}
-	}
-
-	plain, plainLat, err := measure(ctx, withDatabase(server, copyPlain), func(ctx context.Context, db *postgres.DB) error {
-		return plainDelete(ctx, db.Pool(), victim)
-	})
-	if err != nil {
-		return fmt.Errorf("plain delete: %w", err)
-	}
-	erase, eraseLat, err := measure(ctx, withDatabase(server, copyErase), func(ctx context.Context, db *postgres.DB) error {
-		dir, err := os.MkdirTemp("", "erasurebench-")
-		if err != nil {
-			return err
-		}
-		defer os.RemoveAll(dir)
-		h, _ := privacy.NewSubjectHasher([]byte("benchmark key, thirty-two bytes or more"))
-		e := &privacy.Eraser{Store: db, Hasher: h, Ledger: &privacy.LedgerFile{Path: filepath.Join(dir, "ledger")}}
-		er, err := e.Erase(ctx, victim, "bench")
-		if err != nil {
-			return err
-		}
-		rep, err := e.VerifyErased(ctx, privacy.Subject{UserID: victim, CallIDs: er.CallIDs})
-		if err == nil && !rep.Clean() {
-			err = fmt.Errorf("rows left: %v", rep.Remaining)
-		}
+	// Both sides leave a million dead rows for vacuum to clean. Autovacuum is off in the
+	// copies so that neither run is timed with that cleanup beside it: the batched
+	// erasure commits as it goes and would wake autovacuum mid-run, the single
+	// transaction only after its end.
+	if err := setAutovacuum(ctx, srcURL, false); err != nil {
 		return err
-	})
-	if err != nil {
-		return fmt.Errorf("erase: %w", err)
 	}
-	fmt.Printf("%-52s %8.2f s\n", "plain DELETE (one transaction: segments, transcripts, …, calls)", plain.Seconds())
-	fmt.Printf("%-52s %8.2f s\n", fmt.Sprintf("callscribe Erase (batches of %d calls, ledger, audit)", privacy.DefaultEraseBatch), erase.Seconds())
-	fmt.Printf("time: Erase %.2f s / plain DELETE %.2f s = %.2fx (target <= 1.50x)\n", erase.Seconds(), plain.Seconds(), erase.Seconds()/plain.Seconds())
-	fmt.Printf("other users' writes meanwhile (call + transcript + 10 segments per transaction):\n")
+	defer setAutovacuum(context.WithoutCancel(ctx), srcURL, true)
+	if _, err := admin.Exec(ctx, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1", src); err != nil {
+		return err
+	}
+	dir, err := os.MkdirTemp("", "erasurebench-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	h, _ := privacy.NewSubjectHasher([]byte("benchmark key, thirty-two bytes or more"))
+
+	// Each run gets a fresh copy, dropped right after it (its autovacuum must not run
+	// beside the next run); the order alternates, so neither side always runs second.
+	var plains, erases []time.Duration
+	var plainLat, eraseLat latencies
+	for round := range rounds {
+		for i := range 2 {
+			doErase := (round+i)%2 == 1
+			name := copyPlain
+			if doErase {
+				name = copyErase
+			}
+			if _, err := admin.Exec(ctx, "CREATE DATABASE "+name+" TEMPLATE "+src); err != nil {
+				return err
+			}
+			url := withDatabase(server, name)
+			if !doErase {
+				took, lat, err := measure(ctx, url, func(ctx context.Context, db *postgres.DB) error {
+					return plainDelete(ctx, db.Pool(), victim)
+				})
+				if err != nil {
+					return fmt.Errorf("plain delete: %w", err)
+				}
+				plains, plainLat = append(plains, took), append(plainLat, lat...)
+			} else {
+				var er privacy.Erasure
+				eraser := &privacy.Eraser{Hasher: h, Ledger: &privacy.LedgerFile{Path: filepath.Join(dir, "ledger")}, Batch: batch}
+				took, lat, err := measure(ctx, url, func(ctx context.Context, db *postgres.DB) error {
+					eraser.Store = db
+					var err error
+					er, err = eraser.Erase(ctx, victim, "bench")
+					return err
+				})
+				if err != nil {
+					return fmt.Errorf("erase: %w", err)
+				}
+				erases, eraseLat = append(erases, took), append(eraseLat, lat...)
+				// Not timed: the proof that nothing is left.
+				if err := verify(ctx, url, eraser, victim, er); err != nil {
+					return err
+				}
+			}
+			if _, err := admin.Exec(ctx, "DROP DATABASE "+name+" WITH (FORCE)"); err != nil {
+				return err
+			}
+		}
+	}
+	plain, erase := median(plains), median(erases)
+	fmt.Printf("%-60s %s\n", "plain DELETE (one transaction: segments, transcripts, …, calls)", runs(plains))
+	fmt.Printf("%-60s %s\n", fmt.Sprintf("callscribe Erase (batches of %d calls, ledger, audit)", batch), runs(erases))
+	fmt.Printf("(autovacuum off in the copies: the dead rows' cleanup, the same for both, is not timed)\n")
+	fmt.Printf("time (medians of %d runs each): Erase %.2f s / plain DELETE %.2f s = %.2fx (target <= 1.50x)\n",
+		rounds, erase.Seconds(), plain.Seconds(), erase.Seconds()/plain.Seconds())
+	fmt.Printf("other users' writes meanwhile (2 writers; call + transcript + 10 segments per transaction):\n")
 	fmt.Printf("  during plain DELETE: %s\n", plainLat)
 	fmt.Printf("  during Erase:        %s\n", eraseLat)
 	return nil
+}
+
+func setAutovacuum(ctx context.Context, url string, on bool) error {
+	conn, err := pgx.Connect(ctx, url)
+	if err != nil {
+		return err
+	}
+	defer conn.Close(ctx)
+	for _, t := range []string{"segments", "transcripts", "summaries", "calls", "call_stages", "audio_deletion_receipts", "users", "consents"} {
+		if _, err := conn.Exec(ctx, fmt.Sprintf("ALTER TABLE %s SET (autovacuum_enabled = %t)", t, on)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func verify(ctx context.Context, url string, eraser *privacy.Eraser, victim uuid.UUID, er privacy.Erasure) error {
+	db, err := postgres.Open(ctx, url)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	eraser.Store = db
+	rep, err := eraser.VerifyErased(ctx, privacy.Subject{UserID: victim, CallIDs: er.CallIDs})
+	if err != nil {
+		return err
+	}
+	if !rep.Clean() || er.Entry.Counts["segments"] == 0 {
+		return fmt.Errorf("erase left rows: %v (purged %v)", rep.Remaining, er.Entry.Counts)
+	}
+	return nil
+}
+
+func median(d []time.Duration) time.Duration {
+	s := slices.Clone(d)
+	slices.Sort(s)
+	return s[len(s)/2]
+}
+
+func runs(d []time.Duration) string {
+	out := ""
+	for _, x := range d {
+		out += fmt.Sprintf(" %6.2f s", x.Seconds())
+	}
+	return out
 }
 
 // generate fills the database with set-based inserts and returns the erased user's id.

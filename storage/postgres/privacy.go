@@ -112,10 +112,10 @@ func (db *DB) PurgeExpired(ctx context.Context, orgID uuid.UUID, cutoff time.Tim
 		}
 		counts["calls"] = int64(len(ids))
 		for _, p := range []purge{
-			{"segments", `transcript_id IN (SELECT id FROM transcripts WHERE call_id = ANY($2))`},
-			{"rectifications", `call_id = ANY($2)`},
-			{"transcripts", `call_id = ANY($2)`},
-			{"summaries", `call_id = ANY($2)`},
+			{"segments", `transcript_id IN (SELECT id FROM transcripts WHERE call_id IN (SELECT unnest($2::uuid[])))`},
+			{"rectifications", `call_id IN (SELECT unnest($2::uuid[]))`},
+			{"transcripts", `call_id IN (SELECT unnest($2::uuid[]))`},
+			{"summaries", `call_id IN (SELECT unnest($2::uuid[]))`},
 		} {
 			tag, err := tx.Exec(ctx, p.sql("DELETE FROM"), uuid.Nil, ids)
 			if err != nil {
