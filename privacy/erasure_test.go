@@ -191,6 +191,17 @@ func TestErasureLeavesNothing(t *testing.T) {
 		t.Fatal("before erasure the scan finds nothing of alice: the scan is blind")
 	}
 	bobBefore := scanDatabase(t, url, bob.needles())
+	// A call of alice's still in flight: staged, with a staging key, not yet confirmed
+	// deleted. Its record and key go too; the ledger counts it.
+	inFlight, err := db.CreateCall(ctx, alice.user.OrgID, alice.user.ID, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.RecordStaging(ctx, inFlight, callscribe.Staging{Stage: "s3", ObjectKey: "calls/" + inFlight.String(),
+		Key: []byte("0123456789abcdef0123456789abcdef"), Bytes: 10, SHA256: strings.Repeat("ef", 32), StagedAt: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	alice.calls = append(alice.calls, inFlight)
 
 	e := newEraser(t, db, filepath.Join(t.TempDir(), "ledger.jsonl"))
 	er, err := e.Erase(ctx, alice.user.ID, "req-17")
@@ -204,8 +215,8 @@ func TestErasureLeavesNothing(t *testing.T) {
 	if err != nil || !rep.Clean() {
 		t.Errorf("VerifyErased = %v, %v; want every count 0", rep.Remaining, err)
 	}
-	for table, want := range map[string]int64{"calls": 5, "transcripts": 5, "segments": 15, "summaries": 5, "rectifications": 1,
-		"audio_deletion_receipts": 5, "call_stages": 5, "consents": 2, "users": 1} {
+	for table, want := range map[string]int64{"calls": 6, "transcripts": 5, "segments": 15, "summaries": 5, "rectifications": 1,
+		"audio_deletion_receipts": 5, "call_stages": 6, "staged_audio_unconfirmed": 1, "consents": 2, "users": 1} {
 		if got := er.Entry.Counts[table]; got != want {
 			t.Errorf("ledger count %s = %d, want %d", table, got, want)
 		}

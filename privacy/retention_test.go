@@ -94,3 +94,48 @@ func TestParseRetention(t *testing.T) {
 		}
 	}
 }
+
+// TestRetentionRunRepeats: Run purges at once and again every period, and stops with its
+// context.
+func TestRetentionRunRepeats(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	db := openDB(t, pgtest.DB(t))
+	p := makePerson(t, db, "quokka", "alice@example.ru", "", 2)
+	d, _ := privacy.ParseRetention("1d")
+	if err := db.SetRetention(ctx, p.user.OrgID, d, "cli"); err != nil {
+		t.Fatal(err)
+	}
+	// The clock jumps two days ahead after Run's first pass: only the second pass purges.
+	var runs int
+	now := time.Now()
+	r := &privacy.Retention{Store: db, Now: func() time.Time {
+		runs++
+		if runs > 1 {
+			return now.AddDate(0, 0, 2)
+		}
+		return now
+	}}
+	done := make(chan error, 1)
+	go func() { done <- r.Run(ctx, 50*time.Millisecond) }()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		_, err := db.Transcript(ctx, p.calls[1])
+		if callscribe.ErrorCode(err) == callscribe.ENOTFOUND {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("transcript still there 10 s after the clock passed its retention (err %v)", err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	cancel()
+	select {
+	case err := <-done:
+		if err != context.Canceled {
+			t.Errorf("Run returned %v, want context.Canceled", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Error("Run did not stop when its context ended")
+	}
+}
