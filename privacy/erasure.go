@@ -182,6 +182,9 @@ func (e *Eraser) Reapply(ctx context.Context) ([]Erasure, error) {
 	var done []Erasure
 	for _, w := range work {
 		er, err := e.erase(ctx, w.id, w.request, w.again)
+		if callscribe.ErrorCode(err) == callscribe.ENOTFOUND {
+			continue // erased meanwhile by another process re-applying the same ledger
+		}
 		if err != nil {
 			return done, fmt.Errorf("reapply erasure (request %s): %w", w.request, err)
 		}
