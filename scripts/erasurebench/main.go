@@ -25,12 +25,16 @@ import (
 	"callscribe/storage/postgres"
 )
 
+// writers is how many other users write during each timed run.
+var writers int
+
 func main() {
 	url := flag.String("url", "", "URL of a PostgreSQL server (any database); databases erasebench_* are created and dropped there")
 	calls := flag.Int("calls", 10000, "calls of the erased user")
 	segments := flag.Int("segments", 100, "segments per call")
 	others := flag.Int("others", 20, "other users")
 	otherCalls := flag.Int("other-calls", 200, "calls per other user")
+	flag.IntVar(&writers, "writers", 2, "other users writing during each run")
 	rounds := flag.Int("rounds", 3, "runs of each, alternating which goes first")
 	batch := flag.Int("batch", privacy.DefaultEraseBatch, "calls per erasure transaction")
 	reuse := flag.Bool("reuse", false, "keep the generated database erasebench_src and reuse it when it exists (for repeated runs)")
@@ -175,7 +179,7 @@ func run(ctx context.Context, server string, calls, segments, others, otherCalls
 	fmt.Printf("(autovacuum off in the copies: the dead rows' cleanup, the same for both, is not timed)\n")
 	fmt.Printf("time (medians of %d runs each): Erase %.2f s / plain DELETE %.2f s = %.2fx (target <= 1.50x)\n",
 		rounds, erase.Seconds(), plain.Seconds(), erase.Seconds()/plain.Seconds())
-	fmt.Printf("other users' writes meanwhile (2 writers; call + transcript + 10 segments per transaction):\n")
+	fmt.Printf("other users' writes meanwhile (%d writers; call + transcript + 10 segments per transaction):\n", writers)
 	fmt.Printf("  during plain DELETE: %s\n", plainLat)
 	fmt.Printf("  during Erase:        %s\n", eraseLat)
 	return nil
@@ -338,7 +342,7 @@ func measure(ctx context.Context, url string, fn func(context.Context, *postgres
 		wg   sync.WaitGroup
 		werr error
 	)
-	for _, u := range users[:min(2, len(users))] {
+	for _, u := range users[:min(writers, len(users))] {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()

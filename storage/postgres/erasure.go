@@ -114,11 +114,6 @@ func (db *DB) PurgeCalls(ctx context.Context, userID uuid.UUID, callIDs []uuid.U
 }
 
 func purgeCalls(ctx context.Context, tx pgx.Tx, userID uuid.UUID, callIDs []uuid.UUID, counts map[string]int64) error {
-	// A plan made for one batch's ids: a generic plan of these prepared statements, blind
-	// to how few ids the array holds, may scan whole tables once per batch.
-	if _, err := tx.Exec(ctx, `SET LOCAL plan_cache_mode = force_custom_plan`); err != nil {
-		return err
-	}
 	// Only the subject's own calls, whatever the caller passed.
 	rows, err := tx.Query(ctx, `SELECT id FROM calls WHERE id IN (SELECT unnest($1::uuid[])) AND owner_id = $2`, callIDs, userID)
 	if err != nil {
@@ -128,19 +123,34 @@ func purgeCalls(ctx context.Context, tx pgx.Tx, userID uuid.UUID, callIDs []uuid
 	if err != nil || len(own) == 0 {
 		return err
 	}
+	// One round trip for the whole batch: on a busy machine every round trip is a wait
+	// for the scheduler, and an erasure has many batches.
+	b := &pgx.Batch{}
+	// A plan made for this batch's ids: a generic plan of these prepared statements,
+	// blind to how few ids the array holds, may scan whole tables once per batch.
+	b.Queue(`SET LOCAL plan_cache_mode = force_custom_plan`)
+	b.Queue(`SELECT count(*) FROM call_stages WHERE call_id IN (SELECT unnest($1::uuid[])) AND confirmed_at IS NULL`, own)
+	for _, p := range callPurges {
+		b.Queue(p.sql("DELETE FROM"), userID, own)
+	}
+	br := tx.SendBatch(ctx, b)
+	defer br.Close()
+	if _, err := br.Exec(); err != nil {
+		return err
+	}
 	var unconfirmed int64
-	if err := tx.QueryRow(ctx, `SELECT count(*) FROM call_stages WHERE call_id IN (SELECT unnest($1::uuid[])) AND confirmed_at IS NULL`, own).Scan(&unconfirmed); err != nil {
+	if err := br.QueryRow().Scan(&unconfirmed); err != nil {
 		return err
 	}
 	counts["staged_audio_unconfirmed"] += unconfirmed
 	for _, p := range callPurges {
-		tag, err := tx.Exec(ctx, p.sql("DELETE FROM"), userID, own)
+		tag, err := br.Exec()
 		if err != nil {
 			return fmt.Errorf("%s: %w", p.Table, err)
 		}
 		counts[p.Table] += tag.RowsAffected()
 	}
-	return nil
+	return br.Close()
 }
 
 // FinishErasure ends an erasure in one transaction: it purges any call of the user
