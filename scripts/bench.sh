@@ -81,3 +81,14 @@ PY
 echo
 echo "== Go benchmarks (each prints our figure beside the reference tool's)"
 go test -run '^$' -bench . -benchtime 1x ./audio/ ./asr/sphinx/ 2>&1 | grep -E '^(Benchmark|ok|FAIL|---)' || true
+
+echo
+echo "== erasure of a user with 10,000 calls and 1,000,000 segments, beside a plain DELETE of the same rows"
+# A throwaway server (short path: the unix socket's name must stay under 108 bytes).
+erasedb=$(mktemp -d /tmp/cs-erasure-XXXXXX)
+scripts/test-postgres.sh start "$erasedb"
+erasure_status=0
+go run ./scripts/erasurebench -url "$(cat "$erasedb/url")" || erasure_status=$?
+scripts/test-postgres.sh stop "$erasedb"
+rm -rf "$erasedb"
+[ "$erasure_status" -eq 0 ] || exit "$erasure_status"

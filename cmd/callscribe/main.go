@@ -68,6 +68,13 @@ Usage:
   callscribe worker    (the worker alone; needs an object store)
   callscribe webhook add --org NAME --url URL --country CC [--events call.completed,...]
   callscribe webhook list [--org NAME] | webhook remove ID
+  callscribe users edit EMAIL [--email NEW] [--phone PHONE] [--surname S] [--first-name F] [--patronymic P]
+  callscribe transcript show CALL_ID [--json]
+  callscribe transcript edit CALL_ID --segment N [--text TEXT] [--speaker LABEL]
+  callscribe export --email EMAIL [--out FILE]
+  callscribe erasure run --email EMAIL --request ID | erasure reapply | erasure ledger
+  callscribe org set --org NAME --retention 90d|off | org show [--org NAME]
+  callscribe retention run
   callscribe migrate
 
 Configuration comes from CALLSCRIBE_* environment variables (see README.md).
@@ -105,6 +112,16 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		cmdErr = cmdConsent(ctx, cfg, rest, stdout)
 	case "requests":
 		cmdErr = cmdRequests(ctx, cfg, rest, stdout)
+	case "transcript":
+		cmdErr = cmdTranscript(ctx, cfg, rest, stdout)
+	case "export":
+		cmdErr = cmdExport(ctx, cfg, rest, stdout)
+	case "erasure":
+		cmdErr = cmdErasure(ctx, cfg, rest, stdout)
+	case "org":
+		cmdErr = cmdOrg(ctx, cfg, rest, stdout)
+	case "retention":
+		cmdErr = cmdRetention(ctx, cfg, rest, stdout)
 	case "migrate":
 		cmdErr = cmdMigrate(ctx, cfg, stdout)
 	case "serve":
