@@ -41,7 +41,7 @@ var callPurges = []purge{
 	{"summaries", `call_id IN (SELECT unnest($2::uuid[]))`},
 	{"rectifications", `call_id IN (SELECT unnest($2::uuid[]))`},
 	{"audio_deletion_receipts", `call_id IN (SELECT unnest($2::uuid[]))`},
-	{"call_stages", `call_id IN (SELECT unnest($2::uuid[]))`}, // with the staging key: a staged object left is unreadable
+	{"call_stages", `call_id IN (SELECT unnest($2::uuid[]))`},        // with the staging key: a staged object left is unreadable
 	{"webhook_deliveries", `call_id IN (SELECT unnest($2::uuid[]))`}, // webhook payloads
 	// Job payloads: transcribe_call jobs carry the call id. River's table has no index on
 	// it; it holds live and recently finished jobs only (River prunes the rest).
