@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"time"
 
 	"callscribe"
 )
@@ -55,18 +56,40 @@ var formats = []struct {
 	{"mp3", matchMP3, openMP3},
 }
 
+// Limits bound what one decoder may consume. A zero field is no limit.
+type Limits struct {
+	MaxInputBytes int64            // bytes read from the input, headers included
+	MaxDuration   time.Duration    // audio decoded, at the stream's own rate
+	Deadline      time.Time        // wall-clock time by which decoding must be done
+	Now           func() time.Time // the clock for Deadline; time.Now when nil
+}
+
 // Decoder is a streaming decoder of one recording. It is not safe for concurrent use.
 type Decoder struct {
-	c   codec
-	f   Format
-	err error // sticky: once set, every Read returns it
+	c         codec
+	f         Format
+	in        *limitedReader
+	maxFrames int64 // -1: no cap
+	maxDur    time.Duration
+	frames    int64 // frames handed out so far
+	err       error // sticky: once set, every Read returns it
 }
 
 // Open sniffs the format from the bytes (never a file name or content type) and returns a
 // streaming decoder. Unreadable input yields a *callscribe.Error with code
 // callscribe.EUNREADABLE and a message naming what is wrong.
 func Open(r io.Reader) (*Decoder, error) {
-	br := bufio.NewReaderSize(r, 16<<10)
+	return OpenLimited(r, Limits{})
+}
+
+// OpenLimited is Open with limits: crossing one fails Open or Read with a
+// *callscribe.Error of code ETOOLARGE naming the limit, after the audio decoded within it.
+func OpenLimited(r io.Reader, l Limits) (*Decoder, error) {
+	return openWith(r, l, sniff)
+}
+
+// sniff picks the codec by the leading bytes.
+func sniff(br *bufio.Reader) (codec, error) {
 	head, err := br.Peek(sniffLen)
 	if len(head) == 0 {
 		if err != nil && !errors.Is(err, io.EOF) {
@@ -75,17 +98,35 @@ func Open(r io.Reader) (*Decoder, error) {
 		return nil, callscribe.Errorf(callscribe.EUNREADABLE, "audio: input is empty")
 	}
 	for _, f := range formats {
-		if !f.match(head) {
-			continue
+		if f.match(head) {
+			return f.open(br)
 		}
-		c, err := f.open(br)
-		if err != nil {
-			return nil, err
-		}
-		return &Decoder{c: c, f: c.format()}, nil
 	}
 	return nil, callscribe.Errorf(callscribe.EUNREADABLE,
 		"unknown format: first bytes are not RIFF/WAVE or MPEG audio (% x)", head[:min(len(head), 4)])
+}
+
+// openWith opens a codec on r under the limits l. The limits live here, not in the
+// codecs: the input is counted and timed below the codec, the audio counted above it.
+func openWith(r io.Reader, l Limits, open func(*bufio.Reader) (codec, error)) (*Decoder, error) {
+	in := &limitedReader{r: r, max: l.MaxInputBytes, left: l.MaxInputBytes, deadline: l.Deadline, now: l.Now}
+	if in.now == nil {
+		in.now = time.Now
+	}
+	c, err := open(bufio.NewReaderSize(in, 16<<10))
+	if err != nil {
+		if in.err != nil {
+			return nil, in.err // a limit is what went wrong, whatever the codec made of it
+		}
+		return nil, err
+	}
+	d := &Decoder{c: c, f: c.format(), in: in, maxFrames: -1, maxDur: l.MaxDuration}
+	if l.MaxDuration > 0 {
+		rate := int64(d.f.SampleRate)
+		d.maxFrames = int64(l.MaxDuration/time.Second)*rate +
+			int64(l.MaxDuration%time.Second)*rate/int64(time.Second)
+	}
+	return d, nil
 }
 
 // Format returns what Open found.
@@ -103,13 +144,66 @@ func (d *Decoder) Read(p []int16) (int, error) {
 	if len(p) == 0 {
 		return 0, io.ErrShortBuffer
 	}
+	if err := d.in.checkDeadline(); err != nil {
+		d.err = err
+		return 0, err
+	}
 	n, err := d.c.read(p)
+	if err != nil && d.in.err != nil {
+		err = d.in.err
+	}
+	if d.maxFrames >= 0 {
+		if left := d.maxFrames - d.frames; int64(n/ch) > left {
+			n = int(left) * ch
+			err = callscribe.Errorf(callscribe.ETOOLARGE, "audio: longer than the %v limit on duration", d.maxDur)
+		}
+		d.frames += int64(n / ch)
+	}
 	if err != nil {
 		d.err = err
 		if n > 0 {
 			return n, nil // hand over what was decoded; the error comes next call
 		}
 	}
+	return n, err
+}
+
+// limitedReader enforces the input limits under the codec's buffered reader.
+type limitedReader struct {
+	r        io.Reader
+	max      int64 // 0: no limit
+	left     int64
+	deadline time.Time
+	now      func() time.Time
+	err      error // the limit crossed, once one is
+}
+
+func (l *limitedReader) checkDeadline() error {
+	if l.err == nil && !l.deadline.IsZero() && !l.now().Before(l.deadline) {
+		l.err = callscribe.Errorf(callscribe.ETOOLARGE,
+			"audio: decoding did not finish by its deadline (%s)", l.deadline.UTC().Format(time.RFC3339))
+	}
+	return l.err
+}
+
+func (l *limitedReader) Read(p []byte) (int, error) {
+	if err := l.checkDeadline(); err != nil {
+		return 0, err
+	}
+	if l.max > 0 {
+		if l.left <= 0 {
+			// At the limit: the input is too large only if there is more of it.
+			var one [1]byte
+			if n, err := io.ReadAtLeast(l.r, one[:], 1); n == 0 {
+				return 0, err
+			}
+			l.err = callscribe.Errorf(callscribe.ETOOLARGE, "audio: input is larger than the %d-byte limit", l.max)
+			return 0, l.err
+		}
+		p = p[:min(int64(len(p)), l.left)]
+	}
+	n, err := l.r.Read(p)
+	l.left -= int64(n)
 	return n, err
 }
 

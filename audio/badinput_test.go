@@ -82,14 +82,18 @@ func TestBadInput(t *testing.T) {
 		{"truncated before fmt", wavBytes()[:12], 0, "before the fmt chunk"},
 		{"truncated fmt chunk", wavBytes(fmt16)[:24], 0, "wav: truncated header: fmt chunk at byte 12 claims 16 bytes"},
 		{"RIFF but not WAVE", []byte("RIFF\x24\x00\x00\x00AVI LIST"), 0, "unknown format"},
-		{"0 channels", wavBytes(fmtChunk(1, 0, 8000, 16, 0), chunk("data", 4, samples[:4])), 0, "wav: fmt chunk says 0 channels"},
-		{"300 channels", wavBytes(fmtChunk(1, 300, 8000, 16, 600), chunk("data", 4, samples[:4])), 0, "fmt chunk says 300 channels"},
+		{"0 channels", wavBytes(fmtChunk(1, 0, 8000, 16, 0), chunk("data", 4, samples[:4])), 0, "wav: fmt chunk at byte 12 says 0 channels"},
+		{"300 channels", wavBytes(fmtChunk(1, 300, 8000, 16, 600), chunk("data", 4, samples[:4])), 0, "fmt chunk at byte 12 says 300 channels"},
 		{"absurd rate", wavBytes(fmtChunk(1, 1, 0xFFFFFFFF, 16, 2), chunk("data", 4, samples[:4])), 0, "sample rate 4294967295 Hz"},
 		{"rate 0", wavBytes(fmtChunk(1, 1, 0, 16, 2), chunk("data", 4, samples[:4])), 0, "sample rate 0 Hz"},
 		{"bad block align", wavBytes(fmtChunk(1, 2, 8000, 16, 3), chunk("data", 4, samples[:4])), 0, "block align 3; want 4"},
-		{"mu-law not yet", wavBytes(fmtChunk(7, 1, 8000, 8, 1), chunk("data", 4, samples[:4])), 0, "µ-law encoding (format tag 0x0007, 8-bit) is not supported"},
-		{"24-bit not yet", wavBytes(fmtChunk(1, 1, 8000, 24, 3), chunk("data", 3, samples[:3])), 0, "PCM encoding (format tag 0x0001, 24-bit) is not supported"},
-		{"short fmt chunk", wavBytes(chunk("fmt ", 8, samples[:8])), 0, "fmt chunk is 8 bytes"},
+		{"MS ADPCM", wavBytes(chunk("LIST", 4, []byte("INFO")), fmtChunk(2, 1, 8000, 4, 256), chunk("data", 4, samples[:4])), 0, "MS ADPCM encoding (format tag 0x0002, 4-bit) in the fmt chunk at byte 24 is not supported"},
+		{"IMA ADPCM", wavBytes(fmtChunk(0x11, 1, 8000, 4, 256), chunk("data", 4, samples[:4])), 0, "IMA ADPCM encoding (format tag 0x0011, 4-bit) in the fmt chunk at byte 12 is not supported"},
+		{"MP3 in WAV", wavBytes(fmtChunk(0x55, 1, 8000, 0, 1), chunk("data", 4, samples[:4])), 0, "MP3 encoding (format tag 0x0055, 0-bit) in the fmt chunk at byte 12 is not supported"},
+		{"unknown tag", wavBytes(fmtChunk(0x1234, 1, 8000, 16, 2), chunk("data", 4, samples[:4])), 0, "unknown encoding (format tag 0x1234, 16-bit) in the fmt chunk at byte 12 is not supported"},
+		{"24-bit block align", wavBytes(fmtChunk(1, 2, 8000, 24, 4), chunk("data", 4, samples[:4])), 0, "block align 4; want 6 for 2 channels of 24-bit samples"},
+		{"8-bit PCM odd size", wavBytes(fmtChunk(1, 1, 8000, 12, 2), chunk("data", 4, samples[:4])), 0, "PCM encoding (format tag 0x0001, 12-bit) in the fmt chunk at byte 12 is not supported"},
+		{"short fmt chunk", wavBytes(chunk("fmt ", 8, samples[:8])), 0, "fmt chunk at byte 12 is 8 bytes; want at least 16"},
 		{"data before fmt", wavBytes(chunk("data", 4, samples[:4]), fmt16), 0, "data chunk at byte 12 comes before any fmt chunk"},
 		{"chunk claims 4 GiB", wavBytes(chunk("LIST", 0xFFFFFFFE, samples), fmt16), 0, `wav: truncated: "LIST" chunk at byte 12 claims 4294967294 bytes`},
 		{"fmt claims 4 GiB", wavBytes(chunk("fmt ", 0xFFFFFFF0, samples)), 0, `"fmt" chunk at byte 12 claims 4294967280 bytes`},
@@ -140,6 +144,7 @@ func TestWAVOddChunksAndStreamingSizes(t *testing.T) {
 	binary.LittleEndian.PutUint16(ext[0:], 0xFFFE)
 	binary.LittleEndian.PutUint16(ext[16:], 22)
 	binary.LittleEndian.PutUint16(ext[24:], 1) // KSDATAFORMAT_SUBTYPE_PCM
+	copy(ext[26:], ksdataformatBase[:])
 	fmt16 := fmtChunk(1, 2, 8000, 16, 4)
 	tests := []struct {
 		name string

@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"io"
 )
@@ -16,29 +15,35 @@ import (
 
 const (
 	wavTagPCM        = 0x0001
+	wavTagFloat      = 0x0003
+	wavTagAlaw       = 0x0006
+	wavTagMulaw      = 0x0007
+	wavTagGSM        = 0x0031
 	wavTagExtensible = 0xFFFE
 	// sizeToEnd is what streaming writers put in a data chunk's size when they do not know
 	// it (as does RF64, whose real size is in ds64): the data runs to the end of the stream.
 	sizeToEnd = 0xFFFFFFFF
 )
 
-// wavEncoding decodes one sample encoding of a WAV data chunk. A later codec (G.711,
-// float, 24-bit) is one more row in wavEncodings.
-type wavEncoding struct {
-	codec  string
-	decode func(dst []int16, src []byte) // len(src) == len(dst) * bytes per sample
-}
-
 type wavKey struct {
 	tag  uint16
 	bits int
 }
 
-var wavEncodings = map[wavKey]wavEncoding{
-	{wavTagPCM, 16}: {codec: "pcm_s16le", decode: decodeS16LE},
+// wavEncodings are the sample encodings of a WAV data chunk by format tag and bits per
+// sample. GSM 6.10, a block codec, is handled beside them.
+var wavEncodings = map[wavKey]sampleEncoding{
+	{wavTagPCM, 8}:    encU8,
+	{wavTagPCM, 16}:   encS16,
+	{wavTagPCM, 24}:   encS24,
+	{wavTagPCM, 32}:   encS32,
+	{wavTagFloat, 32}: encF32,
+	{wavTagFloat, 64}: encF64,
+	{wavTagMulaw, 8}:  encMulaw,
+	{wavTagAlaw, 8}:   encAlaw,
 }
 
-// wavTagNames name the encodings we recognise but do not decode yet, for the error message.
+// wavTagNames name the encodings, the ones we do not decode included, for messages.
 var wavTagNames = map[uint16]string{
 	0x0001: "PCM",
 	0x0002: "MS ADPCM",
@@ -46,15 +51,20 @@ var wavTagNames = map[uint16]string{
 	0x0006: "A-law",
 	0x0007: "µ-law",
 	0x0011: "IMA ADPCM",
+	0x0022: "TrueSpeech",
 	0x0031: "GSM 6.10",
+	0x0040: "G.721 ADPCM",
+	0x0050: "MPEG",
 	0x0055: "MP3",
+	0x0064: "G.726 ADPCM",
+	0x0065: "G.722 ADPCM",
+	0x0161: "WMA",
+	0x0164: "G.729",
 }
 
-func decodeS16LE(dst []int16, src []byte) {
-	for i := range dst {
-		dst[i] = int16(binary.LittleEndian.Uint16(src[2*i:]))
-	}
-}
+// ksdataformatBase is the tail every KSDATAFORMAT_SUBTYPE GUID of a classic format tag
+// shares (XXXXXXXX-0000-0010-8000-00AA00389B71, the tag in the first two bytes).
+var ksdataformatBase = [14]byte{0x00, 0x00, 0x00, 0x00, 0x10, 0x00, 0x80, 0x00, 0x00, 0xAA, 0x00, 0x38, 0x9B, 0x71}
 
 func matchWAV(head []byte) bool {
 	if len(head) < 12 {
@@ -64,20 +74,6 @@ func matchWAV(head []byte) bool {
 	}
 	return (string(head[:4]) == "RIFF" || string(head[:4]) == "RF64") && string(head[8:12]) == "WAVE"
 }
-
-type wavDecoder struct {
-	r          *bufio.Reader
-	f          Format
-	enc        wavEncoding
-	frameBytes int
-	remaining  int64 // bytes of the data chunk not yet read; -1 when it runs to the end
-	declared   int64 // the data chunk's size as declared, -1 when it runs to the end
-	dataAt     int64 // byte offset of the data chunk's first byte
-	buf        []byte
-}
-
-// wavBufBytes bounds what one read of the data chunk holds in memory.
-const wavBufBytes = 16 << 10
 
 func openWAV(br *bufio.Reader) (codec, error) {
 	var off int64 // bytes consumed, for messages
@@ -93,6 +89,7 @@ func openWAV(br *bufio.Reader) (codec, error) {
 	var (
 		fmtChunk [40]byte
 		fmtLen   int
+		fmtAt    int64
 		ds64Data int64 = -1
 	)
 	for {
@@ -109,9 +106,9 @@ func openWAV(br *bufio.Reader) (codec, error) {
 		switch id {
 		case "fmt ":
 			if size < 16 {
-				return nil, unreadable("wav: fmt chunk is %d bytes; want at least 16", size)
+				return nil, unreadable("wav: fmt chunk at byte %d is %d bytes; want at least 16", at, size)
 			}
-			fmtLen = int(min(size, uint32(len(fmtChunk))))
+			fmtLen, fmtAt = int(min(size, uint32(len(fmtChunk)))), at
 			if n, err := io.ReadFull(br, fmtChunk[:fmtLen]); err != nil {
 				return nil, readErr(err, "wav: truncated header: fmt chunk at byte %d claims %d bytes, stream ends after %d", at, size, n)
 			}
@@ -138,20 +135,27 @@ func openWAV(br *bufio.Reader) (codec, error) {
 			if fmtLen == 0 {
 				return nil, unreadable("wav: data chunk at byte %d comes before any fmt chunk", at)
 			}
-			d := &wavDecoder{r: br, dataAt: off, declared: int64(size)}
+			declared := int64(size)
 			switch {
 			case rf64 && size == sizeToEnd && ds64Data >= 0:
-				d.declared = ds64Data
+				declared = ds64Data
 			case size == 0 || size == sizeToEnd:
-				d.declared = -1
+				declared = -1
 			}
-			d.remaining = d.declared
-			if err := d.parseFmt(fmtChunk[:fmtLen]); err != nil {
+			w, err := parseFmt(fmtChunk[:fmtLen], fmtAt)
+			if err != nil {
 				return nil, err
 			}
-			// Whole frames only, so a read never splits a frame across two buffers.
-			d.buf = make([]byte, wavBufBytes/d.frameBytes*d.frameBytes)
-			return d, nil
+			dec := w.dec
+			if w.codec == "gsm_ms" {
+				g, err := newGSM(true)
+				if err != nil {
+					return nil, err
+				}
+				dec = g
+			}
+			f := Format{Container: "wav", Codec: w.codec, SampleRate: w.rate, Channels: w.channels}
+			return newBlockStream("wav", br, f, dec, w.blockBytes, w.blockSamples, off, declared), nil
 		default:
 			if err := skip(br, int64(size)+int64(size&1), &off, at, id, size); err != nil {
 				return nil, err
@@ -191,7 +195,18 @@ func printable(id string) string {
 	return fmt.Sprintf("%q", bytes.TrimRight(b, " "))
 }
 
-func (d *wavDecoder) parseFmt(b []byte) error {
+// wavFmt is what a fmt chunk says about the data.
+type wavFmt struct {
+	codec        string
+	rate         int
+	channels     int
+	dec          blockDecoder // nil for GSM, which needs a decoder per stream
+	blockBytes   int
+	blockSamples int
+}
+
+// parseFmt reads a fmt chunk (at byte at of the stream) and checks it is consistent.
+func parseFmt(b []byte, at int64) (wavFmt, error) {
 	tag := binary.LittleEndian.Uint16(b[0:])
 	channels := int(binary.LittleEndian.Uint16(b[2:]))
 	rate := binary.LittleEndian.Uint32(b[4:])
@@ -199,74 +214,47 @@ func (d *wavDecoder) parseFmt(b []byte) error {
 	bits := int(binary.LittleEndian.Uint16(b[14:]))
 	if tag == wavTagExtensible {
 		if len(b) < 40 {
-			return unreadable("wav: extensible fmt chunk is %d bytes; want 40", len(b))
+			return wavFmt{}, unreadable("wav: extensible fmt chunk at byte %d is %d bytes; want 40", at, len(b))
 		}
-		tag = binary.LittleEndian.Uint16(b[24:]) // the sub-format GUID starts with the tag
+		// The sub-format GUID starts with the classic tag; the rest must be the base GUID.
+		tag = binary.LittleEndian.Uint16(b[24:])
+		if [14]byte(b[26:40]) != ksdataformatBase {
+			return wavFmt{}, unreadable("wav: extensible fmt chunk at byte %d has sub-format GUID % x, not a known encoding", at, b[24:40])
+		}
+	}
+	name := wavTagNames[tag]
+	if name == "" {
+		name = "unknown"
 	}
 	switch {
 	case channels == 0:
-		return unreadable("wav: fmt chunk says 0 channels")
+		return wavFmt{}, unreadable("wav: fmt chunk at byte %d says 0 channels", at)
 	case channels > MaxChannels:
-		return unreadable("wav: fmt chunk says %d channels; at most %d are supported", channels, MaxChannels)
+		return wavFmt{}, unreadable("wav: fmt chunk at byte %d says %d channels; at most %d are supported", at, channels, MaxChannels)
 	case rate < MinSampleRate || rate > MaxSampleRate:
-		return unreadable("wav: fmt chunk says sample rate %d Hz; want %d to %d", rate, MinSampleRate, MaxSampleRate)
+		return wavFmt{}, unreadable("wav: fmt chunk at byte %d says sample rate %d Hz; want %d to %d", at, rate, MinSampleRate, MaxSampleRate)
+	}
+	w := wavFmt{rate: int(rate), channels: channels}
+	if tag == wavTagGSM {
+		// Microsoft's GSM 6.10 (Asterisk's wav49): 65-byte blocks of two frames, 320
+		// samples, mono only (as sox has it).
+		switch {
+		case channels != 1:
+			return wavFmt{}, unreadable("wav: fmt chunk at byte %d says GSM 6.10 with %d channels; only mono is supported", at, channels)
+		case blockAlign != gsmWAV49BlockBytes:
+			return wavFmt{}, unreadable("wav: fmt chunk at byte %d says block align %d; want %d for GSM 6.10", at, blockAlign, gsmWAV49BlockBytes)
+		}
+		w.codec, w.blockBytes, w.blockSamples = "gsm_ms", gsmWAV49BlockBytes, gsmWAV49BlockSamples
+		return w, nil
 	}
 	enc, ok := wavEncodings[wavKey{tag, bits}]
 	if !ok {
-		name := wavTagNames[tag]
-		if name == "" {
-			name = "unknown"
-		}
-		return unreadable("wav: %s encoding (format tag 0x%04x, %d-bit) is not supported", name, tag, bits)
+		return wavFmt{}, unreadable("wav: %s encoding (format tag 0x%04x, %d-bit) in the fmt chunk at byte %d is not supported", name, tag, bits, at)
 	}
-	if want := channels * ((bits + 7) / 8); blockAlign != want {
-		return unreadable("wav: fmt chunk says block align %d; want %d for %d channels of %d-bit samples",
-			blockAlign, want, channels, bits)
+	if want := channels * enc.bytes; blockAlign != want {
+		return wavFmt{}, unreadable("wav: fmt chunk at byte %d says block align %d; want %d for %d channels of %d-bit samples",
+			at, blockAlign, want, channels, bits)
 	}
-	d.enc = enc
-	d.frameBytes = blockAlign
-	d.f = Format{Container: "wav", Codec: enc.codec, SampleRate: int(rate), Channels: channels}
-	return nil
-}
-
-func (d *wavDecoder) format() Format { return d.f }
-
-func (d *wavDecoder) read(p []int16) (int, error) {
-	if d.remaining > 0 && d.remaining < int64(d.frameBytes) {
-		// A declared size that is not a whole number of frames: the tail cannot be a
-		// sample of every channel, so it is dropped, as other decoders do.
-		d.remaining = 0
-	}
-	if d.remaining == 0 {
-		return 0, io.EOF
-	}
-	bps := d.frameBytes / d.f.Channels
-	want := min(len(p)/d.f.Channels*d.frameBytes, len(d.buf))
-	if d.remaining > 0 && int64(want) > d.remaining {
-		want = int(d.remaining)
-	}
-	n, err := io.ReadFull(d.r, d.buf[:want])
-	whole := n / d.frameBytes * d.frameBytes
-	d.enc.decode(p[:whole/bps], d.buf[:whole])
-	if d.remaining > 0 {
-		d.remaining -= int64(n)
-	}
-	samples := whole / bps
-	switch {
-	case err == nil:
-	case errors.Is(err, io.EOF) && d.declared < 0:
-		d.remaining = 0
-		return samples, io.EOF // the data ran to the end of the stream, as declared
-	case errors.Is(err, io.ErrUnexpectedEOF) && d.declared < 0:
-		if n%d.frameBytes != 0 {
-			return samples, unreadable("wav: truncated: stream ends inside a %d-byte frame", d.frameBytes)
-		}
-		d.remaining = 0
-		return samples, io.EOF
-	default:
-		got := d.declared - d.remaining
-		return samples, readErr(err, "wav: truncated: data chunk at byte %d claims %d bytes, stream ends after %d",
-			d.dataAt, d.declared, got)
-	}
-	return samples, nil
+	w.codec, w.dec, w.blockBytes, w.blockSamples = enc.codec, enc.decode, blockAlign, channels
+	return w, nil
 }
