@@ -2,7 +2,10 @@ package audio
 
 import (
 	"math"
+	"slices"
 	"sync"
+
+	"callscribe/audio/internal/fir"
 )
 
 // Resampler converts one channel of PCM from one rate to another, streaming, with a
@@ -21,7 +24,7 @@ type Resampler struct {
 	from, to int
 	up, down int // to/g and from/g for g = gcd(from, to): output k is at input k·down/up
 	half     int // taps either side of the output's position, in input samples
-	stride   int // coefficients per table row: 2·half, zero-padded to a multiple of dotBlock
+	stride   int // coefficients per table row: 2·half, zero-padded to a multiple of fir.Block
 	phases   int // rows in table
 	exact    bool
 	table    []float32 // phases rows of stride coefficients; shared by clones
@@ -32,7 +35,8 @@ type Resampler struct {
 	base int64
 	pos  int64 // index of the input sample at or before the next output
 	ph   int   // phase of the next output: its fraction of an input sample is ph/up
-	in   []float32
+	in   []float32 // Process's input, converted
+	acc  []float32 // run's output before rounding
 }
 
 // Filter design: the stop band starts at the lower rate's Nyquist frequency and the pass
@@ -104,7 +108,7 @@ func (r *Resampler) design() {
 	n := (stopBandDB - 7.95) / (2.285 * 2 * math.Pi * width)
 	r.half = int(math.Ceil(n/2)) + 1
 	taps := 2 * r.half
-	r.stride = (taps + dotBlock - 1) / dotBlock * dotBlock
+	r.stride = (taps + fir.Block - 1) / fir.Block * fir.Block
 	beta := 0.1102 * (stopBandDB - 8.7)
 
 	r.exact = r.up <= maxExactPhases
@@ -143,7 +147,7 @@ func (r *Resampler) design() {
 // clone returns a resampler with the same rates that shares r's (read-only) filter table.
 func (r *Resampler) clone() *Resampler {
 	c := *r
-	c.hist, c.in = nil, nil
+	c.hist, c.in, c.acc = nil, nil, nil
 	c.reset()
 	return &c
 }
@@ -169,9 +173,9 @@ func (r *Resampler) Process(out, in []int16) []int16 {
 // scale), as the channel splitter hands them over.
 func (r *Resampler) processFloat(out []int16, in []float32) []int16 {
 	if r.from == r.to {
-		for _, v := range in {
-			out = append(out, toInt16(v))
-		}
+		m := len(out)
+		out = slices.Grow(out, len(in))[:m+len(in)]
+		fir.ToInt16(out[m:], in)
 		return out
 	}
 	r.hist = append(r.hist, in...)
@@ -200,30 +204,41 @@ func (r *Resampler) run(out []int16) []int16 {
 	// Output at input position pos reads hist[pos-half+1-base:][:stride].
 	start := int(r.pos - int64(r.half) + 1 - r.base)
 	ph, up, step, rem := r.ph, r.up, r.step, r.rem
-	if r.exact {
-		for start+stride <= len(hist) {
-			out = append(out, toInt16(dot(table[ph*stride:(ph+1)*stride], hist[start:start+stride])))
-			start += step
-			if ph += rem; ph >= up {
-				ph -= up
-				start++
+	// Output k (from 0) starts at start + (ph + k·down)/up; count those whose window fits.
+	if last := len(hist) - stride - start; last >= 0 {
+		n := int((int64(last+1)*int64(up)-1-int64(ph))/int64(r.down) + 1)
+		if cap(r.acc) < n {
+			r.acc = make([]float32, n)
+		}
+		acc := r.acc[:n]
+		if r.exact {
+			for k := range acc {
+				acc[k] = fir.Dot(table[ph*stride:][:stride], hist[start:])
+				start += step
+				if ph += rem; ph >= up {
+					ph -= up
+					start++
+				}
+			}
+		} else {
+			for k := range acc {
+				f := float64(ph) / float64(up) * interpPhases
+				p := int(f)
+				t := float32(f - float64(p))
+				x := hist[start:]
+				a := fir.Dot(table[p*stride:][:stride], x)
+				b := fir.Dot(table[(p+1)*stride:][:stride], x)
+				acc[k] = a + t*(b-a)
+				start += step
+				if ph += rem; ph >= up {
+					ph -= up
+					start++
+				}
 			}
 		}
-	} else {
-		for start+stride <= len(hist) {
-			f := float64(ph) / float64(up) * interpPhases
-			p := int(f)
-			t := float32(f - float64(p))
-			x := hist[start : start+stride]
-			a := dot(table[p*stride:(p+1)*stride], x)
-			b := dot(table[(p+1)*stride:(p+2)*stride], x)
-			out = append(out, toInt16(a+t*(b-a)))
-			start += step
-			if ph += rem; ph >= up {
-				ph -= up
-				start++
-			}
-		}
+		m := len(out)
+		out = slices.Grow(out, n)[:m+n]
+		fir.ToInt16(out[m:], acc)
 	}
 	r.pos, r.ph = int64(start)+r.base+int64(r.half)-1, ph
 	// Keep only what the next output's window still needs.
@@ -246,33 +261,6 @@ func int16sToFloat32(out []float32, in []int16) []float32 {
 		dst[i] = float32(s)
 	}
 	return out
-}
-
-// dotGo is the portable inner loop; four accumulators break the dependency chain of one.
-// len(c) is a multiple of dotBlock.
-func dotGo(c, x []float32) float32 {
-	x = x[:len(c)]
-	var a0, a1, a2, a3 float32
-	for j := 0; j+4 <= len(c); j += 4 {
-		a0 += c[j] * x[j]
-		a1 += c[j+1] * x[j+1]
-		a2 += c[j+2] * x[j+2]
-		a3 += c[j+3] * x[j+3]
-	}
-	return (a0 + a1) + (a2 + a3)
-}
-
-func toInt16(v float32) int16 {
-	switch {
-	case v >= 32767:
-		return 32767
-	case v <= -32768:
-		return -32768
-	case v >= 0:
-		return int16(v + 0.5)
-	default:
-		return int16(v - 0.5)
-	}
 }
 
 func sinc(x float64) float64 {

@@ -1,0 +1,41 @@
+package fir
+
+import "golang.org/x/sys/cpu"
+
+// Block is the multiple of taps a filter row is padded to: one AVX register of float32.
+const Block = 8
+
+var useAVX2 = cpu.X86.HasAVX2 && cpu.X86.HasFMA
+
+// dotAVX2 returns the dot product of the n float32 at c and at x; n is a multiple of 8.
+// It is in dot_amd64.s.
+//
+//go:noescape
+func dotAVX2(c, x *float32, n int) float32
+
+// Dot is the filter's inner loop: the dot product of a row of coefficients c (a multiple
+// of Block long) with the input window x (at least as long).
+func Dot(c, x []float32) float32 {
+	if len(c) == 0 {
+		return 0
+	}
+	x = x[:len(c)]
+	if useAVX2 {
+		return dotAVX2(&c[0], &x[0], len(c))
+	}
+	return dotGo(c, x)
+}
+
+//go:noescape
+func toInt16AVX2(dst *int16, src *float32, n int)
+
+// ToInt16 rounds src to the nearest int16 (ties to even), clamping, into dst[:len(src)].
+func ToInt16(dst []int16, src []float32) {
+	dst = dst[:len(src)]
+	n := len(src) / 8 * 8
+	if useAVX2 && n > 0 {
+		toInt16AVX2(&dst[0], &src[0], n)
+		dst, src = dst[n:], src[n:]
+	}
+	toInt16Go(dst, src)
+}
