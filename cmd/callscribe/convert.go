@@ -50,6 +50,9 @@ func cmdConvert(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		return &reportedError{exitCode(err)}
 	}
 	in, closeIn, err := openInput(inName)
+	if inName == "-" {
+		inName = "stdin"
+	}
 	if err != nil {
 		return fail(inName, err)
 	}
@@ -67,6 +70,9 @@ func cmdConvert(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	defer pcm.Close()
 
 	out, closeOut, err := createOutput(outName, stdout)
+	if outName == "-" {
+		outName = "stdout"
+	}
 	if err != nil {
 		return fail(outName, err)
 	}
@@ -84,8 +90,12 @@ func cmdConvert(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		return fail(inName, rerr)
 	}
 	note := ""
-	if *channel < 0 && f.Channels > 1 {
-		note = fmt.Sprintf("; use --channel 1..%d for the others", f.Channels-1)
+	switch {
+	case *channel >= 0 || f.Channels == 1:
+	case f.Channels == 2:
+		note = "; --channel 1 for the other"
+	default:
+		note = fmt.Sprintf("; --channel 1 to %d for the others", f.Channels-1)
 	}
 	fmt.Fprintf(stderr, "callscribe convert: %s: channel %d of %d (%s %s, %d Hz) → %s: %.2f s, %d Hz 16-bit mono%s\n",
 		inName, ch, f.Channels, f.Container, f.Codec, f.SampleRate, outName, secs, asr.SampleRate, note)
