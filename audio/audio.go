@@ -1,11 +1,21 @@
 // Package audio owns telephony audio in and PCM out: it sniffs a recording's format from
-// its bytes, decodes it as a stream (WAV 16-bit PCM, MPEG-1/2 Layer III), splits the
-// channels and resamples them with a band-limited filter for the recogniser.
+// its bytes, decodes it as a stream, splits the channels and resamples them with a
+// band-limited filter for the recogniser. It decodes:
+//
+//   - WAV (RIFF, RF64, WAVE_FORMAT_EXTENSIBLE): PCM 8-bit unsigned, 16, 24 and 32-bit;
+//     IEEE float 32 and 64-bit; G.711 µ-law and A-law; GSM 6.10 in Microsoft's framing
+//     (format tag 0x31, Asterisk's wav49, mono), through libgsm;
+//   - MPEG-1/2 Layer III (MP3);
+//   - headerless audio whose format the caller states (OpenRaw): 16-bit PCM, µ-law, A-law
+//     and plain GSM 6.10 frames (FreeSWITCH's .gsm).
+//
+// Wider samples are rounded to 16 bits as sox rounds them (tests compare with sox).
 //
 // It never buffers a whole call, never allocates a size read from a header without a
 // bound, never trusts a file name or content type, and never writes audio anywhere: what
 // comes in as an io.Reader leaves as io.Readers. Input it cannot decode is reported as a
-// *callscribe.Error with code EUNREADABLE and a message that says what is wrong.
+// *callscribe.Error with code EUNREADABLE and a message that says what is wrong; input
+// beyond the caller's Limits (bytes, duration, deadline) as one with code ETOOLARGE.
 package audio
 
 import (
@@ -20,8 +30,10 @@ import (
 
 // Format describes a decoded stream.
 type Format struct {
-	Container  string // "wav", "mp3"
-	Codec      string // "pcm_s16le", "mp3"
+	Container string // "wav", "mp3", "raw"
+	// Codec is named as ffmpeg names it: "pcm_u8", "pcm_s16le", "pcm_s24le", "pcm_s32le",
+	// "pcm_f32le", "pcm_f64le", "pcm_mulaw", "pcm_alaw", "gsm_ms" (wav49), "gsm", "mp3".
+	Codec      string
 	SampleRate int
 	Channels   int
 }
@@ -145,7 +157,7 @@ func (d *Decoder) Read(p []int16) (int, error) {
 		return 0, io.ErrShortBuffer
 	}
 	if err := d.in.checkDeadline(); err != nil {
-		d.err = err
+		d.stop(err)
 		return 0, err
 	}
 	n, err := d.c.read(p)
@@ -160,12 +172,22 @@ func (d *Decoder) Read(p []int16) (int, error) {
 		d.frames += int64(n / ch)
 	}
 	if err != nil {
-		d.err = err
+		d.stop(err)
 		if n > 0 {
 			return n, nil // hand over what was decoded; the error comes next call
 		}
 	}
 	return n, err
+}
+
+// stop makes err the decoder's last word and lets the codec free what it holds outside the
+// Go heap (libgsm's state) now, not when the garbage collector runs: a limit may stop a
+// stream long before its end.
+func (d *Decoder) stop(err error) {
+	d.err = err
+	if c, ok := d.c.(interface{ close() }); ok {
+		c.close()
+	}
 }
 
 // limitedReader enforces the input limits under the codec's buffered reader.

@@ -31,8 +31,12 @@ import "C"
 import (
 	"errors"
 	"runtime"
+	"sync/atomic"
 	"unsafe"
 )
+
+// gsmHandles counts libgsm states not yet freed, for tests that check none is left open.
+var gsmHandles atomic.Int64
 
 // GSM 6.10 full-rate speech, decoded by libgsm (Jutta Degener and Carsten Bormann's
 // reference implementation, as sox uses). Two framings: the plain one, 33-byte frames of
@@ -46,13 +50,13 @@ const (
 )
 
 // gsmDecoder holds one libgsm decoder state (it carries filter memory from frame to frame,
-// so one stream needs its own). The C state is freed when the decoder is garbage.
+// so one stream needs its own). The C state is freed by close, or when the decoder is
+// garbage if it never is.
 type gsmDecoder struct {
-	h     *gsmHandle
-	wav49 bool
+	g       C.gsm // nil once closed
+	cleanup runtime.Cleanup
+	wav49   bool
 }
-
-type gsmHandle struct{ g C.gsm }
 
 func newGSM(wav49 bool) (*gsmDecoder, error) {
 	w := C.int(0)
@@ -63,9 +67,19 @@ func newGSM(wav49 bool) (*gsmDecoder, error) {
 	if g == nil {
 		return nil, errors.New("audio: gsm_create failed")
 	}
-	h := &gsmHandle{g: g}
-	runtime.AddCleanup(h, func(g C.gsm) { C.gsm_destroy(g) }, g)
-	return &gsmDecoder{h: h, wav49: wav49}, nil
+	gsmHandles.Add(1)
+	d := &gsmDecoder{g: g, wav49: wav49}
+	d.cleanup = runtime.AddCleanup(d, func(g C.gsm) { C.gsm_destroy(g); gsmHandles.Add(-1) }, g)
+	return d, nil
+}
+
+func (d *gsmDecoder) close() {
+	if d.g != nil {
+		d.cleanup.Stop()
+		C.gsm_destroy(d.g)
+		d.g = nil
+		gsmHandles.Add(-1)
+	}
 }
 
 func (d *gsmDecoder) decode(dst []int16, src []byte) (int, error) {
@@ -77,6 +91,9 @@ func (d *gsmDecoder) decode(dst []int16, src []byte) (int, error) {
 	if n == 0 {
 		return 0, nil
 	}
+	if d.g == nil {
+		return 0, errors.New("audio: gsm decoder used after close")
+	}
 	if len(dst) < n*samples {
 		panic("audio: gsm decode: destination too short")
 	}
@@ -84,10 +101,10 @@ func (d *gsmDecoder) decode(dst []int16, src []byte) (int, error) {
 	if d.wav49 {
 		w = 1
 	}
-	ok := int(C.callscribe_gsm_decode(d.h.g, w,
+	ok := int(C.callscribe_gsm_decode(d.g, w,
 		(*C.uchar)(unsafe.Pointer(unsafe.SliceData(src))), C.int(n),
 		(*C.short)(unsafe.Pointer(unsafe.SliceData(dst)))))
-	runtime.KeepAlive(d.h)
+	runtime.KeepAlive(d) // the cleanup must not free the state during the call
 	if ok < n {
 		return ok * samples, errors.New("not a GSM 6.10 frame (bad magic number)")
 	}

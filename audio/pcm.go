@@ -174,7 +174,7 @@ type blockStream struct {
 	remaining    int64 // bytes of the data not yet read; -1 when it runs to the end
 	declared     int64 // the data's size as declared, -1 when it runs to the end
 	dataAt       int64 // byte offset of the data's first byte in the stream
-	read_        int64 // bytes of the data read so far
+	consumed     int64 // bytes of the data read so far
 	buf          []byte
 	spill        []int16 // one block's samples, when the caller's buffer holds less
 	pending      []int16 // the part of spill not yet handed over
@@ -199,6 +199,13 @@ func newBlockStream(name string, r *bufio.Reader, f Format, dec blockDecoder, bl
 }
 
 func (s *blockStream) format() Format { return s.f }
+
+// close frees the block decoder's state, if it has any outside the Go heap.
+func (s *blockStream) close() {
+	if c, ok := s.dec.(interface{ close() }); ok {
+		c.close()
+	}
+}
 
 func (s *blockStream) read(p []int16) (int, error) {
 	if len(s.pending) == 0 && s.later == nil && len(p) < s.blockSamples {
@@ -234,8 +241,8 @@ func (s *blockStream) readBlocks(p []int16) (int, error) {
 		want = int(s.remaining) / s.blockBytes * s.blockBytes
 	}
 	n, err := io.ReadFull(s.r, s.buf[:want])
-	at := s.dataAt + s.read_
-	s.read_ += int64(n)
+	at := s.dataAt + s.consumed
+	s.consumed += int64(n)
 	if s.remaining > 0 {
 		s.remaining -= int64(n)
 	}
@@ -253,13 +260,13 @@ func (s *blockStream) readBlocks(p []int16) (int, error) {
 	case errors.Is(err, io.ErrUnexpectedEOF) && s.declared < 0:
 		if n%s.blockBytes != 0 {
 			return samples, unreadable("%s: truncated: stream ends inside a %d-byte %s at byte %d",
-				s.name, s.blockBytes, s.unit(), s.dataAt+s.read_)
+				s.name, s.blockBytes, s.unit(), s.dataAt+s.consumed)
 		}
 		s.remaining = 0
 		return samples, io.EOF
 	default:
 		return samples, readErr(err, "%s: truncated: data chunk at byte %d claims %d bytes, stream ends after %d",
-			s.name, s.dataAt, s.declared, s.read_)
+			s.name, s.dataAt, s.declared, s.consumed)
 	}
 	return samples, nil
 }

@@ -22,7 +22,8 @@ var RawEncodings = []string{"s16", "ulaw", "alaw", "gsm"}
 // bytes can confirm f: a wrong format decodes to noise, not an error, except for GSM,
 // whose frames carry a magic number. A format that is not valid is an EINVALID error naming
 // the field. Raw GSM is the plain framing of 33-byte frames (FreeSWITCH's .gsm, sox -t gsm),
-// mono only.
+// mono at 8 kHz only. Sample rates are those of WAV: MinSampleRate to MaxSampleRate (the
+// resampler handles any pair; the telephony and studio rates are the ones tested).
 func OpenRaw(r io.Reader, f RawFormat) (*Decoder, error) {
 	return OpenRawLimited(r, f, Limits{})
 }
@@ -48,6 +49,9 @@ func (f RawFormat) validate() error {
 		return invalid("channels %d; want 1 to %d", f.Channels, MaxChannels)
 	case f.Encoding == "gsm" && f.Channels != 1:
 		return invalid("channels %d; GSM is mono only", f.Channels)
+	case f.Encoding == "gsm" && f.SampleRate != 8000:
+		// GSM 6.10 is defined at 8 kHz; another rate is a mistake in the caller's format.
+		return invalid("sample rate %d Hz; GSM is 8000 Hz only", f.SampleRate)
 	}
 	return nil
 }

@@ -76,6 +76,7 @@ func TestOpenRawInvalidFormat(t *testing.T) {
 		{RawFormat{"alaw", 8000, 0}, "channels 0; want 1 to 8"},
 		{RawFormat{"s16", 8000, 9}, "channels 9; want 1 to 8"},
 		{RawFormat{"gsm", 8000, 2}, "channels 2; GSM is mono only"},
+		{RawFormat{"gsm", 16000, 1}, "sample rate 16000 Hz; GSM is 8000 Hz only"},
 	}
 	for _, tt := range tests {
 		_, err := OpenRaw(bytes.NewReader(make([]byte, 100)), tt.f)

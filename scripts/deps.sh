@@ -5,11 +5,11 @@ set -euo pipefail
 
 packages=(
   gcc pkg-config                                # cgo
+  libgsm1-dev                                   # GSM 6.10 decoding (audio, cgo)
   postgresql                                    # the embedded default's database
   libpocketsphinx-dev libsphinxbase-dev pocketsphinx-en-us  # offline speech recognition
   pocketsphinx                                  # pocketsphinx_continuous: the reference in tests and benchmarks
   flite sox libsox-fmt-mp3 lame                 # tests synthesise and convert their calls
-  libgsm1-dev                                   # GSM 6.10 decoding (audio, cgo)
   sctk                                          # sclite, word error rate in benchmarks
   acl                                           # setfacl: lets the postgres user reach a data dir under /root
   time                                          # /usr/bin/time: peak memory in benchmarks
