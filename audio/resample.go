@@ -250,14 +250,7 @@ func (r *Resampler) fill(acc []float32, start, ph int) {
 	hist, stride, table := r.hist, r.stride, r.table
 	up, step, rem := r.up, r.step, r.rem
 	if r.exact {
-		for k := range acc {
-			acc[k] = fir.Dot(table[ph*stride:][:stride], hist[start:])
-			start += step
-			if ph += rem; ph >= up {
-				ph -= up
-				start++
-			}
-		}
+		fir.Polyphase(acc, table, stride, hist, start, ph, up, step, rem)
 		return
 	}
 	for k := range acc {

@@ -22,6 +22,15 @@ func dotAVX2(c, x *float32, n int) float32
 //go:noescape
 func dotAVX512(c, x *float32, n int) float32
 
+// polyphase is Polyphase after its checks.
+func polyphase(out, table []float32, stride int, x []float32, start, ph, up, step, rem int) {
+	if useAVX2 {
+		polyphaseAVX2(&out[0], len(out), &table[0], stride, &x[0], start, ph, up, step, rem)
+		return
+	}
+	polyphaseGo(out, table, stride, x, start, ph, up, step, rem)
+}
+
 // Dot is the filter's inner loop: the dot product of a row of coefficients c (a multiple
 // of Block long) with the input window x (at least as long).
 func Dot(c, x []float32) float32 {
@@ -37,6 +46,9 @@ func Dot(c, x []float32) float32 {
 	}
 	return dotGo(c, x)
 }
+
+//go:noescape
+func polyphaseAVX2(out *float32, n int, table *float32, stride int, x *float32, start, ph, up, step, rem int)
 
 //go:noescape
 func toInt16AVX2(dst *int16, src *float32, n int)

@@ -210,3 +210,87 @@ sum:
 	VZEROUPPER
 	MOVSS X0, ret+24(FP)
 	RET
+
+// func polyphaseAVX2(out *float32, n int, table *float32, stride int, x *float32, start, ph, up, step, rem int)
+//
+// n outputs of a polyphase filter, each dotAVX2 of row ph of table with x[start:]; after
+// each, ph += rem (carrying one into start at up) and start += step. stride is a multiple
+// of 8; the caller has checked every row and window lies inside its slice.
+TEXT ·polyphaseAVX2(SB), NOSPLIT, $0-80
+	MOVQ out+0(FP), DI
+	MOVQ n+8(FP), BX
+	MOVQ table+16(FP), R8
+	MOVQ stride+24(FP), R9
+	MOVQ x+32(FP), R10
+	MOVQ start+40(FP), R11
+	MOVQ ph+48(FP), R12
+	MOVQ up+56(FP), R13
+	TESTQ BX, BX
+	JZ   end
+
+output:
+	MOVQ R12, AX
+	IMULQ R9, AX
+	LEAQ (R8)(AX*4), SI  // row ph
+	LEAQ (R10)(R11*4), DX // window
+	MOVQ R9, CX
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+
+loop32:
+	CMPQ CX, $32
+	JL   loop8
+	VMOVUPS (SI), Y8
+	VMOVUPS 32(SI), Y9
+	VMOVUPS 64(SI), Y10
+	VMOVUPS 96(SI), Y11
+	VFMADD231PS (DX), Y8, Y0
+	VFMADD231PS 32(DX), Y9, Y1
+	VFMADD231PS 64(DX), Y10, Y2
+	VFMADD231PS 96(DX), Y11, Y3
+	ADDQ $128, SI
+	ADDQ $128, DX
+	SUBQ $32, CX
+	JMP  loop32
+
+loop8:
+	CMPQ CX, $8
+	JL   sum
+	VMOVUPS (SI), Y8
+	VFMADD231PS (DX), Y8, Y0
+	VMOVAPS Y0, Y9 // rotate: the next 8 go to another accumulator
+	VMOVAPS Y1, Y0
+	VMOVAPS Y2, Y1
+	VMOVAPS Y9, Y2
+	ADDQ $32, SI
+	ADDQ $32, DX
+	SUBQ $8, CX
+	JMP  loop8
+
+sum:
+	VADDPS Y1, Y0, Y0
+	VADDPS Y3, Y2, Y2
+	VADDPS Y2, Y0, Y0
+	VEXTRACTF128 $1, Y0, X1
+	VADDPS X1, X0, X0
+	VHADDPS X0, X0, X0
+	VHADDPS X0, X0, X0
+	MOVSS X0, (DI)
+	ADDQ $4, DI
+
+	ADDQ step+64(FP), R11
+	ADDQ rem+72(FP), R12
+	CMPQ R12, R13
+	JL   next
+	SUBQ R13, R12
+	INCQ R11
+
+next:
+	DECQ BX
+	JNZ  output
+
+end:
+	VZEROUPPER
+	RET

@@ -11,3 +11,8 @@ func Dot(c, x []float32) float32 { return dotGo(c, x) }
 
 // ToInt16 rounds src to the nearest int16 (ties to even), clamping, into dst[:len(src)].
 func ToInt16(dst []int16, src []float32) { toInt16Go(dst, src) }
+
+// polyphase is Polyphase after its checks.
+func polyphase(out, table []float32, stride int, x []float32, start, ph, up, step, rem int) {
+	polyphaseGo(out, table, stride, x, start, ph, up, step, rem)
+}

@@ -27,3 +27,36 @@ func toInt16Go(dst []int16, src []float32) {
 		dst[i] = int16(math.RoundToEven(float64(min(max(v, -32768), 32767))))
 	}
 }
+
+// Polyphase fills out with the outputs of a polyphase filter whose rows of stride
+// coefficients (a multiple of Block) are in table: output k is the dot product of row
+// ph_k with x[start_k:][:stride]; from one output to the next ph grows by rem and start
+// by step, and when ph reaches up it wraps, moving start on by one more. It returns
+// start and ph for the output after the last, and panics if a row or window it would
+// read lies outside table or x.
+func Polyphase(out, table []float32, stride int, x []float32, start, ph, up, step, rem int) (int, int) {
+	n := len(out)
+	if n == 0 {
+		return start, ph
+	}
+	adv := ph + (n-1)*rem
+	if last := start + (n-1)*step + adv/up; stride%Block != 0 || start < 0 || ph < 0 || ph >= up || rem >= up ||
+		last+stride > len(x) || up*stride > len(table) {
+		panic("fir: Polyphase would read outside its slices")
+	}
+	polyphase(out, table, stride, x, start, ph, up, step, rem)
+	adv += rem
+	return start + n*step + adv/up, adv % up
+}
+
+// polyphaseGo is Polyphase's portable loop.
+func polyphaseGo(out, table []float32, stride int, x []float32, start, ph, up, step, rem int) {
+	for k := range out {
+		out[k] = dotGo(table[ph*stride:][:stride], x[start:])
+		start += step
+		if ph += rem; ph >= up {
+			ph -= up
+			start++
+		}
+	}
+}

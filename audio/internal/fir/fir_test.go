@@ -130,3 +130,45 @@ func BenchmarkKernels(b *testing.B) {
 		})
 	}
 }
+
+// TestPolyphaseMatchesDot: Polyphase's outputs are Dot's, row by row and window by window,
+// and it returns where the next output starts.
+func TestPolyphaseMatchesDot(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 10))
+	for _, tt := range []struct{ up, down, stride int }{{2, 1, 208}, {160, 441, 560}, {1, 3, 48}, {640, 441, 112}} {
+		table := make([]float32, tt.up*tt.stride)
+		for i := range table {
+			table[i] = float32(rng.NormFloat64())
+		}
+		x := make([]float32, 5000)
+		for i := range x {
+			x[i] = float32(rng.IntN(65536) - 32768)
+		}
+		step, rem := tt.down/tt.up, tt.down%tt.up
+		start, ph := 3, tt.up/3
+		n := (len(x)-tt.stride-start)*tt.up/tt.down - 1
+		out := make([]float32, n)
+		gotStart, gotPh := Polyphase(out, table, tt.stride, x, start, ph, tt.up, step, rem)
+		s, p := start, ph
+		for k := range out {
+			want := Dot(table[p*tt.stride:][:tt.stride], x[s:])
+			if d := math.Abs(float64(out[k] - want)); d > 1e-3*math.Abs(float64(want))+0.5 {
+				t.Fatalf("up %d down %d: output %d = %g, Dot gives %g", tt.up, tt.down, k, out[k], want)
+			}
+			s += step
+			if p += rem; p >= tt.up {
+				p -= tt.up
+				s++
+			}
+		}
+		if gotStart != s || gotPh != p {
+			t.Errorf("up %d down %d: next output at (%d, %d), want (%d, %d)", tt.up, tt.down, gotStart, gotPh, s, p)
+		}
+	}
+	defer func() {
+		if recover() == nil {
+			t.Errorf("Polyphase reading past x did not panic")
+		}
+	}()
+	Polyphase(make([]float32, 10), make([]float32, 32), 16, make([]float32, 19), 0, 0, 2, 0, 1) // the last window ends at 20
+}
