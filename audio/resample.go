@@ -249,6 +249,19 @@ const splitOutputs = 2048
 func (r *Resampler) fill(acc []float32, start, ph int) {
 	hist, stride, table := r.hist, r.stride, r.table
 	up, step, rem := r.up, r.step, r.rem
+	if r.up == 2 && r.down == 1 {
+		// 2:1 (8 kHz telephony to 16 kHz): outputs come in pairs on one window.
+		if ph == 1 && len(acc) > 0 {
+			start, ph = fir.Polyphase(acc[:1], table, stride, hist, start, ph, up, step, rem)
+			acc = acc[1:]
+		}
+		n := len(acc) / 2
+		fir.Pairs(acc[:2*n], table[:stride], table[stride:2*stride], hist[start:])
+		if len(acc)%2 == 1 {
+			fir.Polyphase(acc[2*n:], table, stride, hist, start+n, 0, up, step, rem)
+		}
+		return
+	}
 	if r.exact {
 		fir.Polyphase(acc, table, stride, hist, start, ph, up, step, rem)
 		return

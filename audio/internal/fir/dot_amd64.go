@@ -51,6 +51,18 @@ func Dot(c, x []float32) float32 {
 func polyphaseAVX2(out *float32, n int, table *float32, stride int, x *float32, start, ph, up, step, rem int)
 
 //go:noescape
+func pairsAVX2(out *float32, n int, row0, row1 *float32, stride int, x *float32)
+
+// pairs is Pairs after its checks.
+func pairs(out, row0, row1, x []float32) {
+	if useAVX2 {
+		pairsAVX2(&out[0], len(out)/2, &row0[0], &row1[0], len(row0), &x[0])
+		return
+	}
+	pairsGo(out, row0, row1, x)
+}
+
+//go:noescape
 func toInt16AVX2(dst *int16, src *float32, n int)
 
 // ToInt16 rounds src to the nearest int16 (ties to even), clamping, into dst[:len(src)].

@@ -294,3 +294,96 @@ next:
 end:
 	VZEROUPPER
 	RET
+
+// func pairsAVX2(out *float32, n int, row0, row1 *float32, stride int, x *float32)
+//
+// n pairs of outputs of a 2:1 upsampler: out[2k] = row0·x[k:], out[2k+1] = row1·x[k:].
+// Each x is loaded once for both rows. Every sum is taken in the same order as in
+// polyphaseAVX2, so an output is the same bits whichever of the two computed it.
+TEXT ·pairsAVX2(SB), NOSPLIT, $0-48
+	MOVQ out+0(FP), DI
+	MOVQ n+8(FP), BX
+	MOVQ row0+16(FP), R8
+	MOVQ row1+24(FP), R9
+	MOVQ stride+32(FP), R10
+	MOVQ x+40(FP), R11
+	TESTQ BX, BX
+	JZ   pend
+
+pair:
+	MOVQ R8, SI
+	MOVQ R9, R12
+	MOVQ R11, DX
+	MOVQ R10, CX
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+
+ploop32:
+	CMPQ CX, $32
+	JL   ploop8
+	VMOVUPS (DX), Y8
+	VMOVUPS 32(DX), Y9
+	VMOVUPS 64(DX), Y10
+	VMOVUPS 96(DX), Y11
+	VFMADD231PS (SI), Y8, Y0
+	VFMADD231PS 32(SI), Y9, Y1
+	VFMADD231PS 64(SI), Y10, Y2
+	VFMADD231PS 96(SI), Y11, Y3
+	VFMADD231PS (R12), Y8, Y4
+	VFMADD231PS 32(R12), Y9, Y5
+	VFMADD231PS 64(R12), Y10, Y6
+	VFMADD231PS 96(R12), Y11, Y7
+	ADDQ $128, SI
+	ADDQ $128, R12
+	ADDQ $128, DX
+	SUBQ $32, CX
+	JMP  ploop32
+
+ploop8:
+	CMPQ CX, $8
+	JL   psum
+	VMOVUPS (DX), Y8
+	VFMADD231PS (SI), Y8, Y0
+	VFMADD231PS (R12), Y8, Y4
+	VMOVAPS Y0, Y9 // rotate as polyphaseAVX2 does, for each row
+	VMOVAPS Y1, Y0
+	VMOVAPS Y2, Y1
+	VMOVAPS Y9, Y2
+	VMOVAPS Y4, Y9
+	VMOVAPS Y5, Y4
+	VMOVAPS Y6, Y5
+	VMOVAPS Y9, Y6
+	ADDQ $32, SI
+	ADDQ $32, R12
+	ADDQ $32, DX
+	SUBQ $8, CX
+	JMP  ploop8
+
+psum:
+	VADDPS Y1, Y0, Y0
+	VADDPS Y3, Y2, Y2
+	VADDPS Y2, Y0, Y0
+	VEXTRACTF128 $1, Y0, X1
+	VADDPS X1, X0, X0
+	VADDPS Y5, Y4, Y4
+	VADDPS Y7, Y6, Y6
+	VADDPS Y6, Y4, Y4
+	VEXTRACTF128 $1, Y4, X5
+	VADDPS X5, X4, X4
+	VHADDPS X4, X0, X0
+	VHADDPS X0, X0, X0
+	MOVQ X0, (DI)
+	ADDQ $8, DI
+	ADDQ $4, R11
+	DECQ BX
+	JNZ  pair
+
+pend:
+	VZEROUPPER
+	RET

@@ -16,3 +16,6 @@ func ToInt16(dst []int16, src []float32) { toInt16Go(dst, src) }
 func polyphase(out, table []float32, stride int, x []float32, start, ph, up, step, rem int) {
 	polyphaseGo(out, table, stride, x, start, ph, up, step, rem)
 }
+
+// pairs is Pairs after its checks.
+func pairs(out, row0, row1, x []float32) { pairsGo(out, row0, row1, x) }

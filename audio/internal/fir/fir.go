@@ -60,3 +60,26 @@ func polyphaseGo(out, table []float32, stride int, x []float32, start, ph, up, s
 		}
 	}
 }
+
+// Pairs fills out with the outputs of a 2:1 upsampler, two per input sample:
+// out[2k] = row0·x[k:] and out[2k+1] = row1·x[k:], each the same bits as Polyphase would
+// give, with each window loaded once for both rows. len(out) is even; it panics if a
+// window would reach past x.
+func Pairs(out, row0, row1, x []float32) {
+	n := len(out) / 2
+	if n == 0 {
+		return
+	}
+	if len(out)%2 != 0 || len(row0) != len(row1) || len(row0)%Block != 0 || n-1+len(row0) > len(x) {
+		panic("fir: Pairs would read outside its slices")
+	}
+	pairs(out, row0, row1, x)
+}
+
+// pairsGo is Pairs' portable loop.
+func pairsGo(out, row0, row1, x []float32) {
+	for k := range len(out) / 2 {
+		out[2*k] = dotGo(row0, x[k:])
+		out[2*k+1] = dotGo(row1, x[k:])
+	}
+}

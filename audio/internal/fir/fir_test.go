@@ -172,3 +172,28 @@ func TestPolyphaseMatchesDot(t *testing.T) {
 	}()
 	Polyphase(make([]float32, 10), make([]float32, 32), 16, make([]float32, 19), 0, 0, 2, 0, 1) // the last window ends at 20
 }
+
+// TestPairsIsPolyphase: the 2:1 kernel gives the same bits as Polyphase.
+func TestPairsIsPolyphase(t *testing.T) {
+	rng := rand.New(rand.NewPCG(11, 12))
+	for _, stride := range []int{Block, 3 * Block, 208, 13 * Block} {
+		table := make([]float32, 2*stride)
+		for i := range table {
+			table[i] = float32(rng.NormFloat64())
+		}
+		x := make([]float32, 999)
+		for i := range x {
+			x[i] = float32(rng.IntN(65536) - 32768)
+		}
+		n := len(x) - stride + 1
+		want := make([]float32, 2*n)
+		Polyphase(want, table, stride, x, 0, 0, 2, 0, 1)
+		got := make([]float32, 2*n)
+		Pairs(got, table[:stride], table[stride:], x)
+		for i := range got {
+			if got[i] != want[i] {
+				t.Fatalf("stride %d: output %d = %v, Polyphase gives %v", stride, i, got[i], want[i])
+			}
+		}
+	}
+}
