@@ -55,7 +55,8 @@ echo "call: $(soxi -D "$work/call.wav") s stereo 16 kHz, $(stat -c %s "$work/cal
 if [[ $sections == *" convert "* ]]; then
   echo
   echo "== decode + resample to 16 kHz mono: callscribe convert (channel 0) vs sox IN -r 16000 -c 1 -b 16 OUT.wav"
-  echo "   (median of 3 runs each, alternating; sox also mixes the channels, we pick one)"
+  echo "   (fastest of 5 runs each, alternating, so that other load on the machine counts least;"
+  echo "    peak RSS the largest of the 5; sox also mixes the channels, we pick one)"
   sox "$work/call.wav" -r 8000 "$work/wav-8k-s16-stereo.wav"
   sox "$work/call.wav" -r 8000 -e u-law "$work/wav-8k-ulaw-stereo.wav"
   sox "$work/call.wav" -r 44100 "$work/wav-44k-s16-stereo.wav"
@@ -64,7 +65,7 @@ if [[ $sections == *" convert "* ]]; then
   timed() { # out-file, command...: runs it, writes "secs kib" to out-file; fails with the command
     /usr/bin/time -f "%e %M" -o "$1" "${@:2}" >/dev/null 2>"$work/stderr"
   }
-  median3() { sort -n | sed -n 2p; }
+  fastest() { sort -n | head -1; }
   printf '%-26s %10s %10s   %10s %10s   %s\n' format "ours s" "ours MiB" "sox s" "sox MiB" "speed vs sox (target >= 1.0x)"
   for f in wav-8k-s16-stereo.wav wav-8k-ulaw-stereo.wav wav-44k-s16-stereo.wav mp3-44k-stereo.mp3 mp3-8k-mono-mpeg25.mp3; do
     in="$work/$f"
@@ -73,12 +74,12 @@ if [[ $sections == *" convert "* ]]; then
       continue
     fi
     : >"$work/ours.t"; : >"$work/sox.t"
-    for _ in 1 2 3; do
+    for _ in 1 2 3 4 5; do
       timed "$work/t" "$bin" convert "$in" "$work/ours.wav" && cat "$work/t" >>"$work/ours.t"
       timed "$work/t" sox "$in" -r 16000 -c 1 -b 16 "$work/sox.wav" && cat "$work/t" >>"$work/sox.t"
     done
-    read -r os _ < <(median3 <"$work/ours.t"); read -r ok < <(cut -d' ' -f2 "$work/ours.t" | sort -n | tail -1)
-    read -r ss _ < <(median3 <"$work/sox.t"); read -r sk < <(cut -d' ' -f2 "$work/sox.t" | sort -n | tail -1)
+    read -r os _ < <(fastest <"$work/ours.t"); read -r ok < <(cut -d' ' -f2 "$work/ours.t" | sort -n | tail -1)
+    read -r ss _ < <(fastest <"$work/sox.t"); read -r sk < <(cut -d' ' -f2 "$work/sox.t" | sort -n | tail -1)
     python3 -c "import sys; n,a,b,c,d=sys.argv[1:]; a,b,c,d=map(float,(a,b,c,d)); print(f'{n:<26} {a:10.2f} {b/1024:10.1f}   {c:10.2f} {d/1024:10.1f}   {c/max(a,0.005):.2f}x')" \
       "${f%.*}" "$os" "$ok" "$ss" "$sk"
   done
