@@ -11,13 +11,14 @@ import (
 // Resampler converts one channel of PCM from one rate to another, streaming, with a
 // band-limited polyphase FIR filter: a Kaiser-windowed sinc whose cut-off sits just below
 // the Nyquist frequency of the lower rate (pass band to 95% of it, as sox's default, and
-// at least 80 dB of stop-band attenuation from it). Output sample k is taken at input time k·from/to, so the
-// filter adds no delay: output and input stay aligned, as with sox.
+// at least 80 dB of stop-band attenuation from it). Output sample k is taken at input
+// time k·from/to, so the filter adds no delay: output and input stay aligned, as with sox.
 //
 // The table holds one row of coefficients per phase the ratio needs (2 for 8→16 kHz, 160
-// for 44.1→16 kHz), computed once, so an output sample is one dot product of a row with
-// the input window; on amd64 that dot product runs 8 or 16 lanes at a time (audio/internal/fir),
-// and a long run of outputs is split over two goroutines.
+// for 44.1→16 kHz), computed once per rate pair, so an output sample is one dot product
+// of a row with the input window. On amd64 those run eight float32 lanes at a time (AVX2,
+// audio/internal/fir), the two phases of 8→16 kHz on one load of the window, and a long
+// run of outputs is split over two goroutines.
 //
 // Its memory is the filter table (fixed by the two rates) plus the input it is handed in
 // one Process call; it does not grow with the length of the stream.

@@ -1,7 +1,10 @@
-// Package fir holds the inner loop of the audio package's resampler: the dot product of a
-// row of filter coefficients with a window of input. It is a package of its own because
-// its amd64 version is Go assembly (AVX2 and FMA, eight float32 lanes at a time), which
-// the go tool does not build in a package that uses cgo, as audio does.
+// Package fir holds the inner loops of the audio package's resampler: dot products of rows
+// of filter coefficients with windows of input (Dot, Polyphase, and Pairs for 2:1), and
+// the rounding of the results to int16 (ToInt16). It is a package of its own because its
+// amd64 version is Go assembly (AVX2 and FMA, eight float32 lanes at a time; AVX-512 for
+// Dot), which the go tool does not build in a package that uses cgo, as audio does. Each
+// assembly routine has a portable Go twin, used where the CPU lacks the instructions and
+// checked against it in the tests.
 package fir
 
 import "math"
