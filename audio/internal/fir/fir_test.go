@@ -1,7 +1,6 @@
 package fir
 
 import (
-	"fmt"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -80,54 +79,6 @@ func TestToInt16(t *testing.T) {
 		if dst[n] != 7 {
 			t.Fatalf("n=%d: wrote past len(src)", n)
 		}
-	}
-}
-
-// TestDotKernelsAgree runs every kernel this machine has on the same rows.
-func TestDotKernelsAgree(t *testing.T) {
-	t.Logf("AVX-512: %v, AVX2: %v", useAVX512, useAVX2)
-	saved512, saved2 := useAVX512, useAVX2
-	defer func() { useAVX512, useAVX2 = saved512, saved2 }()
-	rng := rand.New(rand.NewPCG(7, 8))
-	c := make([]float32, 40*Block)
-	x := make([]float32, len(c)+3)
-	for i := range c {
-		c[i] = float32(rng.NormFloat64())
-	}
-	for i := range x {
-		x[i] = float32(rng.NormFloat64() * 1000)
-	}
-	for n := Block; n <= len(c); n += Block {
-		var got []float32
-		for _, k := range []struct{ v512, v2 bool }{{saved512, saved2}, {false, saved2}, {false, false}} {
-			useAVX512, useAVX2 = k.v512, k.v2
-			got = append(got, Dot(c[:n], x[3:]))
-		}
-		for _, g := range got[1:] {
-			if d := math.Abs(float64(g - got[0])); d > 1e-3*math.Abs(float64(got[0]))+1e-2 {
-				t.Fatalf("n=%d: kernels disagree: %v", n, got)
-			}
-		}
-	}
-}
-
-func BenchmarkKernels(b *testing.B) {
-	for _, n := range []int{112, 208, 288, 560} {
-		c := make([]float32, n)
-		x := make([]float32, n)
-		for i := range c {
-			c[i], x[i] = float32(i%7), float32(i%5)
-		}
-		b.Run(fmt.Sprintf("avx512-%d", n), func(b *testing.B) {
-			for b.Loop() {
-				dotAVX512(&c[0], &x[0], n)
-			}
-		})
-		b.Run(fmt.Sprintf("avx2-%d", n), func(b *testing.B) {
-			for b.Loop() {
-				dotAVX2(&c[0], &x[0], n)
-			}
-		})
 	}
 }
 
