@@ -4,6 +4,7 @@ SHELL := /bin/bash
 GO ?= go
 BIN := bin/callscribe
 TESTDB := $(CURDIR)/.testdb
+TESTS3 := $(CURDIR)/.tests3
 
 .PHONY: demo test bench build deps clean
 
@@ -17,15 +18,18 @@ demo: build
 	@scripts/demo.sh $(BIN)
 
 # One PostgreSQL server for the whole run (started as an unprivileged user when root);
-# every test gets its own database from a migrated template.
+# every test gets its own database from a migrated template. One MinIO likewise (built
+# once into ~/.cache/callscribe/bin); every object-store test gets its own bucket.
 test: deps
 	$(GO) vet ./...
 	@scripts/test-postgres.sh start $(TESTDB)
-	@set -o pipefail; CALLSCRIBE_TEST_DATABASE_URL="$$(cat $(TESTDB)/url)" $(GO) test -count=1 -timeout 40m ./... ; \
-	  status=$$?; scripts/test-postgres.sh stop $(TESTDB); exit $$status
+	@scripts/test-minio.sh start $(TESTS3) || { scripts/test-postgres.sh stop $(TESTDB); exit 1; }
+	@set -o pipefail; set -a; . $(TESTS3)/env; set +a; \
+	  CALLSCRIBE_TEST_DATABASE_URL="$$(cat $(TESTDB)/url)" $(GO) test -count=1 -timeout 40m ./... ; \
+	  status=$$?; scripts/test-minio.sh stop $(TESTS3); scripts/test-postgres.sh stop $(TESTDB); exit $$status
 
 bench: build
 	@scripts/bench.sh
 
 clean:
-	rm -rf bin $(TESTDB)
+	rm -rf bin $(TESTDB) $(TESTS3)

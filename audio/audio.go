@@ -5,7 +5,7 @@
 //   - WAV (RIFF, RF64, WAVE_FORMAT_EXTENSIBLE): PCM 8-bit unsigned, 16, 24 and 32-bit;
 //     IEEE float 32 and 64-bit; G.711 µ-law and A-law; GSM 6.10 in Microsoft's framing
 //     (format tag 0x31, Asterisk's wav49, mono), through libgsm;
-//   - MPEG-1/2 Layer III (MP3);
+//   - MP3: MPEG-1, 2 and 2.5 Layer III, through libmpg123;
 //   - headerless audio whose format the caller states (OpenRaw): 16-bit PCM, µ-law, A-law
 //     and plain GSM 6.10 frames (FreeSWITCH's .gsm).
 //
@@ -181,11 +181,11 @@ func (d *Decoder) Read(p []int16) (int, error) {
 }
 
 // stop makes err the decoder's last word and lets the codec free what it holds outside the
-// Go heap (libgsm's state) now, not when the garbage collector runs: a limit may stop a
+// Go heap (libgsm's state, libmpg123's handle) now, not when the garbage collector runs: a limit may stop a
 // stream long before its end.
 func (d *Decoder) stop(err error) {
 	d.err = err
-	if c, ok := d.c.(interface{ close() }); ok {
+	if c, ok := d.c.(closer); ok {
 		c.close()
 	}
 }
@@ -227,6 +227,23 @@ func (l *limitedReader) Read(p []byte) (int, error) {
 	n, err := l.r.Read(p)
 	l.left -= int64(n)
 	return n, err
+}
+
+// closer is implemented by codecs that hold memory outside the Go heap.
+type closer interface{ close() }
+
+// Close frees what the decoder holds outside the Go heap (the MP3 decoder's C state) when
+// the stream is not read to its end; reading to io.EOF or an error frees it too, and so
+// does the garbage collector for a decoder dropped unread. Not concurrently with Read:
+// a decoder handed to Channels belongs to its goroutine.
+func (d *Decoder) Close() error {
+	if c, ok := d.c.(closer); ok {
+		c.close()
+	}
+	if d.err == nil {
+		d.err = callscribe.Errorf(callscribe.EINVALID, "audio: decoder is closed")
+	}
+	return nil
 }
 
 // unreadable returns an EUNREADABLE application error with a formatted message.

@@ -3,10 +3,12 @@ package audio
 import (
 	"bytes"
 	"context"
+	"errors"
 	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -69,6 +71,83 @@ func timeSox(b *testing.B, in, out string) time.Duration {
 	for range runs {
 		if msg, err := exec.Command("sox", in, "-r", "16000", "-c", "1", "-b", "16", out).CombinedOutput(); err != nil {
 			b.Fatalf("sox: %v\n%s", err, msg)
+		}
+	}
+	return time.Since(start) / runs
+}
+
+// BenchmarkDecodeMP3 decodes MP3 only (no resampling), a 10-minute 44.1 kHz stereo call and
+// the same call as an 8 kHz MPEG-2.5 mono one, both written by sox as a PBX's are. Beside
+// its own speed it reports how fast `sox IN -t raw -e signed -b 16 -` (libmad) decodes the
+// same file, measured in the same run.
+func BenchmarkDecodeMP3(b *testing.B) {
+	testcall.Require(b, "flite", "sox")
+	dir := b.TempDir()
+	stereo, _ := testcall.Stereo(b, dir, 0.3, testcall.Dialogue(testcall.Sentences...))
+	// Repeat the call to ten minutes.
+	long := filepath.Join(dir, "call-10min.wav")
+	repeats := int(600/testcall.Duration(b, stereo)) + 1
+	run(b, "sox", stereo, long, "repeat", strconv.Itoa(repeats-1), "trim", "0", "600")
+	for _, tt := range []struct {
+		name string
+		args []string
+	}{
+		{"44100-stereo", []string{"-r", "44100"}},
+		{"8000-mono-mpeg25", []string{"-r", "8000", "-c", "1"}},
+	} {
+		b.Run(tt.name, func(b *testing.B) {
+			path := testcall.Convert(b, long, filepath.Join(dir, tt.name+".mp3"), tt.args...)
+			data, err := os.ReadFile(path)
+			if err != nil {
+				b.Fatal(err)
+			}
+			secs := testcall.Duration(b, path)
+			soxTime := timeSoxDecode(b, path)
+			b.SetBytes(int64(len(data)))
+			b.ResetTimer()
+			start := time.Now()
+			for b.Loop() {
+				d, err := Open(bytes.NewReader(data))
+				if err != nil {
+					b.Fatal(err)
+				}
+				buf := make([]int16, 4096*d.Format().Channels)
+				for {
+					_, err := d.Read(buf)
+					if errors.Is(err, io.EOF) {
+						break
+					}
+					if err != nil {
+						b.Fatal(err)
+					}
+				}
+			}
+			elapsed := time.Since(start)
+			b.ReportMetric(secs*float64(b.N)/elapsed.Seconds(), "x_realtime")
+			b.ReportMetric(secs/soxTime.Seconds(), "sox_x_realtime")
+			b.ReportMetric(float64(soxTime.Microseconds())/1000, "sox_ms/op")
+			b.ReportMetric(secs, "audio_s")
+		})
+	}
+}
+
+// timeSoxDecode returns the mean wall time of sox decoding in to raw 16-bit PCM written to
+// /dev/null, over 3 runs.
+func timeSoxDecode(b *testing.B, in string) time.Duration {
+	b.Helper()
+	null, err := os.OpenFile(os.DevNull, os.O_WRONLY, 0)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer null.Close()
+	const runs = 3
+	start := time.Now()
+	for range runs {
+		cmd := exec.Command("sox", in, "-t", "raw", "-e", "signed", "-b", "16", "-")
+		var msg bytes.Buffer
+		cmd.Stdout, cmd.Stderr = null, &msg
+		if err := cmd.Run(); err != nil {
+			b.Fatalf("sox: %v\n%s", err, msg.Bytes())
 		}
 	}
 	return time.Since(start) / runs

@@ -4,15 +4,17 @@ import (
 	"bytes"
 	"encoding/binary"
 	"math"
+	"path/filepath"
 	"testing"
 
 	"callscribe"
+	"callscribe/internal/testcall"
 )
 
 // FuzzOpen feeds Open arbitrary bytes: it must never panic or hang, every failure must be
 // an EUNREADABLE error, and the samples decoded must be bounded by the input's size (no
-// lying header makes audio out of nothing). Seeds are small generated files of every
-// encoding we decode.
+// lying header makes audio out of nothing), and no libgsm state or libmpg123 handle may be
+// left open. Seeds are small generated files of every encoding we decode, WAV and MP3.
 func FuzzOpen(f *testing.F) {
 	f.Add(pcmWAV(1, 8000, sine(400, 440, 8000, 5000)))
 	f.Add(pcmWAV(2, 44100, sine(600, 440, 44100, 5000)))
@@ -29,6 +31,12 @@ func FuzzOpen(f *testing.F) {
 	stereo := makeMP3(f, "44100", "2")
 	f.Add(stereo[:min(len(stereo), 3000)])
 	f.Add(append([]byte("ID3\x03\x00\x00\x00\x00\x00\x04abcd"), stereo[:min(len(stereo), 2000)]...))
+	mpeg25 := makeMP3(f, "8000", "1")
+	f.Add(mpeg25[:min(len(mpeg25), 1500)])
+	mpeg2 := makeMP3(f, "22050", "2")
+	f.Add(mpeg2[:min(len(mpeg2), 2000)])
+	f.Add(lameVBR(f)[:2500]) // an Info frame with lame's delay and padding, then VBR frames
+	f.Add(append([]byte{0xFF, 0xE3, 0x18, 0xC0, 0xFF}, make([]byte, 67)...))
 	f.Add([]byte("RIFF\x00\x00\x00\x00WAVE"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		_, samples, err := decodeAll(t, bytes.NewReader(data))
@@ -41,6 +49,9 @@ func FuzzOpen(f *testing.F) {
 		}
 		if n := gsmHandles.Load(); n != 0 {
 			t.Fatalf("%d libgsm states open after decoding to the end", n)
+		}
+		if n := mpg123Handles.Load(); n != 0 {
+			t.Fatalf("%d libmpg123 handles open after decoding to the end", n)
 		}
 	})
 }
@@ -174,4 +185,15 @@ func encodeG711(samples []int16, table [256]int16) []byte {
 		out[i] = byte(best)
 	}
 	return out
+}
+
+// lameVBR returns the bytes of a short VBR MP3 made by lame, which starts with an Info
+// frame.
+func lameVBR(t testing.TB) []byte {
+	t.Helper()
+	dir := t.TempDir()
+	speech := testcall.Speak(t, dir, testcall.Agent, "the number is four five six seven")
+	mp3 := filepath.Join(dir, "vbr.mp3")
+	run(t, "lame", "--quiet", "-V", "6", speech, mp3)
+	return readFile(t, mp3)
 }

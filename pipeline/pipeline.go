@@ -74,7 +74,18 @@ type Config struct {
 	// ConsentPoll is how often a call in flight re-checks its owner's transcription
 	// consent; a withdrawal cancels the call within this time. Default 1s.
 	ConsentPoll time.Duration
+	// MaxBytes refuses (ETOOLARGE) an upload longer than this as soon as it is crossed;
+	// 0: no limit. MaxDuration fails a call whose audio is longer; 0: no limit.
+	MaxBytes    int64
+	MaxDuration time.Duration
+	// DecodeRaw decodes headerless audio of a given format; nil: raw uploads are refused.
+	DecodeRaw RawDecoder
+	// Notifier, when set, is told of every call that ends (webhooks).
+	Notifier Notifier
 }
+
+// RawDecoder is Decoder for headerless audio whose format the uploader named.
+type RawDecoder func(ctx context.Context, r io.Reader, f callscribe.RawFormat, ch int) (channels int, pcm io.ReadCloser, err error)
 
 // Pipeline runs calls through their journey.
 type Pipeline struct {
@@ -157,7 +168,7 @@ func (p *Pipeline) Run(ctx context.Context, in Input) (Result, error) {
 		}
 		return err
 	}
-	return p.process(ctx, in.Owner, callID, in.Size, in.Roles, in.Progress, seal, staged)
+	return p.process(ctx, in.Owner, callID, callRun{total: in.Size, roles: in.Roles, progress: in.Progress, seal: seal, staged: staged})
 }
 
 // Ingest checks the owner's consent to transcription, records the call and stages its
@@ -262,18 +273,37 @@ var errWithdrawn = errors.New("consent to transcription withdrawn")
 // Process recognises a staged call and stores what its owner consented to, then deletes
 // the staged audio, confirms it is gone and writes the receipt — on every path.
 func (p *Pipeline) Process(ctx context.Context, owner callscribe.User, callID uuid.UUID, staging callscribe.Staging, roleNames []string, progress func(done, total int64)) (Result, error) {
-	return p.process(ctx, owner, callID, staging.Bytes, roleNames, progress, nil, nil)
+	return p.process(ctx, owner, callID, callRun{total: staging.Bytes, roles: roleNames, progress: progress})
 }
 
-// process is Process for a call whose staging may still be under way: seal, when set,
-// is called once every channel's reader is open and again when recognition ends, and
-// staged waits for staging to end and records it.
-func (p *Pipeline) process(ctx context.Context, owner callscribe.User, callID uuid.UUID, total int64, roleNames []string, progress func(done, total int64), seal func(), staged func() error) (Result, error) {
+// callRun is how process runs one call.
+type callRun struct {
+	total    int64 // bytes of the staged audio, -1 when unknown
+	roles    []string
+	progress func(done, total int64)
+	// seal, when set, is called once every channel's reader is open and again when
+	// recognition ends, and staged waits for staging to end and records it: a call whose
+	// staging is still under way.
+	seal   func()
+	staged func() error
+	// raw, when set, is the format of headerless audio (decoded by Config.DecodeRaw).
+	raw *callscribe.RawFormat
+	// retry, when set, is asked about an error: true leaves the call staged, its audio
+	// and key in place, for another attempt (a queued job that will run again).
+	retry func(error) bool
+}
+
+// process runs a staged call (or one being staged, see callRun) to its end.
+func (p *Pipeline) process(ctx context.Context, owner callscribe.User, callID uuid.UUID, run callRun) (Result, error) {
 	res := Result{CallID: callID}
+	seal, staged := run.seal, run.staged
 	if err := p.cfg.Store.SetProcessing(ctx, callID); err != nil {
 		if seal != nil {
 			seal()
 			staged()
+		}
+		if run.retry != nil && run.retry(err) {
+			return res, err
 		}
 		p.finish(ctx, callID, callscribe.CallFailed, err)
 		return res, err
@@ -282,7 +312,9 @@ func (p *Pipeline) process(ctx context.Context, owner callscribe.User, callID uu
 	defer cancel(nil)
 	go p.watchConsent(callCtx, cancel, owner.ID)
 
-	t, err := p.recognise(callCtx, callID, total, roleNames, progress, seal)
+	began := p.cfg.Now()
+	t, err := p.recognise(callCtx, callID, run, seal)
+	observeStep("recognition", began, p.cfg.Now())
 	if staged != nil {
 		seal() // whatever recognition did, nothing will read the start again
 		if serr := staged(); serr != nil {
@@ -299,6 +331,8 @@ func (p *Pipeline) process(ctx context.Context, owner callscribe.User, callID uu
 		status := callscribe.CallFailed
 		if callscribe.ErrorCode(err) == callscribe.ENOCONSENT {
 			status = callscribe.CallDiscarded
+		} else if run.retry != nil && run.retry(err) {
+			return res, err
 		}
 		res.Status = status
 		res.Receipt, _ = p.finish(ctx, callID, status, err)
@@ -306,7 +340,12 @@ func (p *Pipeline) process(ctx context.Context, owner callscribe.User, callID uu
 	}
 
 	t.CallID = callID
+	began = p.cfg.Now()
 	done, err := p.cfg.Store.CompleteCall(ctx, owner.ID, t)
+	observeStep("storing", began, p.cfg.Now())
+	if err != nil && run.retry != nil && run.retry(err) {
+		return res, err
+	}
 	if err != nil {
 		res.Status = callscribe.CallFailed
 		res.Receipt, _ = p.finish(ctx, callID, callscribe.CallFailed, err)
@@ -329,7 +368,18 @@ func (p *Pipeline) process(ctx context.Context, owner callscribe.User, callID uu
 
 // recognise decodes the staged audio and runs the recogniser on every channel at once,
 // each channel from its own decrypting stream of the stage.
-func (p *Pipeline) recognise(ctx context.Context, callID uuid.UUID, total int64, roleNames []string, progress func(done, total int64), seal func()) (callscribe.Transcript, error) {
+func (p *Pipeline) recognise(ctx context.Context, callID uuid.UUID, run callRun, seal func()) (callscribe.Transcript, error) {
+	total, roleNames, progress := run.total, run.roles, run.progress
+	decodeAudio := p.cfg.Decode
+	if run.raw != nil {
+		if p.cfg.DecodeRaw == nil {
+			return callscribe.Transcript{}, callscribe.Errorf(callscribe.EUNREADABLE, "raw (headerless) audio cannot be decoded by this server")
+		}
+		f := *run.raw
+		decodeAudio = func(ctx context.Context, r io.Reader, ch int) (int, io.ReadCloser, error) {
+			return p.cfg.DecodeRaw(ctx, r, f, ch)
+		}
+	}
 	p.mu.Lock()
 	key := p.keys[callID]
 	p.mu.Unlock()
@@ -355,11 +405,14 @@ func (p *Pipeline) recognise(ctx context.Context, callID uuid.UUID, total int64,
 		if report != nil {
 			plain = &progressReader{r: plain, total: total, report: report}
 		}
-		n, pcm, err := p.cfg.Decode(ctx, plain, ch)
+		n, pcm, err := decodeAudio(ctx, plain, ch)
 		if err != nil {
 			return 0, nil, err
 		}
 		open = append(open, pcm)
+		if p.cfg.MaxDuration > 0 {
+			return n, &durationLimit{r: pcm, left: int64(p.cfg.MaxDuration.Seconds()*asr.SampleRate) * 2, max: p.cfg.MaxDuration}, nil
+		}
 		return n, pcm, nil
 	}
 	n, first, err := decode(0, progress)
@@ -481,6 +534,7 @@ func (p *Pipeline) finish(ctx context.Context, callID uuid.UUID, status callscri
 		}
 	}
 	key := objectKey(callID)
+	began := p.cfg.Now()
 	if err := p.cfg.Stage.Delete(ctx, key); err != nil {
 		return callscribe.Receipt{}, fmt.Errorf("delete staged audio of call %s: %w", callID, err)
 	}
@@ -493,6 +547,8 @@ func (p *Pipeline) finish(ctx context.Context, callID uuid.UUID, status callscri
 		return callscribe.Receipt{}, fmt.Errorf("staged audio of call %s is still there after deletion", callID)
 	}
 	r, err := p.cfg.Store.ConfirmDeletion(ctx, callID, deletedAt, p.cfg.Now())
+	observeStep("deletion", began, p.cfg.Now())
+	p.callEnded(ctx, callID, status, cause)
 	if err != nil {
 		if callscribe.ErrorCode(err) == callscribe.ENOTFOUND {
 			// Nothing was ever recorded as staged (staging failed): nothing to prove.
@@ -500,6 +556,7 @@ func (p *Pipeline) finish(ctx context.Context, callID uuid.UUID, status callscri
 		}
 		return callscribe.Receipt{}, err
 	}
+	deletionConfirmed(r.Bytes)
 	p.cfg.Logger.InfoContext(ctx, "staged audio deleted and confirmed", "call_id", callID, "status", status)
 	return r, nil
 }

@@ -10,9 +10,11 @@ packages=(
   libpocketsphinx-dev libsphinxbase-dev pocketsphinx-en-us  # offline speech recognition
   pocketsphinx                                  # pocketsphinx_continuous: the reference in tests and benchmarks
   flite sox libsox-fmt-mp3 lame                 # tests synthesise and convert their calls
+  libmpg123-dev                                 # MP3 decoding (cgo)
   sctk                                          # sclite, word error rate in benchmarks
   acl                                           # setfacl: lets the postgres user reach a data dir under /root
   time                                          # /usr/bin/time: peak memory in benchmarks
+  curl                                          # scripts/test-minio.sh: waits for MinIO to be ready
 )
 
 missing=()

@@ -57,3 +57,7 @@ func decoder(raw *audio.RawFormat) pipeline.Decoder {
 		return d.Format().Channels, audio.Channel(ctx, d, ch, asr.SampleRate), nil
 	}
 }
+
+// decodeChannel is the decoder of audio whose format is sniffed: uploads to serve and the
+// worker's jobs, which carry no raw format.
+var decodeChannel = decoder(nil)

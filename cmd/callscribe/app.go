@@ -7,6 +7,8 @@ import (
 	"log/slog"
 	"os"
 
+	"github.com/google/uuid"
+
 	"callscribe"
 	"callscribe/storage/pglocal"
 	"callscribe/storage/postgres"
@@ -62,20 +64,26 @@ func (a *app) close() {
 	}
 }
 
-// userByEmail finds a user; the default local user is created (without any consent) the
-// first time it is asked for.
-func (a *app) userByEmail(ctx context.Context, email string) (callscribe.User, error) {
-	u, err := a.db.UserByEmail(ctx, email)
-	if callscribe.ErrorCode(err) != callscribe.ENOTFOUND || email != localEmail {
-		return u, err
+// userByEmail finds a user of the organization named org; the default local user is
+// created (without any consent) in the local organization the first time it is asked for.
+func (a *app) userByEmail(ctx context.Context, org, email string) (callscribe.User, error) {
+	var orgID uuid.UUID
+	var err error
+	if org == localOrg {
+		orgID, err = a.db.EnsureOrganization(ctx, localOrg)
+	} else {
+		orgID, err = a.db.OrganizationByName(ctx, org)
 	}
-	org, err := a.db.EnsureOrganization(ctx, localOrg)
 	if err != nil {
+		return callscribe.User{}, err
+	}
+	u, err := a.db.UserByEmail(ctx, orgID, email)
+	if callscribe.ErrorCode(err) != callscribe.ENOTFOUND || email != localEmail || org != localOrg {
 		return u, err
 	}
-	u, err = a.db.CreateUser(ctx, callscribe.User{OrgID: org, Email: localEmail, FirstName: "Local"})
+	u, err = a.db.CreateUser(ctx, callscribe.User{OrgID: orgID, Email: localEmail, FirstName: "Local"})
 	if callscribe.ErrorCode(err) == callscribe.ECONFLICT {
-		return a.db.UserByEmail(ctx, email) // created at the same moment by another process
+		return a.db.UserByEmail(ctx, orgID, email) // created at the same moment by another process
 	}
 	return u, err
 }

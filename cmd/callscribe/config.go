@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/minio/minio-go/v7/pkg/s3utils"
 )
 
 // Config is everything callscribe reads from its environment. Every variable has a named
@@ -25,6 +27,18 @@ type Config struct {
 	MaxCallBytes  int64  // CALLSCRIBE_MAX_CALL_BYTES: largest call accepted
 	ConsentPoll   time.Duration
 	LogLevel      string // CALLSCRIBE_LOG_LEVEL: debug | info | warn | error
+	S3            S3Config
+}
+
+// S3Config is the object store that stages audio; unset Endpoint: the memory stage.
+type S3Config struct {
+	Endpoint  string        // CALLSCRIBE_S3_ENDPOINT: host:port, no scheme
+	AccessKey string        // CALLSCRIBE_S3_ACCESS_KEY
+	SecretKey string        // CALLSCRIBE_S3_SECRET_KEY
+	Bucket    string        // CALLSCRIBE_S3_BUCKET
+	Secure    bool          // CALLSCRIBE_S3_SECURE: HTTPS
+	TTL       time.Duration // CALLSCRIBE_S3_TTL: the bucket lifecycle's expiry, the last backstop
+	Region    string        // CALLSCRIBE_S3_REGION
 }
 
 const (
@@ -35,6 +49,8 @@ const (
 	defaultMaxCallBytes  = 1 << 30
 	defaultConsentPoll   = time.Second
 	defaultLogLevel      = "warn"
+	defaultS3Bucket      = "callscribe-staging"
+	defaultS3TTL         = 24 * time.Hour
 )
 
 // LoadConfig reads the environment and validates it, naming the variable at fault.
@@ -47,6 +63,7 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		MaxCallBytes:  defaultMaxCallBytes,
 		ConsentPoll:   defaultConsentPoll,
 		LogLevel:      defaultLogLevel,
+		S3:            S3Config{Bucket: defaultS3Bucket, TTL: defaultS3TTL},
 	}
 	var err error
 	str := func(name string, dst *string) {
@@ -76,7 +93,15 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	str("CALLSCRIBE_SUMMARY_MODEL", &c.SummaryModel)
 	str("CALLSCRIBE_POLICY_VERSION", &c.PolicyVersion)
 	str("CALLSCRIBE_LOG_LEVEL", &c.LogLevel)
+	str("CALLSCRIBE_S3_ENDPOINT", &c.S3.Endpoint)
+	secret("CALLSCRIBE_S3_ACCESS_KEY", &c.S3.AccessKey)
+	secret("CALLSCRIBE_S3_SECRET_KEY", &c.S3.SecretKey)
+	str("CALLSCRIBE_S3_BUCKET", &c.S3.Bucket)
+	str("CALLSCRIBE_S3_REGION", &c.S3.Region)
 	if err != nil {
+		return c, err
+	}
+	if err := loadS3(getenv, &c.S3); err != nil {
 		return c, err
 	}
 	if v := getenv("CALLSCRIBE_MAX_CALL_BYTES"); v != "" {
@@ -127,4 +152,41 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		return c, fmt.Errorf("CALLSCRIBE_LOG_LEVEL: %q is not one of debug, info, warn, error", c.LogLevel)
 	}
 	return c, nil
+}
+
+// loadS3 reads and checks the object store's settings beyond the plain strings.
+func loadS3(getenv func(string) string, c *S3Config) error {
+	if v := getenv("CALLSCRIBE_S3_SECURE"); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return fmt.Errorf("CALLSCRIBE_S3_SECURE: %q is not true or false", v)
+		}
+		c.Secure = b
+	}
+	if v := getenv("CALLSCRIBE_S3_TTL"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 {
+			return fmt.Errorf("CALLSCRIBE_S3_TTL: %q is not a positive duration such as 24h", v)
+		}
+		c.TTL = d
+	}
+	if c.Endpoint == "" {
+		if c.AccessKey != "" || c.SecretKey != "" {
+			return fmt.Errorf("CALLSCRIBE_S3_ACCESS_KEY or CALLSCRIBE_S3_SECRET_KEY is set but CALLSCRIBE_S3_ENDPOINT is not: set it, or unset the keys to stage audio in memory")
+		}
+		return nil
+	}
+	if strings.Contains(c.Endpoint, "://") || strings.Contains(c.Endpoint, "/") {
+		return fmt.Errorf("CALLSCRIBE_S3_ENDPOINT: %q must be host:port, without scheme or path (HTTPS is CALLSCRIBE_S3_SECURE=true)", c.Endpoint)
+	}
+	if c.AccessKey == "" {
+		return fmt.Errorf("CALLSCRIBE_S3_ENDPOINT is set but CALLSCRIBE_S3_ACCESS_KEY (or _FILE) is not")
+	}
+	if c.SecretKey == "" {
+		return fmt.Errorf("CALLSCRIBE_S3_ENDPOINT is set but CALLSCRIBE_S3_SECRET_KEY (or _FILE) is not")
+	}
+	if err := s3utils.CheckValidBucketNameStrict(c.Bucket); err != nil {
+		return fmt.Errorf("CALLSCRIBE_S3_BUCKET: %q is not a valid bucket name: %v", c.Bucket, err)
+	}
+	return nil
 }

@@ -11,7 +11,7 @@ import (
 )
 
 func cmdConsent(ctx context.Context, cfg Config, args []string, stdout io.Writer) error {
-	const use = "usage: callscribe consent grant|withdraw --email EMAIL --purpose transcription[,summarization] | consent show --email EMAIL"
+	const use = "usage: callscribe consent grant|withdraw --email EMAIL [--org NAME] --purpose transcription[,summarization] | consent show --email EMAIL [--org NAME]"
 	if len(args) == 0 {
 		return usagef(use)
 	}
@@ -20,6 +20,7 @@ func cmdConsent(ctx context.Context, cfg Config, args []string, stdout io.Writer
 	email := fs.String("email", "", "the user's email (required)")
 	purposeList := fs.String("purpose", "", "comma-separated purposes")
 	policy := fs.String("policy-version", cfg.PolicyVersion, "version of the policy the user agreed to")
+	org := fs.String("org", localOrg, "the user's organization")
 	if _, err := parse(fs, args[1:]); err != nil {
 		return err
 	}
@@ -43,7 +44,7 @@ func cmdConsent(ctx context.Context, cfg Config, args []string, stdout io.Writer
 		return err
 	}
 	defer a.close()
-	u, err := a.userByEmail(ctx, *email)
+	u, err := a.userByEmail(ctx, *org, *email)
 	if err != nil {
 		return err
 	}

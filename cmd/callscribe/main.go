@@ -27,14 +27,15 @@ const (
 
 // exitCodes maps application error codes to exit statuses: the CLI's one table.
 var exitCodes = map[string]int{
-	callscribe.EINVALID:     exitBadInput,
-	callscribe.EUNREADABLE:  exitBadInput,
-	callscribe.ETOOLARGE:    exitBadInput,
-	callscribe.ENOCONSENT:   exitNoConsent,
-	callscribe.ENOTFOUND:    exitNotFound,
-	callscribe.ECONFLICT:    exitFailure,
-	callscribe.EUNAVAILABLE: exitFailure,
-	callscribe.EINTERNAL:    exitFailure,
+	callscribe.EINVALID:      exitBadInput,
+	callscribe.EUNREADABLE:   exitBadInput,
+	callscribe.ETOOLARGE:     exitBadInput,
+	callscribe.ENOCONSENT:    exitNoConsent,
+	callscribe.ENOTFOUND:     exitNotFound,
+	callscribe.ECONFLICT:     exitFailure,
+	callscribe.EUNAVAILABLE:  exitFailure,
+	callscribe.EUNAUTHORIZED: exitFailure,
+	callscribe.EINTERNAL:     exitFailure,
 }
 
 func exitCode(err error) int {
@@ -50,11 +51,14 @@ func exitCode(err error) int {
 const usage = `callscribe turns recorded calls into transcripts and forgets the audio.
 
 Usage:
-  callscribe transcribe [--owner EMAIL] [--json] [--channels agent,client] [RAW] FILE...
+  callscribe transcribe [--owner EMAIL] [--org NAME] [--json] [--channels agent,client] [RAW] FILE...
   callscribe convert [--channel N] [RAW] IN OUT.wav
   callscribe users add --email EMAIL [--name "Surname First Patronymic"] [--phone PHONE] [--org NAME]
-  callscribe consent grant|withdraw --email EMAIL --purpose transcription[,summarization]
-  callscribe consent show --email EMAIL
+  callscribe consent grant|withdraw --email EMAIL [--org NAME] --purpose transcription[,summarization]
+  callscribe consent show --email EMAIL [--org NAME]
+  callscribe apikey create --org NAME | apikey revoke ID | apikey list --org NAME
+  callscribe serve     (HTTP API on CALLSCRIBE_HTTP_ADDR, with the worker)
+  callscribe worker    (the worker alone; needs an object store)
   callscribe migrate
 
 convert writes what the recogniser hears of one channel (16 kHz, 16-bit mono WAV):
@@ -99,6 +103,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		cmdErr = cmdConsent(ctx, cfg, rest, stdout)
 	case "migrate":
 		cmdErr = cmdMigrate(ctx, cfg, stdout)
+	case "serve":
+		cmdErr = cmdServe(ctx, cfg, rest, stdout)
+	case "worker":
+		cmdErr = cmdWorker(ctx, cfg, rest, stdout)
+	case "apikey":
+		cmdErr = cmdAPIKey(ctx, cfg, rest, stdout)
 	default:
 		fmt.Fprintf(stderr, "callscribe: unknown command %q\n\n%s", cmd, usage)
 		return exitBadInput

@@ -15,7 +15,6 @@ import (
 
 	"callscribe"
 	"callscribe/pipeline"
-	"callscribe/storage/memory"
 )
 
 // progressMinBytes is the size from which a file gets a progress bar: below it the call
@@ -25,6 +24,7 @@ const progressMinBytes = 4 << 20
 func cmdTranscribe(ctx context.Context, cfg Config, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("transcribe")
 	owner := fs.String("owner", localEmail, "email of the user who owns the calls")
+	org := fs.String("org", localOrg, "the owner's organization")
 	asJSON := fs.Bool("json", false, "print one JSON object per file")
 	channels := fs.String("channels", strings.Join(pipeline.DefaultRoles, ","), "speaker of each channel, in channel order")
 	raw := addRawFlags(fs)
@@ -52,7 +52,7 @@ func cmdTranscribe(ctx context.Context, cfg Config, args []string, stdout, stder
 		return err
 	}
 	defer a.close()
-	user, err := a.userByEmail(ctx, *owner)
+	user, err := a.userByEmail(ctx, *org, *owner)
 	if err != nil {
 		return err
 	}
@@ -65,9 +65,13 @@ func cmdTranscribe(ctx context.Context, cfg Config, args []string, stdout, stder
 	if err != nil {
 		return err
 	}
+	stage, err := newStage(ctx, cfg, 1, a.log)
+	if err != nil {
+		return err
+	}
 	p := pipeline.New(pipeline.Config{
 		Store:       a.db,
-		Stage:       memory.New(cfg.MaxCallBytes + cfg.MaxCallBytes/8), // room for the encryption overhead
+		Stage:       stage,
 		Decode:      decoder(rawFormat),
 		Transcriber: transcriber,
 		Summarizer:  summarizer,

@@ -322,3 +322,7 @@ func (r *reader) Close() error {
 	}
 	return nil
 }
+
+// ProcessLocal reports that objects live in this process only: the pipeline keeps their
+// encryption keys in memory and never records them.
+func (s *Stage) ProcessLocal() bool { return true }

@@ -50,8 +50,16 @@ func (db *DB) Close() { db.pool.Close() }
 // (the job queue).
 func (db *DB) Pool() *pgxpool.Pool { return db.pool }
 
-// Migrate applies every embedded migration that the database at url lacks.
+// Migrate applies every embedded migration that the database at url lacks, then the job
+// queue's (River's) own migrations.
 func Migrate(ctx context.Context, url string) error {
+	if err := migrateSchema(ctx, url); err != nil {
+		return err
+	}
+	return migrateQueue(ctx, url)
+}
+
+func migrateSchema(ctx context.Context, url string) error {
 	sqlDB, err := sql.Open("pgx", url)
 	if err != nil {
 		return fmt.Errorf("open database for migrations: %w", err)

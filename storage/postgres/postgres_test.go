@@ -57,7 +57,7 @@ func TestEmailIsUniqueIgnoringCase(t *testing.T) {
 	if got := callscribe.ErrorCode(err); got != callscribe.ECONFLICT {
 		t.Errorf("second user with the same email: code %q, want %q", got, callscribe.ECONFLICT)
 	}
-	got, err := db.UserByEmail(ctx, " SMIRNOV@example.ru")
+	got, err := db.UserByEmail(ctx, u.OrgID, " SMIRNOV@example.ru")
 	if err != nil || got.ID != u.ID {
 		t.Errorf("UserByEmail in other case = %v, %v; want user %s", got.ID, err, u.ID)
 	}
@@ -172,5 +172,26 @@ func TestConfirmDeletionWritesOneReceipt(t *testing.T) {
 	db.Pool().QueryRow(ctx, `SELECT count(*) FROM audio_deletion_receipts`).Scan(&n)
 	if n != 1 {
 		t.Errorf("%d receipts, want 1", n)
+	}
+}
+
+// TestEmailIsUniquePerOrganization: two organizations may each have a user with the same
+// email, and a lookup finds only its own organization's.
+func TestEmailIsUniquePerOrganization(t *testing.T) {
+	db, u := setup(t)
+	ctx := context.Background()
+	other, err := db.EnsureOrganization(ctx, "other")
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := db.CreateUser(ctx, callscribe.User{OrgID: other, Email: u.Email})
+	if err != nil {
+		t.Fatalf("same email in another organization: %v; want it allowed", err)
+	}
+	for org, want := range map[uuid.UUID]uuid.UUID{u.OrgID: u.ID, other: v.ID} {
+		got, err := db.UserByEmail(ctx, org, u.Email)
+		if err != nil || got.ID != want {
+			t.Errorf("UserByEmail(org %s) = %v, %v; want %s", org, got.ID, err, want)
+		}
 	}
 }

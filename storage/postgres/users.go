@@ -29,7 +29,7 @@ func (db *DB) EnsureOrganization(ctx context.Context, name string) (uuid.UUID, e
 }
 
 // CreateUser adds a user to an organization. A second user with the same email
-// (case-insensitive) is refused with ECONFLICT.
+// (case-insensitive) in the same organization is refused with ECONFLICT.
 func (db *DB) CreateUser(ctx context.Context, u callscribe.User) (callscribe.User, error) {
 	err := db.pool.QueryRow(ctx, `
 		INSERT INTO users (organization_id, email, surname, first_name, patronymic, phone)
@@ -45,12 +45,14 @@ func (db *DB) CreateUser(ctx context.Context, u callscribe.User) (callscribe.Use
 	return u, nil
 }
 
-// UserByEmail finds a user by email, case-insensitively; ENOTFOUND when there is none.
-func (db *DB) UserByEmail(ctx context.Context, email string) (callscribe.User, error) {
+// UserByEmail finds a user of the organization by email, case-insensitively; ENOTFOUND
+// when there is none (a user of another organization is not found either: emails are
+// unique per organization only).
+func (db *DB) UserByEmail(ctx context.Context, orgID uuid.UUID, email string) (callscribe.User, error) {
 	var u callscribe.User
 	err := db.pool.QueryRow(ctx, `
 		SELECT id, organization_id, email, surname, first_name, patronymic, phone, created_at
-		FROM users WHERE lower(email) = lower($1)`, strings.TrimSpace(email)).
+		FROM users WHERE organization_id = $1 AND lower(email) = lower($2)`, orgID, strings.TrimSpace(email)).
 		Scan(&u.ID, &u.OrgID, &u.Email, &u.Surname, &u.FirstName, &u.Patronymic, &u.Phone, &u.CreatedAt)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return callscribe.User{}, callscribe.Errorf(callscribe.ENOTFOUND, "no user with email %s", email)

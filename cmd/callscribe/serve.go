@@ -1,0 +1,210 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+
+	"callscribe"
+	"callscribe/metrics"
+	"callscribe/pipeline"
+	"callscribe/storage/postgres"
+	"callscribe/web"
+)
+
+// memoryStageCalls is how many calls of the largest size the memory stage holds at once.
+const memoryStageCalls = 4
+
+// service is what serve and worker run: the pipeline over the queued store, and the
+// River client that inserts jobs and, with workers, runs them.
+type service struct {
+	pipeline *pipeline.Pipeline
+	stage    pipeline.Stage
+	queue    *river.Client[pgx.Tx]
+	closeASR func()
+}
+
+// newService wires the pipeline, the stage and the job queue. With runJobs the River
+// client also works the queue, CALLSCRIBE_WORKERS calls at once.
+func newService(ctx context.Context, a *app, scfg ServiceConfig, runJobs bool) (*service, error) {
+	// The memory stage holds calls queued and in flight; the object store, when configured,
+	// is readied (bucket, lifecycle rule) and checked (no object lock) here.
+	stage, err := newStage(ctx, a.cfg, memoryStageCalls, a.log)
+	if err != nil {
+		return nil, err
+	}
+	transcriber, closeASR, err := newTranscriber(a.cfg)
+	if err != nil {
+		return nil, err
+	}
+	summarizer, err := newSummarizer(a.cfg)
+	if err != nil {
+		closeASR()
+		return nil, err
+	}
+	queued := &postgres.Queued{DB: a.db, MaxAttempts: scfg.JobMaxAttempts}
+	p := pipeline.New(pipeline.Config{
+		Store:       queued,
+		Stage:       stage,
+		Decode:      decodeChannel,
+		Transcriber: transcriber,
+		Summarizer:  summarizer,
+		Logger:      a.log,
+		ConsentPoll: a.cfg.ConsentPoll,
+		MaxBytes:    a.cfg.MaxCallBytes,
+		MaxDuration: scfg.MaxCallDuration,
+	})
+	workers := river.NewWorkers()
+	river.AddWorker(workers, &pipeline.Worker{Pipeline: p})
+	rcfg := &river.Config{
+		Workers:              workers,
+		JobTimeout:           scfg.JobTimeout,
+		RescueStuckJobsAfter: scfg.JobRescueAfter,
+		MaxAttempts:          scfg.JobMaxAttempts,
+		Logger:               a.log,
+	}
+	if runJobs {
+		rcfg.Queues = map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: scfg.Workers}}
+	}
+	client, err := river.NewClient(riverpgxv5.New(a.db.Pool()), rcfg)
+	if err != nil {
+		closeASR()
+		return nil, fmt.Errorf("job queue: %w", err)
+	}
+	queued.Jobs = client
+	return &service{pipeline: p, stage: stage, queue: client, closeASR: closeASR}, nil
+}
+
+func cmdServe(ctx context.Context, cfg Config, args []string, stdout io.Writer) error {
+	if _, err := parse(newFlags("serve"), args); err != nil {
+		return err
+	}
+	scfg, err := LoadServiceConfig(os.Getenv)
+	if err != nil {
+		return callscribe.Errorf(callscribe.EINVALID, "configuration: %v", err)
+	}
+	a, err := openApp(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer a.close()
+	svc, err := newService(ctx, a, scfg, scfg.ServeWorker)
+	if err != nil {
+		return err
+	}
+	defer svc.closeASR()
+	if err := metrics.RegisterDatabase(a.db); err != nil {
+		return fmt.Errorf("metrics: %w", err)
+	}
+	if _, ok := svc.stage.(interface{ ProcessLocal() bool }); ok {
+		// Audio staged in memory by a previous process died with it: say so on each call.
+		lost, err := a.db.FailLostCalls(ctx, svc.stage.Name(), time.Now())
+		if err != nil {
+			return err
+		}
+		for _, id := range lost {
+			a.log.Warn("call lost with a previous process's memory stage; marked failed", "call_id", id)
+		}
+	}
+
+	ln, err := net.Listen("tcp", scfg.HTTPAddr)
+	if err != nil {
+		return callscribe.Wrap(callscribe.EINVALID, err, "CALLSCRIBE_HTTP_ADDR: cannot listen on %s: %v", scfg.HTTPAddr, err)
+	}
+	srv := &http.Server{
+		Handler: web.New(web.Config{
+			Store: a.db, Ingester: svc.pipeline, Stage: svc.stage,
+			MaxBodyBytes: a.cfg.MaxCallBytes + 1<<20, // the audio and its multipart wrapping
+			Logger:       a.log,
+		}).Handler(),
+		ReadHeaderTimeout: 10 * time.Second,
+	}
+	if scfg.ServeWorker {
+		if err := svc.queue.Start(ctx); err != nil {
+			return fmt.Errorf("start the job queue: %w", err)
+		}
+	}
+	startSweeper(ctx, a, svc.stage)
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	fmt.Fprintf(stdout, "callscribe serve: listening on http://%s (worker %v)\n", ln.Addr(), scfg.ServeWorker)
+
+	select {
+	case err := <-served:
+		return fmt.Errorf("http server: %w", err)
+	case <-ctx.Done():
+	}
+	// SIGTERM: stop accepting, let uploads in flight finish (or be cleaned up by their
+	// own refusal path), then let the calls being transcribed finish; past the timeout
+	// their contexts are cancelled and the jobs are retried later.
+	down, cancel := context.WithTimeout(context.Background(), scfg.ShutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(down); err != nil {
+		a.log.Warn("uploads still in flight at shutdown", "err", err)
+		srv.Close()
+	}
+	if scfg.ServeWorker {
+		stopQueue(down, svc.queue, a)
+	}
+	fmt.Fprintln(stdout, "callscribe serve: stopped")
+	return nil
+}
+
+// stopQueue stops the worker softly (running calls finish) until ctx ends, then cancels
+// what is still running.
+func stopQueue(ctx context.Context, q *river.Client[pgx.Tx], a *app) {
+	if err := q.Stop(ctx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
+		a.log.Warn("stop the job queue", "err", err)
+	}
+	if ctx.Err() != nil {
+		hard, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := q.StopAndCancel(hard); err != nil {
+			a.log.Warn("cancel running jobs", "err", err)
+		}
+	}
+}
+
+func cmdWorker(ctx context.Context, cfg Config, args []string, stdout io.Writer) error {
+	if _, err := parse(newFlags("worker"), args); err != nil {
+		return err
+	}
+	scfg, err := LoadServiceConfig(os.Getenv)
+	if err != nil {
+		return callscribe.Errorf(callscribe.EINVALID, "configuration: %v", err)
+	}
+	if !scfg.ObjectStore {
+		return callscribe.Errorf(callscribe.EINVALID,
+			"callscribe worker needs an object store (CALLSCRIBE_S3_ENDPOINT): with the memory stage the staged audio lives in the serve process, whose own worker transcribes it (CALLSCRIBE_SERVE_WORKER=true)")
+	}
+	a, err := openApp(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer a.close()
+	svc, err := newService(ctx, a, scfg, true)
+	if err != nil {
+		return err
+	}
+	defer svc.closeASR()
+	if err := svc.queue.Start(ctx); err != nil {
+		return fmt.Errorf("start the job queue: %w", err)
+	}
+	startSweeper(ctx, a, svc.stage)
+	fmt.Fprintf(stdout, "callscribe worker: working the queue, %d calls at once\n", scfg.Workers)
+	<-ctx.Done()
+	down, cancel := context.WithTimeout(context.Background(), scfg.ShutdownTimeout)
+	defer cancel()
+	stopQueue(down, svc.queue, a)
+	fmt.Fprintln(stdout, "callscribe worker: stopped")
+	return nil
+}

@@ -1,0 +1,181 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"callscribe/internal/testcall"
+)
+
+// TestServeProcess runs `callscribe serve` as an operator does: keys and users from the
+// CLI, an upload over HTTP, the transcript read back, then SIGTERM and a clean exit.
+func TestServeProcess(t *testing.T) {
+	env := append(dbEnv(t), "CALLSCRIBE_HTTP_ADDR=127.0.0.1:0", "CALLSCRIBE_LOG_LEVEL=info")
+	mustRun(t, env, "users", "add", "--org", "acme", "--email", "ivanova@example.ru", "--phone", "+79161234567")
+	mustRun(t, env, "consent", "grant", "--org", "acme", "--email", "ivanova@example.ru", "--purpose", "transcription")
+	out := strings.Split(strings.TrimSpace(mustRun(t, env, "apikey", "create", "--org", "acme")), "\n")
+	key := out[len(out)-1]
+	if !strings.HasPrefix(key, "csk_") {
+		t.Fatalf("apikey create's last line %q is not a key", key)
+	}
+
+	cmd := exec.Command(bin, "serve")
+	cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME")}, env...)
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	t.Cleanup(func() {
+		if cmd.ProcessState == nil {
+			cmd.Process.Kill()
+		}
+	})
+	lines := bufio.NewScanner(stdout)
+	if !lines.Scan() {
+		t.Fatalf("serve printed nothing; stderr:\n%s", stderr.String())
+	}
+	first := lines.Text()
+	_, base, ok := strings.Cut(first, "listening on ")
+	if !ok {
+		t.Fatalf("serve's first line %q does not say where it listens", first)
+	}
+	base = strings.Fields(base)[0]
+	rest := make(chan string, 1)
+	go func() {
+		var b strings.Builder
+		for lines.Scan() {
+			b.WriteString(lines.Text() + "\n")
+		}
+		rest <- b.String()
+	}()
+
+	call := func(method, path string, body io.Reader) (int, []byte) {
+		t.Helper()
+		req, _ := http.NewRequest(method, base+path, body)
+		req.Header.Set("Authorization", "Bearer "+key)
+		req.Header.Set("Content-Type", "audio/wav")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatalf("%s %s: %v", method, path, err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, b
+	}
+	if code, _ := call("GET", "/readyz", nil); code != http.StatusOK {
+		t.Errorf("/readyz: %d; want 200", code)
+	}
+	dir := t.TempDir()
+	path, spoken := testcall.Stereo(t, dir, 0.6, testcall.Dialogue(testcall.Sentences[:2]...))
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	code, body := call("POST", "/v1/calls?owner=ivanova@example.ru&external_id=e2e-1", f)
+	if code != http.StatusAccepted {
+		t.Fatalf("upload: %d %s; want 202", code, body)
+	}
+	var acc struct{ ID, StatusURL string }
+	json.Unmarshal(body, &acc)
+	deadline := time.Now().Add(3 * time.Minute)
+	var status struct {
+		Status  string
+		Receipt *struct {
+			ConfirmedAt *time.Time `json:"confirmed_at"`
+		}
+	}
+	for {
+		_, b := call("GET", "/v1/calls/"+acc.ID, nil)
+		json.Unmarshal(b, &status)
+		if status.Status != "queued" && status.Status != "processing" && status.Receipt != nil && status.Receipt.ConfirmedAt != nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("call still %s after 3 minutes", status.Status)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	if status.Status != "completed" {
+		t.Fatalf("call %s; want completed", status.Status)
+	}
+	code, txt := call("GET", "/v1/calls/"+acc.ID+"/transcript?format=txt", nil)
+	if code != http.StatusOK || !strings.Contains(string(txt), "] ") {
+		t.Errorf("transcript: %d %q", code, txt)
+	}
+
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-exited:
+		if err != nil {
+			t.Errorf("serve after SIGTERM: %v; want exit 0\n%s", err, stderr.String())
+		}
+	case <-time.After(60 * time.Second):
+		t.Fatalf("serve did not stop within 60 s of SIGTERM")
+	}
+	if tail := <-rest; !strings.Contains(tail, "stopped") {
+		t.Errorf("serve's output after SIGTERM %q does not say it stopped", tail)
+	}
+	logs := stderr.String()
+	for _, s := range append(spoken[0], spoken[1]...) {
+		if strings.Contains(logs, s[:len(s)/2]) {
+			t.Errorf("serve's logs hold transcript text %q", s[:len(s)/2])
+		}
+	}
+	for _, pii := range []string{"ivanova@example.ru", "+79161234567"} {
+		if strings.Contains(logs, pii) {
+			t.Errorf("serve's logs hold %q", pii)
+		}
+	}
+}
+
+// TestWorkerNeedsAnObjectStore: the worker alone cannot read audio staged in another
+// process's memory, and says so.
+func TestWorkerNeedsAnObjectStore(t *testing.T) {
+	r := runCLI(t, dbEnv(t), t.TempDir(), "worker")
+	if r.code != exitBadInput || !strings.Contains(r.stderr, "CALLSCRIBE_S3_ENDPOINT") {
+		t.Errorf("worker without an object store: exit %d, %q; want exit %d naming CALLSCRIBE_S3_ENDPOINT", r.code, r.stderr, exitBadInput)
+	}
+}
+
+func TestServiceConfig(t *testing.T) {
+	for _, tc := range []struct {
+		env  map[string]string
+		want string // in the error; "" for none
+	}{
+		{map[string]string{}, ""},
+		{map[string]string{"CALLSCRIBE_WORKERS": "0"}, "CALLSCRIBE_WORKERS"},
+		{map[string]string{"CALLSCRIBE_JOB_TIMEOUT": "20m"}, "CALLSCRIBE_JOB_RESCUE_AFTER"},
+		{map[string]string{"CALLSCRIBE_JOB_TIMEOUT": "soon"}, "CALLSCRIBE_JOB_TIMEOUT"},
+		{map[string]string{"CALLSCRIBE_MAX_CALL_DURATION": "-1h"}, "CALLSCRIBE_MAX_CALL_DURATION"},
+		{map[string]string{"CALLSCRIBE_SERVE_WORKER": "false"}, "CALLSCRIBE_S3_ENDPOINT"},
+		{map[string]string{"CALLSCRIBE_SERVE_WORKER": "false", "CALLSCRIBE_S3_ENDPOINT": "http://127.0.0.1:9000"}, ""},
+		{map[string]string{"CALLSCRIBE_JOB_MAX_ATTEMPTS": "x"}, "CALLSCRIBE_JOB_MAX_ATTEMPTS"},
+	} {
+		_, err := LoadServiceConfig(func(k string) string { return tc.env[k] })
+		switch {
+		case tc.want == "" && err != nil:
+			t.Errorf("%v: %v; want no error", tc.env, err)
+		case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)):
+			t.Errorf("%v: %v; want an error naming %s", tc.env, err, tc.want)
+		}
+	}
+}

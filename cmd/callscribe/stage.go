@@ -1,0 +1,51 @@
+package main
+
+import (
+	"context"
+	"log/slog"
+
+	"callscribe/pipeline"
+	"callscribe/storage/memory"
+	"callscribe/storage/s3"
+)
+
+// newStage returns where calls stage their audio: the object store when
+// CALLSCRIBE_S3_ENDPOINT is set, readied and checked at once (EnsureBucket), otherwise
+// this process's memory, bounded to hold calls calls of the largest size (with room for the
+// encryption overhead), so that uploads are refused rather than the process running out of
+// memory.
+func newStage(ctx context.Context, cfg Config, calls int64, log *slog.Logger) (pipeline.Stage, error) {
+	if cfg.S3.Endpoint == "" {
+		return memory.New(calls * (cfg.MaxCallBytes + cfg.MaxCallBytes/8)), nil
+	}
+	st, err := newS3Stage(cfg)
+	if err != nil {
+		return nil, err
+	}
+	warnings, err := st.EnsureBucket(ctx, cfg.S3.TTL)
+	if err != nil {
+		return nil, err
+	}
+	for _, w := range warnings {
+		log.WarnContext(ctx, w)
+	}
+	return st, nil
+}
+
+// newS3Stage is the object-store stage of cfg, without talking to the server.
+func newS3Stage(cfg Config) (*s3.Stage, error) {
+	return s3.New(s3.Options{
+		Endpoint: cfg.S3.Endpoint, AccessKey: cfg.S3.AccessKey, SecretKey: cfg.S3.SecretKey,
+		Bucket: cfg.S3.Bucket, Secure: cfg.S3.Secure, Region: cfg.S3.Region,
+	})
+}
+
+// startSweeper runs the sweeper until ctx ends when the stage is an object store: the
+// memory stage dies with its process and has nothing to sweep.
+func startSweeper(ctx context.Context, a *app, stage pipeline.Stage) {
+	st, ok := stage.(pipeline.SweepStage)
+	if !ok {
+		return
+	}
+	go pipeline.Sweeper{Store: a.db, Stage: st, Logger: a.log}.Run(ctx) // logs its own failures and keeps going
+}

@@ -1,0 +1,114 @@
+// Package metrics defines every Prometheus metric callscribe exports, in one place, on
+// one registry that /metrics serves. Labels carry statuses, steps and states — never a
+// call id, a user, a phone number or any text (they would be shipped off the machine and
+// kept). Add new metrics here (webhooks, say) so the set stays reviewable at a glance.
+package metrics
+
+import (
+	"context"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+)
+
+// Registry holds every metric of this process.
+var Registry = prometheus.NewRegistry()
+
+var (
+	// CallsAccepted counts uploads accepted and queued (202), not repeats of an external id.
+	CallsAccepted = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "callscribe_calls_accepted_total",
+		Help: "Calls accepted for transcription and queued.",
+	})
+	// CallsRefused counts uploads refused, by error code (no_consent, too_large, …).
+	CallsRefused = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "callscribe_calls_refused_total",
+		Help: "Uploads refused, by error code.",
+	}, []string{"code"})
+	// CallsEnded counts calls that reached a final status in this process.
+	CallsEnded = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "callscribe_calls_ended_total",
+		Help: "Calls that reached a final status (completed, discarded, failed).",
+	}, []string{"status"})
+	// StepSeconds is how long each step of a call took: staging, recognition, storing,
+	// deletion (delete, confirm, receipt).
+	StepSeconds = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name:    "callscribe_step_seconds",
+		Help:    "Duration of a call's steps: staging, recognition, storing, deletion.",
+		Buckets: []float64{.005, .025, .1, .5, 1, 2.5, 5, 10, 30, 60, 180, 600, 1800},
+	}, []string{"step"})
+	// StagedBytes is the audio bytes this process has staged and not yet seen deleted.
+	StagedBytes = prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "callscribe_staged_bytes",
+		Help: "Bytes of audio staged by this process whose deletion is not yet confirmed.",
+	})
+	// DeletionsConfirmed counts staged objects deleted and confirmed gone (receipts written).
+	DeletionsConfirmed = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "callscribe_deletions_confirmed_total",
+		Help: "Staged audio objects deleted, confirmed gone by the stage, and receipted.",
+	})
+)
+
+func init() {
+	Registry.MustRegister(
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		CallsAccepted, CallsRefused, CallsEnded, StepSeconds, StagedBytes, DeletionsConfirmed,
+	)
+}
+
+// Step records how long a step took.
+func Step(step string, began, ended time.Time) {
+	StepSeconds.WithLabelValues(step).Observe(ended.Sub(began).Seconds())
+}
+
+// Source is what the database collector reads at each scrape.
+type Source interface {
+	CallCountsByStatus(ctx context.Context) (map[string]int64, error)
+	QueueDepth(ctx context.Context) (map[string]int64, error)
+}
+
+// dbCollector reads the counts that only the database knows at scrape time: calls by
+// status (all processes) and transcription jobs by queue state.
+type dbCollector struct {
+	src     Source
+	calls   *prometheus.Desc
+	queue   *prometheus.Desc
+	timeout time.Duration
+}
+
+// RegisterDatabase adds the gauges read from the database at each scrape:
+// callscribe_calls{status} and callscribe_queue_jobs{state}.
+func RegisterDatabase(src Source) error {
+	return Registry.Register(&dbCollector{
+		src:     src,
+		calls:   prometheus.NewDesc("callscribe_calls", "Calls in the database, by status.", []string{"status"}, nil),
+		queue:   prometheus.NewDesc("callscribe_queue_jobs", "Transcription jobs not yet finished, by queue state.", []string{"state"}, nil),
+		timeout: 5 * time.Second,
+	})
+}
+
+func (c *dbCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- c.calls
+	ch <- c.queue
+}
+
+func (c *dbCollector) Collect(ch chan<- prometheus.Metric) {
+	ctx, cancel := context.WithTimeout(context.Background(), c.timeout)
+	defer cancel()
+	if counts, err := c.src.CallCountsByStatus(ctx); err == nil {
+		for s, n := range counts {
+			ch <- prometheus.MustNewConstMetric(c.calls, prometheus.GaugeValue, float64(n), s)
+		}
+	} else {
+		ch <- prometheus.NewInvalidMetric(c.calls, err)
+	}
+	if depth, err := c.src.QueueDepth(ctx); err == nil {
+		for _, state := range []string{"available", "scheduled", "retryable", "running", "pending"} {
+			ch <- prometheus.MustNewConstMetric(c.queue, prometheus.GaugeValue, float64(depth[state]), state)
+		}
+	} else {
+		ch <- prometheus.NewInvalidMetric(c.queue, err)
+	}
+}

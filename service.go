@@ -1,0 +1,90 @@
+package callscribe
+
+import (
+	"time"
+
+	"github.com/google/uuid"
+)
+
+// TranscribeJob is the queued job of one staged call. It carries the call's id and
+// nothing else: job arguments are stored as plain JSON and must never hold text, audio
+// or personal data. Its Kind makes it a River job.
+type TranscribeJob struct {
+	CallID uuid.UUID `json:"call_id"`
+}
+
+// Kind names the job in the queue.
+func (TranscribeJob) Kind() string { return "transcribe_call" }
+
+// RawFormat says how to read headerless audio: an upload of raw samples has no header to
+// sniff, so the client names its sample rate, encoding and channel count.
+type RawFormat struct {
+	SampleRate int    `json:"sample_rate"`
+	Encoding   string `json:"encoding"` // e.g. s16le, ulaw, alaw
+	Channels   int    `json:"channels"`
+}
+
+// NewCall is what ingestion records of a call once its audio is staged.
+type NewCall struct {
+	ID         uuid.UUID
+	OrgID      uuid.UUID
+	OwnerID    uuid.UUID
+	ExternalID string     // the client's own id of the call; "" when none
+	StartedAt  *time.Time // when the call started, as the client says
+	Channels   []string
+	Raw        *RawFormat
+}
+
+// Call is a call as the read API shows it: no audio, no transcript text.
+type Call struct {
+	ID           uuid.UUID
+	OrgID        uuid.UUID
+	OwnerID      uuid.UUID
+	OwnerEmail   string
+	ExternalID   string
+	Status       CallStatus
+	Channels     []string
+	DurationMS   *int64
+	StartedAt    *time.Time
+	ErrorCode    string
+	ErrorMessage string
+	Raw          *RawFormat
+	CreatedAt    time.Time
+	UpdatedAt    time.Time
+	Staging      *Staging // nil until the audio was staged
+	Receipt      *Receipt // nil until its deletion was confirmed
+}
+
+// Ended reports whether the call has reached a final status.
+func (s CallStatus) Ended() bool {
+	return s == CallCompleted || s == CallDiscarded || s == CallFailed
+}
+
+// CallFilter selects calls of one organization for listing, newest first.
+type CallFilter struct {
+	OrgID   uuid.UUID
+	OwnerID *uuid.UUID
+	Status  CallStatus
+	From    *time.Time // created at or after
+	To      *time.Time // created before
+	Limit   int
+	// After is the keyset cursor: calls strictly older than (CreatedAt, ID).
+	After *CallCursor
+}
+
+// CallCursor is a position in a listing.
+type CallCursor struct {
+	CreatedAt time.Time
+	ID        uuid.UUID
+}
+
+// APIKey is an organization's credential for the HTTP API. The secret is shown once,
+// when the key is created, and never stored.
+type APIKey struct {
+	ID        uuid.UUID
+	OrgID     uuid.UUID
+	OrgName   string
+	Prefix    string
+	CreatedAt time.Time
+	RevokedAt *time.Time
+}

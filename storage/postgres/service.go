@@ -1,0 +1,292 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/riverqueue/river"
+
+	"callscribe"
+)
+
+// AcceptCall records a staged call in one transaction: the call row (status staged), its
+// staging record and its transcription job. A call with the same external id in the same
+// organization wins: then nothing is inserted and AcceptCall returns that call's id with
+// existing true; the unique index on (organization, external id) makes this hold under
+// concurrent uploads. The job is unique by its arguments, so a call never has two.
+func (q *Queued) AcceptCall(ctx context.Context, c callscribe.NewCall, s callscribe.Staging) (id uuid.UUID, existing bool, err error) {
+	if q.Jobs == nil {
+		return uuid.Nil, false, errors.New("accept call: no job queue configured")
+	}
+	err = q.inTx(ctx, func(tx pgx.Tx) error {
+		existing = false
+		err := tx.QueryRow(ctx, `
+			INSERT INTO calls (id, organization_id, owner_id, status, channels, external_id, started_at, raw_format)
+			VALUES ($1, $2, $3, 'staged', $4, nullif($5, ''), $6, $7)
+			ON CONFLICT (organization_id, external_id) WHERE external_id IS NOT NULL DO NOTHING
+			RETURNING id`,
+			c.ID, c.OrgID, c.OwnerID, nonNil(c.Channels), c.ExternalID, c.StartedAt, c.Raw).Scan(&id)
+		if errors.Is(err, pgx.ErrNoRows) {
+			existing = true
+			return tx.QueryRow(ctx, `SELECT id FROM calls WHERE organization_id = $1 AND external_id = $2`,
+				c.OrgID, c.ExternalID).Scan(&id)
+		}
+		if err != nil {
+			return err
+		}
+		if err := insertStaging(ctx, tx, c.ID, s); err != nil {
+			return err
+		}
+		opts := &river.InsertOpts{MaxAttempts: q.MaxAttempts, UniqueOpts: river.UniqueOpts{ByArgs: true}}
+		_, err = q.Jobs.InsertTx(ctx, tx, callscribe.TranscribeJob{CallID: c.ID}, opts)
+		return err
+	})
+	if err != nil {
+		return uuid.Nil, false, fmt.Errorf("accept call: %w", err)
+	}
+	return id, existing, nil
+}
+
+func insertStaging(ctx context.Context, tx pgx.Tx, callID uuid.UUID, s callscribe.Staging) error {
+	_, err := tx.Exec(ctx, `
+		INSERT INTO call_stages (call_id, stage, object_key, key, bytes, sha256, staged_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+		callID, s.Stage, s.ObjectKey, s.Key, s.Bytes, s.SHA256, s.StagedAt)
+	return err
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
+
+// RecordRejected records an upload that was partly or wholly staged and then refused (over
+// a limit, cut off, a duplicate that lost the race): a failed call without external id,
+// its staging record and the receipt of its deletion, in one transaction. The caller has
+// deleted the staged object and confirmed it gone.
+func (db *DB) RecordRejected(ctx context.Context, c callscribe.NewCall, s callscribe.Staging, code, message string, deletedAt, confirmedAt time.Time) (callscribe.Receipt, error) {
+	var r callscribe.Receipt
+	err := db.inTx(ctx, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `
+			INSERT INTO calls (id, organization_id, owner_id, status, channels, started_at, raw_format, error_code, error_message)
+			VALUES ($1, $2, $3, 'failed', $4, $5, $6, $7, $8)`,
+			c.ID, c.OrgID, c.OwnerID, nonNil(c.Channels), c.StartedAt, c.Raw, code, message); err != nil {
+			return err
+		}
+		s.Key = nil
+		if err := insertStaging(ctx, tx, c.ID, s); err != nil {
+			return err
+		}
+		return writeReceipt(ctx, tx, c.ID, deletedAt, confirmedAt, &r)
+	})
+	if err != nil {
+		return callscribe.Receipt{}, fmt.Errorf("record rejected upload: %w", err)
+	}
+	return r, nil
+}
+
+func writeReceipt(ctx context.Context, tx pgx.Tx, callID uuid.UUID, deletedAt, confirmedAt time.Time, r *callscribe.Receipt) error {
+	if _, err := tx.Exec(ctx, `
+		UPDATE call_stages SET key = NULL, deleted_at = $2, confirmed_at = $3
+		WHERE call_id = $1 AND confirmed_at IS NULL`, callID, deletedAt, confirmedAt); err != nil {
+		return err
+	}
+	if _, err := tx.Exec(ctx, `
+		INSERT INTO audio_deletion_receipts (call_id, stage, bytes, sha256, staged_at, deleted_at, confirmed_at)
+		SELECT call_id, stage, bytes, sha256, staged_at, deleted_at, confirmed_at
+		FROM call_stages WHERE call_id = $1
+		ON CONFLICT (call_id) DO NOTHING`, callID); err != nil {
+		return err
+	}
+	return scanReceipt(tx.QueryRow(ctx, receiptQuery, callID), r)
+}
+
+// CallIDByExternalID finds the call an organization uploaded under its own id;
+// ENOTFOUND when there is none.
+func (db *DB) CallIDByExternalID(ctx context.Context, orgID uuid.UUID, externalID string) (uuid.UUID, error) {
+	var id uuid.UUID
+	err := db.pool.QueryRow(ctx, `SELECT id FROM calls WHERE organization_id = $1 AND external_id = $2`, orgID, externalID).Scan(&id)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return uuid.Nil, callscribe.Errorf(callscribe.ENOTFOUND, "no call with that external id")
+	}
+	if err != nil {
+		return uuid.Nil, fmt.Errorf("find call by external id: %w", err)
+	}
+	return id, nil
+}
+
+const callColumns = `
+	c.id, c.organization_id, c.owner_id, u.email, coalesce(c.external_id, ''), c.status, c.channels,
+	c.duration_ms, c.started_at, coalesce(c.error_code, ''), coalesce(c.error_message, ''), c.raw_format,
+	c.created_at, c.updated_at,
+	s.stage, s.object_key, s.key, s.bytes, s.sha256, s.staged_at,
+	r.stage, r.bytes, r.sha256, r.staged_at, r.deleted_at, r.confirmed_at`
+
+const callFrom = `
+	FROM calls c JOIN users u ON u.id = c.owner_id
+	LEFT JOIN call_stages s ON s.call_id = c.id
+	LEFT JOIN audio_deletion_receipts r ON r.call_id = c.id`
+
+func scanCall(row pgx.Row) (callscribe.Call, error) {
+	var c callscribe.Call
+	var status string
+	var (
+		sStage, sObject *string
+		sKey            []byte
+		sBytes          *int64
+		sSHA            *string
+		sAt             *time.Time
+		rStage, rSHA    *string
+		rBytes          *int64
+		rStaged, rDel   *time.Time
+		rConf           *time.Time
+	)
+	err := row.Scan(&c.ID, &c.OrgID, &c.OwnerID, &c.OwnerEmail, &c.ExternalID, &status, &c.Channels,
+		&c.DurationMS, &c.StartedAt, &c.ErrorCode, &c.ErrorMessage, &c.Raw, &c.CreatedAt, &c.UpdatedAt,
+		&sStage, &sObject, &sKey, &sBytes, &sSHA, &sAt,
+		&rStage, &rBytes, &rSHA, &rStaged, &rDel, &rConf)
+	if err != nil {
+		return c, err
+	}
+	c.Status = callscribe.CallStatus(status)
+	if sStage != nil {
+		c.Staging = &callscribe.Staging{Stage: *sStage, ObjectKey: *sObject, Key: sKey, Bytes: *sBytes, SHA256: *sSHA, StagedAt: *sAt}
+	}
+	if rStage != nil {
+		c.Receipt = &callscribe.Receipt{CallID: c.ID, Stage: *rStage, Bytes: *rBytes, SHA256: *rSHA, StagedAt: *rStaged, DeletedAt: *rDel, ConfirmedAt: *rConf}
+	}
+	return c, nil
+}
+
+// Call returns a call of the organization with its staging record and receipt;
+// ENOTFOUND for a call that does not exist or belongs to another organization.
+// The staging key is left out: only CallForWork reads it.
+func (db *DB) Call(ctx context.Context, orgID, callID uuid.UUID) (callscribe.Call, error) {
+	c, err := scanCall(db.pool.QueryRow(ctx, `SELECT `+callColumns+callFrom+` WHERE c.id = $1 AND c.organization_id = $2`, callID, orgID))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return c, callscribe.Errorf(callscribe.ENOTFOUND, "no call %s", callID)
+	}
+	if err != nil {
+		return c, fmt.Errorf("read call: %w", err)
+	}
+	if c.Staging != nil {
+		c.Staging.Key = nil
+	}
+	return c, nil
+}
+
+// CallForWork returns a call, its staging record (with the encryption key while the call
+// is live on a shared stage) and its owner, for the worker that transcribes it.
+func (db *DB) CallForWork(ctx context.Context, callID uuid.UUID) (callscribe.Call, callscribe.User, error) {
+	var u callscribe.User
+	c, err := scanCall(db.pool.QueryRow(ctx, `SELECT `+callColumns+callFrom+` WHERE c.id = $1`, callID))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return c, u, callscribe.Errorf(callscribe.ENOTFOUND, "no call %s", callID)
+	}
+	if err != nil {
+		return c, u, fmt.Errorf("read call: %w", err)
+	}
+	err = db.pool.QueryRow(ctx, `
+		SELECT id, organization_id, email, surname, first_name, patronymic, phone, created_at
+		FROM users WHERE id = $1`, c.OwnerID).
+		Scan(&u.ID, &u.OrgID, &u.Email, &u.Surname, &u.FirstName, &u.Patronymic, &u.Phone, &u.CreatedAt)
+	if err != nil {
+		return c, u, fmt.Errorf("read call owner: %w", err)
+	}
+	return c, u, nil
+}
+
+// Calls lists an organization's calls newest first, keyset-paged on (created_at, id).
+func (db *DB) Calls(ctx context.Context, f callscribe.CallFilter) ([]callscribe.Call, error) {
+	var afterAt *time.Time
+	var afterID *uuid.UUID
+	if f.After != nil {
+		afterAt, afterID = &f.After.CreatedAt, &f.After.ID
+	}
+	rows, err := db.pool.Query(ctx, `SELECT `+callColumns+callFrom+`
+		WHERE c.organization_id = $1
+		  AND ($2::uuid IS NULL OR c.owner_id = $2)
+		  AND ($3 = '' OR c.status = $3)
+		  AND ($4::timestamptz IS NULL OR c.created_at >= $4)
+		  AND ($5::timestamptz IS NULL OR c.created_at < $5)
+		  AND ($6::timestamptz IS NULL OR (c.created_at, c.id) < ($6, $7::uuid))
+		ORDER BY c.created_at DESC, c.id DESC
+		LIMIT $8`,
+		f.OrgID, f.OwnerID, string(f.Status), f.From, f.To, afterAt, afterID, f.Limit)
+	if err != nil {
+		return nil, fmt.Errorf("list calls: %w", err)
+	}
+	calls, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (callscribe.Call, error) {
+		c, err := scanCall(row)
+		if c.Staging != nil {
+			c.Staging.Key = nil
+		}
+		return c, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list calls: %w", err)
+	}
+	return calls, nil
+}
+
+// FailLostCalls ends the queued calls whose audio was staged on a process-local stage
+// (the memory stage) by a process that is gone: the audio died with that process, so
+// each such call is marked failed with a message saying so, and its receipt records the
+// deletion as happening, and confirmed, at now. Only calls with a transcription job (the
+// service's) are touched, so a CLI transcription in flight elsewhere is left alone.
+func (db *DB) FailLostCalls(ctx context.Context, stage string, now time.Time) ([]uuid.UUID, error) {
+	var ids []uuid.UUID
+	err := db.inTx(ctx, func(tx pgx.Tx) error {
+		rows, err := tx.Query(ctx, `
+			SELECT c.id FROM calls c JOIN call_stages s ON s.call_id = c.id
+			WHERE s.stage = $1 AND s.confirmed_at IS NULL
+			  AND c.status IN ('received', 'staged', 'processing')
+			  AND EXISTS (SELECT 1 FROM river_job j WHERE j.kind = 'transcribe_call' AND j.args->>'call_id' = c.id::text)
+			FOR UPDATE OF c`, stage)
+		if err != nil {
+			return err
+		}
+		if ids, err = pgx.CollectRows(rows, pgx.RowTo[uuid.UUID]); err != nil {
+			return err
+		}
+		for _, id := range ids {
+			if err := endCall(ctx, tx, id, callscribe.CallFailed, callscribe.EUNAVAILABLE,
+				"the call's audio was held in the memory of a server process that stopped before transcribing it; the audio is gone with that process; upload the call again"); err != nil {
+				return err
+			}
+			var r callscribe.Receipt
+			if err := writeReceipt(ctx, tx, id, now, now, &r); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("fail lost calls: %w", err)
+	}
+	return ids, nil
+}
+
+// CallCountsByStatus counts calls by status, across organizations, for metrics.
+func (db *DB) CallCountsByStatus(ctx context.Context) (map[string]int64, error) {
+	rows, err := db.pool.Query(ctx, `SELECT status, count(*) FROM calls GROUP BY status`)
+	if err != nil {
+		return nil, fmt.Errorf("count calls: %w", err)
+	}
+	out := map[string]int64{}
+	var s string
+	var n int64
+	if _, err := pgx.ForEachRow(rows, []any{&s, &n}, func() error {
+		out[s] = n
+		return nil
+	}); err != nil {
+		return nil, fmt.Errorf("count calls: %w", err)
+	}
+	return out, nil
+}

@@ -1,0 +1,121 @@
+// Package web is callscribe's HTTP side: the ingestion endpoint telephony systems upload
+// calls to, the JSON read API, and the health and metrics endpoints. Every request of the
+// API is authenticated by an organization's API key and sees that organization's calls
+// only.
+//
+// It never reads an upload into memory or onto disk (the body streams into the pipeline),
+// never shows a client an internal error's text, and never logs a transcript, an email or
+// a phone number: log lines carry ids and codes.
+package web
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"strings"
+
+	"github.com/google/uuid"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"callscribe"
+	"callscribe/metrics"
+	"callscribe/pipeline"
+)
+
+// Store is what the API reads of the database.
+type Store interface {
+	Authenticate(ctx context.Context, token string) (callscribe.APIKey, error)
+	UserByEmail(ctx context.Context, orgID uuid.UUID, email string) (callscribe.User, error)
+	Call(ctx context.Context, orgID, callID uuid.UUID) (callscribe.Call, error)
+	Calls(ctx context.Context, f callscribe.CallFilter) ([]callscribe.Call, error)
+	Transcript(ctx context.Context, callID uuid.UUID) (callscribe.Transcript, error)
+	Ping(ctx context.Context) error
+}
+
+// Ingester accepts uploads: the pipeline.
+type Ingester interface {
+	Accept(ctx context.Context, up pipeline.Upload) (pipeline.Accepted, error)
+}
+
+// Readier is a dependency that can say whether it is ready (a stage, say).
+type Readier interface {
+	Ready(ctx context.Context) error
+}
+
+// Config wires a Server.
+type Config struct {
+	Store    Store
+	Ingester Ingester
+	// Stage, when it implements Readier, is checked by /readyz.
+	Stage any
+	// MaxBodyBytes bounds a request body; the pipeline refuses audio over its own limit
+	// first, this catches what surrounds it (multipart headers and fields).
+	MaxBodyBytes int64
+	Logger       *slog.Logger
+}
+
+// Server serves the API.
+type Server struct {
+	cfg Config
+	log *slog.Logger
+}
+
+// New returns a Server.
+func New(cfg Config) *Server {
+	return &Server{cfg: cfg, log: logger(cfg.Logger)}
+}
+
+// Handler routes every endpoint.
+func (s *Server) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("POST /v1/calls", s.auth(s.postCall))
+	mux.Handle("GET /v1/calls", s.auth(s.listCalls))
+	mux.Handle("GET /v1/calls/{id}", s.auth(s.getCall))
+	mux.Handle("GET /v1/calls/{id}/transcript", s.auth(s.getTranscript))
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	})
+	mux.HandleFunc("GET /readyz", s.ready)
+	mux.Handle("GET /metrics", promhttp.HandlerFor(metrics.Registry, promhttp.HandlerOpts{}))
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		s.writeError(w, r, callscribe.Errorf(callscribe.ENOTFOUND, "no such endpoint: %s %s", r.Method, r.URL.Path))
+	})
+	return mux
+}
+
+type keyContext struct{}
+
+// auth admits requests that carry a live API key ("Authorization: Bearer csk_…") and
+// hands the key's organization to the handler.
+func (s *Server) auth(h func(w http.ResponseWriter, r *http.Request, key callscribe.APIKey)) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		if !ok || strings.TrimSpace(token) == "" {
+			s.writeError(w, r, callscribe.Errorf(callscribe.EUNAUTHORIZED, "an API key is required: Authorization: Bearer <key>"))
+			return
+		}
+		key, err := s.cfg.Store.Authenticate(r.Context(), strings.TrimSpace(token))
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		h(w, r, key)
+	})
+}
+
+func (s *Server) ready(w http.ResponseWriter, r *http.Request) {
+	checks := map[string]string{"database": "ok"}
+	status := http.StatusOK
+	if err := s.cfg.Store.Ping(r.Context()); err != nil {
+		s.log.WarnContext(r.Context(), "not ready: database", "err", err)
+		checks["database"], status = "unavailable", http.StatusServiceUnavailable
+	}
+	if st, ok := s.cfg.Stage.(Readier); ok {
+		checks["stage"] = "ok"
+		if err := st.Ready(r.Context()); err != nil {
+			s.log.WarnContext(r.Context(), "not ready: stage", "err", err)
+			checks["stage"], status = "unavailable", http.StatusServiceUnavailable
+		}
+	}
+	writeJSON(w, status, checks)
+}

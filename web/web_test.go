@@ -1,0 +1,329 @@
+package web_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"mime/multipart"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+
+	"callscribe"
+	"callscribe/asr"
+	"callscribe/asr/sphinx"
+	"callscribe/audio"
+	"callscribe/pipeline"
+	"callscribe/storage/memory"
+	"callscribe/storage/pgtest"
+	"callscribe/storage/postgres"
+	"callscribe/web"
+)
+
+func TestMain(m *testing.M) { os.Exit(pgtest.Main(m, postgres.Migrate)) }
+
+var recognizer = sync.OnceValues(func() (*sphinx.Recognizer, error) { return sphinx.New(sphinx.Config{}) })
+
+// syncBuffer collects every log line of a test, for the ids-only check.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+type options struct {
+	work        bool            // run the queue's worker
+	transcriber asr.Transcriber // default: PocketSphinx
+	maxBytes    int64
+	maxDuration time.Duration
+	maxAttempts int
+}
+
+// harness is one test's service: a fresh database, a memory stage, the pipeline, River
+// and the HTTP API on a local server, wired as `callscribe serve` wires them.
+type harness struct {
+	t      *testing.T
+	db     *postgres.DB
+	stage  *memory.Stage
+	queue  *river.Client[pgx.Tx]
+	server *httptest.Server
+	logs   *syncBuffer
+}
+
+func newHarness(t *testing.T, o options) *harness {
+	t.Helper()
+	ctx := context.Background()
+	db, err := postgres.Open(ctx, pgtest.DB(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(db.Close)
+	if o.transcriber == nil {
+		r, err := recognizer()
+		if err != nil {
+			t.Fatal(err)
+		}
+		o.transcriber = r
+	}
+	if o.maxAttempts == 0 {
+		o.maxAttempts = 5
+	}
+	logs := &syncBuffer{}
+	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	stage := memory.New(0)
+	queued := &postgres.Queued{DB: db, MaxAttempts: o.maxAttempts}
+	p := pipeline.New(pipeline.Config{
+		Store: queued, Stage: stage, Decode: decode, Transcriber: o.transcriber,
+		Logger: log, ConsentPoll: 50 * time.Millisecond, MaxBytes: o.maxBytes, MaxDuration: o.maxDuration,
+	})
+	workers := river.NewWorkers()
+	river.AddWorker(workers, &pipeline.Worker{Pipeline: p})
+	rcfg := &river.Config{Workers: workers, Logger: log, MaxAttempts: o.maxAttempts,
+		FetchPollInterval: 100 * time.Millisecond, FetchCooldown: 50 * time.Millisecond,
+		JobTimeout: 5 * time.Minute, RescueStuckJobsAfter: 10 * time.Minute}
+	if o.work {
+		rcfg.Queues = map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: 2}}
+	}
+	client, err := river.NewClient(riverpgxv5.New(db.Pool()), rcfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	queued.Jobs = client
+	if o.work {
+		if err := client.Start(ctx); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() {
+			stop, cancel := context.WithTimeout(ctx, 30*time.Second)
+			defer cancel()
+			client.Stop(stop)
+		})
+	}
+	srv := httptest.NewServer(web.New(web.Config{Store: db, Ingester: p, Stage: stage, MaxBodyBytes: 64 << 20, Logger: log}).Handler())
+	t.Cleanup(srv.Close)
+	return &harness{t: t, db: db, stage: stage, queue: client, server: srv, logs: logs}
+}
+
+func decode(ctx context.Context, r io.Reader, ch int) (int, io.ReadCloser, error) {
+	d, err := audio.Open(r)
+	if err != nil {
+		return 0, nil, err
+	}
+	return d.Format().Channels, audio.Channel(ctx, d, ch, asr.SampleRate), nil
+}
+
+// org creates an organization and returns its id and a fresh API key.
+func (h *harness) org(name string) (uuid.UUID, string) {
+	h.t.Helper()
+	ctx := context.Background()
+	id, err := h.db.EnsureOrganization(ctx, name)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	_, token, err := h.db.CreateAPIKey(ctx, id)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return id, token
+}
+
+func (h *harness) user(orgID uuid.UUID, email string, consent bool) callscribe.User {
+	h.t.Helper()
+	ctx := context.Background()
+	u, err := h.db.CreateUser(ctx, callscribe.User{OrgID: orgID, Email: email, Surname: "Ivanova", FirstName: "Anna", Phone: "+79161234567"})
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	if consent {
+		if _, err := h.db.GrantConsent(ctx, u.ID, callscribe.PurposeTranscription, "1", time.Now()); err != nil {
+			h.t.Fatal(err)
+		}
+	}
+	return u
+}
+
+type reply struct {
+	status int
+	body   []byte
+}
+
+func (r reply) json(t *testing.T) map[string]any {
+	t.Helper()
+	var m map[string]any
+	if err := json.Unmarshal(r.body, &m); err != nil {
+		t.Fatalf("answer %d is not JSON: %v\n%s", r.status, err, r.body)
+	}
+	return m
+}
+
+func (r reply) errorCode(t *testing.T) string {
+	t.Helper()
+	e, _ := r.json(t)["error"].(map[string]any)
+	code, _ := e["code"].(string)
+	return code
+}
+
+func (h *harness) do(method, path, key, contentType string, body io.Reader) reply {
+	h.t.Helper()
+	req, err := http.NewRequest(method, h.server.URL+path, body)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	if key != "" {
+		req.Header.Set("Authorization", "Bearer "+key)
+	}
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		h.t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return reply{resp.StatusCode, b}
+}
+
+func (h *harness) get(path, key string) reply { return h.do("GET", path, key, "", nil) }
+
+// waitEnded polls a call until it reaches a final status.
+func (h *harness) waitEnded(key, id string) map[string]any {
+	h.t.Helper()
+	deadline := time.Now().Add(3 * time.Minute)
+	for time.Now().Before(deadline) {
+		r := h.get("/v1/calls/"+id, key)
+		if r.status != http.StatusOK {
+			h.t.Fatalf("GET call: %d %s", r.status, r.body)
+		}
+		c := r.json(h.t)
+		switch c["status"] {
+		case "completed", "failed", "discarded":
+			return c
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	h.t.Fatalf("call %s did not end within 3 minutes", id)
+	return nil
+}
+
+// waitReceipt polls an ended call until its audio's deletion is confirmed: a call shows
+// its final status as soon as it is stored, and the deletion follows.
+func (h *harness) waitReceipt(key, id string) map[string]any {
+	h.t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		c := h.get("/v1/calls/"+id, key).json(h.t)
+		if rc, _ := c["receipt"].(map[string]any); rc != nil && rc["confirmed_at"] != nil || time.Now().After(deadline) {
+			return c
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func (h *harness) count(query string, args ...any) int {
+	h.t.Helper()
+	var n int
+	if err := h.db.Pool().QueryRow(context.Background(), query, args...).Scan(&n); err != nil {
+		h.t.Fatal(err)
+	}
+	return n
+}
+
+func (h *harness) stageEmpty() {
+	h.t.Helper()
+	keys, _ := h.stage.Keys(context.Background())
+	if len(keys) != 0 || h.stage.Bytes() != 0 {
+		h.t.Errorf("stage holds %v (%d bytes); want nothing", keys, h.stage.Bytes())
+	}
+}
+
+func sha(b []byte) string {
+	s := sha256.Sum256(b)
+	return hex.EncodeToString(s[:])
+}
+
+// wavHeader is a 16-bit PCM WAV header claiming dataBytes of data.
+func wavHeader(rate, channels int, dataBytes uint32) []byte {
+	var b bytes.Buffer
+	b.WriteString("RIFF")
+	binary.Write(&b, binary.LittleEndian, uint32(36+dataBytes))
+	b.WriteString("WAVEfmt ")
+	binary.Write(&b, binary.LittleEndian, uint32(16))
+	binary.Write(&b, binary.LittleEndian, uint16(1))
+	binary.Write(&b, binary.LittleEndian, uint16(channels))
+	binary.Write(&b, binary.LittleEndian, uint32(rate))
+	binary.Write(&b, binary.LittleEndian, uint32(rate*channels*2))
+	binary.Write(&b, binary.LittleEndian, uint16(channels*2))
+	binary.Write(&b, binary.LittleEndian, uint16(16))
+	b.WriteString("data")
+	binary.Write(&b, binary.LittleEndian, dataBytes)
+	return b.Bytes()
+}
+
+// silence is a valid mono WAV of n samples of near-silence.
+func silence(n int) []byte {
+	b := wavHeader(8000, 1, uint32(2*n))
+	pcm := make([]byte, 2*n)
+	for i := 0; i < n; i += 7 {
+		pcm[2*i] = byte(i % 5)
+	}
+	return append(b, pcm...)
+}
+
+func multipartBody(t *testing.T, fields map[string]string, file []byte) (string, *bytes.Buffer) {
+	t.Helper()
+	var body bytes.Buffer
+	mw := multipart.NewWriter(&body)
+	for k, v := range fields {
+		if err := mw.WriteField(k, v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	fw, err := mw.CreateFormFile("file", "call.wav")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fw.Write(file)
+	mw.Close()
+	return mw.FormDataContentType(), &body
+}
+
+// unsized hides a reader's length, so the request is sent chunked.
+type unsized struct{ r io.Reader }
+
+func (u unsized) Read(p []byte) (int, error) { return u.r.Read(p) }
+
+func ownerQuery(email string, extra ...string) string {
+	return "/v1/calls?owner=" + strings.ReplaceAll(email, "+", "%2B") + strings.Join(extra, "")
+}
+
+var _ = fmt.Sprintf
