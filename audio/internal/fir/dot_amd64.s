@@ -387,3 +387,87 @@ psum:
 pend:
 	VZEROUPPER
 	RET
+
+// func polyphaseAVX512(out *float32, n int, table *float32, stride int, x *float32, start, ph, up, step, rem int)
+//
+// polyphaseAVX2 sixteen lanes at a time; stride is a multiple of 16.
+TEXT ·polyphaseAVX512(SB), NOSPLIT, $0-80
+	MOVQ out+0(FP), DI
+	MOVQ n+8(FP), BX
+	MOVQ table+16(FP), R8
+	MOVQ stride+24(FP), R9
+	MOVQ x+32(FP), R10
+	MOVQ start+40(FP), R11
+	MOVQ ph+48(FP), R12
+	MOVQ up+56(FP), R13
+	TESTQ BX, BX
+	JZ   zend
+
+zoutput:
+	MOVQ R12, AX
+	IMULQ R9, AX
+	LEAQ (R8)(AX*4), SI   // row ph
+	LEAQ (R10)(R11*4), DX // window
+	MOVQ R9, CX
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+
+zloop64:
+	CMPQ CX, $64
+	JL   zloop16
+	VMOVUPS (SI), Z8
+	VMOVUPS 64(SI), Z9
+	VMOVUPS 128(SI), Z10
+	VMOVUPS 192(SI), Z11
+	VFMADD231PS (DX), Z8, Z0
+	VFMADD231PS 64(DX), Z9, Z1
+	VFMADD231PS 128(DX), Z10, Z2
+	VFMADD231PS 192(DX), Z11, Z3
+	ADDQ $256, SI
+	ADDQ $256, DX
+	SUBQ $64, CX
+	JMP  zloop64
+
+zloop16:
+	CMPQ CX, $16
+	JL   zsum
+	VMOVUPS (SI), Z8
+	VFMADD231PS (DX), Z8, Z0
+	VMOVAPS Z0, Z9 // rotate: the next 16 go to another accumulator
+	VMOVAPS Z1, Z0
+	VMOVAPS Z2, Z1
+	VMOVAPS Z9, Z2
+	ADDQ $64, SI
+	ADDQ $64, DX
+	SUBQ $16, CX
+	JMP  zloop16
+
+zsum:
+	VADDPS Z1, Z0, Z0
+	VADDPS Z3, Z2, Z2
+	VADDPS Z2, Z0, Z0
+	VEXTRACTF32X8 $1, Z0, Y1
+	VADDPS Y1, Y0, Y0
+	VEXTRACTF128 $1, Y0, X1
+	VADDPS X1, X0, X0
+	VHADDPS X0, X0, X0
+	VHADDPS X0, X0, X0
+	MOVSS X0, (DI)
+	ADDQ $4, DI
+
+	ADDQ step+64(FP), R11
+	ADDQ rem+72(FP), R12
+	CMPQ R12, R13
+	JL   znext
+	SUBQ R13, R12
+	INCQ R11
+
+znext:
+	DECQ BX
+	JNZ  zoutput
+
+zend:
+	VZEROUPPER
+	RET

@@ -127,7 +127,7 @@ func TestPolyphaseMatchesDot(t *testing.T) {
 // TestPairsIsPolyphase: the 2:1 kernel gives the same bits as Polyphase.
 func TestPairsIsPolyphase(t *testing.T) {
 	rng := rand.New(rand.NewPCG(11, 12))
-	for _, stride := range []int{Block, 3 * Block, 208, 13 * Block} {
+	for _, stride := range []int{Block, 3 * Block, 208, 13 * Block, 20 * Block, 35 * Block} {
 		table := make([]float32, 2*stride)
 		for i := range table {
 			table[i] = float32(rng.NormFloat64())
