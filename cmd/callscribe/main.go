@@ -53,7 +53,8 @@ func exitCode(err error) int {
 const usage = `callscribe turns recorded calls into transcripts and forgets the audio.
 
 Usage:
-  callscribe transcribe [--owner EMAIL] [--org NAME] [--json] [--channels agent,client] FILE...
+  callscribe transcribe [--owner EMAIL] [--org NAME] [--json] [--channels agent,client] [RAW] FILE...
+  callscribe convert [--channel N] [RAW] IN OUT.wav
   callscribe users add --email EMAIL [--name "Surname First Patronymic"] [--phone PHONE] [--org NAME]
   callscribe users block|unblock EMAIL [--org NAME]
   callscribe consent grant|withdraw --email EMAIL [--org NAME] --purpose transcription[,summarization,notifications,crm_export]
@@ -76,6 +77,11 @@ Usage:
   callscribe org set --org NAME --retention 90d|off | org show [--org NAME]
   callscribe retention run
   callscribe migrate
+
+convert writes what the recogniser hears of one channel (16 kHz, 16-bit mono WAV):
+channel 0 unless --channel says otherwise (stderr says how many there are). IN or OUT
+may be - for standard input or output.
+RAW is --raw s16|ulaw|alaw|gsm --rate HZ [--channel-count N], for headerless input.
 
 Configuration comes from CALLSCRIBE_* environment variables (see README.md).
 `
@@ -106,6 +112,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	switch cmd {
 	case "transcribe":
 		cmdErr = cmdTranscribe(ctx, cfg, rest, stdout, stderr)
+	case "convert":
+		cmdErr = cmdConvert(ctx, rest, stdout, stderr)
 	case "users":
 		cmdErr = cmdUsers(ctx, cfg, rest, stdout)
 	case "consent":
