@@ -23,7 +23,9 @@ const (
 )
 
 // rawEncodings are the headerless encodings an upload may name.
-var rawEncodings = map[string]bool{"s16le": true, "ulaw": true, "alaw": true}
+// rawEncodings maps the encodings a headerless upload may name to the audio package's
+// names; s16le is accepted as another name for s16.
+var rawEncodings = map[string]string{"s16": "s16", "s16le": "s16", "ulaw": "ulaw", "alaw": "alaw", "gsm": "gsm"}
 
 // uploadFields are the metadata fields of POST /v1/calls, as query parameters or as
 // multipart fields before the file part.
@@ -191,8 +193,8 @@ func parseRaw(f url.Values) (*callscribe.RawFormat, error) {
 	if raw.SampleRate, err = strconv.Atoi(rate); err != nil || raw.SampleRate < 1000 || raw.SampleRate > 384000 {
 		return nil, callscribe.Errorf(callscribe.EINVALID, "sample_rate %q: raw audio needs a sample rate in Hz between 1000 and 384000", rate)
 	}
-	if !rawEncodings[enc] {
-		return nil, callscribe.Errorf(callscribe.EINVALID, "encoding %q: raw audio needs one of s16le, ulaw, alaw", enc)
+	if raw.Encoding = rawEncodings[enc]; raw.Encoding == "" {
+		return nil, callscribe.Errorf(callscribe.EINVALID, "encoding %q: raw audio needs one of s16 (or s16le), ulaw, alaw, gsm", enc)
 	}
 	if chans != "" {
 		if raw.Channels, err = strconv.Atoi(chans); err != nil || raw.Channels < 1 || raw.Channels > maxRoles {

@@ -99,7 +99,7 @@ func newHarness(t *testing.T, o options) *harness {
 	stage := memory.New(0)
 	queued := &postgres.Queued{DB: db, MaxAttempts: o.maxAttempts}
 	p := pipeline.New(pipeline.Config{
-		Store: queued, Stage: stage, Decode: decode, Transcriber: o.transcriber,
+		Store: queued, Stage: stage, Decode: decode, DecodeRaw: decodeRaw, Transcriber: o.transcriber,
 		Logger: log, ConsentPoll: 50 * time.Millisecond, MaxBytes: o.maxBytes, MaxDuration: o.maxDuration,
 	})
 	workers := river.NewWorkers()
@@ -132,6 +132,14 @@ func newHarness(t *testing.T, o options) *harness {
 
 func decode(ctx context.Context, r io.Reader, ch int) (int, io.ReadCloser, error) {
 	d, err := audio.Open(r)
+	if err != nil {
+		return 0, nil, err
+	}
+	return d.Format().Channels, audio.Channel(ctx, d, ch, asr.SampleRate), nil
+}
+
+func decodeRaw(ctx context.Context, r io.Reader, f callscribe.RawFormat, ch int) (int, io.ReadCloser, error) {
+	d, err := audio.OpenRaw(r, audio.RawFormat{Encoding: f.Encoding, SampleRate: f.SampleRate, Channels: f.Channels})
 	if err != nil {
 		return 0, nil, err
 	}

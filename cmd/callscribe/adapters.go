@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 
+	"callscribe"
 	"callscribe/asr"
 	asropenai "callscribe/asr/openai"
 	"callscribe/asr/sphinx"
@@ -61,3 +62,8 @@ func decoder(raw *audio.RawFormat) pipeline.Decoder {
 // decodeChannel is the decoder of audio whose format is sniffed: uploads to serve and the
 // worker's jobs, which carry no raw format.
 var decodeChannel = decoder(nil)
+
+// decodeRawUpload decodes an upload whose headerless format the uploader named.
+func decodeRawUpload(ctx context.Context, r io.Reader, f callscribe.RawFormat, ch int) (int, io.ReadCloser, error) {
+	return decoder(&audio.RawFormat{Encoding: f.Encoding, SampleRate: f.SampleRate, Channels: f.Channels})(ctx, r, ch)
+}

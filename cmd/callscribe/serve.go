@@ -62,6 +62,7 @@ func newService(ctx context.Context, a *app, scfg ServiceConfig, runJobs bool) (
 		Store:       queued,
 		Stage:       stage,
 		Decode:      decodeChannel,
+		DecodeRaw:   decodeRawUpload,
 		Transcriber: transcriber,
 		Summarizer:  summarizer,
 		Logger:      a.log,
