@@ -16,6 +16,7 @@ import (
 
 	"callscribe"
 	"callscribe/metrics"
+	"callscribe/audio"
 	"callscribe/pipeline"
 	"callscribe/privacy"
 	"callscribe/storage/postgres"
@@ -57,12 +58,13 @@ func newService(ctx context.Context, a *app, scfg ServiceConfig, runJobs bool) (
 		return nil, err
 	}
 	notifier := &callNotifier{log: a.log}
+	limits := audio.Limits{MaxInputBytes: a.cfg.MaxCallBytes, MaxDuration: scfg.MaxCallDuration}
 	queued := &postgres.Queued{DB: a.db, MaxAttempts: scfg.JobMaxAttempts}
 	p := pipeline.New(pipeline.Config{
 		Store:       queued,
 		Stage:       stage,
-		Decode:      decodeChannel,
-		DecodeRaw:   decodeRawUpload,
+		Decode:      decoder(nil, limits),
+		DecodeRaw:   rawDecoder(limits),
 		Transcriber: transcriber,
 		Summarizer:  summarizer,
 		Logger:      a.log,
