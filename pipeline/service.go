@@ -71,8 +71,8 @@ type Accepted struct {
 // else: enough for any WAV or MP3 header short of a large ID3 tag.
 const sniffBytes = 4096
 
-// Accept ingests an upload: consent first (without it nothing is read, staged or
-// recorded), then the first bytes are sniffed (not audio: refused before staging), then
+// Accept ingests an upload: the owner's block and consent first (blocked or without
+// consent, nothing is read, staged or recorded), then the first bytes are sniffed (not audio: refused before staging), then
 // the stream is encrypted with a fresh key and staged, counting bytes against MaxBytes
 // as it goes (crossed: refused at once). Only a wholly staged call is recorded, with its
 // staging record and its job, in one transaction. Whatever was staged of a refused upload
@@ -81,6 +81,14 @@ func (p *Pipeline) Accept(ctx context.Context, up Upload) (Accepted, error) {
 	st, ok := p.cfg.Store.(ServiceStore)
 	if !ok {
 		return Accepted{}, errors.New("accept: the store cannot queue calls")
+	}
+	// A blocked owner's data is not processed, nor shown: not even a repeat's call id.
+	blocked, err := p.cfg.Store.UserBlocked(ctx, up.Owner.ID)
+	if err != nil {
+		return Accepted{}, err
+	}
+	if blocked {
+		return Accepted{}, blockedError(up.Owner)
 	}
 	if up.ExternalID != "" {
 		id, err := st.CallIDByExternalID(ctx, up.Owner.OrgID, up.ExternalID)
@@ -91,7 +99,7 @@ func (p *Pipeline) Accept(ctx context.Context, up Upload) (Accepted, error) {
 			return Accepted{}, err
 		}
 	}
-	ok, err := st.ConsentInForce(ctx, up.Owner.ID, callscribe.PurposeTranscription)
+	ok, err = st.ConsentInForce(ctx, up.Owner.ID, callscribe.PurposeTranscription)
 	if err != nil {
 		return Accepted{}, err
 	}
