@@ -13,8 +13,8 @@ import (
 
 // TestBlockedOwnerOverHTTP: a blocked user's data is kept but not shown or processed.
 // Their new calls are refused with 403 blocked before anything is staged (a repeat of an
-// external id too), their transcripts are refused with 403 blocked, and the call list
-// leaves their calls out; another user's calls are unaffected, and unblocking shows
+// external id too), their calls and transcripts are refused with 403 blocked, and the
+// call list leaves their calls out; another user's calls are unaffected, and unblocking shows
 // everything again.
 func TestBlockedOwnerOverHTTP(t *testing.T) {
 	h := newHarness(t, options{work: true})
@@ -52,6 +52,12 @@ func TestBlockedOwnerOverHTTP(t *testing.T) {
 	}
 	if r := h.get("/v1/calls/"+id+"/transcript?format=txt", key); r.status != http.StatusForbidden || r.errorCode(t) != callscribe.EBLOCKED {
 		t.Errorf("transcript of a blocked user's call: %d %s; want 403 blocked", r.status, r.body)
+	}
+	if r := h.get("/v1/calls/"+id, key); r.status != http.StatusForbidden || r.errorCode(t) != callscribe.EBLOCKED {
+		t.Errorf("GET a blocked user's call: %d %s; want 403 blocked", r.status, r.body)
+	}
+	if r := h.get("/v1/calls/"+otherID, key); r.status != http.StatusOK {
+		t.Errorf("GET another user's call: %d %s; want 200", r.status, r.body)
 	}
 	list := func(query string) []string {
 		t.Helper()
