@@ -77,7 +77,12 @@ const sniffBytes = 4096
 // as it goes (crossed: refused at once). Only a wholly staged call is recorded, with its
 // staging record and its job, in one transaction. Whatever was staged of a refused upload
 // is deleted, the deletion confirmed and receipted.
-func (p *Pipeline) Accept(ctx context.Context, up Upload) (Accepted, error) {
+func (p *Pipeline) Accept(ctx context.Context, up Upload) (_ Accepted, err error) {
+	defer func() {
+		if err != nil {
+			metrics.CallsRefused.WithLabelValues(callscribe.ErrorCode(err)).Inc()
+		}
+	}()
 	st, ok := p.cfg.Store.(ServiceStore)
 	if !ok {
 		return Accepted{}, errors.New("accept: the store cannot queue calls")
@@ -124,7 +129,6 @@ func (p *Pipeline) Accept(ctx context.Context, up Upload) (Accepted, error) {
 		return Accepted{}, err
 	}
 	metrics.Step("staging", began, p.cfg.Now())
-	metrics.StagedBytes.Add(float64(staging.Bytes))
 	id, existing, err := st.AcceptCall(ctx, nc, staging)
 	if err != nil {
 		p.reject(ctx, nc, staging, err)
@@ -136,6 +140,9 @@ func (p *Pipeline) Accept(ctx context.Context, up Upload) (Accepted, error) {
 		return Accepted{CallID: id, Existing: true}, nil
 	}
 	metrics.CallsAccepted.Inc()
+	// Counted once queued: the worker's confirmed deletion takes it off again, and an
+	// upload rejected after staging (deleted by reject) never counts.
+	metrics.StagedBytes.Add(float64(staging.Bytes))
 	p.cfg.Logger.InfoContext(ctx, "call accepted", "call_id", id, "stage", staging.Stage, "bytes", staging.Bytes)
 	return Accepted{CallID: id}, nil
 }
@@ -256,7 +263,6 @@ func (p *Pipeline) stage(ctx context.Context, callID uuid.UUID, in io.Reader, si
 // recorded with the receipt. It runs to the end even if the request was cancelled.
 func (p *Pipeline) reject(ctx context.Context, nc callscribe.NewCall, s callscribe.Staging, cause error) {
 	ctx = context.WithoutCancel(ctx)
-	metrics.CallsRefused.WithLabelValues(callscribe.ErrorCode(cause)).Inc()
 	p.mu.Lock()
 	if key := p.keys[nc.ID]; key != nil {
 		clear(key)

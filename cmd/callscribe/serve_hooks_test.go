@@ -156,6 +156,11 @@ func TestServeWebhooksPullAndMetrics(t *testing.T) {
 	truncated := append(wavHeader(16000, 1, 1_000_000), make([]byte, 3000)...)
 	broken := accept("/v1/calls?"+owner+"&external_id=broken-e2e", "audio/wav", bytes.NewReader(truncated))
 
+	// A refused pull: the recording host answers 404; no call, counted by its code.
+	if code, b := call("POST", "/v1/calls?"+owner+"&recording_url="+url.QueryEscape(recordings.URL+"/gone.wav"), "", nil); code != http.StatusUnprocessableEntity {
+		t.Errorf("pull of a missing recording: %d %s; want 422", code, b)
+	}
+
 	// Wait for both calls to end with their deletion confirmed, and both deliveries.
 	want := map[string]struct{ status, event, externalID string }{
 		pulled: {"completed", "call.completed", "pull-e2e"},
@@ -261,7 +266,8 @@ func TestServeWebhooksPullAndMetrics(t *testing.T) {
 		t.Errorf("deliveries %d about %v; want one about each call", len(deliveries), seen)
 	}
 
-	// The delivery counter moves after the receiver has answered: poll for it.
+	// The delivery counter moves after the receiver has answered, and River marks a job
+	// completed a moment after it returns: poll for both.
 	var metrics string
 	for {
 		code, b := call("GET", "/metrics", "", nil)
@@ -270,7 +276,8 @@ func TestServeWebhooksPullAndMetrics(t *testing.T) {
 		}
 		metrics = string(b)
 		if sample(metrics, `callscribe_webhook_deliveries_total{event="call.failed",outcome="delivered"}`) >= 1 &&
-			sample(metrics, `callscribe_webhook_deliveries_total{event="call.completed",outcome="delivered"}`) >= 1 || time.Now().After(deadline) {
+			sample(metrics, `callscribe_webhook_deliveries_total{event="call.completed",outcome="delivered"}`) >= 1 &&
+			sample(metrics, `callscribe_queue_jobs{state="running"}`) == 0 || time.Now().After(deadline) {
 			break
 		}
 		time.Sleep(100 * time.Millisecond)
@@ -282,6 +289,7 @@ func TestServeWebhooksPullAndMetrics(t *testing.T) {
 		{`callscribe_calls{status="completed"}`, 1, 1},
 		{`callscribe_calls{status="failed"}`, 1, 1},
 		{`callscribe_calls_accepted_total`, 2, 2},
+		{`callscribe_calls_refused_total{code="unfetchable"}`, 1, 1},
 		{`callscribe_calls_ended_total{status="completed"}`, 1, 1},
 		{`callscribe_calls_ended_total{status="failed"}`, 1, 1},
 		{`callscribe_step_seconds_count{step="staging"}`, 2, 2},
