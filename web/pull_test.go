@@ -1,8 +1,10 @@
 package web_test
 
 import (
+	"bytes"
 	"context"
 	"io"
+	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -277,6 +279,17 @@ func TestTwilioRecordingCallback(t *testing.T) {
 		t.Errorf("callback without RecordingSid: external_id %v; want the CallSid", c["external_id"])
 	}
 
+	// recording_url as a multipart field, with no file part.
+	var mp bytes.Buffer
+	mw := multipart.NewWriter(&mp)
+	mw.WriteField("owner", u.Email)
+	mw.WriteField("external_id", "mp-1")
+	mw.WriteField("recording_url", rs.URL+"/rec.wav")
+	mw.Close()
+	if r := h.do("POST", "/v1/calls", key, mw.FormDataContentType(), &mp); r.status != http.StatusAccepted {
+		t.Errorf("multipart recording_url: %d %s; want 202", r.status, r.body)
+	}
+
 	for _, tt := range []struct {
 		name   string
 		query  string
@@ -297,7 +310,7 @@ func TestTwilioRecordingCallback(t *testing.T) {
 			}
 		})
 	}
-	if n := h.count(`SELECT count(*) FROM calls`); n != 2 {
-		t.Errorf("%d calls; want 2 (the recording and the one without RecordingSid)", n)
+	if n := h.count(`SELECT count(*) FROM calls`); n != 3 {
+		t.Errorf("%d calls; want 3 (the recording, the one without RecordingSid, the multipart one)", n)
 	}
 }
