@@ -153,7 +153,7 @@ func TestServeWebhooksPullAndMetrics(t *testing.T) {
 	pulled := accept("/v1/calls?"+owner+"&external_id=pull-e2e&recording_url="+url.QueryEscape(recordings.URL+"/rec.wav"), "", nil)
 	// A sound WAV header over a body far shorter than it claims: accepted, then
 	// unreadable at the worker.
-	truncated := append(wavHeader(16000, 1, 1_000_000), make([]byte, 3000)...)
+	truncated := append(pcmWAVHeader(16000, 1, 1_000_000), make([]byte, 3000)...)
 	broken := accept("/v1/calls?"+owner+"&external_id=broken-e2e", "audio/wav", bytes.NewReader(truncated))
 
 	// A refused pull: the recording host answers 404; no call, counted by its code.
@@ -350,8 +350,8 @@ func sample(text, series string) float64 {
 	return -1
 }
 
-// wavHeader is a 16-bit PCM WAV header claiming dataBytes of data.
-func wavHeader(rate, channels int, dataBytes uint32) []byte {
+// pcmWAVHeader is a 16-bit PCM WAV header claiming dataBytes of data.
+func pcmWAVHeader(rate, channels int, dataBytes uint32) []byte {
 	var b bytes.Buffer
 	b.WriteString("RIFF")
 	binary.Write(&b, binary.LittleEndian, uint32(36+dataBytes))
