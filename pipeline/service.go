@@ -72,11 +72,12 @@ type Accepted struct {
 const sniffBytes = 4096
 
 // Accept ingests an upload: the owner's block and consent first (blocked or without
-// consent, nothing is read, staged or recorded), then the first bytes are sniffed (not audio: refused before staging), then
-// the stream is encrypted with a fresh key and staged, counting bytes against MaxBytes
-// as it goes (crossed: refused at once). Only a wholly staged call is recorded, with its
-// staging record and its job, in one transaction. Whatever was staged of a refused upload
-// is deleted, the deletion confirmed and receipted.
+// consent, nothing is read, staged or recorded), then the first bytes are sniffed (not
+// audio: refused before staging), then the stream is encrypted with a fresh key and
+// staged, counting bytes against MaxBytes as it goes (crossed: refused at once). Only a
+// wholly staged call is recorded, with its staging record and its job, in one
+// transaction. Whatever was staged of a refused upload is deleted, the deletion
+// confirmed and receipted. Every refusal is counted by its code.
 func (p *Pipeline) Accept(ctx context.Context, up Upload) (_ Accepted, err error) {
 	defer func() {
 		if err != nil {

@@ -82,11 +82,10 @@ func (s *Server) postCall(w http.ResponseWriter, r *http.Request, key callscribe
 			s.writeError(w, r, callscribe.Wrap(callscribe.EINVALID, err, "the multipart body cannot be read"))
 			return
 		}
-	parts:
 		for body == nil {
 			part, err := mr.NextPart()
 			if err == io.EOF && fields.Get("recording_url") != "" {
-				break parts
+				break // pull mode: no file part
 			}
 			if err == io.EOF {
 				s.writeError(w, r, callscribe.Errorf(callscribe.EINVALID, `the multipart body has no "file" part (nor a recording_url)`))
