@@ -63,6 +63,7 @@ type options struct {
 	maxBytes    int64
 	maxDuration time.Duration
 	maxAttempts int
+	fetcher     web.Fetcher // pull mode; nil: off
 }
 
 // harness is one test's service: a fresh database, a memory stage, the pipeline, River
@@ -125,7 +126,7 @@ func newHarness(t *testing.T, o options) *harness {
 			client.Stop(stop)
 		})
 	}
-	srv := httptest.NewServer(web.New(web.Config{Store: db, Ingester: p, Stage: stage, MaxBodyBytes: 64 << 20, Logger: log}).Handler())
+	srv := httptest.NewServer(web.New(web.Config{Store: db, Ingester: p, Stage: stage, Fetcher: o.fetcher, MaxBodyBytes: 64 << 20, Logger: log}).Handler())
 	t.Cleanup(srv.Close)
 	return &harness{t: t, db: db, stage: stage, queue: client, server: srv, logs: logs}
 }

@@ -140,7 +140,7 @@ func cmdServe(ctx context.Context, cfg Config, args []string, stdout io.Writer) 
 	}
 	srv := &http.Server{
 		Handler: web.New(web.Config{
-			Store: a.db, Ingester: svc.pipeline, Stage: svc.stage,
+			Store: a.db, Ingester: svc.pipeline, Stage: svc.stage, Fetcher: a.cfg.fetcher(),
 			MaxBodyBytes: a.cfg.MaxCallBytes + 1<<20, // the audio and its multipart wrapping
 			Logger:       a.log,
 		}).Handler(),
