@@ -202,15 +202,31 @@ func (s callState) confirmed() bool { return s.Receipt != nil && s.Receipt.Confi
 
 func (c apiClient) call(id uuid.UUID) callState {
 	c.t.Helper()
-	code, body := c.do("GET", "/v1/calls/"+id.String(), "", nil)
-	if code != http.StatusOK {
-		c.t.Fatalf("GET call %s: %d %s", id, code, body)
-	}
-	var s callState
-	if err := json.Unmarshal(body, &s); err != nil {
-		c.t.Fatalf("GET call %s: %v in %s", id, err, body)
+	s, err := c.tryCall(id)
+	if err != nil {
+		c.t.Fatal(err)
 	}
 	return s
+}
+
+// tryCall reads the call, reporting a failed request rather than failing the test.
+func (c apiClient) tryCall(id uuid.UUID) (callState, error) {
+	var s callState
+	req, _ := http.NewRequest("GET", c.base+"/v1/calls/"+id.String(), nil)
+	req.Header.Set("Authorization", "Bearer "+c.key)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return s, fmt.Errorf("GET call %s: %w", id, err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK {
+		return s, fmt.Errorf("GET call %s: %d %s", id, resp.StatusCode, body)
+	}
+	if err := json.Unmarshal(body, &s); err != nil {
+		return s, fmt.Errorf("GET call %s: %v in %s", id, err, body)
+	}
+	return s, nil
 }
 
 // waitEnded polls until every call has ended with its deletion confirmed in the receipt.
@@ -220,13 +236,14 @@ func (c apiClient) waitEnded(within time.Duration, ids ...uuid.UUID) map[uuid.UU
 	out := map[uuid.UUID]callState{}
 	for _, id := range ids {
 		for {
-			s := c.call(id)
-			if s.ended() && s.confirmed() {
+			// A request may fail while a dependency is down (503): look again.
+			s, err := c.tryCall(id)
+			if err == nil && s.ended() && s.confirmed() {
 				out[id] = s
 				break
 			}
 			if time.Now().After(deadline) {
-				c.t.Fatalf("call %s still %s (receipt %+v) after %s", id, s.Status, s.Receipt, within)
+				c.t.Fatalf("call %s still %s (receipt %+v, last error %v) after %s", id, s.Status, s.Receipt, err, within)
 			}
 			time.Sleep(200 * time.Millisecond)
 		}
@@ -531,6 +548,87 @@ func TestASRAlwaysFails(t *testing.T) {
 	db.Pool().QueryRow(context.Background(), `SELECT attempt FROM river_job WHERE kind = 'transcribe_call'`).Scan(&attempted)
 	if attempted != attempts {
 		t.Errorf("the call's job ran %d times; want %d (CALLSCRIBE_JOB_MAX_ATTEMPTS)", attempted, attempts)
+	}
+	assertStoredOnce(t, db, map[uuid.UUID]callState{id: s})
+	assertBucketEmpty(t, b.Client, b.Options.Bucket)
+	serve.stop()
+}
+
+// privatePostgres is a PostgreSQL server of the test's own (scripts/test-postgres.sh in a
+// fresh directory), which it can restart; stopped and removed at cleanup.
+type privatePostgres struct {
+	t   *testing.T
+	dir string
+	URL string
+}
+
+func startPostgres(t *testing.T) *privatePostgres {
+	t.Helper()
+	dir, err := os.MkdirTemp("", "cs-pg-") // short: the unix socket path is limited
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &privatePostgres{t: t, dir: dir}
+	t.Cleanup(func() {
+		p.run("stop")
+		os.RemoveAll(dir)
+	})
+	p.run("start")
+	url, err := os.ReadFile(filepath.Join(dir, "url"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.URL = strings.TrimSpace(string(url))
+	return p
+}
+
+func (p *privatePostgres) run(action string) {
+	p.t.Helper()
+	script, err := filepath.Abs("../../scripts/test-postgres.sh")
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	if out, err := exec.Command("sh", script, action, p.dir).CombinedOutput(); err != nil {
+		p.t.Fatalf("test-postgres.sh %s: %v\n%s", action, err, out)
+	}
+}
+
+// TestPostgresRestartedMidJob: PostgreSQL stops (fast shutdown: every connection cut)
+// while a call is being recognised and comes back once the attempt has failed at the
+// storing. The job is retried and the call ends completed, stored once, its audio
+// deleted, confirmed and receipted.
+func TestPostgresRestartedMidJob(t *testing.T) {
+	pg := startPostgres(t)
+	s3vars, b := s3Env(t)
+	env := append([]string{"CALLSCRIBE_DATABASE_URL=" + pg.URL, "TMPDIR=" + t.TempDir()}, s3vars...)
+	key := setUpOrg(t, env, "ivanova@example.ru")
+	env = append(env, "CALLSCRIBE_HTTP_ADDR=127.0.0.1:0", "CALLSCRIBE_LOG_LEVEL=info",
+		"CALLSCRIBE_JOB_TIMEOUT=20s", "CALLSCRIBE_JOB_RESCUE_AFTER=21s", "CALLSCRIBE_SWEEP_EVERY=2s")
+	serve := startProc(t, env, "serve")
+	api := apiClient{t: t, base: serve.base, key: key}
+	file := testcall.Speak(t, t.TempDir(), testcall.Client, testcall.Sentences[3])
+	id := api.upload(file, "ivanova@example.ru")
+	waitFor(t, 30*time.Second, "the call processing", func() bool { return api.call(id).Status == "processing" })
+	pg.run("stop")
+	stopped := time.Now()
+	// Recognition goes on without the database; the storing transaction meets the outage
+	// and the attempt fails. PostgreSQL comes back once the worker has said so.
+	waitFor(t, time.Minute, "failed attempt in serve's log", func() bool {
+		return strings.Contains(serve.stderr.String(), "call attempt failed")
+	})
+	pg.run("start")
+	t.Logf("PostgreSQL was down %s", time.Since(stopped).Round(100*time.Millisecond))
+
+	s := api.waitEnded(3*time.Minute, id)[id]
+	t.Logf("the call ended %s after PostgreSQL stopped", time.Since(stopped).Round(time.Second))
+	if s.Status != "completed" {
+		t.Errorf("call ended %s (%+v); want completed", s.Status, s.Error)
+	}
+	db := openDB(t, env)
+	var attempts int
+	db.Pool().QueryRow(context.Background(), `SELECT attempt FROM river_job WHERE kind = 'transcribe_call'`).Scan(&attempts)
+	if attempts < 2 {
+		t.Errorf("the call's job ran %d times; want another attempt after the one that met the outage", attempts)
 	}
 	assertStoredOnce(t, db, map[uuid.UUID]callState{id: s})
 	assertBucketEmpty(t, b.Client, b.Options.Bucket)
