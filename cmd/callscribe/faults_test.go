@@ -634,3 +634,43 @@ func TestPostgresRestartedMidJob(t *testing.T) {
 	assertBucketEmpty(t, b.Client, b.Options.Bucket)
 	serve.stop()
 }
+
+// TestWorkerKilledOnLastAttempt: the worker dies during a call's last attempt. River's
+// rescuer then discards the job rather than retrying it, so no attempt will ever end
+// the call: the sweeper must. The call ends failed, its audio deleted, confirmed and
+// receipted, its key erased.
+func TestWorkerKilledOnLastAttempt(t *testing.T) {
+	s3vars, b := s3Env(t)
+	env := append(dbEnv(t), s3vars...)
+	key := setUpOrg(t, env, "ivanova@example.ru")
+	env = append(env, "CALLSCRIBE_HTTP_ADDR=127.0.0.1:0", "CALLSCRIBE_LOG_LEVEL=info", "CALLSCRIBE_JOB_MAX_ATTEMPTS=1",
+		"CALLSCRIBE_JOB_TIMEOUT=15s", "CALLSCRIBE_JOB_RESCUE_AFTER=16s", "CALLSCRIBE_SWEEP_EVERY=1s")
+	ctx := context.Background()
+	db := openDB(t, env)
+	serve := startProc(t, append(env, "CALLSCRIBE_SERVE_WORKER=false"), "serve")
+	api := apiClient{t: t, base: serve.base, key: key}
+	worker := startProc(t, env, "worker")
+	file := testcall.Mono(t, t.TempDir(), testcall.Client, 0.4, testcall.Sentences[:3]...)
+	id := api.upload(file, "ivanova@example.ru")
+	waitFor(t, 30*time.Second, "the call processing", func() bool { return api.call(id).Status == "processing" })
+	time.Sleep(300 * time.Millisecond)
+	worker.kill()
+	if s := api.call(id); s.Status != "processing" {
+		t.Fatalf("the call was %s when the worker was killed; want processing", s.Status)
+	}
+	waitFor(t, time.Minute, "the attempt older than the rescue age and the dead leader's lease expired", func() bool {
+		var ready bool
+		db.Pool().QueryRow(ctx, `SELECT (SELECT attempted_at < now() - interval '16 s' FROM river_job WHERE kind = 'transcribe_call')
+			AND NOT EXISTS (SELECT 1 FROM river_leader WHERE expires_at > now())`).Scan(&ready)
+		return ready
+	})
+	worker = startProc(t, env, "worker")
+	s := api.waitEnded(time.Minute, id)[id]
+	if s.Status != "failed" || s.Error == nil {
+		t.Errorf("call = %s, error %+v; want failed with the reason", s.Status, s.Error)
+	}
+	assertStoredOnce(t, db, map[uuid.UUID]callState{id: s})
+	assertBucketEmpty(t, b.Client, b.Options.Bucket)
+	worker.stop()
+	serve.stop()
+}
