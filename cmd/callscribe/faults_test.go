@@ -384,7 +384,7 @@ func TestWorkerKilled(t *testing.T) {
 	env := append(dbEnv(t), serverEnv(srv)...)
 	key := setUpOrg(t, env, "ivanova@example.ru", "petrov@example.ru")
 	env = append(env, "CALLSCRIBE_HTTP_ADDR=127.0.0.1:0", "CALLSCRIBE_LOG_LEVEL=info",
-		"CALLSCRIBE_WORKERS=2", "CALLSCRIBE_JOB_TIMEOUT=15s", "CALLSCRIBE_JOB_RESCUE_AFTER=16s",
+		"CALLSCRIBE_WORKERS=2", "CALLSCRIBE_JOB_TIMEOUT=25s", "CALLSCRIBE_JOB_RESCUE_AFTER=26s",
 		"CALLSCRIBE_SWEEP_EVERY=2s", "CALLSCRIBE_SWEEP_GRACE=1m")
 	dir := t.TempDir()
 	short := testcall.Speak(t, dir, testcall.Agent, testcall.Sentences[1])
@@ -459,7 +459,7 @@ func TestWorkerKilled(t *testing.T) {
 	// the new worker when both have passed: its rescuer then runs at once, not 30 s later.
 	waitFor(t, time.Minute, "B's attempt older than the rescue age and the dead leader's lease expired", func() bool {
 		var ready bool
-		db.Pool().QueryRow(ctx, `SELECT (SELECT attempted_at < now() - interval '16 s' FROM river_job WHERE kind = 'transcribe_call' AND args->>'call_id' = $1)
+		db.Pool().QueryRow(ctx, `SELECT (SELECT attempted_at < now() - interval '26 s' FROM river_job WHERE kind = 'transcribe_call' AND args->>'call_id' = $1)
 			AND NOT EXISTS (SELECT 1 FROM river_leader WHERE expires_at > now())`, callB.String()).Scan(&ready)
 		return ready
 	})
@@ -473,9 +473,7 @@ func TestWorkerKilled(t *testing.T) {
 		}
 	}
 	var attempts int
-	var last float64
-	db.Pool().QueryRow(ctx, `SELECT attempt, extract(epoch FROM finalized_at - attempted_at)::float8 FROM river_job WHERE kind = 'transcribe_call' AND args->>'call_id' = $1`, callB.String()).Scan(&attempts, &last)
-	t.Logf("B's job: %d attempts, the last took %.1f s", attempts, last)
+	db.Pool().QueryRow(ctx, `SELECT attempt FROM river_job WHERE kind = 'transcribe_call' AND args->>'call_id' = $1`, callB.String()).Scan(&attempts)
 	if attempts < 2 {
 		t.Errorf("B's job ran %d times; want a second attempt after the kill", attempts)
 	}
@@ -540,6 +538,7 @@ func TestASRAlwaysFails(t *testing.T) {
 	if s.Status != "failed" || s.Error == nil {
 		t.Errorf("call = %s, error %+v; want failed with the reason", s.Status, s.Error)
 	}
+	t.Logf("the ASR endpoint got %d requests", requests.Load())
 	if n := requests.Load(); n < attempts {
 		t.Errorf("the ASR endpoint got %d requests; want one per attempt, %d", n, attempts)
 	}
