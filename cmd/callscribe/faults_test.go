@@ -392,7 +392,9 @@ func TestWorkerKilled(t *testing.T) {
 
 	ctx := context.Background()
 	db := openDB(t, env)
-	serve := startProc(t, append(env, "CALLSCRIBE_SERVE_WORKER=false"), "serve")
+	// serve sweeps too; only at its start here, so that what the killed worker left is
+	// seen before the new worker's sweeper finishes it.
+	serve := startProc(t, append(env, "CALLSCRIBE_SERVE_WORKER=false", "CALLSCRIBE_SWEEP_EVERY=1h"), "serve")
 	api := apiClient{t: t, base: serve.base, key: key}
 	worker := startProc(t, env, "worker")
 
