@@ -99,7 +99,8 @@ func (s *Server) auth(h func(w http.ResponseWriter, r *http.Request, key callscr
 			s.writeError(w, r, err)
 			return
 		}
-		h(w, r, key)
+		// From here on the database sees this organization's rows only (row-level security).
+		h(w, r.WithContext(callscribe.WithOrg(r.Context(), key.OrgID)), key)
 	})
 }
 

@@ -78,7 +78,7 @@ type harness struct {
 
 func newHarness(t *testing.T, o options) *harness {
 	t.Helper()
-	ctx := context.Background()
+	ctx := callscribe.AsSystem(context.Background())
 	db, err := postgres.Open(ctx, pgtest.DB(t))
 	if err != nil {
 		t.Fatal(err)
@@ -141,7 +141,7 @@ func decode(ctx context.Context, r io.Reader, ch int) (int, io.ReadCloser, error
 // org creates an organization and returns its id and a fresh API key.
 func (h *harness) org(name string) (uuid.UUID, string) {
 	h.t.Helper()
-	ctx := context.Background()
+	ctx := callscribe.AsSystem(context.Background())
 	id, err := h.db.EnsureOrganization(ctx, name)
 	if err != nil {
 		h.t.Fatal(err)
@@ -155,7 +155,7 @@ func (h *harness) org(name string) (uuid.UUID, string) {
 
 func (h *harness) user(orgID uuid.UUID, email string, consent bool) callscribe.User {
 	h.t.Helper()
-	ctx := context.Background()
+	ctx := callscribe.AsSystem(context.Background())
 	u, err := h.db.CreateUser(ctx, callscribe.User{OrgID: orgID, Email: email, Surname: "Ivanova", FirstName: "Anna", Phone: "+79161234567"})
 	if err != nil {
 		h.t.Fatal(err)
@@ -252,7 +252,7 @@ func (h *harness) waitReceipt(key, id string) map[string]any {
 func (h *harness) count(query string, args ...any) int {
 	h.t.Helper()
 	var n int
-	if err := h.db.Pool().QueryRow(context.Background(), query, args...).Scan(&n); err != nil {
+	if err := h.db.Pool().QueryRow(callscribe.AsSystem(context.Background()), query, args...).Scan(&n); err != nil {
 		h.t.Fatal(err)
 	}
 	return n
@@ -260,7 +260,7 @@ func (h *harness) count(query string, args ...any) int {
 
 func (h *harness) stageEmpty() {
 	h.t.Helper()
-	keys, _ := h.stage.Keys(context.Background())
+	keys, _ := h.stage.Keys(callscribe.AsSystem(context.Background()))
 	if len(keys) != 0 || h.stage.Bytes() != 0 {
 		h.t.Errorf("stage holds %v (%d bytes); want nothing", keys, h.stage.Bytes())
 	}

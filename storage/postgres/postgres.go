@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io/fs"
 
+	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -33,6 +34,15 @@ func Open(ctx context.Context, url string) (*DB, error) {
 	if err != nil {
 		return nil, callscribe.Wrap(callscribe.EINVALID, err, "database url is not valid")
 	}
+	// Every query runs as callscribe_app, which row-level security binds (a superuser or
+	// the tables' owner would bypass it), and under the scope its context carries.
+	cfg.AfterConnect = func(ctx context.Context, conn *pgx.Conn) error {
+		if _, err := conn.Exec(ctx, `SET ROLE `+AppRole); err != nil {
+			return fmt.Errorf("set role %s (run the migrations first): %w", AppRole, err)
+		}
+		return nil
+	}
+	cfg.PrepareConn = prepareScope
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("connect to postgres: %w", err)
@@ -78,6 +88,41 @@ func migrateSchema(ctx context.Context, url string) error {
 		return fmt.Errorf("migrate: %w", err)
 	}
 	return nil
+}
+
+// AppRole is the role the application's queries run as: no superuser, no BYPASSRLS.
+// Migration 00006 creates it and grants it to the migrating user.
+const AppRole = "callscribe_app"
+
+// prepareScope binds a connection, each time it leaves the pool, to the scope of the
+// context that took it (callscribe.WithOrg or callscribe.AsSystem), so that every query
+// — a method of DB, a transaction, River's, the webhook sender's — is seen by the
+// row-level security policies as that organization's, or the system's. A context with
+// no scope leaves both settings empty: the policies then admit no row (fail closed).
+// The settings are the session's, set on every acquire, so a connection never carries
+// the previous holder's scope.
+func prepareScope(ctx context.Context, conn *pgx.Conn) (bool, error) {
+	sc := callscribe.ScopeOf(ctx)
+	org, system := "", "off"
+	if sc.OrgID != uuid.Nil {
+		org = sc.OrgID.String()
+	}
+	if sc.System {
+		system = "on"
+	}
+	if _, err := conn.Exec(ctx, `SELECT set_config('callscribe.org_id', $1, false), set_config('callscribe.system', $2, false)`, org, system); err != nil {
+		return false, fmt.Errorf("scope the connection: %w", err)
+	}
+	return true, nil
+}
+
+// inOrg runs fn in a transaction that row-level security confines to orgID, whatever
+// scope ctx carries.
+func (db *DB) inOrg(ctx context.Context, orgID uuid.UUID, fn func(tx pgx.Tx) error) error {
+	if orgID == uuid.Nil {
+		return callscribe.Errorf(callscribe.EINTERNAL, "no organization to scope the transaction to")
+	}
+	return db.inTx(callscribe.WithOrg(ctx, orgID), fn)
 }
 
 // inTx runs fn in a transaction, committing when fn returns nil.
