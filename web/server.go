@@ -20,6 +20,7 @@ import (
 	"callscribe"
 	"callscribe/metrics"
 	"callscribe/pipeline"
+	"callscribe/privacy"
 )
 
 // Store is what the API reads of the database.
@@ -29,6 +30,7 @@ type Store interface {
 	Call(ctx context.Context, orgID, callID uuid.UUID) (callscribe.Call, error)
 	Calls(ctx context.Context, f callscribe.CallFilter) ([]callscribe.Call, error)
 	Transcript(ctx context.Context, callID uuid.UUID) (callscribe.Transcript, error)
+	UserByID(ctx context.Context, orgID, id uuid.UUID) (callscribe.User, error)
 	Ping(ctx context.Context) error
 }
 
@@ -52,6 +54,10 @@ type Config struct {
 	// first, this catches what surrounds it (multipart headers and fields).
 	MaxBodyBytes int64
 	Logger       *slog.Logger
+	// Consents and Requests serve the privacy API: consents over channel api, and
+	// data-subject requests. Their stores are scoped like every query of a request.
+	Consents *privacy.Consents
+	Requests *privacy.Requests
 }
 
 // Server serves the API.
@@ -65,18 +71,62 @@ func New(cfg Config) *Server {
 	return &Server{cfg: cfg, log: logger(cfg.Logger)}
 }
 
+// Route is one endpoint of the HTTP API.
+type Route struct {
+	Method, Pattern string
+	// Keyed routes need an API key, and their handler sees the key's organization only.
+	Keyed bool
+}
+
+// route is a Route and its handler.
+type route struct {
+	Route
+	h http.Handler
+}
+
+// routes is every endpoint, in one table: Handler serves it and Routes lists it, so the
+// test that calls every route with another organization's ids cannot miss a new one.
+func (s *Server) routes() []route {
+	keyed := func(method, pattern string, h func(http.ResponseWriter, *http.Request, callscribe.APIKey)) route {
+		return route{Route{method, pattern, true}, s.auth(h)}
+	}
+	open := func(method, pattern string, h http.Handler) route { return route{Route{method, pattern, false}, h} }
+	return []route{
+		keyed("POST", "/v1/calls", s.postCall),
+		keyed("GET", "/v1/calls", s.listCalls),
+		keyed("GET", "/v1/calls/{id}", s.getCall),
+		keyed("GET", "/v1/calls/{id}/transcript", s.getTranscript),
+		keyed("GET", "/v1/users/{id}/consents", s.getConsents),
+		keyed("POST", "/v1/users/{id}/consents", s.postConsents),
+		keyed("POST", "/v1/requests", s.postRequest),
+		keyed("GET", "/v1/requests", s.listRequests),
+		keyed("GET", "/v1/requests/{id}", s.getRequest),
+		keyed("POST", "/v1/requests/{id}/start", s.startRequest),
+		keyed("POST", "/v1/requests/{id}/extend", s.extendRequest),
+		keyed("POST", "/v1/requests/{id}/close", s.closeRequest),
+		open("GET", "/healthz", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+		})),
+		open("GET", "/readyz", http.HandlerFunc(s.ready)),
+		open("GET", "/metrics", promhttp.HandlerFor(metrics.Registry, promhttp.HandlerOpts{})),
+	}
+}
+
+// Routes lists every endpoint the Handler serves.
+func (s *Server) Routes() []Route {
+	var out []Route
+	for _, r := range s.routes() {
+		out = append(out, r.Route)
+	}
+	return out
+}
+
 // Handler routes every endpoint.
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
-	mux.Handle("POST /v1/calls", s.auth(s.postCall))
-	mux.Handle("GET /v1/calls", s.auth(s.listCalls))
-	mux.Handle("GET /v1/calls/{id}", s.auth(s.getCall))
-	mux.Handle("GET /v1/calls/{id}/transcript", s.auth(s.getTranscript))
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
-	})
-	mux.HandleFunc("GET /readyz", s.ready)
-	mux.Handle("GET /metrics", promhttp.HandlerFor(metrics.Registry, promhttp.HandlerOpts{}))
+	for _, r := range s.routes() {
+		mux.Handle(r.Method+" "+r.Pattern, r.h)
+	}
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, callscribe.Errorf(callscribe.ENOTFOUND, "no such endpoint: %s %s", r.Method, r.URL.Path))
 	})

@@ -29,6 +29,7 @@ import (
 	"callscribe/asr/sphinx"
 	"callscribe/audio"
 	"callscribe/pipeline"
+	"callscribe/privacy"
 	"callscribe/storage/memory"
 	"callscribe/storage/pgtest"
 	"callscribe/storage/postgres"
@@ -73,6 +74,7 @@ type harness struct {
 	stage  *memory.Stage
 	queue  *river.Client[pgx.Tx]
 	server *httptest.Server
+	api    *web.Server
 	logs   *syncBuffer
 }
 
@@ -125,9 +127,13 @@ func newHarness(t *testing.T, o options) *harness {
 			client.Stop(stop)
 		})
 	}
-	srv := httptest.NewServer(web.New(web.Config{Store: db, Ingester: p, Stage: stage, MaxBodyBytes: 64 << 20, Logger: log}).Handler())
+	api := web.New(web.Config{Store: db, Ingester: p, Stage: stage, MaxBodyBytes: 64 << 20, Logger: log,
+		Consents: &privacy.Consents{Store: db, PolicyVersion: "1"},
+		Requests: &privacy.Requests{Store: db},
+	})
+	srv := httptest.NewServer(api.Handler())
 	t.Cleanup(srv.Close)
-	return &harness{t: t, db: db, stage: stage, queue: client, server: srv, logs: logs}
+	return &harness{t: t, db: db, stage: stage, queue: client, server: srv, api: api, logs: logs}
 }
 
 func decode(ctx context.Context, r io.Reader, ch int) (int, io.ReadCloser, error) {

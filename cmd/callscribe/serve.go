@@ -131,6 +131,11 @@ func cmdServe(ctx context.Context, cfg Config, args []string, stdout io.Writer) 
 		}
 	}
 
+	cal, err := privacy.LoadCalendar(a.cfg.CalendarFile)
+	if err != nil {
+		return err
+	}
+
 	ln, err := net.Listen("tcp", scfg.HTTPAddr)
 	if err != nil {
 		return callscribe.Wrap(callscribe.EINVALID, err, "CALLSCRIBE_HTTP_ADDR: cannot listen on %s: %v", scfg.HTTPAddr, err)
@@ -140,6 +145,8 @@ func cmdServe(ctx context.Context, cfg Config, args []string, stdout io.Writer) 
 			Store: a.db, Ingester: svc.pipeline, Stage: svc.stage,
 			MaxBodyBytes: a.cfg.MaxCallBytes + 1<<20, // the audio and its multipart wrapping
 			Logger:       a.log,
+			Consents:     &privacy.Consents{Store: a.db, PolicyVersion: a.cfg.PolicyVersion},
+			Requests:     &privacy.Requests{Store: a.db, Calendar: cal},
 		}).Handler(),
 		ReadHeaderTimeout: 10 * time.Second,
 	}
