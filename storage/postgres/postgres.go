@@ -116,15 +116,6 @@ func prepareScope(ctx context.Context, conn *pgx.Conn) (bool, error) {
 	return true, nil
 }
 
-// inOrg runs fn in a transaction that row-level security confines to orgID, whatever
-// scope ctx carries.
-func (db *DB) inOrg(ctx context.Context, orgID uuid.UUID, fn func(tx pgx.Tx) error) error {
-	if orgID == uuid.Nil {
-		return callscribe.Errorf(callscribe.EINTERNAL, "no organization to scope the transaction to")
-	}
-	return db.inTx(callscribe.WithOrg(ctx, orgID), fn)
-}
-
 // inTx runs fn in a transaction, committing when fn returns nil.
 func (db *DB) inTx(ctx context.Context, fn func(tx pgx.Tx) error) error {
 	return pgx.BeginFunc(ctx, db.pool, fn)
