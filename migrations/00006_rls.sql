@@ -118,7 +118,9 @@ CREATE TRIGGER organization_id BEFORE INSERT OR UPDATE OF call_id ON webhook_del
 CREATE INDEX segments_organization_id_idx ON segments (organization_id);
 CREATE INDEX transcripts_organization_id_idx ON transcripts (organization_id);
 
--- The policy, the same on every table (organizations: its own row).
+-- The policy, the same on every table (organizations: its own row). The settings are read
+-- in sub-selects, which PostgreSQL evaluates once per statement rather than once per row:
+-- deleting a million segments costs about what it costs without row-level security.
 -- +goose StatementBegin
 CREATE FUNCTION callscribe_org() RETURNS uuid LANGUAGE sql STABLE AS $$
     SELECT nullif(current_setting('callscribe.org_id', true), '')::uuid
@@ -137,14 +139,14 @@ BEGIN
         EXECUTE format('ALTER TABLE %I ENABLE ROW LEVEL SECURITY', t);
         EXECUTE format('ALTER TABLE %I FORCE ROW LEVEL SECURITY', t);
         EXECUTE format('CREATE POLICY organization_isolation ON %I
-            USING (organization_id = callscribe_org() OR callscribe_system())', t);
+            USING (organization_id = (SELECT callscribe_org()) OR (SELECT callscribe_system()))', t);
     END LOOP;
 END
 $$;
 -- +goose StatementEnd
 ALTER TABLE organizations ENABLE ROW LEVEL SECURITY;
 ALTER TABLE organizations FORCE ROW LEVEL SECURITY;
-CREATE POLICY organization_isolation ON organizations USING (id = callscribe_org() OR callscribe_system());
+CREATE POLICY organization_isolation ON organizations USING (id = (SELECT callscribe_org()) OR (SELECT callscribe_system()));
 
 -- +goose Down
 -- +goose StatementBegin
