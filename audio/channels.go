@@ -11,16 +11,20 @@ import (
 
 const (
 	chunkFrames = 4096 // frames decoded per step
-	chanDepth   = 4    // chunks a channel's reader may fall behind before decoding waits
+	chanDepth   = 4    // chunks a stage may run ahead of the next before it waits
 )
 
-// Channels decodes d to the end in one goroutine and returns one reader per channel, each
-// carrying that channel as 16-bit little-endian mono PCM at rate Hz (resampled with a
-// Resampler; copied when the rates match). d belongs to that goroutine from now on.
+// Channels decodes d to the end and returns one reader per channel, each carrying that
+// channel as 16-bit little-endian mono PCM at rate Hz (resampled with a Resampler; copied
+// when the rates match). d belongs to the decoding goroutine from now on.
 //
-// All readers must be read concurrently: each is fed by the same goroutine through a
-// bounded buffer, so one reader left unread stalls the rest. Closing a reader discards the
-// rest of its channel without stalling the others; when every reader is closed, decoding
+// One goroutine decodes and splits the channels; each channel is resampled in a goroutine
+// of its own, so decoding and resampling run on different cores. Every hand-over goes
+// through a bounded queue of reused buffers, so memory does not grow with the call.
+//
+// All readers must be read concurrently: they are fed by the same decoder through bounded
+// buffers, so one reader left unread stalls the rest. Closing a reader discards the rest
+// of its channel without stalling the others; when every reader is closed, decoding
 // stops. A decode error is returned by Read on every reader, after the audio decoded before
 // it. Cancelling ctx stops decoding and makes every reader return ctx.Err().
 func Channels(ctx context.Context, d *Decoder, rate int) []io.ReadCloser {
@@ -36,57 +40,73 @@ func Channels(ctx context.Context, d *Decoder, rate int) []io.ReadCloser {
 		}
 		out[i] = readers[i]
 	}
-	go decodeChannels(ctx, d, rate, readers)
+	if rate < MinSampleRate || rate > MaxSampleRate {
+		err := callscribe.Errorf(callscribe.EINVALID, "audio: output rate %d Hz; want %d to %d", rate, MinSampleRate, MaxSampleRate)
+		for _, r := range readers {
+			r.err = err
+			close(r.data)
+		}
+		return out
+	}
+	lanes := make([]*lane, f.Channels)
+	proto := NewResampler(f.SampleRate, rate)
+	for c := range lanes {
+		lanes[c] = &lane{
+			in:   make(chan []float32, chanDepth),
+			free: make(chan []float32, chanDepth+2),
+		}
+		res := proto
+		if c > 0 {
+			res = proto.clone() // the filter table is read-only and shared
+		}
+		go resampleChannel(res, lanes[c], readers[c], chunkFrames*rate/f.SampleRate+16)
+	}
+	go decodeChannels(ctx, d, lanes, readers)
 	return out
 }
 
-func decodeChannels(ctx context.Context, d *Decoder, rate int, readers []*channelReader) {
+// lane carries one channel's samples, split and converted to float32, from the decoding
+// goroutine to that channel's resampling goroutine.
+type lane struct {
+	in   chan []float32 // chunks in order; closed after err is set
+	free chan []float32 // chunks resampled, for the decoder to reuse
+	err  error          // why decoding ended: io.EOF, the decode error or ctx.Err()
+}
+
+// decodeChannels decodes d, splits each chunk of frames into the lanes of the channels
+// still read, and closes every lane with the reason decoding ended.
+func decodeChannels(ctx context.Context, d *Decoder, lanes []*lane, readers []*channelReader) {
 	err := io.EOF
 	defer func() {
-		for _, r := range readers {
-			r.err = err // published by close(r.data)
-			close(r.data)
+		for _, l := range lanes {
+			l.err = err // published by close(l.in)
+			close(l.in)
 		}
 	}()
-	if rate < MinSampleRate || rate > MaxSampleRate {
-		err = callscribe.Errorf(callscribe.EINVALID, "audio: output rate %d Hz; want %d to %d", rate, MinSampleRate, MaxSampleRate)
-		return
-	}
-	f := d.Format()
-	nch := f.Channels
-	res := make([]*Resampler, nch)
-	res[0] = NewResampler(f.SampleRate, rate)
-	for c := 1; c < nch; c++ {
-		res[c] = res[0].clone() // the filter table is read-only and shared
-	}
+	nch := len(lanes)
 	frames := make([]int16, chunkFrames*nch)
-	mono := make([]int16, chunkFrames)
-	pcm := make([]int16, 0, chunkFrames*rate/f.SampleRate+16)
-
-	// emit resamples one channel's samples and hands them to its reader.
-	emit := func(c int, in []int16, flush bool) error {
-		r := readers[c]
-		if r.isClosed() {
-			return nil
-		}
-		pcm = res[c].Process(pcm[:0], in)
-		if flush {
-			pcm = res[c].Flush(pcm)
-		}
-		if len(pcm) == 0 {
-			return nil
-		}
-		return r.send(pcm)
-	}
 	for {
 		n, rerr := d.Read(frames)
 		k := n / nch
-		for c := range nch {
-			for i := range k {
-				mono[i] = frames[i*nch+c]
+		for c, l := range lanes {
+			if k == 0 || readers[c].isClosed() {
+				continue
 			}
-			if e := emit(c, mono[:k], rerr != nil); e != nil {
-				err = e
+			var buf []float32
+			select {
+			case buf = <-l.free:
+			default:
+				buf = make([]float32, chunkFrames)
+			}
+			buf = buf[:k]
+			for i, j := 0, c; i < len(buf); i, j = i+1, j+nch {
+				buf[i] = float32(frames[j])
+			}
+			select {
+			case l.in <- buf:
+			case <-readers[c].closed:
+			case <-ctx.Done():
+				err = ctx.Err()
 				return
 			}
 		}
@@ -102,6 +122,39 @@ func decodeChannels(ctx context.Context, d *Decoder, rate int, readers []*channe
 			return
 		}
 	}
+}
+
+// resampleChannel resamples one lane to the end and hands the PCM to its reader; at the
+// end of the lane it flushes the filter and ends the reader with the lane's error.
+func resampleChannel(res *Resampler, l *lane, r *channelReader, outCap int) {
+	err := error(nil)
+	defer func() {
+		r.err = err // published by close(r.data)
+		close(r.data)
+	}()
+	pcm := make([]int16, 0, outCap)
+	for buf := range l.in {
+		if err != nil || r.isClosed() {
+			continue // drain, so the decoder never waits on us
+		}
+		pcm = res.processFloat(pcm[:0], buf)
+		select {
+		case l.free <- buf:
+		default:
+		}
+		if len(pcm) > 0 {
+			err = r.send(pcm)
+		}
+	}
+	if err != nil {
+		return
+	}
+	if pcm = res.Flush(pcm[:0]); len(pcm) > 0 && !r.isClosed() {
+		if err = r.send(pcm); err != nil {
+			return
+		}
+	}
+	err = l.err
 }
 
 func allClosed(readers []*channelReader) bool {

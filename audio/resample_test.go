@@ -131,8 +131,8 @@ func TestResampleStreaming(t *testing.T) {
 
 // TestResampleMatchesSox compares our decode+resample of speech with
 // `sox IN -r 16000 -c 1 -b 16 OUT.wav`. Both filters are linear-phase and delay-free, so
-// the signals line up sample for sample; they differ only in the band between our pass
-// band edge (90% of 8 kHz) and sox's (95%), and in sox's dither. We assert correlation
+// the signals line up sample for sample; they differ only in the shape of the transition
+// band (both pass to 95% of the lower Nyquist frequency) and in sox's dither. We assert correlation
 // ≥ 0.99 and an SNR of the difference ≥ 20 dB.
 func TestResampleMatchesSox(t *testing.T) {
 	dir := t.TempDir()

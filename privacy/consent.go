@@ -14,6 +14,7 @@ import (
 	"github.com/google/uuid"
 
 	"callscribe"
+	"callscribe/storage/postgres"
 )
 
 // ConsentStore is what consent needs of the database.
@@ -29,6 +30,10 @@ type Consents struct {
 	Store         ConsentStore
 	PolicyVersion string           // recorded with every grant
 	Now           func() time.Time // default time.Now
+	// Audit, AuditLog and Actor, when set, record every change in the audit log.
+	Audit    *Audit
+	AuditLog postgres.Execer
+	Actor    string
 }
 
 // Change is what one grant or withdrawal did to one purpose.
@@ -46,7 +51,7 @@ func (c *Consents) Grant(ctx context.Context, userID uuid.UUID, purposes []calls
 	if _, err := callscribe.ParseConsentChannel(string(channel)); err != nil {
 		return nil, err
 	}
-	return c.apply(purposes, func(p callscribe.Purpose, at time.Time) (bool, error) {
+	return c.apply(ctx, userID, ActionConsentGrant, purposes, func(p callscribe.Purpose, at time.Time) (bool, error) {
 		return c.Store.GrantConsent(ctx, userID, p, c.PolicyVersion, channel, at)
 	})
 }
@@ -60,7 +65,7 @@ func (c *Consents) Withdraw(ctx context.Context, userID uuid.UUID, purposes []ca
 	if _, err := callscribe.ParseConsentChannel(string(channel)); err != nil {
 		return nil, err
 	}
-	return c.apply(purposes, func(p callscribe.Purpose, at time.Time) (bool, error) {
+	return c.apply(ctx, userID, ActionConsentWithdraw, purposes, func(p callscribe.Purpose, at time.Time) (bool, error) {
 		return c.Store.WithdrawConsent(ctx, userID, p, channel, at)
 	})
 }
@@ -75,7 +80,7 @@ func (c *Consents) History(ctx context.Context, userID uuid.UUID) ([]callscribe.
 	return c.Store.Consents(ctx, userID)
 }
 
-func (c *Consents) apply(purposes []callscribe.Purpose, do func(callscribe.Purpose, time.Time) (bool, error)) ([]Change, error) {
+func (c *Consents) apply(ctx context.Context, userID uuid.UUID, action string, purposes []callscribe.Purpose, do func(callscribe.Purpose, time.Time) (bool, error)) ([]Change, error) {
 	now := time.Now
 	if c.Now != nil {
 		now = c.Now
@@ -88,6 +93,13 @@ func (c *Consents) apply(purposes []callscribe.Purpose, do func(callscribe.Purpo
 			return changes, err
 		}
 		changes = append(changes, Change{Purpose: p, Changed: changed})
+		if changed && c.Audit != nil {
+			if err := c.Audit.Record(ctx, c.AuditLog, callscribe.AuditEntry{At: at, Actor: c.Actor, Action: action,
+				ObjectType: "user", ObjectID: userID.String(), SubjectID: userID,
+				Detail: map[string]any{"purpose": string(p)}}); err != nil {
+				return changes, err
+			}
+		}
 	}
 	return changes, nil
 }

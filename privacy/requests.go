@@ -27,10 +27,12 @@ type RequestStore interface {
 	WithdrawAllConsentsInTx(ctx context.Context, tx pgx.Tx, userID uuid.UUID, channel callscribe.ConsentChannel, at time.Time) error
 }
 
-// Eraser destroys everything of an erasure request's subject. It runs inside the
-// transaction that completes the request: if it fails, the request stays open and
-// nothing of the purge commits. The erasure work provides it.
-type Eraser interface {
+// SubjectEraser takes an erasure request's subject out of reach. It runs inside the
+// transaction that completes the request: if it fails, the request stays open. *Eraser
+// implements it by marking the subject erased (invisible to every read from that commit
+// on); the purge of their rows follows the commit (Eraser.Erase, or the retention job's
+// Reapply, which finishes every marked subject).
+type SubjectEraser interface {
 	EraseSubject(ctx context.Context, tx pgx.Tx, req callscribe.Request) error
 }
 
@@ -42,7 +44,7 @@ type Eraser interface {
 type Requests struct {
 	Store    RequestStore
 	Calendar *Calendar        // default DefaultCalendar()
-	Eraser   Eraser           // needed to complete erasure requests
+	Eraser   SubjectEraser    // needed to complete erasure requests
 	Now      func() time.Time // default time.Now
 }
 

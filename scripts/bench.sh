@@ -1,13 +1,19 @@
 #!/usr/bin/env bash
 # make bench: our figures printed beside the reference tools', measured in the same run.
-#  1. transcribe a 10-minute stereo 16 kHz call: wall time and peak memory of
+#  1. decode + resample to 16 kHz mono: `callscribe convert IN OUT.wav` against
+#     `sox IN -r 16000 -c 1 -b 16 OUT.wav` on the 10-minute call in the formats a PBX
+#     writes, wall time and peak memory (target: ≥ 1.0× sox's speed), and on a 1 GiB WAV
+#     streamed through a pipe (target: < 32 MiB);
+#  2. transcribe a 10-minute stereo 16 kHz call: wall time and peak memory of
 #     `callscribe transcribe` against pocketsphinx_continuous run once per channel,
 #     one after the other (the target: ≤ 0.6× the time, ≤ 2× one CLI process's memory);
-#  2. the Go benchmarks (decode + resample against sox, recogniser against the CLI).
+#  3. the Go benchmarks (decode + resample against sox, recogniser against the CLI).
+# BENCH_SECTIONS (default "convert transcribe go") picks sections.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bin=${BIN:-bin/callscribe}
 minutes=${BENCH_MINUTES:-10}
+sections=" ${BENCH_SECTIONS:-convert transcribe go} "
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
@@ -46,6 +52,63 @@ sox "${c[@]}" "$work/client.wav" trim 0 "$((minutes * 60))"
 sox -M "$work/agent.wav" "$work/client.wav" "$work/call.wav"
 echo "call: $(soxi -D "$work/call.wav") s stereo 16 kHz, $(stat -c %s "$work/call.wav") bytes"
 
+if [[ $sections == *" convert "* ]]; then
+  echo
+  echo "== decode + resample to 16 kHz mono: callscribe convert (channel 0) vs sox IN -r 16000 -c 1 -b 16 OUT.wav"
+  echo "   (fastest of 5 runs each, alternating, so that other load on the machine counts least;"
+  echo "    peak RSS the largest of the 5; sox also mixes the channels, we pick one)"
+  sox "$work/call.wav" -r 8000 "$work/wav-8k-s16-stereo.wav"
+  sox "$work/call.wav" -r 8000 -e u-law "$work/wav-8k-ulaw-stereo.wav"
+  sox "$work/call.wav" -r 44100 "$work/wav-44k-s16-stereo.wav"
+  sox "$work/call.wav" -r 44100 "$work/mp3-44k-stereo.mp3"
+  sox "$work/call.wav" -r 8000 -c 1 "$work/mp3-8k-mono-mpeg25.mp3"
+  timed() { # out-file, command...: runs it, writes "secs kib" to out-file; fails with the command
+    /usr/bin/time -f "%e %M" -o "$1" "${@:2}" >/dev/null 2>"$work/stderr"
+  }
+  fastest() { sort -n | head -1; }
+  printf '%-26s %10s %10s   %10s %10s   %s\n' format "ours s" "ours MiB" "sox s" "sox MiB" "speed vs sox (target >= 1.0x)"
+  for f in wav-8k-s16-stereo.wav wav-8k-ulaw-stereo.wav wav-44k-s16-stereo.wav mp3-44k-stereo.mp3 mp3-8k-mono-mpeg25.mp3; do
+    in="$work/$f"
+    if ! "$bin" convert "$in" "$work/ours.wav" 2>"$work/stderr"; then
+      printf '%-26s unsupported on this build: %s\n' "${f%.*}" "$(tail -1 "$work/stderr")"
+      continue
+    fi
+    : >"$work/ours.t"; : >"$work/sox.t"
+    for _ in 1 2 3 4 5; do
+      timed "$work/t" "$bin" convert "$in" "$work/ours.wav" && cat "$work/t" >>"$work/ours.t"
+      timed "$work/t" sox "$in" -r 16000 -c 1 -b 16 "$work/sox.wav" && cat "$work/t" >>"$work/sox.t"
+    done
+    read -r os _ < <(fastest <"$work/ours.t"); read -r ok < <(cut -d' ' -f2 "$work/ours.t" | sort -n | tail -1)
+    read -r ss _ < <(fastest <"$work/sox.t"); read -r sk < <(cut -d' ' -f2 "$work/sox.t" | sort -n | tail -1)
+    python3 -c "import sys; n,a,b,c,d=sys.argv[1:]; a,b,c,d=map(float,(a,b,c,d)); print(f'{n:<26} {a:10.2f} {b/1024:10.1f}   {c:10.2f} {d/1024:10.1f}   {c/max(a,0.005):.2f}x')" \
+      "${f%.*}" "$os" "$ok" "$ss" "$sk"
+  done
+
+  # 1 GiB of 44.1 kHz stereo WAV (6087 s), made on the fly and streamed through a pipe.
+  gib() {
+    python3 -c '
+import os, struct, sys
+n, rate, ch = 1 << 30, 44100, 2
+out = sys.stdout.buffer
+out.write(b"RIFF" + struct.pack("<I", 36 + n) + b"WAVEfmt " + struct.pack("<IHHIIHH", 16, 1, ch, rate, rate * ch * 2, ch * 2, 16) + b"data" + struct.pack("<I", n))
+block = bytes(b & 0x3f for b in os.urandom(1 << 20))  # quiet noise, repeated
+for _ in range(n >> 20):
+    out.write(block)
+'
+  }
+  echo
+  echo "== memory: 1 GiB 44.1 kHz stereo WAV through a pipe (target: callscribe < 32 MiB)"
+  gib | /usr/bin/time -f "%e %M" -o "$work/ours.t" "$bin" convert - "$work/big-ours.wav" 2>"$work/stderr" || { cat "$work/stderr"; exit 1; }
+  rm -f "$work/big-ours.wav"
+  gib | /usr/bin/time -f "%e %M" -o "$work/sox.t" sox -t wav - -r 16000 -c 1 -b 16 "$work/big-sox.wav" 2>"$work/stderr" || { cat "$work/stderr"; exit 1; }
+  rm -f "$work/big-sox.wav"
+  read -r os ok <"$work/ours.t"; read -r ss sk <"$work/sox.t"
+  awk -v os="$os" -v ok="$ok" -v ss="$ss" -v sk="$sk" 'BEGIN {
+    printf "callscribe convert - OUT.wav   %8.1f s %8.1f MiB peak RSS (target < 32 MiB)\n", os, ok / 1024
+    printf "sox -t wav - ... OUT.wav       %8.1f s %8.1f MiB peak RSS\n", ss, sk / 1024 }'
+fi
+
+[[ $sections == *" transcribe "* || $sections == *" go "* ]] || exit 0
 export CALLSCRIBE_DATA_DIR="$work/data"
 "$bin" consent grant --email local@localhost --purpose transcription,summarization >/dev/null
 
@@ -57,6 +120,7 @@ measure() { # label, command...: prints seconds and peak KiB
   echo "$secs $kib" >"$work/last"
 }
 
+if [[ $sections == *" transcribe "* ]]; then
 echo
 echo "== transcribe, 10-minute stereo call"
 measure "callscribe transcribe (both channels)" "$bin" transcribe "$work/call.wav"
@@ -77,7 +141,20 @@ print(f"time:   callscribe {ours:.1f} s / CLI one channel after the other {cli:.
 print(f"        (the two CLI runs at once take {par:.1f} s = {par/cli:.2f}x: what two cores give here)")
 print(f"memory: callscribe {ours_kib/1024:.0f} MiB / one CLI process {max(k0,k1)/1024:.0f} MiB = {ours_kib/max(k0,k1):.2f}x (target <= 2x)")
 PY
+fi
+[[ $sections == *" go "* ]] || exit 0
 
 echo
 echo "== Go benchmarks (each prints our figure beside the reference tool's)"
 go test -run '^$' -bench . -benchtime 1x ./audio/ ./asr/sphinx/ 2>&1 | grep -E '^(Benchmark|ok|FAIL|---)' || true
+
+echo
+echo "== erasure of a user with 10,000 calls and 1,000,000 segments, beside a plain DELETE of the same rows"
+# A throwaway server (short path: the unix socket's name must stay under 108 bytes).
+erasedb=$(mktemp -d /tmp/cs-erasure-XXXXXX)
+scripts/test-postgres.sh start "$erasedb"
+erasure_status=0
+go run ./scripts/erasurebench -url "$(cat "$erasedb/url")" || erasure_status=$?
+scripts/test-postgres.sh stop "$erasedb"
+rm -rf "$erasedb"
+[ "$erasure_status" -eq 0 ] || exit "$erasure_status"

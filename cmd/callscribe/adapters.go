@@ -8,6 +8,7 @@ import (
 	asropenai "callscribe/asr/openai"
 	"callscribe/asr/sphinx"
 	"callscribe/audio"
+	"callscribe/pipeline"
 	"callscribe/summarize"
 	"callscribe/summarize/extractive"
 	sumopenai "callscribe/summarize/openai"
@@ -44,12 +45,19 @@ func newSummarizer(cfg Config) (summarize.Summarizer, error) {
 	}
 }
 
-// decodeChannel sniffs and decodes staged audio and returns its channel count and
-// channel ch as the recogniser's 16 kHz PCM.
-func decodeChannel(ctx context.Context, r io.Reader, ch int) (int, io.ReadCloser, error) {
-	d, err := audio.Open(r)
-	if err != nil {
-		return 0, nil, err
+// decoder returns the pipeline's decoder: it sniffs the staged audio's format, or reads it
+// as the headerless raw format given, and returns its channel count and channel ch as the
+// recogniser's 16 kHz PCM.
+func decoder(raw *audio.RawFormat) pipeline.Decoder {
+	return func(ctx context.Context, r io.Reader, ch int) (int, io.ReadCloser, error) {
+		d, err := openDecoder(r, raw)
+		if err != nil {
+			return 0, nil, err
+		}
+		return d.Format().Channels, audio.Channel(ctx, d, ch, asr.SampleRate), nil
 	}
-	return d.Format().Channels, audio.Channel(ctx, d, ch, asr.SampleRate), nil
 }
+
+// decodeChannel is the decoder of audio whose format is sniffed: uploads to serve and the
+// worker's jobs, which carry no raw format.
+var decodeChannel = decoder(nil)

@@ -63,7 +63,7 @@ func cmdAPIKey(ctx context.Context, cfg Config, args []string, stdout io.Writer)
 		fmt.Fprintf(stdout, "API key %s revoked\n", id)
 		return nil
 	default:
-		orgID, err := a.db.OrganizationByName(ctx, *org)
+		orgID, err := a.db.OrganizationID(ctx, *org)
 		if err != nil {
 			return err
 		}

@@ -50,6 +50,10 @@ func openApp(ctx context.Context, cfg Config) (*app, error) {
 		return nil, err
 	}
 	a.db = db
+	if err := a.reapplyAtStart(ctx); err != nil {
+		a.close()
+		return nil, err
+	}
 	return a, nil
 }
 
@@ -72,7 +76,7 @@ func (a *app) userByEmail(ctx context.Context, org, email string) (callscribe.Us
 	if org == localOrg {
 		orgID, err = a.db.EnsureOrganization(ctx, localOrg)
 	} else {
-		orgID, err = a.db.OrganizationByName(ctx, org)
+		orgID, err = a.db.OrganizationID(ctx, org)
 	}
 	if err != nil {
 		return callscribe.User{}, err

@@ -32,6 +32,11 @@ type Config struct {
 	LogLevel      string // CALLSCRIBE_LOG_LEVEL: debug | info | warn | error
 	S3            S3Config
 	Egress        Egress // processors' countries and outgoing-request rules (egress.go)
+	// LedgerKey keys the erasure ledger's hashes (CALLSCRIBE_LEDGER_KEY, at least 32
+	// bytes). Empty: the embedded default generates one into DataDir/ledger.key.
+	LedgerKey      string
+	LedgerFile     string        // CALLSCRIBE_LEDGER_FILE: the ledger's copy outside the database
+	RetentionEvery time.Duration // CALLSCRIBE_RETENTION_EVERY: period of the retention job in serve
 }
 
 // S3Config is the object store that stages audio; unset Endpoint: the memory stage.
@@ -46,28 +51,31 @@ type S3Config struct {
 }
 
 const (
-	defaultASR           = "sphinx"
-	defaultASRModel      = "whisper-1"
-	defaultSummary       = "extractive"
-	defaultPolicyVersion = "1"
-	defaultMaxCallBytes  = 1 << 30
-	defaultConsentPoll   = time.Second
-	defaultLogLevel      = "warn"
-	defaultS3Bucket      = "callscribe-staging"
-	defaultS3TTL         = 24 * time.Hour
+	defaultASR            = "sphinx"
+	defaultASRModel       = "whisper-1"
+	defaultSummary        = "extractive"
+	defaultPolicyVersion  = "1"
+	defaultMaxCallBytes   = 1 << 30
+	defaultConsentPoll    = time.Second
+	defaultLogLevel       = "warn"
+	defaultS3Bucket       = "callscribe-staging"
+	defaultS3TTL          = 24 * time.Hour
+	defaultLedgerFile     = "erasure-ledger.jsonl" // in the data dir
+	defaultRetentionEvery = time.Hour
 )
 
 // LoadConfig reads the environment and validates it, naming the variable at fault.
 func LoadConfig(getenv func(string) string) (Config, error) {
 	c := Config{
-		ASR:           defaultASR,
-		ASRModel:      defaultASRModel,
-		Summary:       defaultSummary,
-		PolicyVersion: defaultPolicyVersion,
-		MaxCallBytes:  defaultMaxCallBytes,
-		ConsentPoll:   defaultConsentPoll,
-		LogLevel:      defaultLogLevel,
-		S3:            S3Config{Bucket: defaultS3Bucket, TTL: defaultS3TTL},
+		ASR:            defaultASR,
+		ASRModel:       defaultASRModel,
+		Summary:        defaultSummary,
+		PolicyVersion:  defaultPolicyVersion,
+		MaxCallBytes:   defaultMaxCallBytes,
+		ConsentPoll:    defaultConsentPoll,
+		LogLevel:       defaultLogLevel,
+		S3:             S3Config{Bucket: defaultS3Bucket, TTL: defaultS3TTL},
+		RetentionEvery: defaultRetentionEvery,
 	}
 	var err error
 	str := func(name string, dst *string) {
@@ -103,6 +111,8 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	secret("CALLSCRIBE_S3_SECRET_KEY", &c.S3.SecretKey)
 	str("CALLSCRIBE_S3_BUCKET", &c.S3.Bucket)
 	str("CALLSCRIBE_S3_REGION", &c.S3.Region)
+	secret("CALLSCRIBE_LEDGER_KEY", &c.LedgerKey)
+	str("CALLSCRIBE_LEDGER_FILE", &c.LedgerFile)
 	if err != nil {
 		return c, err
 	}
@@ -123,12 +133,25 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		}
 		c.ConsentPoll = d
 	}
+	if c.LedgerKey != "" && len(c.LedgerKey) < 32 {
+		return c, fmt.Errorf("CALLSCRIBE_LEDGER_KEY: %d bytes is too short; use at least 32 (e.g. openssl rand -hex 32)", len(c.LedgerKey))
+	}
+	if v := getenv("CALLSCRIBE_RETENTION_EVERY"); v != "" {
+		d, perr := time.ParseDuration(v)
+		if perr != nil || d <= 0 {
+			return c, fmt.Errorf("CALLSCRIBE_RETENTION_EVERY: %q is not a positive duration such as 1h", v)
+		}
+		c.RetentionEvery = d
+	}
 	if c.DataDir == "" {
 		home, herr := os.UserHomeDir()
 		if herr != nil {
 			return c, fmt.Errorf("CALLSCRIBE_DATA_DIR is unset and the home directory is unknown: %w", herr)
 		}
 		c.DataDir = filepath.Join(home, ".local", "share", "callscribe")
+	}
+	if c.LedgerFile == "" {
+		c.LedgerFile = filepath.Join(c.DataDir, defaultLedgerFile)
 	}
 	switch c.ASR {
 	case "sphinx":

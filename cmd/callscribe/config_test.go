@@ -35,6 +35,11 @@ func TestLoadConfig(t *testing.T) {
 		{"bad log level", map[string]string{"CALLSCRIBE_LOG_LEVEL": "loud"}, nil, "CALLSCRIBE_LOG_LEVEL"},
 		{"bad calendar line", map[string]string{"CALLSCRIBE_CALENDAR_FILE": badCalendar}, nil, "CALLSCRIBE_CALENDAR_FILE: " + badCalendar + ":2:"},
 		{"missing calendar", map[string]string{"CALLSCRIBE_CALENDAR_FILE": "/nonexistent/cal.txt"}, nil, "CALLSCRIBE_CALENDAR_FILE"},
+		{"short ledger key", map[string]string{"CALLSCRIBE_LEDGER_KEY": "short"}, nil, "CALLSCRIBE_LEDGER_KEY"},
+		{"bad retention period", map[string]string{"CALLSCRIBE_RETENTION_EVERY": "daily"}, nil, "CALLSCRIBE_RETENTION_EVERY"},
+		{"ledger file in the data dir", map[string]string{"CALLSCRIBE_DATA_DIR": "/d"}, func(c Config) bool {
+			return c.LedgerFile == "/d/erasure-ledger.jsonl" && c.RetentionEvery == time.Hour
+		}, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -49,7 +49,7 @@ func cmdConsent(ctx context.Context, cfg Config, args []string, stdout io.Writer
 	if err != nil {
 		return err
 	}
-	consents := &privacy.Consents{Store: a.db, PolicyVersion: *policy}
+	consents := &privacy.Consents{Store: a.db, PolicyVersion: *policy, Audit: &privacy.Audit{}, AuditLog: a.db, Actor: cliActor}
 	var changes []privacy.Change
 	switch action {
 	case "grant":

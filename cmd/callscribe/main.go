@@ -53,7 +53,8 @@ func exitCode(err error) int {
 const usage = `callscribe turns recorded calls into transcripts and forgets the audio.
 
 Usage:
-  callscribe transcribe [--owner EMAIL] [--org NAME] [--json] [--channels agent,client] FILE...
+  callscribe transcribe [--owner EMAIL] [--org NAME] [--json] [--channels agent,client] [RAW] FILE...
+  callscribe convert [--channel N] [RAW] IN OUT.wav
   callscribe users add --email EMAIL [--name "Surname First Patronymic"] [--phone PHONE] [--org NAME]
   callscribe users block|unblock EMAIL [--org NAME]
   callscribe consent grant|withdraw --email EMAIL [--org NAME] --purpose transcription[,summarization,notifications,crm_export]
@@ -68,7 +69,19 @@ Usage:
   callscribe worker    (the worker alone; needs an object store)
   callscribe webhook add --org NAME --url URL --country CC [--events call.completed,...]
   callscribe webhook list [--org NAME] | webhook remove ID
+  callscribe users edit EMAIL [--email NEW] [--phone PHONE] [--surname S] [--first-name F] [--patronymic P]
+  callscribe transcript show CALL_ID [--json]
+  callscribe transcript edit CALL_ID --segment N [--text TEXT] [--speaker LABEL]
+  callscribe export --email EMAIL [--out FILE]
+  callscribe erasure run --email EMAIL --request ID | erasure reapply | erasure ledger
+  callscribe org set --org NAME --retention 90d|off | org show [--org NAME]
+  callscribe retention run
   callscribe migrate
+
+convert writes what the recogniser hears of one channel (16 kHz, 16-bit mono WAV):
+channel 0 unless --channel says otherwise (stderr says how many there are). IN or OUT
+may be - for standard input or output.
+RAW is --raw s16|ulaw|alaw|gsm --rate HZ [--channel-count N], for headerless input.
 
 Configuration comes from CALLSCRIBE_* environment variables (see README.md).
 `
@@ -103,12 +116,24 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	switch cmd {
 	case "transcribe":
 		cmdErr = cmdTranscribe(ctx, cfg, rest, stdout, stderr)
+	case "convert":
+		cmdErr = cmdConvert(ctx, rest, stdout, stderr)
 	case "users":
 		cmdErr = cmdUsers(ctx, cfg, rest, stdout)
 	case "consent":
 		cmdErr = cmdConsent(ctx, cfg, rest, stdout)
 	case "requests":
 		cmdErr = cmdRequests(ctx, cfg, rest, stdout)
+	case "transcript":
+		cmdErr = cmdTranscript(ctx, cfg, rest, stdout)
+	case "export":
+		cmdErr = cmdExport(ctx, cfg, rest, stdout)
+	case "erasure":
+		cmdErr = cmdErasure(ctx, cfg, rest, stdout)
+	case "org":
+		cmdErr = cmdOrg(ctx, cfg, rest, stdout)
+	case "retention":
+		cmdErr = cmdRetention(ctx, cfg, rest, stdout)
 	case "migrate":
 		cmdErr = cmdMigrate(ctx, cfg, stdout)
 	case "serve":

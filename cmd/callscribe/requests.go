@@ -105,8 +105,12 @@ func cmdRequests(ctx context.Context, cfg Config, args []string, stdout io.Write
 	if err != nil {
 		return err
 	}
-	reqs := &privacy.Requests{Store: a.db, Calendar: cal}
-	actor := cliActor()
+	eraser, err := a.eraser()
+	if err != nil {
+		return err
+	}
+	reqs := &privacy.Requests{Store: a.db, Calendar: cal, Eraser: eraser}
+	actor := requestActor()
 	var r callscribe.Request
 	switch action {
 	case "add":
@@ -142,6 +146,11 @@ func cmdRequests(ctx context.Context, cfg Config, args []string, stdout io.Write
 		r, err = reqs.Extend(ctx, id, privacy.Extension{Days: *days, Reason: *reason, Notice: *notice, Actor: actor})
 	case "close":
 		r, err = reqs.Close(ctx, id, privacy.Closing{Reject: *reject, Reason: *reason, Notes: *notes, Actor: actor, Channel: callscribe.ConsentViaCLI})
+		if err == nil && r.Kind == callscribe.RequestErasure && r.Status == callscribe.RequestCompleted {
+			// The subject is out of reach since the close committed; purge now rather
+			// than at the retention job's next run.
+			_, err = eraser.Erase(ctx, r.UserID, r.ID.String())
+		}
 	}
 	if err != nil {
 		return err
@@ -149,8 +158,8 @@ func cmdRequests(ctx context.Context, cfg Config, args []string, stdout io.Write
 	return json.NewEncoder(stdout).Encode(requestJSON(reqs, r))
 }
 
-// cliActor names the operator in request events.
-func cliActor() string {
+// requestActor names the operator in request events: the command line and its user.
+func requestActor() string {
 	if u := os.Getenv("USER"); u != "" {
 		return "cli:" + u
 	}

@@ -27,12 +27,17 @@ func cmdTranscribe(ctx context.Context, cfg Config, args []string, stdout, stder
 	org := fs.String("org", localOrg, "the owner's organization")
 	asJSON := fs.Bool("json", false, "print one JSON object per file")
 	channels := fs.String("channels", strings.Join(pipeline.DefaultRoles, ","), "speaker of each channel, in channel order")
+	raw := addRawFlags(fs)
 	files, err := parse(fs, args)
 	if err != nil {
 		return err
 	}
 	if len(files) == 0 {
-		return usagef("usage: callscribe transcribe [--owner EMAIL] [--json] [--channels agent,client] FILE...")
+		return usagef("usage: callscribe transcribe [--owner EMAIL] [--json] [--channels agent,client] [--raw s16|ulaw|alaw|gsm --rate HZ [--channel-count N]] FILE...")
+	}
+	rawFormat, err := raw.format()
+	if err != nil {
+		return err
 	}
 	roles := strings.Split(*channels, ",")
 	for i := range roles {
@@ -67,7 +72,7 @@ func cmdTranscribe(ctx context.Context, cfg Config, args []string, stdout, stder
 	p := pipeline.New(pipeline.Config{
 		Store:       a.db,
 		Stage:       stage,
-		Decode:      decodeChannel,
+		Decode:      decoder(rawFormat),
 		Transcriber: transcriber,
 		Summarizer:  summarizer,
 		Logger:      a.log,

@@ -12,6 +12,9 @@ import (
 )
 
 func cmdUsers(ctx context.Context, cfg Config, args []string, stdout io.Writer) error {
+	if len(args) > 0 && args[0] == "edit" {
+		return cmdUsersEdit(ctx, cfg, args[1:], stdout)
+	}
 	if len(args) > 0 && (args[0] == "block" || args[0] == "unblock") {
 		return cmdBlock(ctx, cfg, args[0], args[1:], stdout)
 	}

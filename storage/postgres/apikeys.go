@@ -112,15 +112,8 @@ func (db *DB) APIKeys(ctx context.Context, orgID uuid.UUID) ([]callscribe.APIKey
 	return keys, nil
 }
 
-// OrganizationByName returns the id of an existing organization; ENOTFOUND if none.
-func (db *DB) OrganizationByName(ctx context.Context, name string) (uuid.UUID, error) {
-	var id uuid.UUID
-	err := db.pool.QueryRow(ctx, `SELECT id FROM organizations WHERE name = $1`, name).Scan(&id)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return uuid.Nil, callscribe.Errorf(callscribe.ENOTFOUND, "no organization %q", name)
-	}
-	if err != nil {
-		return uuid.Nil, fmt.Errorf("find organization: %w", err)
-	}
-	return id, nil
+// OrganizationID returns the id of an existing organization; ENOTFOUND if none.
+func (db *DB) OrganizationID(ctx context.Context, name string) (uuid.UUID, error) {
+	o, err := db.OrganizationByName(ctx, name)
+	return o.ID, err
 }

@@ -197,6 +197,15 @@ func (db *DB) ConfirmDeletion(ctx context.Context, callID uuid.UUID, deletedAt, 
 			ON CONFLICT (call_id) DO NOTHING`, callID); err != nil {
 			return err
 		}
+		// The deletion is audited with the receipt, ids only; created_at = now() holds only
+		// when this transaction wrote the receipt, so a second confirmation adds nothing.
+		if _, err := tx.Exec(ctx, `
+			INSERT INTO audit_log (actor, action, object_type, object_id, organization_id, subject_id)
+			SELECT 'system:pipeline', 'audio.delete', 'call', c.id::text, c.organization_id, c.owner_id
+			FROM calls c JOIN audio_deletion_receipts r ON r.call_id = c.id
+			WHERE c.id = $1 AND r.created_at = now()`, callID); err != nil {
+			return err
+		}
 		return scanReceipt(tx.QueryRow(ctx, receiptQuery, callID), &r)
 	})
 	if err != nil {
@@ -249,7 +258,7 @@ func (db *DB) Transcript(ctx context.Context, callID uuid.UUID) (callscribe.Tran
 	err := db.pool.QueryRow(ctx, `
 		SELECT t.id, t.engine, t.text, t.created_at, c.duration_ms, c.channels, u.blocked_at IS NOT NULL
 		FROM transcripts t JOIN calls c ON c.id = t.call_id JOIN users u ON u.id = c.owner_id
-		WHERE t.call_id = $1`, callID).
+		WHERE t.call_id = $1 AND u.erased_at IS NULL`, callID).
 		Scan(&id, &t.Engine, &t.Text, &t.CreatedAt, &duration, &t.Channels, &blocked)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return t, callscribe.Errorf(callscribe.ENOTFOUND, "no transcript for call %s", callID)

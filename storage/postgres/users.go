@@ -52,7 +52,7 @@ func (db *DB) UserByEmail(ctx context.Context, orgID uuid.UUID, email string) (c
 	var u callscribe.User
 	err := db.pool.QueryRow(ctx, `
 		SELECT id, organization_id, email, surname, first_name, patronymic, phone, created_at, blocked_at
-		FROM users WHERE organization_id = $1 AND lower(email) = lower($2)`, orgID, strings.TrimSpace(email)).
+		FROM users WHERE organization_id = $1 AND lower(email) = lower($2) AND erased_at IS NULL`, orgID, strings.TrimSpace(email)).
 		Scan(&u.ID, &u.OrgID, &u.Email, &u.Surname, &u.FirstName, &u.Patronymic, &u.Phone, &u.CreatedAt, &u.BlockedAt)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return callscribe.User{}, callscribe.Errorf(callscribe.ENOTFOUND, "no user with email %s", email)
@@ -222,10 +222,10 @@ func consentInForce(ctx context.Context, q querier, userID uuid.UUID, purpose ca
 }
 
 // lockUser locks the user row in mode SHARE (writers of consented data) or UPDATE
-// (consent changes).
+// (consent changes). A user being erased is not found: nothing more is stored for them.
 func lockUser(ctx context.Context, tx pgx.Tx, userID uuid.UUID, mode string) error {
 	var id uuid.UUID
-	err := tx.QueryRow(ctx, `SELECT id FROM users WHERE id = $1 FOR `+mode, userID).Scan(&id)
+	err := tx.QueryRow(ctx, `SELECT id FROM users WHERE id = $1 AND erased_at IS NULL FOR `+mode, userID).Scan(&id)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return callscribe.Errorf(callscribe.ENOTFOUND, "no user with id %s", userID)
 	}

@@ -1,0 +1,207 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"os"
+
+	"callscribe"
+	"callscribe/asr"
+	"callscribe/audio"
+)
+
+const convertUsage = "usage: callscribe convert [--channel N] [--raw s16|ulaw|alaw|gsm --rate HZ [--channel-count N]] IN OUT.wav"
+
+// cmdConvert writes what the recogniser hears of one channel of a recording: 16 kHz,
+// 16-bit mono PCM in a WAV file, decoded and resampled exactly as transcribe does it. It
+// is a local tool for checking a problem file: it touches no database and no stage, and
+// writes audio only to the OUT the user names.
+//
+// Without --channel it writes channel 0 and says on stderr how many channels there are:
+// one pass over the input, one file out, the same with a pipe as with a file.
+func cmdConvert(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("convert")
+	channel := fs.Int("channel", -1, "channel to write, from 0 (default 0)")
+	raw := addRawFlags(fs)
+	pos, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 2 {
+		return usagef(convertUsage)
+	}
+	format, err := raw.format()
+	if err != nil {
+		return err
+	}
+	inName, outName := pos[0], pos[1]
+	if *channel < -1 {
+		return usagef("--channel %d: channels count from 0", *channel)
+	}
+
+	// Input problems are reported as transcribe reports them: the file, then what is wrong.
+	fail := func(file string, err error) error {
+		fmt.Fprintf(stderr, "callscribe convert: %s: %s\n", file, message(err))
+		return &reportedError{exitCode(err)}
+	}
+	in, closeIn, err := openInput(inName)
+	if inName == "-" {
+		inName = "stdin"
+	}
+	if err != nil {
+		return fail(inName, err)
+	}
+	defer closeIn()
+	d, err := openDecoder(in, format)
+	if err != nil {
+		return fail(inName, err)
+	}
+	f := d.Format()
+	ch := max(*channel, 0)
+	if ch >= f.Channels {
+		return fail(inName, callscribe.Errorf(callscribe.EINVALID, "has %d channel(s); --channel %d is not one of them (0 to %d)", f.Channels, ch, f.Channels-1))
+	}
+	pcm := audio.Channel(ctx, d, ch, asr.SampleRate)
+	defer pcm.Close()
+
+	out, closeOut, err := createOutput(outName, stdout)
+	if outName == "-" {
+		outName = "stdout"
+	}
+	if err != nil {
+		return fail(outName, err)
+	}
+	n, werr, rerr := writeWAV(out, pcm, asr.SampleRate)
+	if cerr := closeOut(); werr == nil {
+		werr = cerr
+	}
+	if werr != nil {
+		return fail(outName, callscribe.Wrap(callscribe.EINTERNAL, werr, "cannot write: %v", werr))
+	}
+	secs := float64(n) / 2 / asr.SampleRate
+	if rerr != nil {
+		// What was decoded before the damage is in OUT, with a header that says so.
+		fmt.Fprintf(stderr, "callscribe convert: %s: wrote the %.2f s before the error to %s\n", inName, secs, outName)
+		return fail(inName, rerr)
+	}
+	note := ""
+	switch {
+	case *channel >= 0 || f.Channels == 1:
+	case f.Channels == 2:
+		note = "; --channel 1 for the other"
+	default:
+		note = fmt.Sprintf("; --channel 1 to %d for the others", f.Channels-1)
+	}
+	fmt.Fprintf(stderr, "callscribe convert: %s: channel %d of %d (%s %s, %d Hz) → %s: %.2f s, %d Hz 16-bit mono%s\n",
+		inName, ch, f.Channels, f.Container, f.Codec, f.SampleRate, outName, secs, asr.SampleRate, note)
+	return nil
+}
+
+// openInput opens a file to read, or standard input for "-".
+func openInput(name string) (io.Reader, func(), error) {
+	if name == "-" {
+		return os.Stdin, func() {}, nil
+	}
+	f, err := os.Open(name)
+	if err != nil {
+		return nil, nil, callscribe.Wrap(callscribe.EUNREADABLE, err, "cannot open: %v", unwrapPathError(err))
+	}
+	st, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, nil, callscribe.Wrap(callscribe.EUNREADABLE, err, "cannot read: %v", unwrapPathError(err))
+	}
+	if st.IsDir() {
+		f.Close()
+		return nil, nil, callscribe.Errorf(callscribe.EUNREADABLE, "is a directory, not an audio file")
+	}
+	return f, func() { f.Close() }, nil
+}
+
+// createOutput creates the file to write, or takes standard output for "-".
+func createOutput(name string, stdout io.Writer) (io.Writer, func() error, error) {
+	if name == "-" {
+		return stdout, func() error { return nil }, nil
+	}
+	f, err := os.Create(name)
+	if err != nil {
+		return nil, nil, callscribe.Wrap(callscribe.EINVALID, err, "cannot create: %v", unwrapPathError(err))
+	}
+	return f, f.Close, nil
+}
+
+// wavHeaderBytes is the size of the canonical PCM WAV header writeWAV writes.
+const wavHeaderBytes = 44
+
+// writeWAV writes a 16-bit mono PCM WAV of pcm at rate to w, streaming. The header is
+// written first with the sizes unknown (0xFFFFFFFF, "to the end of the stream", as
+// streaming writers do); when w is a regular file it is rewritten with the real sizes at
+// the end. It returns the PCM bytes written, the error writing w and the error reading pcm.
+func writeWAV(w io.Writer, pcm io.Reader, rate int) (n int64, werr, rerr error) {
+	bw := bufio.NewWriterSize(w, 64<<10)
+	if _, err := bw.Write(wavHeader(rate, -1)); err != nil {
+		return 0, err, nil
+	}
+	n, err := io.Copy(bw, readErrTag{pcm})
+	var tagged readErrTagged
+	if errors.As(err, &tagged) {
+		rerr, err = tagged.err, nil
+	}
+	if err != nil {
+		return n, err, rerr
+	}
+	if err := bw.Flush(); err != nil {
+		return n, err, rerr
+	}
+	if f, ok := w.(*os.File); ok {
+		if st, err := f.Stat(); err == nil && st.Mode().IsRegular() {
+			if _, err := f.WriteAt(wavHeader(rate, n), 0); err != nil {
+				return n, err, rerr
+			}
+		}
+	}
+	return n, nil, rerr
+}
+
+// readErrTag marks errors from reading the PCM, so writeWAV tells them from write errors.
+type readErrTag struct{ r io.Reader }
+
+type readErrTagged struct{ err error }
+
+func (e readErrTagged) Error() string { return e.err.Error() }
+
+func (t readErrTag) Read(p []byte) (int, error) {
+	n, err := t.r.Read(p)
+	if err != nil && err != io.EOF {
+		err = readErrTagged{err}
+	}
+	return n, err
+}
+
+// wavHeader is a 44-byte PCM WAV header for 16-bit mono at rate; dataBytes < 0 (or too
+// large for RIFF) writes the streaming sizes 0xFFFFFFFF.
+func wavHeader(rate int, dataBytes int64) []byte {
+	h := make([]byte, wavHeaderBytes)
+	riff, data := uint32(math.MaxUint32), uint32(math.MaxUint32)
+	if dataBytes >= 0 && dataBytes <= math.MaxUint32-(wavHeaderBytes-8) {
+		riff, data = uint32(dataBytes+wavHeaderBytes-8), uint32(dataBytes)
+	}
+	copy(h, "RIFF")
+	binary.LittleEndian.PutUint32(h[4:], riff)
+	copy(h[8:], "WAVEfmt ")
+	binary.LittleEndian.PutUint32(h[16:], 16)
+	binary.LittleEndian.PutUint16(h[20:], 1) // PCM
+	binary.LittleEndian.PutUint16(h[22:], 1) // mono
+	binary.LittleEndian.PutUint32(h[24:], uint32(rate))
+	binary.LittleEndian.PutUint32(h[28:], uint32(rate*2))
+	binary.LittleEndian.PutUint16(h[32:], 2)
+	binary.LittleEndian.PutUint16(h[34:], 16)
+	copy(h[36:], "data")
+	binary.LittleEndian.PutUint32(h[40:], data)
+	return h
+}

@@ -1,0 +1,419 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"callscribe"
+	"callscribe/privacy"
+	"callscribe/storage/postgres"
+)
+
+// cliActor names the command line in the audit log: whoever runs it is the operator.
+const cliActor = "cli"
+
+// ledgerKeyFile is where the embedded default keeps its generated ledger key.
+const ledgerKeyFile = "ledger.key"
+
+// ledgerKey returns the erasure ledger's key: CALLSCRIBE_LEDGER_KEY, else the data dir's
+// key file, generated there once when the database is the embedded one. A production
+// database (CALLSCRIBE_DATABASE_URL) needs the key set: a key generated on one machine
+// would not hash alike on the next.
+func (a *app) ledgerKey() ([]byte, error) {
+	if a.cfg.LedgerKey != "" {
+		return []byte(a.cfg.LedgerKey), nil
+	}
+	path := filepath.Join(a.cfg.DataDir, ledgerKeyFile)
+	b, err := os.ReadFile(path)
+	if err == nil {
+		return []byte(strings.TrimSpace(string(b))), nil
+	}
+	if !errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("read the ledger key %s: %w", path, err)
+	}
+	if a.cfg.DatabaseURL != "" {
+		return nil, callscribe.Errorf(callscribe.EINVALID,
+			"erasure needs CALLSCRIBE_LEDGER_KEY (or _FILE), at least 32 bytes, the same on every machine sharing the database")
+	}
+	var k [32]byte
+	rand.Read(k[:])
+	if err := os.MkdirAll(a.cfg.DataDir, 0o700); err != nil {
+		return nil, err
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, os.ErrExist) { // made at the same moment by another process
+		return a.ledgerKey()
+	}
+	if err != nil {
+		return nil, fmt.Errorf("create the ledger key %s: %w", path, err)
+	}
+	if _, err := f.WriteString(hex.EncodeToString(k[:]) + "\n"); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("write the ledger key %s: %w", path, err)
+	}
+	if err := f.Close(); err != nil {
+		return nil, err
+	}
+	return []byte(hex.EncodeToString(k[:])), nil
+}
+
+// eraser wires the erasure of data subjects.
+func (a *app) eraser() (*privacy.Eraser, error) {
+	key, err := a.ledgerKey()
+	if err != nil {
+		return nil, err
+	}
+	h, err := privacy.NewSubjectHasher(key)
+	if err != nil {
+		return nil, fmt.Errorf("CALLSCRIBE_LEDGER_KEY: %w", err)
+	}
+	if err := os.MkdirAll(filepath.Dir(a.cfg.LedgerFile), 0o700); err != nil {
+		return nil, fmt.Errorf("CALLSCRIBE_LEDGER_FILE: %w", err)
+	}
+	return &privacy.Eraser{Store: a.db, Hasher: h, Ledger: &privacy.LedgerFile{Path: a.cfg.LedgerFile}}, nil
+}
+
+// reapplyAtStart re-applies the erasure ledger when its file holds entries: after a
+// backup restore, the subjects it names are purged again before anything else runs.
+func (a *app) reapplyAtStart(ctx context.Context) error {
+	st, err := os.Stat(a.cfg.LedgerFile)
+	if errors.Is(err, os.ErrNotExist) || err == nil && st.Size() == 0 {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("CALLSCRIBE_LEDGER_FILE: %w", err)
+	}
+	e, err := a.eraser()
+	if err != nil {
+		return err
+	}
+	done, err := e.Reapply(ctx)
+	for _, d := range done {
+		a.log.Warn("erasure re-applied from the ledger", "ledger_entry", d.Entry.ID, "request_id", d.Entry.RequestID)
+	}
+	return err
+}
+
+func cmdErasure(ctx context.Context, cfg Config, args []string, stdout io.Writer) error {
+	const use = "usage: callscribe erasure run --email EMAIL --request ID | erasure reapply | erasure ledger"
+	if len(args) == 0 {
+		return usagef(use)
+	}
+	fs := newFlags("erasure " + args[0])
+	email := fs.String("email", "", "the subject's email")
+	org := fs.String("org", localOrg, "the subject's organization")
+	request := fs.String("request", "", "id of the request that orders the erasure")
+	if _, err := parse(fs, args[1:]); err != nil {
+		return err
+	}
+	switch args[0] {
+	case "run":
+		if *email == "" || *request == "" {
+			return usagef("erasure run needs --email and --request")
+		}
+	case "reapply", "ledger":
+	default:
+		return usagef(use)
+	}
+	a, err := openApp(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer a.close()
+	enc := json.NewEncoder(stdout)
+	switch args[0] {
+	case "ledger":
+		entries, err := a.db.ErasureLedger(ctx)
+		if err != nil {
+			return err
+		}
+		for _, e := range entries {
+			if err := enc.Encode(e); err != nil {
+				return err
+			}
+		}
+		return nil
+	case "reapply":
+		e, err := a.eraser()
+		if err != nil {
+			return err
+		}
+		done, err := e.Reapply(ctx)
+		fmt.Fprintf(stdout, "%d erasures re-applied\n", len(done))
+		return err
+	}
+	u, err := a.userByEmail(ctx, *org, *email)
+	if err != nil {
+		return err
+	}
+	e, err := a.eraser()
+	if err != nil {
+		return err
+	}
+	er, err := e.Erase(ctx, u.ID, *request)
+	if err != nil {
+		return err
+	}
+	rep, err := e.VerifyErased(ctx, privacy.Subject{UserID: u.ID, CallIDs: er.CallIDs})
+	if err != nil {
+		return err
+	}
+	if !rep.Clean() {
+		return fmt.Errorf("erasure of request %s left rows behind: %v", *request, rep.Remaining)
+	}
+	return enc.Encode(er.Entry)
+}
+
+func cmdOrg(ctx context.Context, cfg Config, args []string, stdout io.Writer) error {
+	const use = "usage: callscribe org set --org NAME --retention 90d|off | org show [--org NAME]"
+	if len(args) == 0 || args[0] != "set" && args[0] != "show" {
+		return usagef(use)
+	}
+	fs := newFlags("org " + args[0])
+	name := fs.String("org", "", "organization name")
+	retention := fs.String("retention", "", "how long transcripts and summaries are kept: 90d, 12w, 720h, or off")
+	if _, err := parse(fs, args[1:]); err != nil {
+		return err
+	}
+	var d *time.Duration
+	if args[0] == "set" {
+		if *name == "" || *retention == "" {
+			return usagef("org set needs --org and --retention")
+		}
+		var err error
+		if d, err = privacy.ParseRetention(*retention); err != nil {
+			return err
+		}
+	}
+	a, err := openApp(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer a.close()
+	if args[0] == "set" {
+		o, err := a.db.OrganizationByName(ctx, *name)
+		if err != nil {
+			return err
+		}
+		if err := a.db.SetRetention(ctx, o.ID, d, cliActor); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "%s\tretention %s\n", o.Name, privacy.FormatRetention(d))
+		return nil
+	}
+	orgs, err := a.db.Organizations(ctx)
+	if err != nil {
+		return err
+	}
+	found := false
+	for _, o := range orgs {
+		if *name == "" || o.Name == *name {
+			found = true
+			fmt.Fprintf(stdout, "%s\t%s\tretention %s\n", o.Name, o.ID, privacy.FormatRetention(o.Retention))
+		}
+	}
+	if !found && *name != "" {
+		return callscribe.Errorf(callscribe.ENOTFOUND, "no organization %q", *name)
+	}
+	return nil
+}
+
+func cmdRetention(ctx context.Context, cfg Config, args []string, stdout io.Writer) error {
+	if len(args) != 1 || args[0] != "run" {
+		return usagef("usage: callscribe retention run")
+	}
+	a, err := openApp(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer a.close()
+	r := &privacy.Retention{Store: a.db, Logger: a.log}
+	if r.Eraser, err = a.eraser(); err != nil {
+		return err
+	}
+	purged, err := r.RunOnce(ctx)
+	for _, p := range purged {
+		fmt.Fprintf(stdout, "organization %s: calls before %s: %d transcripts, %d segments, %d summaries purged\n",
+			p.OrgID, p.Cutoff.Format("2006-01-02T15:04:05Z07:00"), p.Counts["transcripts"], p.Counts["segments"], p.Counts["summaries"])
+	}
+	return err
+}
+
+func cmdTranscript(ctx context.Context, cfg Config, args []string, stdout io.Writer) error {
+	const use = "usage: callscribe transcript show CALL_ID [--json] | transcript edit CALL_ID --segment N [--text TEXT] [--speaker LABEL]"
+	if len(args) == 0 || args[0] != "show" && args[0] != "edit" {
+		return usagef(use)
+	}
+	fs := newFlags("transcript " + args[0])
+	asJSON := fs.Bool("json", false, "print JSON")
+	segment := fs.Int("segment", 0, "number of the segment to correct, from 1 (as show prints it)")
+	text := fs.String("text", "", "corrected text of the segment")
+	speaker := fs.String("speaker", "", "corrected speaker label of the segment")
+	pos, err := parse(fs, args[1:])
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		return usagef(use)
+	}
+	callID, err := uuid.Parse(pos[0])
+	if err != nil {
+		return usagef("%q is not a call id", pos[0])
+	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	if args[0] == "edit" && (*segment < 1 || !set["text"] && !set["speaker"]) {
+		return usagef("transcript edit needs --segment N (from 1) and --text or --speaker")
+	}
+	a, err := openApp(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer a.close()
+	if args[0] == "edit" {
+		var tp, sp *string
+		if set["text"] {
+			tp = text
+		}
+		if set["speaker"] {
+			sp = speaker
+		}
+		rs, err := a.db.EditSegment(ctx, callID, *segment-1, tp, sp, cliActor)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "call %s segment %d: %d field(s) corrected\n", callID, *segment, len(rs))
+		return nil
+	}
+	owner, org, err := a.db.CallOwner(ctx, callID)
+	if err != nil {
+		return err
+	}
+	t, err := a.db.Transcript(ctx, callID)
+	if err != nil {
+		return err
+	}
+	// The read is audited before anything is shown.
+	if err := (&privacy.Audit{}).Record(ctx, a.db, callscribe.AuditEntry{Actor: cliActor, Action: privacy.ActionTranscriptRead,
+		ObjectType: "call", ObjectID: callID.String(), OrgID: org, SubjectID: owner}); err != nil {
+		return err
+	}
+	if *asJSON {
+		return json.NewEncoder(stdout).Encode(t)
+	}
+	fmt.Fprintf(stdout, "== call %s (%s, %s)\n", callID, clock(t.DurationMS), strings.Join(t.Channels, "+"))
+	for i, s := range t.Segments {
+		fmt.Fprintf(stdout, "%3d [%s %s] %s\n", i+1, clock(s.StartMS), s.Speaker, s.Text)
+	}
+	if t.Summary != nil {
+		fmt.Fprintf(stdout, "-- summary (%s)\n   %s\n", t.Summary.Engine, strings.ReplaceAll(t.Summary.Text, "\n", "\n   "))
+	}
+	return nil
+}
+
+func cmdUsersEdit(ctx context.Context, cfg Config, args []string, stdout io.Writer) error {
+	const use = "usage: callscribe users edit EMAIL [--org NAME] [--email NEW] [--phone PHONE] [--surname S] [--first-name F] [--patronymic P]"
+	fs := newFlags("users edit")
+	org := fs.String("org", localOrg, "the user's organization")
+	fields := map[string]*string{
+		"email":      fs.String("email", "", "new email"),
+		"phone":      fs.String("phone", "", "new phone"),
+		"surname":    fs.String("surname", "", "new surname"),
+		"first_name": fs.String("first-name", "", "new first name"),
+		"patronymic": fs.String("patronymic", "", "new patronymic"),
+	}
+	pos, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		return usagef(use)
+	}
+	var edits []postgres.ProfileEdit
+	fs.Visit(func(f *flag.Flag) {
+		name := strings.ReplaceAll(f.Name, "-", "_")
+		edits = append(edits, postgres.ProfileEdit{Field: name, Value: strings.TrimSpace(*fields[name])})
+	})
+	if len(edits) == 0 {
+		return usagef(use)
+	}
+	for _, e := range edits {
+		if e.Field == "email" && !strings.Contains(e.Value, "@") {
+			return usagef("--email: %q is not an email address", e.Value)
+		}
+	}
+	a, err := openApp(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer a.close()
+	u, err := a.userByEmail(ctx, *org, pos[0])
+	if err != nil {
+		return err
+	}
+	rs, err := a.db.EditUser(ctx, u.ID, edits, cliActor)
+	if err != nil {
+		return err
+	}
+	for _, r := range rs {
+		fmt.Fprintf(stdout, "%s: %s corrected\n", u.ID, r.Field)
+	}
+	if len(rs) == 0 {
+		fmt.Fprintf(stdout, "%s: nothing changed\n", u.ID)
+	}
+	return nil
+}
+
+func cmdExport(ctx context.Context, cfg Config, args []string, stdout io.Writer) error {
+	fs := newFlags("export")
+	email := fs.String("email", "", "the user's email (required)")
+	org := fs.String("org", localOrg, "the user's organization")
+	out := fs.String("out", "", "file to write (default: standard output)")
+	if _, err := parse(fs, args); err != nil {
+		return err
+	}
+	if *email == "" {
+		return usagef("usage: callscribe export --email EMAIL [--org NAME] [--out FILE]")
+	}
+	a, err := openApp(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer a.close()
+	u, err := a.userByEmail(ctx, *org, *email)
+	if err != nil {
+		return err
+	}
+	w := stdout
+	if *out != "" {
+		f, err := os.OpenFile(*out, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+		if err != nil {
+			return callscribe.Wrap(callscribe.EINVALID, err, "--out: cannot write %s", *out)
+		}
+		defer f.Close()
+		w = f
+	}
+	if err := (&privacy.Audit{}).Record(ctx, a.db, callscribe.AuditEntry{Actor: cliActor, Action: privacy.ActionExport,
+		ObjectType: "user", ObjectID: u.ID.String(), OrgID: u.OrgID, SubjectID: u.ID}); err != nil {
+		return err
+	}
+	if err := (&privacy.Exporter{Store: a.db}).Export(ctx, w, u.ID); err != nil {
+		return err
+	}
+	if f, ok := w.(*os.File); ok && f != os.Stdout {
+		return f.Close()
+	}
+	return nil
+}

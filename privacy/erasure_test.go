@@ -1,0 +1,327 @@
+package privacy_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+
+	"callscribe"
+	"callscribe/privacy"
+	"callscribe/storage/pgtest"
+	"callscribe/storage/postgres"
+)
+
+// person is a user with stored calls, and everything that would identify them.
+type person struct {
+	user  callscribe.User
+	calls []uuid.UUID
+	words []string // distinctive words spoken in their calls
+}
+
+func openDB(t *testing.T, url string) *postgres.DB {
+	t.Helper()
+	db, err := postgres.Open(context.Background(), url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(db.Close)
+	return db
+}
+
+// storeCall stores a completed call of u's whose segments say words, with its receipt,
+// as the pipeline does.
+func storeCall(t *testing.T, db *postgres.DB, u callscribe.User, words []string) uuid.UUID {
+	t.Helper()
+	ctx := context.Background()
+	id, err := db.CreateCall(ctx, u.OrgID, u.ID, []string{"agent", "client"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	staged := time.Now()
+	if err := db.RecordStaging(ctx, id, callscribe.Staging{Stage: "memory", ObjectKey: "calls/" + id.String(),
+		Bytes: 1000, SHA256: strings.Repeat("cd", 32), StagedAt: staged}); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.SetProcessing(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	tr := callscribe.Transcript{CallID: id, Engine: "test", Text: strings.Join(words, " "), DurationMS: 5000,
+		Summary: &callscribe.Summary{Engine: "test", Text: "summary " + words[0]}}
+	for i, w := range words {
+		tr.Segments = append(tr.Segments, callscribe.Segment{Channel: i % 2, Speaker: []string{"agent", "client"}[i%2],
+			StartMS: int64(i * 1000), EndMS: int64(i*1000 + 900), Text: w, Confidence: 0.9})
+	}
+	done, err := db.CompleteCall(ctx, u.ID, tr)
+	if err != nil || !done.Stored || !done.SummaryStored {
+		t.Fatalf("store call: %+v, %v", done, err)
+	}
+	if _, err := db.ConfirmDeletion(ctx, id, staged, staged); err != nil {
+		t.Fatal(err)
+	}
+	return id
+}
+
+// makePerson creates a consenting user with n calls, each with its own distinctive words,
+// a transcript read and a rectified segment in the audit log and history.
+func makePerson(t *testing.T, db *postgres.DB, tag, email, phone string, n int) person {
+	t.Helper()
+	ctx := context.Background()
+	org, err := db.EnsureOrganization(ctx, "acme")
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, err := db.CreateUser(ctx, callscribe.User{OrgID: org, Email: email, Surname: tag + "ova", FirstName: "Anna", Phone: phone})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &privacy.Consents{Store: db, PolicyVersion: "1", Audit: &privacy.Audit{}, AuditLog: db, Actor: "cli"}
+	if _, err := c.Grant(ctx, u.ID, []callscribe.Purpose{callscribe.PurposeTranscription, callscribe.PurposeSummarization}, callscribe.ConsentViaCLI); err != nil {
+		t.Fatal(err)
+	}
+	p := person{user: u}
+	for i := range n {
+		words := []string{fmt.Sprintf("%sword%da", tag, i), fmt.Sprintf("%sword%db", tag, i), fmt.Sprintf("%sword%dc", tag, i)}
+		id := storeCall(t, db, u, words)
+		p.calls = append(p.calls, id)
+		p.words = append(p.words, words...)
+		audit := &privacy.Audit{}
+		if err := audit.Record(ctx, db, callscribe.AuditEntry{Actor: "cli", Action: privacy.ActionTranscriptRead,
+			ObjectType: "call", ObjectID: id.String(), OrgID: org, SubjectID: u.ID}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// A corrected segment leaves its before and after in the rectification history.
+	if n > 0 {
+		fixed := tag + "fixedword"
+		if _, err := db.EditSegment(ctx, p.calls[0], 1, &fixed, nil, "cli"); err != nil {
+			t.Fatal(err)
+		}
+		p.words = append(p.words, fixed)
+	}
+	return p
+}
+
+func newEraser(t *testing.T, db *postgres.DB, ledger string) *privacy.Eraser {
+	t.Helper()
+	h, err := privacy.NewSubjectHasher([]byte("test key, 32 bytes or longer....."))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &privacy.Eraser{Store: db, Hasher: h, Ledger: &privacy.LedgerFile{Path: ledger}, Batch: 2}
+}
+
+// scanDatabase looks for each needle in every row of every table of the database,
+// generically: each row cast to text. It returns "table: needle" for each hit.
+func scanDatabase(t *testing.T, url string, needles []string) []string {
+	t.Helper()
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	rows, err := conn.Query(ctx, `
+		SELECT table_schema, table_name FROM information_schema.tables
+		WHERE table_type = 'BASE TABLE' AND table_schema NOT IN ('pg_catalog', 'information_schema')`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	type table struct{ schema, name string }
+	tables, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (table, error) {
+		var tb table
+		return tb, r.Scan(&tb.schema, &tb.name)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(tables) < 10 {
+		t.Fatalf("found %d tables; the scan would prove nothing", len(tables))
+	}
+	var hits []string
+	for _, tb := range tables {
+		rows, err := conn.Query(ctx, "SELECT t::text FROM "+pgx.Identifier{tb.schema, tb.name}.Sanitize()+" t")
+		if err != nil {
+			t.Fatalf("scan %s: %v", tb.name, err)
+		}
+		texts, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		if err != nil {
+			t.Fatalf("scan %s: %v", tb.name, err)
+		}
+		for _, row := range texts {
+			low := strings.ToLower(row)
+			for _, n := range needles {
+				if strings.Contains(low, strings.ToLower(n)) {
+					hits = append(hits, tb.name+": "+n)
+				}
+			}
+		}
+	}
+	return hits
+}
+
+func (p person) needles() []string {
+	n := []string{p.user.ID.String(), p.user.Email, p.user.Surname}
+	if d := privacy.NormalizePhone(p.user.Phone); d != "" {
+		n = append(n, p.user.Phone, d[1:]) // without the country code, as any format would show it
+	}
+	for _, c := range p.calls {
+		n = append(n, c.String())
+	}
+	return append(n, p.words...)
+}
+
+// TestErasureLeavesNothing is the required check: erasure of a user with many calls
+// leaves zero rows about them in every table (checked by scanning the whole database for
+// their ids, email, phone and transcript words); other users are intact.
+func TestErasureLeavesNothing(t *testing.T) {
+	ctx := context.Background()
+	url := pgtest.DB(t)
+	db := openDB(t, url)
+	alice := makePerson(t, db, "quokka", "alice.quokka@example.ru", "+7 (916) 555-01-23", 5)
+	bob := makePerson(t, db, "wombat", "bob.wombat@example.ru", "+7 (903) 777-44-55", 3)
+	if hits := scanDatabase(t, url, alice.needles()); len(hits) == 0 {
+		t.Fatal("before erasure the scan finds nothing of alice: the scan is blind")
+	}
+	bobBefore := scanDatabase(t, url, bob.needles())
+	// A call of alice's still in flight: staged, with a staging key, not yet confirmed
+	// deleted. Its record and key go too; the ledger counts it.
+	inFlight, err := db.CreateCall(ctx, alice.user.OrgID, alice.user.ID, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.RecordStaging(ctx, inFlight, callscribe.Staging{Stage: "s3", ObjectKey: "calls/" + inFlight.String(),
+		Key: []byte("0123456789abcdef0123456789abcdef"), Bytes: 10, SHA256: strings.Repeat("ef", 32), StagedAt: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	alice.calls = append(alice.calls, inFlight)
+
+	e := newEraser(t, db, filepath.Join(t.TempDir(), "ledger.jsonl"))
+	er, err := e.Erase(ctx, alice.user.ID, "req-17")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if hits := scanDatabase(t, url, alice.needles()); len(hits) != 0 {
+		t.Errorf("after erasure the database still holds alice's data:\n%s", strings.Join(hits, "\n"))
+	}
+	rep, err := e.VerifyErased(ctx, privacy.Subject{UserID: alice.user.ID, CallIDs: er.CallIDs})
+	if err != nil || !rep.Clean() {
+		t.Errorf("VerifyErased = %v, %v; want every count 0", rep.Remaining, err)
+	}
+	for table, want := range map[string]int64{"calls": 6, "transcripts": 5, "segments": 15, "summaries": 5, "rectifications": 1,
+		"audio_deletion_receipts": 5, "call_stages": 6, "staged_audio_unconfirmed": 1, "consents": 2, "users": 1} {
+		if got := er.Entry.Counts[table]; got != want {
+			t.Errorf("ledger count %s = %d, want %d", table, got, want)
+		}
+	}
+	if er.Entry.SubjectHash == "" || er.Entry.EmailHash == "" || er.Entry.PhoneHash == "" {
+		t.Errorf("ledger entry lacks a keyed hash: %+v", er.Entry)
+	}
+
+	// Bob is intact: every row of his found before is found after, and he reads back.
+	if bobAfter := scanDatabase(t, url, bob.needles()); len(bobAfter) < len(bobBefore) {
+		t.Errorf("bob lost rows in alice's erasure: %d hits before, %d after", len(bobBefore), len(bobAfter))
+	}
+	for i, c := range bob.calls {
+		tr, err := db.Transcript(ctx, c)
+		if err != nil || !strings.Contains(tr.Text, bob.words[3*i+2]) || len(tr.Segments) != 3 || tr.Summary == nil {
+			t.Errorf("bob's call %d after alice's erasure: %+v, %v", i, tr, err)
+		}
+	}
+	if _, err := db.UserByEmail(ctx, alice.user.OrgID, alice.user.Email); callscribe.ErrorCode(err) != callscribe.ENOTFOUND {
+		t.Errorf("alice still found by email: %v", err)
+	}
+}
+
+// TestErasureReappliedAfterRestore: a backup taken before an erasure, restored after it,
+// brings the subject back; Reapply, reading the ledger file kept outside the database,
+// purges them again.
+func TestErasureReappliedAfterRestore(t *testing.T) {
+	ctx := context.Background()
+	url := pgtest.DB(t)
+	db := openDB(t, url)
+	alice := makePerson(t, db, "quokka", "alice.quokka@example.ru", "+79165550123", 3)
+	bob := makePerson(t, db, "wombat", "bob.wombat@example.ru", "", 2)
+
+	dump := filepath.Join(t.TempDir(), "backup.dump")
+	pgTool(t, "pg_dump", "--format=custom", "--file="+dump, "--dbname="+url)
+
+	ledger := filepath.Join(t.TempDir(), "ledger.jsonl")
+	if _, err := newEraser(t, db, ledger).Erase(ctx, alice.user.ID, "req-1"); err != nil {
+		t.Fatal(err)
+	}
+
+	restored := pgtest.DB(t) // migrated: --clean replaces its schema by the dump's
+	pgTool(t, "pg_restore", "--clean", "--if-exists", "--no-owner", "--dbname="+restored, dump)
+	if hits := scanDatabase(t, restored, alice.needles()); len(hits) == 0 {
+		t.Fatal("the restored backup does not hold alice: the test proves nothing")
+	}
+	rdb := openDB(t, restored)
+	e := newEraser(t, rdb, ledger)
+	done, err := e.Reapply(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(done) != 1 || !done[0].Entry.Reapplied {
+		t.Fatalf("Reapply made %d erasures (%+v), want alice's one, marked reapplied", len(done), done)
+	}
+	if hits := scanDatabase(t, restored, alice.needles()); len(hits) != 0 {
+		t.Errorf("after Reapply the restored database still holds alice:\n%s", strings.Join(hits, "\n"))
+	}
+	if _, err := rdb.UserByEmail(ctx, bob.user.OrgID, bob.user.Email); err != nil {
+		t.Errorf("bob after Reapply: %v", err)
+	}
+	ledgerRows, err := rdb.ErasureLedger(ctx)
+	if err != nil || len(ledgerRows) != 2 {
+		t.Errorf("restored ledger has %d entries (%v), want the imported one and the reapplied one", len(ledgerRows), err)
+	}
+	again, err := e.Reapply(ctx)
+	if err != nil || len(again) != 0 {
+		t.Errorf("second Reapply: %d erasures, %v; want none", len(again), err)
+	}
+}
+
+// TestInterruptedErasureIsFinished: a user marked erased whose purge did not finish is
+// invisible at once and finished by Reapply.
+func TestInterruptedErasureIsFinished(t *testing.T) {
+	ctx := context.Background()
+	url := pgtest.DB(t)
+	db := openDB(t, url)
+	alice := makePerson(t, db, "quokka", "alice.quokka@example.ru", "", 2)
+	if _, err := db.MarkErased(ctx, alice.user.ID, "req-9", time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.UserByEmail(ctx, alice.user.OrgID, alice.user.Email); callscribe.ErrorCode(err) != callscribe.ENOTFOUND {
+		t.Errorf("user marked erased still found by email: %v", err)
+	}
+	if _, err := db.Transcript(ctx, alice.calls[0]); callscribe.ErrorCode(err) != callscribe.ENOTFOUND {
+		t.Errorf("transcript of a user marked erased still readable: %v", err)
+	}
+	done, err := newEraser(t, db, filepath.Join(t.TempDir(), "l")).Reapply(ctx)
+	if err != nil || len(done) != 1 || done[0].Entry.RequestID != "req-9" {
+		t.Fatalf("Reapply = %+v, %v; want the erasure of req-9 finished", done, err)
+	}
+	if hits := scanDatabase(t, url, alice.needles()); len(hits) != 0 {
+		t.Errorf("after finishing, still:\n%s", strings.Join(hits, "\n"))
+	}
+}
+
+func pgTool(t *testing.T, name string, args ...string) {
+	t.Helper()
+	bins, _ := filepath.Glob("/usr/lib/postgresql/*/bin/" + name)
+	if len(bins) == 0 {
+		t.Fatalf("%s not found in /usr/lib/postgresql/*/bin: install the Debian package postgresql", name)
+	}
+	cmd := exec.Command(bins[len(bins)-1], args...)
+	cmd.Env = append(os.Environ(), "PGCONNECT_TIMEOUT=10")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("%s: %v\n%s", name, err, out)
+	}
+}
