@@ -15,7 +15,8 @@ ALTER TABLE users ADD COLUMN erasure_request text;
 -- Indexes the purges and cascades need: without them a cascade scans the whole table
 -- once per deleted parent row.
 CREATE INDEX consents_user_id_idx ON consents (user_id);
-CREATE INDEX calls_organization_created_idx ON calls (organization_id, created_at);
+-- Retention finds calls by organization and age through calls_organization_created_idx
+-- (organization_id, created_at DESC, id DESC) of 00003_service.sql.
 -- segments (transcript_id) is covered by UNIQUE (transcript_id, ord); transcripts
 -- (call_id), summaries, call_stages and receipts by their keys on call_id.
 
@@ -114,6 +115,6 @@ DROP TABLE rectifications;
 DROP TABLE audit_log;
 DROP FUNCTION audit_log_guard();
 DROP TABLE erasure_ledger;
-DROP INDEX calls_organization_created_idx, consents_user_id_idx;
+DROP INDEX consents_user_id_idx;
 ALTER TABLE users DROP COLUMN erasure_request, DROP COLUMN erased_at;
 ALTER TABLE organizations DROP COLUMN retention;

@@ -40,7 +40,7 @@ func (s *Server) pathUser(r *http.Request, key callscribe.APIKey) (callscribe.Us
 	if err != nil {
 		return callscribe.User{}, callscribe.Errorf(callscribe.ENOTFOUND, "no user %q", r.PathValue("id"))
 	}
-	return s.cfg.Store.UserByID(r.Context(), key.OrgID, id)
+	return s.cfg.Store.UserInOrg(r.Context(), key.OrgID, id)
 }
 
 type consentView struct {
@@ -171,7 +171,7 @@ func (s *Server) postRequest(w http.ResponseWriter, r *http.Request, key callscr
 			err = callscribe.Errorf(callscribe.ENOTFOUND, "no user %q", body.UserID)
 			break
 		}
-		u, err = s.cfg.Store.UserByID(r.Context(), key.OrgID, id)
+		u, err = s.cfg.Store.UserInOrg(r.Context(), key.OrgID, id)
 	case body.Email != "":
 		u, err = s.cfg.Store.UserByEmail(r.Context(), key.OrgID, body.Email)
 	default:

@@ -30,7 +30,7 @@ type Store interface {
 	Call(ctx context.Context, orgID, callID uuid.UUID) (callscribe.Call, error)
 	Calls(ctx context.Context, f callscribe.CallFilter) ([]callscribe.Call, error)
 	Transcript(ctx context.Context, callID uuid.UUID) (callscribe.Transcript, error)
-	UserByID(ctx context.Context, orgID, id uuid.UUID) (callscribe.User, error)
+	UserInOrg(ctx context.Context, orgID, id uuid.UUID) (callscribe.User, error)
 	Ping(ctx context.Context) error
 }
 
