@@ -44,6 +44,16 @@ GRANT USAGE, SELECT, UPDATE ON ALL SEQUENCES IN SCHEMA public TO callscribe_app;
 ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO callscribe_app;
 ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT USAGE, SELECT, UPDATE ON SEQUENCES TO callscribe_app;
 
+-- The scope of the session: the organization, or the system flag.
+-- +goose StatementBegin
+CREATE FUNCTION callscribe_org() RETURNS uuid LANGUAGE sql STABLE AS $$
+    SELECT nullif(current_setting('callscribe.org_id', true), '')::uuid
+$$;
+CREATE FUNCTION callscribe_system() RETURNS boolean LANGUAGE sql STABLE AS $$
+    SELECT coalesce(current_setting('callscribe.system', true), '') = 'on'
+$$;
+-- +goose StatementEnd
+
 ALTER TABLE consents                 ADD COLUMN organization_id uuid REFERENCES organizations (id);
 ALTER TABLE consent_events           ADD COLUMN organization_id uuid REFERENCES organizations (id);
 ALTER TABLE call_stages              ADD COLUMN organization_id uuid REFERENCES organizations (id);
@@ -53,6 +63,11 @@ ALTER TABLE summaries                ADD COLUMN organization_id uuid REFERENCES 
 ALTER TABLE audio_deletion_receipts  ADD COLUMN organization_id uuid REFERENCES organizations (id);
 ALTER TABLE privacy_request_events   ADD COLUMN organization_id uuid REFERENCES organizations (id);
 ALTER TABLE webhook_deliveries       ADD COLUMN organization_id uuid REFERENCES organizations (id);
+ALTER TABLE rectifications           ADD COLUMN organization_id uuid REFERENCES organizations (id);
+-- The erasure ledger outlives the subject and is re-applied after a restore, so it keeps
+-- no reference; an erasure made in an organization's scope records it, the system's
+-- (the CLI, retention, re-application) leaves NULL, seen by the system only.
+ALTER TABLE erasure_ledger           ADD COLUMN organization_id uuid DEFAULT callscribe_org();
 
 UPDATE consents c SET organization_id = u.organization_id FROM users u WHERE u.id = c.user_id;
 UPDATE consent_events c SET organization_id = u.organization_id FROM users u WHERE u.id = c.user_id;
@@ -63,6 +78,7 @@ UPDATE summaries t SET organization_id = c.organization_id FROM calls c WHERE c.
 UPDATE audio_deletion_receipts t SET organization_id = c.organization_id FROM calls c WHERE c.id = t.call_id;
 UPDATE privacy_request_events e SET organization_id = r.organization_id FROM privacy_requests r WHERE r.id = e.request_id;
 UPDATE webhook_deliveries d SET organization_id = c.organization_id FROM calls c WHERE c.id = d.call_id;
+UPDATE rectifications r SET organization_id = u.organization_id FROM users u WHERE u.id = r.subject_id;
 
 ALTER TABLE consents                ALTER COLUMN organization_id SET NOT NULL;
 ALTER TABLE consent_events          ALTER COLUMN organization_id SET NOT NULL;
@@ -73,6 +89,7 @@ ALTER TABLE summaries               ALTER COLUMN organization_id SET NOT NULL;
 ALTER TABLE audio_deletion_receipts ALTER COLUMN organization_id SET NOT NULL;
 ALTER TABLE privacy_request_events  ALTER COLUMN organization_id SET NOT NULL;
 ALTER TABLE webhook_deliveries      ALTER COLUMN organization_id SET NOT NULL;
+ALTER TABLE rectifications          ALTER COLUMN organization_id SET NOT NULL;
 
 -- A child row takes its parent's organization, always: the parent is looked up under the
 -- inserting session's policy, so a child of another organization's row finds no parent,
@@ -97,6 +114,12 @@ BEGIN
     RETURN NEW;
 END
 $$;
+CREATE FUNCTION callscribe_org_of_subject() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    NEW.organization_id := (SELECT organization_id FROM users WHERE id = NEW.subject_id);
+    RETURN NEW;
+END
+$$;
 CREATE FUNCTION callscribe_org_of_request() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     NEW.organization_id := (SELECT organization_id FROM privacy_requests WHERE id = NEW.request_id);
@@ -114,6 +137,7 @@ CREATE TRIGGER organization_id BEFORE INSERT OR UPDATE OF call_id ON summaries F
 CREATE TRIGGER organization_id BEFORE INSERT OR UPDATE OF call_id ON audio_deletion_receipts FOR EACH ROW EXECUTE FUNCTION callscribe_org_of_call();
 CREATE TRIGGER organization_id BEFORE INSERT OR UPDATE OF request_id ON privacy_request_events FOR EACH ROW EXECUTE FUNCTION callscribe_org_of_request();
 CREATE TRIGGER organization_id BEFORE INSERT OR UPDATE OF call_id ON webhook_deliveries FOR EACH ROW EXECUTE FUNCTION callscribe_org_of_call();
+CREATE TRIGGER organization_id BEFORE INSERT OR UPDATE OF subject_id ON rectifications FOR EACH ROW EXECUTE FUNCTION callscribe_org_of_subject();
 
 CREATE INDEX segments_organization_id_idx ON segments (organization_id);
 CREATE INDEX transcripts_organization_id_idx ON transcripts (organization_id);
@@ -122,19 +146,14 @@ CREATE INDEX transcripts_organization_id_idx ON transcripts (organization_id);
 -- in sub-selects, which PostgreSQL evaluates once per statement rather than once per row:
 -- deleting a million segments costs about what it costs without row-level security.
 -- +goose StatementBegin
-CREATE FUNCTION callscribe_org() RETURNS uuid LANGUAGE sql STABLE AS $$
-    SELECT nullif(current_setting('callscribe.org_id', true), '')::uuid
-$$;
-CREATE FUNCTION callscribe_system() RETURNS boolean LANGUAGE sql STABLE AS $$
-    SELECT coalesce(current_setting('callscribe.system', true), '') = 'on'
-$$;
 DO $$
 DECLARE
     t text;
 BEGIN
     FOREACH t IN ARRAY ARRAY['users', 'api_keys', 'consents', 'consent_events', 'calls', 'call_stages',
         'transcripts', 'segments', 'summaries', 'audio_deletion_receipts', 'privacy_requests',
-        'privacy_request_events', 'webhook_endpoints', 'webhook_deliveries']
+        'privacy_request_events', 'webhook_endpoints', 'webhook_deliveries', 'rectifications', 'audit_log',
+        'erasure_ledger']
     LOOP
         EXECUTE format('ALTER TABLE %I ENABLE ROW LEVEL SECURITY', t);
         EXECUTE format('ALTER TABLE %I FORCE ROW LEVEL SECURITY', t);
@@ -156,14 +175,15 @@ DECLARE
 BEGIN
     FOREACH t IN ARRAY ARRAY['organizations', 'users', 'api_keys', 'consents', 'consent_events', 'calls', 'call_stages',
         'transcripts', 'segments', 'summaries', 'audio_deletion_receipts', 'privacy_requests',
-        'privacy_request_events', 'webhook_endpoints', 'webhook_deliveries']
+        'privacy_request_events', 'webhook_endpoints', 'webhook_deliveries', 'rectifications', 'audit_log',
+        'erasure_ledger']
     LOOP
         EXECUTE format('DROP POLICY organization_isolation ON %I', t);
         EXECUTE format('ALTER TABLE %I NO FORCE ROW LEVEL SECURITY', t);
         EXECUTE format('ALTER TABLE %I DISABLE ROW LEVEL SECURITY', t);
     END LOOP;
     FOREACH t IN ARRAY ARRAY['consents', 'consent_events', 'call_stages', 'transcripts', 'segments', 'summaries',
-        'audio_deletion_receipts', 'privacy_request_events', 'webhook_deliveries']
+        'audio_deletion_receipts', 'privacy_request_events', 'webhook_deliveries', 'rectifications']
     LOOP
         EXECUTE format('DROP TRIGGER organization_id ON %I', t);
         EXECUTE format('ALTER TABLE %I DROP COLUMN organization_id', t);
@@ -171,8 +191,9 @@ BEGIN
 END
 $$;
 -- +goose StatementEnd
+ALTER TABLE erasure_ledger DROP COLUMN organization_id;
 DROP FUNCTION callscribe_org(), callscribe_system(), callscribe_org_of_user(), callscribe_org_of_call(),
-    callscribe_org_of_transcript(), callscribe_org_of_request();
+    callscribe_org_of_transcript(), callscribe_org_of_request(), callscribe_org_of_subject();
 ALTER DEFAULT PRIVILEGES IN SCHEMA public REVOKE ALL ON TABLES FROM callscribe_app;
 ALTER DEFAULT PRIVILEGES IN SCHEMA public REVOKE ALL ON SEQUENCES FROM callscribe_app;
 REVOKE ALL ON ALL TABLES IN SCHEMA public FROM callscribe_app;

@@ -53,6 +53,12 @@ func fillOrganization(t *testing.T, db *postgres.DB, name string) uuid.UUID {
 			`INSERT INTO webhook_deliveries (id, endpoint_id, event, call_id, payload)
 			 SELECT gen_random_uuid(), e.id, 'call.completed', c.id, '{}'
 			 FROM webhook_endpoints e JOIN calls c USING (organization_id) WHERE e.organization_id = $2 AND $1::text <> '' RETURNING id`,
+			`INSERT INTO rectifications (actor, subject_id, object_type, object_id, field, before, after)
+			 SELECT 'test', id, 'user', id::text, 'surname', 'old ' || $1, 'new' FROM users WHERE organization_id = $2 RETURNING id::text`,
+			`INSERT INTO audit_log (actor, action, object_type, object_id, organization_id)
+			 VALUES ('test', 'read', 'organization', $1, $2) RETURNING id::text`,
+			`INSERT INTO erasure_ledger (id, request_id, subject_hash, email_hash, phone_hash, counts, erased_at, organization_id)
+			 VALUES (gen_random_uuid(), $1, '` + hash + `', '` + hash + `', '', '{}', now(), $2) RETURNING id`,
 		} {
 			var id string
 			if err := tx.QueryRow(ctx, q, name, org).Scan(&id); err != nil {
@@ -132,7 +138,7 @@ func TestOrganizationsIsolatedByRowLevelSecurity(t *testing.T) {
 	tables := rlsTables(t, db)
 	for _, want := range []string{"organizations", "users", "api_keys", "consents", "consent_events", "calls",
 		"call_stages", "transcripts", "segments", "summaries", "audio_deletion_receipts", "privacy_requests",
-		"privacy_request_events", "webhook_endpoints", "webhook_deliveries"} {
+		"privacy_request_events", "webhook_endpoints", "webhook_deliveries", "rectifications", "audit_log", "erasure_ledger"} {
 		if _, ok := tables[want]; !ok {
 			t.Errorf("table %s is not under row-level security", want)
 		}
