@@ -120,6 +120,14 @@ BEGIN
     RETURN NEW;
 END
 $$;
+-- An audit entry written in an organization's scope is that organization's, even when
+-- the writer did not name it (a consent change knows its user, not the organization).
+CREATE FUNCTION callscribe_audit_org() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    NEW.organization_id := coalesce(NEW.organization_id, callscribe_org());
+    RETURN NEW;
+END
+$$;
 CREATE FUNCTION callscribe_org_of_request() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     NEW.organization_id := (SELECT organization_id FROM privacy_requests WHERE id = NEW.request_id);
@@ -137,6 +145,7 @@ CREATE TRIGGER organization_id BEFORE INSERT OR UPDATE OF call_id ON summaries F
 CREATE TRIGGER organization_id BEFORE INSERT OR UPDATE OF call_id ON audio_deletion_receipts FOR EACH ROW EXECUTE FUNCTION callscribe_org_of_call();
 CREATE TRIGGER organization_id BEFORE INSERT OR UPDATE OF request_id ON privacy_request_events FOR EACH ROW EXECUTE FUNCTION callscribe_org_of_request();
 CREATE TRIGGER organization_id BEFORE INSERT OR UPDATE OF call_id ON webhook_deliveries FOR EACH ROW EXECUTE FUNCTION callscribe_org_of_call();
+CREATE TRIGGER organization_id BEFORE INSERT ON audit_log FOR EACH ROW EXECUTE FUNCTION callscribe_audit_org();
 CREATE TRIGGER organization_id BEFORE INSERT OR UPDATE OF subject_id ON rectifications FOR EACH ROW EXECUTE FUNCTION callscribe_org_of_subject();
 
 CREATE INDEX segments_organization_id_idx ON segments (organization_id);
@@ -191,9 +200,10 @@ BEGIN
 END
 $$;
 -- +goose StatementEnd
+DROP TRIGGER organization_id ON audit_log;
 ALTER TABLE erasure_ledger DROP COLUMN organization_id;
 DROP FUNCTION callscribe_org(), callscribe_system(), callscribe_org_of_user(), callscribe_org_of_call(),
-    callscribe_org_of_transcript(), callscribe_org_of_request(), callscribe_org_of_subject();
+    callscribe_org_of_transcript(), callscribe_org_of_request(), callscribe_org_of_subject(), callscribe_audit_org();
 ALTER DEFAULT PRIVILEGES IN SCHEMA public REVOKE ALL ON TABLES FROM callscribe_app;
 ALTER DEFAULT PRIVILEGES IN SCHEMA public REVOKE ALL ON SEQUENCES FROM callscribe_app;
 REVOKE ALL ON ALL TABLES IN SCHEMA public FROM callscribe_app;

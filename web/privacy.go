@@ -1,10 +1,12 @@
 package web
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -115,11 +117,13 @@ func (s *Server) postConsents(w http.ResponseWriter, r *http.Request, key callsc
 		s.writeError(w, r, err)
 		return
 	}
+	consents := *s.cfg.Consents
+	consents.Actor = actor(key) // each change audited as this key's
 	switch body.Action {
 	case "grant":
-		_, err = s.cfg.Consents.Grant(r.Context(), u.ID, purposes, callscribe.ConsentViaAPI)
+		_, err = consents.Grant(r.Context(), u.ID, purposes, callscribe.ConsentViaAPI)
 	case "withdraw":
-		_, err = s.cfg.Consents.Withdraw(r.Context(), u.ID, purposes, callscribe.ConsentViaAPI)
+		_, err = consents.Withdraw(r.Context(), u.ID, purposes, callscribe.ConsentViaAPI)
 	default:
 		err = callscribe.Errorf(callscribe.EINVALID, "action %q is not grant or withdraw", body.Action)
 	}
@@ -315,4 +319,70 @@ func (s *Server) closeRequest(w http.ResponseWriter, r *http.Request, key callsc
 		return s.cfg.Requests.Close(r.Context(), id, privacy.Closing{
 			Reject: body.Reject, Reason: body.Reason, Notes: body.Notes, Actor: actor(key), Channel: callscribe.ConsentViaAPI})
 	})
+}
+
+// audit records e as done by the key, in its organization.
+func (s *Server) audit(r *http.Request, key callscribe.APIKey, e callscribe.AuditEntry) error {
+	e.Actor, e.OrgID = actor(key), key.OrgID
+	return (&privacy.Audit{}).Record(r.Context(), s.cfg.AuditLog, e)
+}
+
+// exportUser answers an access request: everything held about the user, as JSON. The
+// export is audited before a byte of it is sent.
+func (s *Server) exportUser(w http.ResponseWriter, r *http.Request, key callscribe.APIKey) {
+	u, err := s.pathUser(r, key)
+	if err == nil {
+		err = s.audit(r, key, callscribe.AuditEntry{Action: privacy.ActionExport, ObjectType: "user",
+			ObjectID: u.ID.String(), SubjectID: u.ID})
+	}
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	var buf bytes.Buffer // bounded by one user's data; an error can still become a clean 500
+	if err := s.cfg.Exporter.Export(r.Context(), &buf, u.ID); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.Header().Set("Content-Disposition", `attachment; filename="export-`+u.ID.String()+`.json"`)
+	w.WriteHeader(http.StatusOK)
+	_, _ = buf.WriteTo(w)
+}
+
+// editSegment rectifies segment n (from 1, as the transcript lists them):
+// {"text": "...", "speaker": "..."} (either or both).
+func (s *Server) editSegment(w http.ResponseWriter, r *http.Request, key callscribe.APIKey) {
+	id, err := parseID(r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if _, err := s.cfg.Store.Call(r.Context(), key.OrgID, id); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	n, err := strconv.Atoi(r.PathValue("n"))
+	if err != nil || n < 1 {
+		s.writeError(w, r, callscribe.Errorf(callscribe.EINVALID, "segment %q is not a number from 1", r.PathValue("n")))
+		return
+	}
+	var body struct {
+		Text    *string `json:"text"`
+		Speaker *string `json:"speaker"`
+	}
+	if err := readJSON(w, r, &body); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if body.Text == nil && body.Speaker == nil {
+		s.writeError(w, r, callscribe.Errorf(callscribe.EINVALID, "nothing to correct: give text, speaker or both"))
+		return
+	}
+	rs, err := s.cfg.Editor.EditSegment(r.Context(), id, n-1, body.Text, body.Speaker, actor(key))
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"call_id": id, "segment": n, "corrected": len(rs)})
 }

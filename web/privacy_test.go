@@ -68,21 +68,23 @@ func TestEveryRouteRefusesOtherOrganizations(t *testing.T) {
 	}
 	json := "application/json"
 	cases := map[string]call{
-		"POST /v1/calls":                {ownerQuery(ua.Email), string(file[:4096]), "audio/wav", http.StatusNotFound},
-		"GET /v1/calls":                 {"/v1/calls?owner=" + ua.Email, "", "", http.StatusNotFound},
-		"GET /v1/calls/{id}":            {"/v1/calls/" + callID, "", "", http.StatusNotFound},
-		"GET /v1/calls/{id}/transcript": {"/v1/calls/" + callID + "/transcript", "", "", http.StatusNotFound},
-		"GET /v1/users/{id}/consents":   {"/v1/users/" + ua.ID.String() + "/consents", "", "", http.StatusNotFound},
-		"POST /v1/users/{id}/consents":  {"/v1/users/" + ua.ID.String() + "/consents", `{"action": "withdraw", "purposes": ["transcription"]}`, json, http.StatusNotFound},
-		"POST /v1/requests":             {"/v1/requests", fmt.Sprintf(`{"kind": "erasure", "user_id": %q}`, ua.ID), json, http.StatusNotFound},
-		"GET /v1/requests":              {"/v1/requests", "", "", http.StatusOK}, // B's own list: empty
-		"GET /v1/requests/{id}":         {"/v1/requests/" + reqID, "", "", http.StatusNotFound},
-		"POST /v1/requests/{id}/start":  {"/v1/requests/" + reqID + "/start", "", json, http.StatusNotFound},
-		"POST /v1/requests/{id}/extend": {"/v1/requests/" + reqID + "/extend", `{"reason": "archive"}`, json, http.StatusNotFound},
-		"POST /v1/requests/{id}/close":  {"/v1/requests/" + reqID + "/close", `{"reject": true, "reason": "no"}`, json, http.StatusNotFound},
-		"GET /healthz":                  {"/healthz", "", "", http.StatusOK},
-		"GET /readyz":                   {"/readyz", "", "", http.StatusOK},
-		"GET /metrics":                  {"/metrics", "", "", http.StatusOK},
+		"POST /v1/calls":                               {ownerQuery(ua.Email), string(file[:4096]), "audio/wav", http.StatusNotFound},
+		"GET /v1/calls":                                {"/v1/calls?owner=" + ua.Email, "", "", http.StatusNotFound},
+		"GET /v1/calls/{id}":                           {"/v1/calls/" + callID, "", "", http.StatusNotFound},
+		"GET /v1/calls/{id}/transcript":                {"/v1/calls/" + callID + "/transcript", "", "", http.StatusNotFound},
+		"PATCH /v1/calls/{id}/transcript/segments/{n}": {"/v1/calls/" + callID + "/transcript/segments/1", `{"text": "rewritten by beta"}`, json, http.StatusNotFound},
+		"GET /v1/users/{id}/export":                    {"/v1/users/" + ua.ID.String() + "/export", "", "", http.StatusNotFound},
+		"GET /v1/users/{id}/consents":                  {"/v1/users/" + ua.ID.String() + "/consents", "", "", http.StatusNotFound},
+		"POST /v1/users/{id}/consents":                 {"/v1/users/" + ua.ID.String() + "/consents", `{"action": "withdraw", "purposes": ["transcription"]}`, json, http.StatusNotFound},
+		"POST /v1/requests":                            {"/v1/requests", fmt.Sprintf(`{"kind": "erasure", "user_id": %q}`, ua.ID), json, http.StatusNotFound},
+		"GET /v1/requests":                             {"/v1/requests", "", "", http.StatusOK}, // B's own list: empty
+		"GET /v1/requests/{id}":                        {"/v1/requests/" + reqID, "", "", http.StatusNotFound},
+		"POST /v1/requests/{id}/start":                 {"/v1/requests/" + reqID + "/start", "", json, http.StatusNotFound},
+		"POST /v1/requests/{id}/extend":                {"/v1/requests/" + reqID + "/extend", `{"reason": "archive"}`, json, http.StatusNotFound},
+		"POST /v1/requests/{id}/close":                 {"/v1/requests/" + reqID + "/close", `{"reject": true, "reason": "no"}`, json, http.StatusNotFound},
+		"GET /healthz":                                 {"/healthz", "", "", http.StatusOK},
+		"GET /readyz":                                  {"/readyz", "", "", http.StatusOK},
+		"GET /metrics":                                 {"/metrics", "", "", http.StatusOK},
 	}
 	for _, rt := range h.api.Routes() {
 		name := rt.Method + " " + rt.Pattern
@@ -137,6 +139,27 @@ func TestEveryRouteRefusesOtherOrganizations(t *testing.T) {
 	}
 	if n := h.count(`SELECT count(*) FROM privacy_requests`); n != 1 {
 		t.Errorf("%d requests; want A's alone", n)
+	}
+
+	// A's own key exports its user and rectifies its transcript; both audited as the key's.
+	exp := h.get("/v1/users/"+ua.ID.String()+"/export", keyA)
+	if exp.status != http.StatusOK || !bytes.Contains(exp.body, []byte(ua.Email)) {
+		t.Errorf("A exports its user: %d %.300s", exp.status, exp.body)
+	}
+	fix := h.do("PATCH", "/v1/calls/"+callID+"/transcript/segments/1", keyA, json, strings.NewReader(`{"text": "corrected words"}`))
+	if fix.status != http.StatusOK {
+		t.Errorf("A rectifies segment 1: %d %s", fix.status, fix.body)
+	}
+	if tr := h.get("/v1/calls/"+callID+"/transcript?format=txt", keyA); !bytes.Contains(tr.body, []byte("corrected words")) {
+		t.Errorf("transcript after the correction:\n%s", tr.body)
+	}
+	for _, action := range []string{"export", "transcript.edit", "transcript.read"} {
+		if n := h.count(`SELECT count(*) FROM audit_log WHERE action = $1 AND actor LIKE 'api:%' AND organization_id = $2`, action, orgA); n == 0 {
+			t.Errorf("no %s by A's key in the audit log", action)
+		}
+	}
+	if n := h.count(`SELECT count(*) FROM audit_log WHERE organization_id <> $1`, orgA); n != 0 {
+		t.Errorf("%d audit entries outside A: B's refused calls were recorded as acts", n)
 	}
 }
 

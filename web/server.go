@@ -21,6 +21,7 @@ import (
 	"callscribe/metrics"
 	"callscribe/pipeline"
 	"callscribe/privacy"
+	"callscribe/storage/postgres"
 )
 
 // Store is what the API reads of the database.
@@ -58,6 +59,17 @@ type Config struct {
 	// data-subject requests. Their stores are scoped like every query of a request.
 	Consents *privacy.Consents
 	Requests *privacy.Requests
+	// Exporter answers a user's access request; Editor rectifies a transcript's segment;
+	// AuditLog records every read of a transcript, export and change made through the API.
+	Exporter *privacy.Exporter
+	Editor   SegmentEditor
+	AuditLog postgres.Execer
+}
+
+// SegmentEditor rectifies one segment of a call's transcript (ord from 0), keeping the
+// before and after and auditing the change.
+type SegmentEditor interface {
+	EditSegment(ctx context.Context, callID uuid.UUID, ord int, text, speaker *string, actor string) ([]callscribe.Rectification, error)
 }
 
 // Server serves the API.
@@ -96,6 +108,8 @@ func (s *Server) routes() []route {
 		keyed("GET", "/v1/calls", s.listCalls),
 		keyed("GET", "/v1/calls/{id}", s.getCall),
 		keyed("GET", "/v1/calls/{id}/transcript", s.getTranscript),
+		keyed("PATCH", "/v1/calls/{id}/transcript/segments/{n}", s.editSegment),
+		keyed("GET", "/v1/users/{id}/export", s.exportUser),
 		keyed("GET", "/v1/users/{id}/consents", s.getConsents),
 		keyed("POST", "/v1/users/{id}/consents", s.postConsents),
 		keyed("POST", "/v1/requests", s.postRequest),

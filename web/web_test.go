@@ -128,8 +128,11 @@ func newHarness(t *testing.T, o options) *harness {
 		})
 	}
 	api := web.New(web.Config{Store: db, Ingester: p, Stage: stage, MaxBodyBytes: 64 << 20, Logger: log,
-		Consents: &privacy.Consents{Store: db, PolicyVersion: "1"},
+		Consents: &privacy.Consents{Store: db, PolicyVersion: "1", Audit: &privacy.Audit{}, AuditLog: db},
 		Requests: &privacy.Requests{Store: db},
+		Exporter: &privacy.Exporter{Store: db},
+		Editor:   db,
+		AuditLog: db,
 	})
 	srv := httptest.NewServer(api.Handler())
 	t.Cleanup(srv.Close)

@@ -135,6 +135,10 @@ func cmdServe(ctx context.Context, cfg Config, args []string, stdout io.Writer) 
 	if err != nil {
 		return err
 	}
+	eraser, err := a.eraser()
+	if err != nil {
+		return err
+	}
 
 	ln, err := net.Listen("tcp", scfg.HTTPAddr)
 	if err != nil {
@@ -145,8 +149,11 @@ func cmdServe(ctx context.Context, cfg Config, args []string, stdout io.Writer) 
 			Store: a.db, Ingester: svc.pipeline, Stage: svc.stage,
 			MaxBodyBytes: a.cfg.MaxCallBytes + 1<<20, // the audio and its multipart wrapping
 			Logger:       a.log,
-			Consents:     &privacy.Consents{Store: a.db, PolicyVersion: a.cfg.PolicyVersion},
-			Requests:     &privacy.Requests{Store: a.db, Calendar: cal},
+			Consents:     &privacy.Consents{Store: a.db, PolicyVersion: a.cfg.PolicyVersion, Audit: &privacy.Audit{}, AuditLog: a.db},
+			Requests:     &privacy.Requests{Store: a.db, Calendar: cal, Eraser: eraser},
+			Exporter:     &privacy.Exporter{Store: a.db},
+			Editor:       a.db,
+			AuditLog:     a.db,
 		}).Handler(),
 		ReadHeaderTimeout: 10 * time.Second,
 	}
