@@ -2,10 +2,12 @@ package web
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -124,6 +126,9 @@ func (s *Server) postConsents(w http.ResponseWriter, r *http.Request, key callsc
 		_, err = consents.Grant(r.Context(), u.ID, purposes, callscribe.ConsentViaAPI)
 	case "withdraw":
 		_, err = consents.Withdraw(r.Context(), u.ID, purposes, callscribe.ConsentViaAPI)
+		if err == nil && slices.Contains(purposes, callscribe.PurposeTranscription) {
+			err = s.discardQueued(r, u.ID)
+		}
 	default:
 		err = callscribe.Errorf(callscribe.EINVALID, "action %q is not grant or withdraw", body.Action)
 	}
@@ -137,6 +142,23 @@ func (s *Server) postConsents(w http.ResponseWriter, r *http.Request, key callsc
 		return
 	}
 	writeJSON(w, http.StatusOK, v)
+}
+
+// discardQueued ends the user's queued calls at once after a withdrawal of
+// transcription, their audio deleted and confirmed (calls being recognised are stopped by
+// the pipeline's consent watcher).
+func (s *Server) discardQueued(r *http.Request, userID uuid.UUID) error {
+	d, ok := s.cfg.Ingester.(interface {
+		DiscardQueued(ctx context.Context, ownerID uuid.UUID) (int, error)
+	})
+	if !ok {
+		return nil
+	}
+	n, err := d.DiscardQueued(r.Context(), userID)
+	if n > 0 {
+		s.log.InfoContext(r.Context(), "queued calls discarded on withdrawal", "user_id", userID, "calls", n)
+	}
+	return err
 }
 
 // requestView is a request as the API shows it, with its history when asked one by one.

@@ -210,6 +210,39 @@ func TestWithdrawalOverTheAPI(t *testing.T) {
 	}
 }
 
+// TestWithdrawalOverTheAPIDiscardsQueuedCalls: calls queued for the worker are discarded
+// by the withdrawal itself, not when a worker gets to them: their audio is deleted and
+// confirmed before the API answers.
+func TestWithdrawalOverTheAPIDiscardsQueuedCalls(t *testing.T) {
+	h := newHarness(t, options{}) // no worker: the calls stay queued
+	org, key := h.org("acme")
+	u := h.user(org, "ivanova@example.ru", true)
+	var ids []string
+	for range 2 {
+		r := h.do("POST", ownerQuery(u.Email), key, "audio/wav", bytes.NewReader(silence(8000)))
+		if r.status != http.StatusAccepted {
+			t.Fatalf("upload: %d %s", r.status, r.body)
+		}
+		ids = append(ids, r.json(t)["id"].(string))
+	}
+	if h.stage.Bytes() == 0 {
+		t.Fatal("nothing staged for the queued calls")
+	}
+	w := h.do("POST", "/v1/users/"+u.ID.String()+"/consents", key, "application/json",
+		strings.NewReader(`{"action": "withdraw", "purposes": ["transcription"]}`))
+	if w.status != http.StatusOK {
+		t.Fatalf("withdraw: %d %s", w.status, w.body)
+	}
+	for _, id := range ids {
+		c := h.get("/v1/calls/"+id, key).json(t)
+		rc, _ := c["receipt"].(map[string]any)
+		if c["status"] != "discarded" || rc == nil || rc["confirmed_at"] == nil {
+			t.Errorf("queued call right after the withdrawal: %v, receipt %v; want discarded, deletion confirmed", c["status"], rc)
+		}
+	}
+	h.stageEmpty()
+}
+
 // TestRequestsOverTheAPI: a request recorded, listed as due, started, extended with a
 // reason (refused without one), and closed; each step is in its history with the key.
 func TestRequestsOverTheAPI(t *testing.T) {
