@@ -6,7 +6,6 @@ package postgres
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -15,7 +14,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
-	_ "github.com/jackc/pgx/v5/stdlib" // database/sql driver "pgx", for goose
+	"github.com/jackc/pgx/v5/stdlib" // database/sql for goose
 	"github.com/pressly/goose/v3"
 
 	"callscribe"
@@ -71,10 +70,14 @@ func Migrate(ctx context.Context, url string) error {
 }
 
 func migrateSchema(ctx context.Context, url string) error {
-	sqlDB, err := sql.Open("pgx", url)
+	cfg, err := pgx.ParseConfig(url)
 	if err != nil {
-		return fmt.Errorf("open database for migrations: %w", err)
+		return callscribe.Wrap(callscribe.EINVALID, err, "database url is not valid")
 	}
+	// Migrations are system work: a data migration run by the tables' owner (not a
+	// superuser) must see every organization's rows through the forced policies.
+	cfg.RuntimeParams["callscribe.system"] = "on"
+	sqlDB := stdlib.OpenDB(*cfg)
 	defer sqlDB.Close()
 	files, err := fs.Sub(migrations.FS, ".")
 	if err != nil {
