@@ -338,8 +338,12 @@ func (s *Server) closeRequest(w http.ResponseWriter, r *http.Request, key callsc
 		Notes  string `json:"notes"`
 	}
 	s.transition(w, r, key, &body, func(id uuid.UUID) (callscribe.Request, error) {
-		return s.cfg.Requests.Close(r.Context(), id, privacy.Closing{
+		req, err := s.cfg.Requests.Close(r.Context(), id, privacy.Closing{
 			Reject: body.Reject, Reason: body.Reason, Notes: body.Notes, Actor: actor(key), Channel: callscribe.ConsentViaAPI})
+		if err == nil && req.Kind == callscribe.RequestWithdrawal && req.Status == callscribe.RequestCompleted {
+			err = s.discardQueued(r, req.UserID) // every consent was withdrawn
+		}
+		return req, err
 	})
 }
 

@@ -241,6 +241,27 @@ func TestWithdrawalOverTheAPIDiscardsQueuedCalls(t *testing.T) {
 		}
 	}
 	h.stageEmpty()
+
+	// The same when a withdrawal request is completed over the API.
+	post := func(path, body string) reply {
+		return h.do("POST", path, key, "application/json", strings.NewReader(body))
+	}
+	if r := post("/v1/users/"+u.ID.String()+"/consents", `{"action": "grant", "purposes": ["transcription"]}`); r.status != http.StatusOK {
+		t.Fatalf("grant again: %d %s", r.status, r.body)
+	}
+	up := h.do("POST", ownerQuery(u.Email), key, "audio/wav", bytes.NewReader(silence(8000)))
+	if up.status != http.StatusAccepted {
+		t.Fatalf("upload: %d %s", up.status, up.body)
+	}
+	req := post("/v1/requests", fmt.Sprintf(`{"kind": "withdrawal", "user_id": %q}`, u.ID)).json(t)["id"].(string)
+	post("/v1/requests/"+req+"/start", "")
+	if r := post("/v1/requests/"+req+"/close", `{}`); r.status != http.StatusOK {
+		t.Fatalf("close the withdrawal request: %d %s", r.status, r.body)
+	}
+	if c := h.get("/v1/calls/"+up.json(t)["id"].(string), key).json(t); c["status"] != "discarded" {
+		t.Errorf("queued call after the withdrawal request closed: %v; want discarded", c["status"])
+	}
+	h.stageEmpty()
 }
 
 // TestRequestsOverTheAPI: a request recorded, listed as due, started, extended with a
