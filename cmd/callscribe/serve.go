@@ -135,9 +135,12 @@ func cmdServe(ctx context.Context, cfg Config, args []string, stdout io.Writer) 
 	if err != nil {
 		return err
 	}
+	// Without a ledger key the API still serves every other request; completing an
+	// erasure request then fails (privacy.Requests refuses it without an eraser).
 	eraser, err := a.eraser()
 	if err != nil {
-		return err
+		a.log.Warn("erasure requests cannot be completed over the API", "err", err)
+		eraser = nil
 	}
 
 	ln, err := net.Listen("tcp", scfg.HTTPAddr)
@@ -150,7 +153,7 @@ func cmdServe(ctx context.Context, cfg Config, args []string, stdout io.Writer) 
 			MaxBodyBytes: a.cfg.MaxCallBytes + 1<<20, // the audio and its multipart wrapping
 			Logger:       a.log,
 			Consents:     &privacy.Consents{Store: a.db, PolicyVersion: a.cfg.PolicyVersion, Audit: &privacy.Audit{}, AuditLog: a.db},
-			Requests:     &privacy.Requests{Store: a.db, Calendar: cal, Eraser: eraser},
+			Requests:     &privacy.Requests{Store: a.db, Calendar: cal, Eraser: optionalEraser(eraser)},
 			Exporter:     &privacy.Exporter{Store: a.db},
 			Editor:       a.db,
 			AuditLog:     a.db,
@@ -236,4 +239,12 @@ func cmdWorker(ctx context.Context, cfg Config, args []string, stdout io.Writer)
 	stopQueue(down, svc.queue, a)
 	fmt.Fprintln(stdout, "callscribe worker: stopped")
 	return nil
+}
+
+// optionalEraser keeps a missing eraser a nil interface, which privacy.Requests checks.
+func optionalEraser(e *privacy.Eraser) privacy.SubjectEraser {
+	if e == nil {
+		return nil
+	}
+	return e
 }
