@@ -20,6 +20,7 @@ const (
 	ETOOLARGE     = "too_large"    // a size or duration limit was crossed
 	EUNAVAILABLE  = "unavailable"  // a dependency is down; try again later
 	EUNAUTHORIZED = "unauthorized" // missing or invalid credentials
+	EUNFETCHABLE  = "unfetchable"  // a recording URL's host would not give the recording (a 4xx answer)
 )
 
 // Error is the application error: a code for machines, a message safe for people.

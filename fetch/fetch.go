@@ -110,8 +110,9 @@ func New(cfg Config) *Fetcher {
 // Fetch starts downloading the recording at rawURL and returns its body, to be
 // closed by the caller. The body fails with ETOOLARGE once it passes MaxBytes, and
 // with EUNAVAILABLE when the time limit ends before it does. Fetch fails with
-// EINVALID for a URL it may not fetch or a 4xx answer, EUNAVAILABLE for a server that
-// is down, overloaded or unreachable, ETOOLARGE for a declared length over the limit.
+// EINVALID for a URL it may not fetch, EUNFETCHABLE for a 4xx answer, EUNAVAILABLE
+// for a server that is down, overloaded or unreachable, ETOOLARGE for a declared
+// length over the limit.
 func (f *Fetcher) Fetch(ctx context.Context, rawURL string) (io.ReadCloser, error) {
 	u, err := url.Parse(rawURL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Hostname() == "" {
@@ -147,7 +148,7 @@ func (f *Fetcher) Fetch(ctx context.Context, rawURL string) (io.ReadCloser, erro
 		io.Copy(io.Discard, io.LimitReader(resp.Body, 4<<10))
 		resp.Body.Close()
 		cancel()
-		code := callscribe.EINVALID
+		code := callscribe.EUNFETCHABLE
 		if resp.StatusCode >= 500 || resp.StatusCode == http.StatusRequestTimeout || resp.StatusCode == http.StatusTooManyRequests {
 			code = callscribe.EUNAVAILABLE
 		}

@@ -143,7 +143,7 @@ func TestStatus(t *testing.T) {
 		status int
 		code   string
 	}{
-		{404, callscribe.EINVALID}, {403, callscribe.EINVALID}, {500, callscribe.EUNAVAILABLE},
+		{404, callscribe.EUNFETCHABLE}, {403, callscribe.EUNFETCHABLE}, {500, callscribe.EUNAVAILABLE},
 		{503, callscribe.EUNAVAILABLE}, {429, callscribe.EUNAVAILABLE},
 	} {
 		status = tt.status
@@ -257,7 +257,7 @@ func TestBasicAuth(t *testing.T) {
 		t.Errorf("the credentials followed a redirect to another host: %q", gotOther)
 	}
 	_, err = New(Config{Hosts: []string{"*"}, Policy: policy(t, "127.0.0.1")}).Fetch(context.Background(), front.URL+"/rec")
-	wantCode(t, err, callscribe.EINVALID, "401")
+	wantCode(t, err, callscribe.EUNFETCHABLE, "401")
 	if _, err := ParseBasicAuth("127.0.0.1 secretwithoutcolon"); err == nil || strings.Contains(err.Error(), "secretwithoutcolon") {
 		t.Errorf("ParseBasicAuth of a bad line = %v, want an error naming the line only", err)
 	}

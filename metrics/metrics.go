@@ -50,6 +50,12 @@ var (
 		Name: "callscribe_deletions_confirmed_total",
 		Help: "Staged audio objects deleted, confirmed gone by the stage, and receipted.",
 	})
+	// WebhookDeliveries counts attempts at webhook deliveries by event (call.completed, …)
+	// and outcome (delivered, retry, failed, gone).
+	WebhookDeliveries = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "callscribe_webhook_deliveries_total",
+		Help: "Webhook delivery attempts, by event and outcome (delivered, retry, failed, gone).",
+	}, []string{"event", "outcome"})
 )
 
 func init() {
@@ -57,7 +63,17 @@ func init() {
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		CallsAccepted, CallsRefused, CallsEnded, StepSeconds, StagedBytes, DeletionsConfirmed,
+		WebhookDeliveries,
 	)
+}
+
+// WebhookDelivery counts one webhook delivery attempt. event is empty for a delivery
+// that was gone before it was read.
+func WebhookDelivery(event, outcome string) {
+	if event == "" {
+		event = "unknown"
+	}
+	WebhookDeliveries.WithLabelValues(event, outcome).Inc()
 }
 
 // Step records how long a step took.

@@ -71,16 +71,30 @@ type Accepted struct {
 // else: enough for any WAV or MP3 header short of a large ID3 tag.
 const sniffBytes = 4096
 
-// Accept ingests an upload: consent first (without it nothing is read, staged or
-// recorded), then the first bytes are sniffed (not audio: refused before staging), then
-// the stream is encrypted with a fresh key and staged, counting bytes against MaxBytes
-// as it goes (crossed: refused at once). Only a wholly staged call is recorded, with its
-// staging record and its job, in one transaction. Whatever was staged of a refused upload
-// is deleted, the deletion confirmed and receipted.
-func (p *Pipeline) Accept(ctx context.Context, up Upload) (Accepted, error) {
+// Accept ingests an upload: the owner's block and consent first (blocked or without
+// consent, nothing is read, staged or recorded), then the first bytes are sniffed (not
+// audio: refused before staging), then the stream is encrypted with a fresh key and
+// staged, counting bytes against MaxBytes as it goes (crossed: refused at once). Only a
+// wholly staged call is recorded, with its staging record and its job, in one
+// transaction. Whatever was staged of a refused upload is deleted, the deletion
+// confirmed and receipted. Every refusal is counted by its code.
+func (p *Pipeline) Accept(ctx context.Context, up Upload) (_ Accepted, err error) {
+	defer func() {
+		if err != nil {
+			metrics.CallsRefused.WithLabelValues(callscribe.ErrorCode(err)).Inc()
+		}
+	}()
 	st, ok := p.cfg.Store.(ServiceStore)
 	if !ok {
 		return Accepted{}, errors.New("accept: the store cannot queue calls")
+	}
+	// A blocked owner's data is not processed, nor shown: not even a repeat's call id.
+	blocked, err := p.cfg.Store.UserBlocked(ctx, up.Owner.ID)
+	if err != nil {
+		return Accepted{}, err
+	}
+	if blocked {
+		return Accepted{}, blockedError(up.Owner)
 	}
 	if up.ExternalID != "" {
 		id, err := st.CallIDByExternalID(ctx, up.Owner.OrgID, up.ExternalID)
@@ -91,7 +105,7 @@ func (p *Pipeline) Accept(ctx context.Context, up Upload) (Accepted, error) {
 			return Accepted{}, err
 		}
 	}
-	ok, err := st.ConsentInForce(ctx, up.Owner.ID, callscribe.PurposeTranscription)
+	ok, err = st.ConsentInForce(ctx, up.Owner.ID, callscribe.PurposeTranscription)
 	if err != nil {
 		return Accepted{}, err
 	}
@@ -116,7 +130,6 @@ func (p *Pipeline) Accept(ctx context.Context, up Upload) (Accepted, error) {
 		return Accepted{}, err
 	}
 	metrics.Step("staging", began, p.cfg.Now())
-	metrics.StagedBytes.Add(float64(staging.Bytes))
 	id, existing, err := st.AcceptCall(ctx, nc, staging)
 	if err != nil {
 		p.reject(ctx, nc, staging, err)
@@ -128,6 +141,9 @@ func (p *Pipeline) Accept(ctx context.Context, up Upload) (Accepted, error) {
 		return Accepted{CallID: id, Existing: true}, nil
 	}
 	metrics.CallsAccepted.Inc()
+	// Counted once queued: the worker's confirmed deletion takes it off again, and an
+	// upload rejected after staging (deleted by reject) never counts.
+	metrics.StagedBytes.Add(float64(staging.Bytes))
 	p.cfg.Logger.InfoContext(ctx, "call accepted", "call_id", id, "stage", staging.Stage, "bytes", staging.Bytes)
 	return Accepted{CallID: id}, nil
 }
@@ -248,7 +264,6 @@ func (p *Pipeline) stage(ctx context.Context, callID uuid.UUID, in io.Reader, si
 // recorded with the receipt. It runs to the end even if the request was cancelled.
 func (p *Pipeline) reject(ctx context.Context, nc callscribe.NewCall, s callscribe.Staging, cause error) {
 	ctx = context.WithoutCancel(ctx)
-	metrics.CallsRefused.WithLabelValues(callscribe.ErrorCode(cause)).Inc()
 	p.mu.Lock()
 	if key := p.keys[nc.ID]; key != nil {
 		clear(key)

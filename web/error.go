@@ -14,10 +14,12 @@ var statuses = map[string]int{
 	callscribe.EINVALID:      http.StatusBadRequest,
 	callscribe.EUNAUTHORIZED: http.StatusUnauthorized,
 	callscribe.ENOCONSENT:    http.StatusForbidden,
+	callscribe.EBLOCKED:      http.StatusForbidden,
 	callscribe.ENOTFOUND:     http.StatusNotFound,
 	callscribe.ECONFLICT:     http.StatusConflict,
 	callscribe.ETOOLARGE:     http.StatusRequestEntityTooLarge,
 	callscribe.EUNREADABLE:   http.StatusUnsupportedMediaType,
+	callscribe.EUNFETCHABLE:  http.StatusUnprocessableEntity,
 	callscribe.EUNAVAILABLE:  http.StatusServiceUnavailable,
 	callscribe.EINTERNAL:     http.StatusInternalServerError,
 }

@@ -23,13 +23,15 @@ const (
 )
 
 // rawEncodings are the headerless encodings an upload may name.
-var rawEncodings = map[string]bool{"s16le": true, "ulaw": true, "alaw": true}
+// rawEncodings maps the encodings a headerless upload may name to the audio package's
+// names; s16le is accepted as another name for s16.
+var rawEncodings = map[string]string{"s16": "s16", "s16le": "s16", "ulaw": "ulaw", "alaw": "alaw", "gsm": "gsm"}
 
 // uploadFields are the metadata fields of POST /v1/calls, as query parameters or as
 // multipart fields before the file part.
 var uploadFields = map[string]bool{
 	"external_id": true, "owner": true, "started_at": true, "channels": true,
-	"sample_rate": true, "encoding": true, "channel_count": true,
+	"sample_rate": true, "encoding": true, "channel_count": true, "recording_url": true,
 }
 
 // callAccepted is the answer to an upload: 202 for a new call, 200 for a repeat of an
@@ -44,6 +46,11 @@ type callAccepted struct {
 // application/octet-stream) or the multipart field "file"; metadata come as query
 // parameters or as multipart fields sent before the file. The body streams into the
 // pipeline: it is never held whole in memory nor written to disk.
+//
+// In pull mode the audio is named instead by recording_url (a query parameter, a
+// multipart field, or a form field: Twilio's recording callback posts RecordingUrl as
+// application/x-www-form-urlencoded). It is fetched at once, once the owner's consent
+// is known, and streamed into the pipeline as a body would be.
 func (s *Server) postCall(w http.ResponseWriter, r *http.Request, key callscribe.APIKey) {
 	ctx := r.Context()
 	if s.cfg.MaxBodyBytes > 0 {
@@ -52,7 +59,7 @@ func (s *Server) postCall(w http.ResponseWriter, r *http.Request, key callscribe
 	fields := url.Values{}
 	for name, v := range r.URL.Query() {
 		if !uploadFields[name] {
-			s.writeError(w, r, callscribe.Errorf(callscribe.EINVALID, "unknown field %q (known: external_id, owner, started_at, channels, sample_rate, encoding, channel_count)", name))
+			s.writeError(w, r, callscribe.Errorf(callscribe.EINVALID, "unknown field %q (known: external_id, owner, started_at, channels, sample_rate, encoding, channel_count, recording_url)", name))
 			return
 		}
 		fields[name] = v
@@ -61,6 +68,16 @@ func (s *Server) postCall(w http.ResponseWriter, r *http.Request, key callscribe
 	var body io.Reader
 	size := int64(-1)
 	switch {
+	case mediaType == "application/x-www-form-urlencoded":
+		if err := formFields(w, r, fields); err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		if fields.Get("recording_url") == "" {
+			s.writeError(w, r, callscribe.Errorf(callscribe.EINVALID,
+				"a form post names its recording by recording_url (or Twilio's RecordingUrl); to send the audio itself use a raw body or multipart/form-data"))
+			return
+		}
 	case mediaType == "multipart/form-data":
 		mr, err := r.MultipartReader()
 		if err != nil {
@@ -69,8 +86,11 @@ func (s *Server) postCall(w http.ResponseWriter, r *http.Request, key callscribe
 		}
 		for body == nil {
 			part, err := mr.NextPart()
+			if err == io.EOF && fields.Get("recording_url") != "" {
+				break // pull mode: no file part
+			}
 			if err == io.EOF {
-				s.writeError(w, r, callscribe.Errorf(callscribe.EINVALID, `the multipart body has no "file" part`))
+				s.writeError(w, r, callscribe.Errorf(callscribe.EINVALID, `the multipart body has no "file" part (nor a recording_url)`))
 				return
 			}
 			if err != nil {
@@ -83,7 +103,7 @@ func (s *Server) postCall(w http.ResponseWriter, r *http.Request, key callscribe
 				break
 			}
 			if !uploadFields[name] {
-				s.writeError(w, r, callscribe.Errorf(callscribe.EINVALID, "unknown field %q (known: file, external_id, owner, started_at, channels, sample_rate, encoding, channel_count)", name))
+				s.writeError(w, r, callscribe.Errorf(callscribe.EINVALID, "unknown field %q (known: file, external_id, owner, started_at, channels, sample_rate, encoding, channel_count, recording_url)", name))
 				return
 			}
 			b, err := io.ReadAll(io.LimitReader(part, maxFieldBytes+1))
@@ -97,6 +117,8 @@ func (s *Server) postCall(w http.ResponseWriter, r *http.Request, key callscribe
 			}
 			fields.Set(name, string(b))
 		}
+	case fields.Get("recording_url") != "" && r.ContentLength == 0:
+		// Pull mode with an empty body: whatever the Content-Type says.
 	case mediaType == "" || mediaType == "application/octet-stream" || strings.HasPrefix(mediaType, "audio/"):
 		body, size = r.Body, r.ContentLength
 	default:
@@ -105,10 +127,25 @@ func (s *Server) postCall(w http.ResponseWriter, r *http.Request, key callscribe
 		return
 	}
 
+	pull := fields.Get("recording_url")
+	if pull != "" && body != nil {
+		s.writeError(w, r, callscribe.Errorf(callscribe.EINVALID, "send either the audio or a recording_url, not both"))
+		return
+	}
+
 	up, err := s.parseUpload(r, key, fields)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
+	}
+	if pull != "" {
+		p, err := s.pullMode(ctx, pull)
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		defer p.Close()
+		body = p
 	}
 	up.Audio, up.Size = body, size
 	acc, err := s.cfg.Ingester.Accept(ctx, up)
@@ -191,8 +228,8 @@ func parseRaw(f url.Values) (*callscribe.RawFormat, error) {
 	if raw.SampleRate, err = strconv.Atoi(rate); err != nil || raw.SampleRate < 1000 || raw.SampleRate > 384000 {
 		return nil, callscribe.Errorf(callscribe.EINVALID, "sample_rate %q: raw audio needs a sample rate in Hz between 1000 and 384000", rate)
 	}
-	if !rawEncodings[enc] {
-		return nil, callscribe.Errorf(callscribe.EINVALID, "encoding %q: raw audio needs one of s16le, ulaw, alaw", enc)
+	if raw.Encoding = rawEncodings[enc]; raw.Encoding == "" {
+		return nil, callscribe.Errorf(callscribe.EINVALID, "encoding %q: raw audio needs one of s16 (or s16le), ulaw, alaw, gsm", enc)
 	}
 	if chans != "" {
 		if raw.Channels, err = strconv.Atoi(chans); err != nil || raw.Channels < 1 || raw.Channels > maxRoles {

@@ -83,6 +83,16 @@ func (s *Server) getCall(w http.ResponseWriter, r *http.Request, key callscribe.
 		s.writeError(w, r, err)
 		return
 	}
+	// A blocked owner's calls are kept but not shown, as the list leaves them out.
+	owner, err := s.cfg.Store.UserByEmail(r.Context(), key.OrgID, c.OwnerEmail)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if owner.BlockedAt != nil {
+		s.writeError(w, r, callscribe.Errorf(callscribe.EBLOCKED, "the owner of call %s is blocked: their data is kept but not shown until they are unblocked", c.ID))
+		return
+	}
 	writeJSON(w, http.StatusOK, viewCall(c))
 }
 

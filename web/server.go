@@ -49,6 +49,9 @@ type Readier interface {
 type Config struct {
 	Store    Store
 	Ingester Ingester
+	// Fetcher, when set, fetches the recording a call names by recording_url (pull
+	// mode); nil: pull mode is off.
+	Fetcher Fetcher
 	// Stage, when it implements Readier, is checked by /readyz.
 	Stage any
 	// MaxBodyBytes bounds a request body; the pipeline refuses audio over its own limit
@@ -149,13 +152,19 @@ func (s *Server) Handler() http.Handler {
 
 type keyContext struct{}
 
-// auth admits requests that carry a live API key ("Authorization: Bearer csk_…") and
-// hands the key's organization to the handler.
+// auth admits requests that carry a live API key ("Authorization: Bearer csk_…", or the
+// key as a basic-authentication password) and hands the key's organization to the
+// handler.
 func (s *Server) auth(h func(w http.ResponseWriter, r *http.Request, key callscribe.APIKey)) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		if !ok {
+			// Basic authentication with the key as the password: what a telephony cloud
+			// can send when the key is in its callback URL (https://callscribe:KEY@host/…).
+			_, token, ok = r.BasicAuth()
+		}
 		if !ok || strings.TrimSpace(token) == "" {
-			s.writeError(w, r, callscribe.Errorf(callscribe.EUNAUTHORIZED, "an API key is required: Authorization: Bearer <key>"))
+			s.writeError(w, r, callscribe.Errorf(callscribe.EUNAUTHORIZED, "an API key is required: Authorization: Bearer <key> (or basic authentication with the key as the password)"))
 			return
 		}
 		key, err := s.cfg.Store.Authenticate(r.Context(), strings.TrimSpace(token))

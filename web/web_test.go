@@ -64,6 +64,7 @@ type options struct {
 	maxBytes    int64
 	maxDuration time.Duration
 	maxAttempts int
+	fetcher     web.Fetcher // pull mode; nil: off
 }
 
 // harness is one test's service: a fresh database, a memory stage, the pipeline, River
@@ -101,7 +102,7 @@ func newHarness(t *testing.T, o options) *harness {
 	stage := memory.New(0)
 	queued := &postgres.Queued{DB: db, MaxAttempts: o.maxAttempts}
 	p := pipeline.New(pipeline.Config{
-		Store: queued, Stage: stage, Decode: decode, Transcriber: o.transcriber,
+		Store: queued, Stage: stage, Decode: decode, DecodeRaw: decodeRaw, Transcriber: o.transcriber,
 		Logger: log, ConsentPoll: 50 * time.Millisecond, MaxBytes: o.maxBytes, MaxDuration: o.maxDuration,
 	})
 	workers := river.NewWorkers()
@@ -127,7 +128,7 @@ func newHarness(t *testing.T, o options) *harness {
 			client.Stop(stop)
 		})
 	}
-	api := web.New(web.Config{Store: db, Ingester: p, Stage: stage, MaxBodyBytes: 64 << 20, Logger: log,
+	api := web.New(web.Config{Store: db, Ingester: p, Stage: stage, Fetcher: o.fetcher, MaxBodyBytes: 64 << 20, Logger: log,
 		Consents: &privacy.Consents{Store: db, PolicyVersion: "1", Audit: &privacy.Audit{}, AuditLog: db},
 		Requests: &privacy.Requests{Store: db},
 		Exporter: &privacy.Exporter{Store: db},
@@ -141,6 +142,14 @@ func newHarness(t *testing.T, o options) *harness {
 
 func decode(ctx context.Context, r io.Reader, ch int) (int, io.ReadCloser, error) {
 	d, err := audio.Open(r)
+	if err != nil {
+		return 0, nil, err
+	}
+	return d.Format().Channels, audio.Channel(ctx, d, ch, asr.SampleRate), nil
+}
+
+func decodeRaw(ctx context.Context, r io.Reader, f callscribe.RawFormat, ch int) (int, io.ReadCloser, error) {
+	d, err := audio.OpenRaw(r, audio.RawFormat{Encoding: f.Encoding, SampleRate: f.SampleRate, Channels: f.Channels})
 	if err != nil {
 		return 0, nil, err
 	}

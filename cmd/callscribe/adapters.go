@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 
+	"callscribe"
 	"callscribe/asr"
 	asropenai "callscribe/asr/openai"
 	"callscribe/asr/sphinx"
@@ -47,10 +48,11 @@ func newSummarizer(cfg Config) (summarize.Summarizer, error) {
 
 // decoder returns the pipeline's decoder: it sniffs the staged audio's format, or reads it
 // as the headerless raw format given, and returns its channel count and channel ch as the
-// recogniser's 16 kHz PCM.
-func decoder(raw *audio.RawFormat) pipeline.Decoder {
+// recogniser's 16 kHz PCM. Every decoder reads within lim: no header can make it read,
+// decode or allocate past the call's limits.
+func decoder(raw *audio.RawFormat, lim audio.Limits) pipeline.Decoder {
 	return func(ctx context.Context, r io.Reader, ch int) (int, io.ReadCloser, error) {
-		d, err := openDecoder(r, raw)
+		d, err := openDecoder(r, raw, lim)
 		if err != nil {
 			return 0, nil, err
 		}
@@ -58,6 +60,9 @@ func decoder(raw *audio.RawFormat) pipeline.Decoder {
 	}
 }
 
-// decodeChannel is the decoder of audio whose format is sniffed: uploads to serve and the
-// worker's jobs, which carry no raw format.
-var decodeChannel = decoder(nil)
+// rawDecoder is the decoder of uploads whose headerless format the uploader named.
+func rawDecoder(lim audio.Limits) pipeline.RawDecoder {
+	return func(ctx context.Context, r io.Reader, f callscribe.RawFormat, ch int) (int, io.ReadCloser, error) {
+		return decoder(&audio.RawFormat{Encoding: f.Encoding, SampleRate: f.SampleRate, Channels: f.Channels}, lim)(ctx, r, ch)
+	}
+}

@@ -13,7 +13,7 @@ func TestLoadS3Config(t *testing.T) {
 	os.WriteFile(secret, []byte("from-file\n"), 0o600)
 	full := func(extra ...string) map[string]string {
 		env := map[string]string{"CALLSCRIBE_DATA_DIR": "/d", "CALLSCRIBE_S3_ENDPOINT": "minio.local:9000",
-			"CALLSCRIBE_S3_ACCESS_KEY": "ak", "CALLSCRIBE_S3_SECRET_KEY": "sk"}
+			"CALLSCRIBE_S3_ACCESS_KEY": "ak", "CALLSCRIBE_S3_SECRET_KEY": "sk", "CALLSCRIBE_S3_COUNTRY": "RU"}
 		for i := 0; i+1 < len(extra); i += 2 {
 			env[extra[i]] = extra[i+1]
 		}

@@ -57,7 +57,7 @@ func cmdConvert(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		return fail(inName, err)
 	}
 	defer closeIn()
-	d, err := openDecoder(in, format)
+	d, err := openDecoder(in, format, audio.Limits{}) // the user's own file, converted where they ask: no limits
 	if err != nil {
 		return fail(inName, err)
 	}

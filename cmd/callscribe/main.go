@@ -29,6 +29,7 @@ const (
 // exitCodes maps application error codes to exit statuses: the CLI's one table.
 var exitCodes = map[string]int{
 	callscribe.EINVALID:      exitBadInput,
+	callscribe.EUNFETCHABLE:  exitBadInput,
 	callscribe.EUNREADABLE:   exitBadInput,
 	callscribe.ETOOLARGE:     exitBadInput,
 	callscribe.ENOCONSENT:    exitNoConsent,

@@ -54,10 +54,11 @@ func (r *rawFlags) format() (*audio.RawFormat, error) {
 	return &audio.RawFormat{Encoding: r.encoding, SampleRate: r.rate, Channels: r.channels}, nil
 }
 
-// openDecoder opens r as raw audio in format f, or sniffs its format when f is nil.
-func openDecoder(r io.Reader, f *audio.RawFormat) (*audio.Decoder, error) {
+// openDecoder opens r as raw audio in format f, or sniffs its format when f is nil, within
+// the limits lim (zero: none).
+func openDecoder(r io.Reader, f *audio.RawFormat, lim audio.Limits) (*audio.Decoder, error) {
 	if f != nil {
-		return audio.OpenRaw(r, *f)
+		return audio.OpenRawLimited(r, *f, lim)
 	}
-	return audio.Open(r)
+	return audio.OpenLimited(r, lim)
 }

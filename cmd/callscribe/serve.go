@@ -16,6 +16,7 @@ import (
 
 	"callscribe"
 	"callscribe/metrics"
+	"callscribe/audio"
 	"callscribe/pipeline"
 	"callscribe/privacy"
 	"callscribe/storage/postgres"
@@ -57,11 +58,13 @@ func newService(ctx context.Context, a *app, scfg ServiceConfig, runJobs bool) (
 		return nil, err
 	}
 	notifier := &callNotifier{log: a.log}
+	limits := audio.Limits{MaxInputBytes: a.cfg.MaxCallBytes, MaxDuration: scfg.MaxCallDuration}
 	queued := &postgres.Queued{DB: a.db, MaxAttempts: scfg.JobMaxAttempts}
 	p := pipeline.New(pipeline.Config{
 		Store:       queued,
 		Stage:       stage,
-		Decode:      decodeChannel,
+		Decode:      decoder(nil, limits),
+		DecodeRaw:   rawDecoder(limits),
 		Transcriber: transcriber,
 		Summarizer:  summarizer,
 		Logger:      a.log,
@@ -149,7 +152,7 @@ func cmdServe(ctx context.Context, cfg Config, args []string, stdout io.Writer) 
 	}
 	srv := &http.Server{
 		Handler: web.New(web.Config{
-			Store: a.db, Ingester: svc.pipeline, Stage: svc.stage,
+			Store: a.db, Ingester: svc.pipeline, Stage: svc.stage, Fetcher: a.cfg.fetcher(),
 			MaxBodyBytes: a.cfg.MaxCallBytes + 1<<20, // the audio and its multipart wrapping
 			Logger:       a.log,
 			Consents:     &privacy.Consents{Store: a.db, PolicyVersion: a.cfg.PolicyVersion, Audit: &privacy.Audit{}, AuditLog: a.db},

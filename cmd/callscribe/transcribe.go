@@ -14,6 +14,7 @@ import (
 	"golang.org/x/term"
 
 	"callscribe"
+	"callscribe/audio"
 	"callscribe/pipeline"
 )
 
@@ -72,7 +73,7 @@ func cmdTranscribe(ctx context.Context, cfg Config, args []string, stdout, stder
 	p := pipeline.New(pipeline.Config{
 		Store:       a.db,
 		Stage:       stage,
-		Decode:      decoder(rawFormat),
+		Decode:      decoder(rawFormat, audio.Limits{MaxInputBytes: cfg.MaxCallBytes}),
 		Transcriber: transcriber,
 		Summarizer:  summarizer,
 		Logger:      a.log,

@@ -12,6 +12,7 @@ import (
 	"github.com/google/uuid"
 
 	"callscribe"
+	"callscribe/metrics"
 	"callscribe/pipeline"
 	"callscribe/privacy/residency"
 	"callscribe/webhook"
@@ -29,6 +30,7 @@ func (c Config) webhookConfig() webhook.Config {
 		Policy:      c.Egress.WebhookAllow,
 		Timeout:     c.Egress.WebhookTimeout,
 		MaxAttempts: c.Egress.WebhookMaxAttempts,
+		Observe:     func(o webhook.Outcome) { metrics.WebhookDelivery(string(o.Event), o.State) },
 	}
 }
 

@@ -203,6 +203,7 @@ func (db *DB) CallForWork(ctx context.Context, callID uuid.UUID) (callscribe.Cal
 }
 
 // Calls lists an organization's calls newest first, keyset-paged on (created_at, id).
+// A blocked owner's calls are left out: their data is kept but not shown.
 func (db *DB) Calls(ctx context.Context, f callscribe.CallFilter) ([]callscribe.Call, error) {
 	var afterAt *time.Time
 	var afterID *uuid.UUID
@@ -211,6 +212,7 @@ func (db *DB) Calls(ctx context.Context, f callscribe.CallFilter) ([]callscribe.
 	}
 	rows, err := db.pool.Query(ctx, `SELECT `+callColumns+callFrom+`
 		WHERE c.organization_id = $1
+		  AND u.blocked_at IS NULL
 		  AND ($2::uuid IS NULL OR c.owner_id = $2)
 		  AND ($3 = '' OR c.status = $3)
 		  AND ($4::timestamptz IS NULL OR c.created_at >= $4)
