@@ -19,6 +19,9 @@ type SweepStore interface {
 	LiveObjectKeys(ctx context.Context, keys []string) (map[string]bool, error)
 	// LiveCalls returns those of ids whose calls are live (received, staged, processing).
 	LiveCalls(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID]bool, error)
+	// EndAbandonedCalls ends (failed, key erased) the live calls staged in stage whose
+	// job has finished for good without ending them, and returns them.
+	EndAbandonedCalls(ctx context.Context, stage string) ([]uuid.UUID, error)
 	// UnconfirmedDeletions lists ended calls staged in stage without a deletion receipt.
 	UnconfirmedDeletions(ctx context.Context, stage string, limit int) (map[uuid.UUID]string, error)
 	ConfirmDeletion(ctx context.Context, callID uuid.UUID, deletedAt, confirmedAt time.Time) (callscribe.Receipt, error)
@@ -62,6 +65,7 @@ type Sweeper struct {
 
 // SweepReport counts what one pass did.
 type SweepReport struct {
+	Abandoned  int // live calls whose job had finished for good, ended failed
 	Confirmed  int // ended calls whose audio was deleted and the receipt written
 	Orphans    int // objects of no live call deleted and confirmed gone
 	Young      int // unclaimed objects left for a later pass: younger than Grace
@@ -99,7 +103,7 @@ func (s Sweeper) Run(ctx context.Context) error {
 			s.Logger.ErrorContext(ctx, "sweep staged audio", "err", err)
 		}
 		if r != (SweepReport{}) {
-			s.Logger.InfoContext(ctx, "swept staged audio", "confirmed", r.Confirmed, "orphans", r.Orphans,
+			s.Logger.InfoContext(ctx, "swept staged audio", "abandoned", r.Abandoned, "confirmed", r.Confirmed, "orphans", r.Orphans,
 				"young", r.Young, "incomplete", r.Incomplete)
 		}
 		select {
@@ -110,7 +114,8 @@ func (s Sweeper) Run(ctx context.Context) error {
 	}
 }
 
-// SweepOnce makes one pass: (1) ended calls without a receipt get their audio deleted,
+// SweepOnce makes one pass: (0) live calls whose job has finished for good (a worker
+// died in the last attempt) are ended failed; (1) ended calls without a receipt get their audio deleted,
 // the deletion confirmed and the receipt written; (2) every other stored key that is no
 // live call's object and is older than Grace is deleted, every version, and confirmed
 // gone; (3) unfinished uploads older than IncompleteAge are aborted. A failure on one
@@ -119,6 +124,15 @@ func (s Sweeper) SweepOnce(ctx context.Context) (SweepReport, error) {
 	s.defaults()
 	var r SweepReport
 	var errs []error
+
+	abandoned, err := s.Store.EndAbandonedCalls(ctx, s.Stage.Name())
+	if err != nil {
+		return r, err
+	}
+	for _, id := range abandoned {
+		s.Logger.WarnContext(ctx, "call abandoned by its job ended failed", "call_id", id)
+	}
+	r.Abandoned = len(abandoned)
 
 	pending, err := s.Store.UnconfirmedDeletions(ctx, s.Stage.Name(), defaultSweepBatch)
 	if err != nil {

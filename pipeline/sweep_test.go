@@ -10,10 +10,13 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/minio/minio-go/v7"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 
 	"callscribe"
 	"callscribe/asr"
 	"callscribe/pipeline"
+	"callscribe/storage/postgres"
 	"callscribe/storage/s3"
 	"callscribe/storage/s3test"
 )
@@ -159,12 +162,19 @@ func assertKeys(t *testing.T, b s3test.Bucket, want ...string) {
 	}
 }
 
-// stopStore hears a fixed sentence, like fixedTranscriber, then stops the object store:
-// the call completes, but its audio cannot be deleted.
-type stopStore struct{ srv *s3test.Server }
+// stopStore transcribes with tr (nil: hears a fixed sentence, like fixedTranscriber),
+// then stops the object store: the call completes, but its audio cannot be deleted.
+type stopStore struct {
+	srv *s3test.Server
+	tr  asr.Transcriber
+}
 
 func (s stopStore) Transcribe(ctx context.Context, pcm io.Reader) (asr.Result, error) {
-	res, err := fixedTranscriber{}.Transcribe(ctx, pcm)
+	var tr asr.Transcriber = fixedTranscriber{}
+	if s.tr != nil {
+		tr = s.tr
+	}
+	res, err := tr.Transcribe(ctx, pcm)
 	s.srv.Stop()
 	return res, err
 }
@@ -184,7 +194,7 @@ func TestStoreDownAtDeletionIsSweptLater(t *testing.T) {
 	if _, err := st.EnsureBucket(ctx, time.Hour); err != nil {
 		t.Fatal(err)
 	}
-	p := pipeline.New(pipeline.Config{Store: e.db, Stage: st, Decode: decode, Transcriber: stopStore{srv}, ConsentPoll: 50 * time.Millisecond})
+	p := pipeline.New(pipeline.Config{Store: e.db, Stage: st, Decode: decode, Transcriber: stopStore{srv: srv}, ConsentPoll: 50 * time.Millisecond})
 	audio := speech(t)
 	res, err := p.Run(ctx, pipeline.Input{Owner: e.user, Audio: bytes.NewReader(audio), Size: int64(len(audio)), Roles: []string{"agent"}})
 	if callscribe.ErrorCode(err) != callscribe.EUNAVAILABLE {
@@ -217,6 +227,100 @@ func TestStoreDownAtDeletionIsSweptLater(t *testing.T) {
 	}
 	if ok, err := st.Exists(ctx, "calls/"+res.CallID.String()); err != nil || ok {
 		t.Errorf("after the sweep: exists %v, %v; want gone", ok, err)
+	}
+}
+
+// TestStoreDownAtDeletionOfAQueuedCall is TestStoreDownAtDeletionIsSweptLater on the
+// service's path, where the per-call key is recorded so that another process can read
+// the audio: accepted by one pipeline, recognised by another (a worker elsewhere, which
+// has only the recorded key) with the real PocketSphinx, the object store stopped as
+// recognition ends. The transcript is stored and the key erased in the same transaction
+// at once, whatever the store; the attempt reports the store unavailable and writes no
+// receipt; once the store is back the sweeper deletes the audio, confirms it and writes
+// the receipt; the job's retry finds the call ended and changes nothing.
+func TestStoreDownAtDeletionOfAQueuedCall(t *testing.T) {
+	e := newEnv(t, callscribe.PurposeTranscription)
+	ctx := context.Background()
+	srv := s3test.StartServer(t)
+	st, err := s3.New(srv.Options)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.EnsureBucket(ctx, time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	jobs, err := river.NewClient(riverpgxv5.New(e.db.Pool()), &river.Config{}) // inserts only
+	if err != nil {
+		t.Fatal(err)
+	}
+	queued := &postgres.Queued{DB: e.db, Jobs: jobs, MaxAttempts: 3}
+	rec, err := recognizer()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ingest := pipeline.New(pipeline.Config{Store: queued, Stage: st, Decode: decode, Transcriber: rec})
+	audio := speech(t)
+	acc, err := ingest.Accept(ctx, pipeline.Upload{Owner: e.user, Roles: []string{"agent"}, Audio: bytes.NewReader(audio), Size: int64(len(audio))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := acc.CallID
+	keyBytes := func() int {
+		t.Helper()
+		var n int
+		if err := e.db.Pool().QueryRow(ctx, `SELECT coalesce(length(key), 0) FROM call_stages WHERE call_id = $1`, id).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	if n := keyBytes(); n != 32 {
+		t.Fatalf("accepted call's recorded key: %d bytes, want 32 (a worker in another process needs it)", n)
+	}
+
+	worker := pipeline.New(pipeline.Config{Store: queued, Stage: st, Decode: decode,
+		Transcriber: stopStore{srv: srv, tr: rec}, ConsentPoll: 50 * time.Millisecond})
+	err = worker.ProcessQueued(ctx, id, false)
+	if callscribe.ErrorCode(err) != callscribe.EUNAVAILABLE || !pipeline.Retryable(err) {
+		t.Fatalf("ProcessQueued with the store down at deletion: %v (code %q), want a retryable %s", err, callscribe.ErrorCode(err), callscribe.EUNAVAILABLE)
+	}
+	if status, _ := e.db.CallStatus(ctx, id); status != callscribe.CallCompleted {
+		t.Errorf("call is %s, want completed (the transcript was stored before deletion was tried)", status)
+	}
+	if n := keyBytes(); n != 0 {
+		t.Errorf("the key is still recorded (%d bytes) with the store down; want it erased with the transcript", n)
+	}
+	if n := count(t, e.db, "transcripts"); n != 1 {
+		t.Errorf("%d transcripts, want 1", n)
+	}
+	if _, err := e.db.Receipt(ctx, id); callscribe.ErrorCode(err) != callscribe.ENOTFOUND {
+		t.Errorf("receipt while the audio is still staged: %v", err)
+	}
+
+	srv.Start()
+	key := "calls/" + id.String()
+	if ok, err := st.Exists(ctx, key); err != nil || !ok {
+		t.Fatalf("staged audio after restart: exists %v, %v; want still there", ok, err)
+	}
+	if r, err := (pipeline.Sweeper{Store: e.db, Stage: st}).SweepOnce(ctx); err != nil || r.Confirmed != 1 {
+		t.Fatalf("sweep = %+v, %v; want the call's deletion confirmed", r, err)
+	}
+	receipt, err := e.db.Receipt(ctx, id)
+	if err != nil || receipt.Bytes != int64(len(audio)) || receipt.Stage != "s3" {
+		t.Fatalf("receipt after the sweep = %+v, %v; want %d bytes from stage s3", receipt, err, len(audio))
+	}
+	if v := s3test.Versions(t, s3test.NewClient(t, srv.Options), srv.Options.Bucket); len(v) != 0 {
+		t.Errorf("bucket holds %d objects or versions after the sweep, want none", len(v))
+	}
+
+	// River runs the job again (the attempt failed): the call has ended, nothing changes.
+	if err := worker.ProcessQueued(ctx, id, false); err != nil {
+		t.Errorf("retry of an ended call: %v, want nil", err)
+	}
+	if n := count(t, e.db, "transcripts"); n != 1 {
+		t.Errorf("%d transcripts after the retry, want 1", n)
+	}
+	if again, _ := e.db.Receipt(ctx, id); again != receipt {
+		t.Errorf("receipt changed by the retry: %+v, was %+v", again, receipt)
 	}
 }
 

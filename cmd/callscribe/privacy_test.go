@@ -23,7 +23,7 @@ func TestPrivacyCommands(t *testing.T) {
 	data := t.TempDir()
 	env := []string{"CALLSCRIBE_DATABASE_URL=" + url, "TMPDIR=" + t.TempDir(), "CALLSCRIBE_DATA_DIR=" + data,
 		"CALLSCRIBE_LEDGER_KEY=" + strings.Repeat("k", 40)}
-	mustRun(t, env, "users", "add", "--email", "ivanova@example.ru", "--name", "Ivanova Anna", "--phone", "+79161234567", "--org", "acme")
+	mustRun(t, env, "users", "add", "--email", "ivanova@example.ru", "--name", "Ivanova Anna", "--phone", "+79161234567")
 	mustRun(t, env, "consent", "grant", "--email", "ivanova@example.ru", "--purpose", "transcription,summarization")
 
 	db, err := postgres.Open(ctx, url)
@@ -86,10 +86,10 @@ func TestPrivacyCommands(t *testing.T) {
 		t.Errorf("audit actions: %s", got)
 	}
 
-	if out := mustRun(t, env, "org", "set", "--org", "acme", "--retention", "30d"); !strings.Contains(out, "retention 30d") {
+	if out := mustRun(t, env, "org", "set", "--org", "local", "--retention", "30d"); !strings.Contains(out, "retention 30d") {
 		t.Errorf("org set: %s", out)
 	}
-	if r := runCLI(t, env, t.TempDir(), "org", "set", "--org", "acme", "--retention", "soon"); r.code != exitBadInput {
+	if r := runCLI(t, env, t.TempDir(), "org", "set", "--org", "local", "--retention", "soon"); r.code != exitBadInput {
 		t.Errorf("org set --retention soon: exit %d, want %d", r.code, exitBadInput)
 	}
 	db.Exec(ctx, `UPDATE calls SET created_at = now() - interval '31 days' WHERE id = $1`, call)

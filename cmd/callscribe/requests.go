@@ -105,11 +105,7 @@ func cmdRequests(ctx context.Context, cfg Config, args []string, stdout io.Write
 	if err != nil {
 		return err
 	}
-	eraser, err := a.eraser()
-	if err != nil {
-		return err
-	}
-	reqs := &privacy.Requests{Store: a.db, Calendar: cal, Eraser: eraser}
+	reqs := &privacy.Requests{Store: a.db, Calendar: cal}
 	actor := requestActor()
 	var r callscribe.Request
 	switch action {
@@ -145,6 +141,18 @@ func cmdRequests(ctx context.Context, cfg Config, args []string, stdout io.Write
 	case "extend":
 		r, err = reqs.Extend(ctx, id, privacy.Extension{Days: *days, Reason: *reason, Notice: *notice, Actor: actor})
 	case "close":
+		// Completing an erasure request erases: that needs the ledger's key, which only
+		// this command must have.
+		var eraser *privacy.Eraser
+		if r, err = reqs.Get(ctx, id); err != nil {
+			return err
+		}
+		if r.Kind == callscribe.RequestErasure && !*reject {
+			if eraser, err = a.eraser(); err != nil {
+				return err
+			}
+			reqs.Eraser = eraser
+		}
 		r, err = reqs.Close(ctx, id, privacy.Closing{Reject: *reject, Reason: *reason, Notes: *notes, Actor: actor, Channel: callscribe.ConsentViaCLI})
 		if err == nil && r.Kind == callscribe.RequestErasure && r.Status == callscribe.RequestCompleted {
 			// The subject is out of reach since the close committed; purge now rather

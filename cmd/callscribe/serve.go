@@ -168,7 +168,7 @@ func cmdServe(ctx context.Context, cfg Config, args []string, stdout io.Writer) 
 			return fmt.Errorf("start the job queue: %w", err)
 		}
 	}
-	startSweeper(ctx, a, svc.stage)
+	startSweeper(ctx, a, scfg, svc.stage)
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 	fmt.Fprintf(stdout, "callscribe serve: listening on http://%s (worker %v)\n", ln.Addr(), scfg.ServeWorker)
@@ -234,7 +234,7 @@ func cmdWorker(ctx context.Context, cfg Config, args []string, stdout io.Writer)
 	if err := svc.queue.Start(ctx); err != nil {
 		return fmt.Errorf("start the job queue: %w", err)
 	}
-	startSweeper(ctx, a, svc.stage)
+	startSweeper(ctx, a, scfg, svc.stage)
 	fmt.Fprintf(stdout, "callscribe worker: working the queue, %d calls at once\n", scfg.Workers)
 	<-ctx.Done()
 	down, cancel := context.WithTimeout(context.Background(), scfg.ShutdownTimeout)

@@ -169,6 +169,9 @@ func TestServiceConfig(t *testing.T) {
 		{map[string]string{"CALLSCRIBE_SERVE_WORKER": "false"}, "CALLSCRIBE_S3_ENDPOINT"},
 		{map[string]string{"CALLSCRIBE_SERVE_WORKER": "false", "CALLSCRIBE_S3_ENDPOINT": "http://127.0.0.1:9000"}, ""},
 		{map[string]string{"CALLSCRIBE_JOB_MAX_ATTEMPTS": "x"}, "CALLSCRIBE_JOB_MAX_ATTEMPTS"},
+		{map[string]string{"CALLSCRIBE_SWEEP_EVERY": "0"}, "CALLSCRIBE_SWEEP_EVERY"},
+		{map[string]string{"CALLSCRIBE_SWEEP_GRACE": "later"}, "CALLSCRIBE_SWEEP_GRACE"},
+		{map[string]string{"CALLSCRIBE_SWEEP_EVERY": "2s", "CALLSCRIBE_SWEEP_GRACE": "1s"}, ""},
 	} {
 		_, err := LoadServiceConfig(func(k string) string { return tc.env[k] })
 		switch {

@@ -41,11 +41,13 @@ func newS3Stage(cfg Config) (*s3.Stage, error) {
 }
 
 // startSweeper runs the sweeper until ctx ends when the stage is an object store: the
-// memory stage dies with its process and has nothing to sweep.
-func startSweeper(ctx context.Context, a *app, stage pipeline.Stage) {
+// memory stage dies with its process and has nothing to sweep. It passes every
+// scfg.SweepEvery and leaves unclaimed objects younger than scfg.SweepGrace.
+func startSweeper(ctx context.Context, a *app, scfg ServiceConfig, stage pipeline.Stage) {
 	st, ok := stage.(pipeline.SweepStage)
 	if !ok {
 		return
 	}
-	go pipeline.Sweeper{Store: a.db, Stage: st, Logger: a.log}.Run(ctx) // logs its own failures and keeps going
+	sw := pipeline.Sweeper{Store: a.db, Stage: st, Logger: a.log, Every: scfg.SweepEvery, Grace: scfg.SweepGrace}
+	go sw.Run(ctx) // logs its own failures and keeps going
 }

@@ -6,6 +6,8 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+
+	"callscribe"
 )
 
 // liveStatuses are the statuses of a call whose staged audio is still needed.
@@ -78,4 +80,41 @@ func (db *DB) UnconfirmedDeletions(ctx context.Context, stage string, limit int)
 		return nil, fmt.Errorf("unconfirmed deletions: %w", err)
 	}
 	return out, nil
+}
+
+// EndAbandonedCalls ends, as failed with its key erased, every live call staged in stage
+// whose transcription job has finished for good (River discarded, cancelled or
+// completed it) without the call having ended: no attempt will ever end it. A worker
+// killed during the call's last attempt leaves this (River's rescuer then discards the
+// job), as does a last attempt that could not record the call's end. It returns the
+// calls it ended; their audio is then an unconfirmed deletion like any ended call's.
+func (db *DB) EndAbandonedCalls(ctx context.Context, stage string) ([]uuid.UUID, error) {
+	var ids []uuid.UUID
+	err := db.inTx(ctx, func(tx pgx.Tx) error {
+		rows, err := tx.Query(ctx, `
+			SELECT c.id FROM calls c JOIN call_stages s ON s.call_id = c.id
+			WHERE s.stage = $1 AND s.confirmed_at IS NULL AND c.status IN `+liveStatuses+`
+			  AND EXISTS (SELECT 1 FROM river_job j WHERE j.kind = 'transcribe_call' AND j.args->>'call_id' = c.id::text
+			              AND j.state IN ('discarded', 'cancelled', 'completed'))
+			  AND NOT EXISTS (SELECT 1 FROM river_job j WHERE j.kind = 'transcribe_call' AND j.args->>'call_id' = c.id::text
+			              AND j.state NOT IN ('discarded', 'cancelled', 'completed'))
+			FOR UPDATE OF c SKIP LOCKED`, stage)
+		if err != nil {
+			return err
+		}
+		if ids, err = pgx.CollectRows(rows, pgx.RowTo[uuid.UUID]); err != nil {
+			return err
+		}
+		for _, id := range ids {
+			if err := endCall(ctx, tx, id, callscribe.CallFailed, callscribe.EINTERNAL,
+				"the call's last attempt stopped before it ended (the worker stopped); its audio was deleted; upload the call again"); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("end abandoned calls: %w", err)
+	}
+	return ids, nil
 }

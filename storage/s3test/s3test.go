@@ -226,11 +226,35 @@ func (s *Server) Start() {
 	}
 }
 
+// Pause freezes the server (SIGSTOP): it keeps its connections but answers nothing, so a
+// request to it hangs, as to a store that stopped responding, until Resume.
+func (s *Server) Pause() {
+	s.t.Helper()
+	if s.cmd == nil {
+		s.t.Fatal("pause: the server is not running")
+	}
+	if err := s.cmd.Process.Signal(syscall.SIGSTOP); err != nil {
+		s.t.Fatalf("pause minio: %v", err)
+	}
+}
+
+// Resume lets a paused server run again (SIGCONT).
+func (s *Server) Resume() {
+	s.t.Helper()
+	if s.cmd == nil {
+		return
+	}
+	if err := s.cmd.Process.Signal(syscall.SIGCONT); err != nil {
+		s.t.Fatalf("resume minio: %v", err)
+	}
+}
+
 // Stop stops the server and waits for it to exit.
 func (s *Server) Stop() {
 	if s.cmd == nil {
 		return
 	}
+	s.cmd.Process.Signal(syscall.SIGCONT) // a paused server cannot act on SIGTERM
 	s.cmd.Process.Signal(syscall.SIGTERM)
 	done := make(chan struct{})
 	go func() { s.cmd.Wait(); close(done) }()
