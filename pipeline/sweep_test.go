@@ -240,7 +240,7 @@ func TestStoreDownAtDeletionIsSweptLater(t *testing.T) {
 // the receipt; the job's retry finds the call ended and changes nothing.
 func TestStoreDownAtDeletionOfAQueuedCall(t *testing.T) {
 	e := newEnv(t, callscribe.PurposeTranscription)
-	ctx := context.Background()
+	ctx := callscribe.AsSystem(context.Background())
 	srv := s3test.StartServer(t)
 	st, err := s3.New(srv.Options)
 	if err != nil {
