@@ -15,8 +15,8 @@ import (
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 
 	"callscribe"
-	"callscribe/metrics"
 	"callscribe/audio"
+	"callscribe/metrics"
 	"callscribe/pipeline"
 	"callscribe/privacy"
 	"callscribe/storage/postgres"
