@@ -10,6 +10,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"callscribe"
 )
 
 // Registry holds every metric of this process.
@@ -111,7 +113,8 @@ func (c *dbCollector) Describe(ch chan<- *prometheus.Desc) {
 }
 
 func (c *dbCollector) Collect(ch chan<- prometheus.Metric) {
-	ctx, cancel := context.WithTimeout(context.Background(), c.timeout)
+	// The gauges count every organization's calls and jobs: system work.
+	ctx, cancel := context.WithTimeout(callscribe.AsSystem(context.Background()), c.timeout)
 	defer cancel()
 	if counts, err := c.src.CallCountsByStatus(ctx); err == nil {
 		for s, n := range counts {

@@ -41,7 +41,7 @@ type env struct {
 
 func newEnv(t *testing.T, purposes ...callscribe.Purpose) *env {
 	t.Helper()
-	ctx := context.Background()
+	ctx := callscribe.AsSystem(context.Background())
 	db, err := postgres.Open(ctx, pgtest.DB(t))
 	if err != nil {
 		t.Fatal(err)
@@ -90,11 +90,11 @@ func decode(ctx context.Context, r io.Reader, ch int) (int, io.ReadCloser, error
 // stage, and a receipt whose deletion the stage confirmed.
 func (e *env) assertAudioGone(t *testing.T, res pipeline.Result, wantBytes int64) {
 	t.Helper()
-	keys, _ := e.stage.Keys(context.Background())
+	keys, _ := e.stage.Keys(callscribe.AsSystem(context.Background()))
 	if len(keys) != 0 || e.stage.Bytes() != 0 {
 		t.Errorf("stage still holds %d objects, %d bytes after the call ended", len(keys), e.stage.Bytes())
 	}
-	r, err := e.db.Receipt(context.Background(), res.CallID)
+	r, err := e.db.Receipt(callscribe.AsSystem(context.Background()), res.CallID)
 	if err != nil {
 		t.Fatalf("receipt: %v", err)
 	}
@@ -117,7 +117,7 @@ func TestStereoCallEndToEnd(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err := e.pipeline(t, nil, extractive.New(extractive.Config{})).Run(context.Background(),
+	res, err := e.pipeline(t, nil, extractive.New(extractive.Config{})).Run(callscribe.AsSystem(context.Background()),
 		pipeline.Input{Owner: e.user, Audio: bytes.NewReader(wav), Size: int64(len(wav))})
 	if err != nil {
 		t.Fatalf("Run: %v", err)
@@ -155,7 +155,7 @@ func TestStereoCallEndToEnd(t *testing.T) {
 	if tr.Summary == nil || tr.Summary.Engine != "extractive" || tr.Summary.Text == "" {
 		t.Errorf("summary = %+v, want an extractive summary", tr.Summary)
 	}
-	stored, err := e.db.Transcript(context.Background(), res.CallID)
+	stored, err := e.db.Transcript(callscribe.AsSystem(context.Background()), res.CallID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -169,7 +169,7 @@ func TestNoConsentStagesNothing(t *testing.T) {
 	for _, withdrawn := range []bool{false, true} {
 		t.Run(map[bool]string{false: "never granted", true: "withdrawn"}[withdrawn], func(t *testing.T) {
 			e := newEnv(t)
-			ctx := context.Background()
+			ctx := callscribe.AsSystem(context.Background())
 			if withdrawn {
 				e.db.GrantConsent(ctx, e.user.ID, callscribe.PurposeTranscription, "1", callscribe.ConsentViaCLI, time.Now())
 				e.db.WithdrawConsent(ctx, e.user.ID, callscribe.PurposeTranscription, callscribe.ConsentViaCLI, time.Now())
@@ -194,7 +194,7 @@ func TestNoConsentStagesNothing(t *testing.T) {
 
 func TestWithdrawalInFlightDiscards(t *testing.T) {
 	e := newEnv(t, callscribe.PurposeTranscription, callscribe.PurposeSummarization)
-	ctx := context.Background()
+	ctx := callscribe.AsSystem(context.Background())
 	started := make(chan struct{})
 	slow := blockingTranscriber{started: started}
 	wav := speech(t)
@@ -256,7 +256,7 @@ func TestStoringTransactionRechecksConsent(t *testing.T) {
 			p := pipeline.New(pipeline.Config{Store: store, Stage: e.stage, Decode: decode,
 				Transcriber: fixedTranscriber{}, Summarizer: extractive.New(extractive.Config{}), ConsentPoll: time.Hour})
 			wav := speech(t)
-			res, _ := p.Run(context.Background(), pipeline.Input{Owner: e.user, Audio: bytes.NewReader(wav), Size: int64(len(wav))})
+			res, _ := p.Run(callscribe.AsSystem(context.Background()), pipeline.Input{Owner: e.user, Audio: bytes.NewReader(wav), Size: int64(len(wav))})
 			if res.Status != tt.wantStatus {
 				t.Errorf("status = %s, want %s", res.Status, tt.wantStatus)
 			}
@@ -275,7 +275,7 @@ func TestNoSummaryWithoutSummarizationConsent(t *testing.T) {
 	e := newEnv(t, callscribe.PurposeTranscription)
 	spy := &spySummarizer{}
 	wav := speech(t)
-	res, err := e.pipeline(t, fixedTranscriber{}, spy).Run(context.Background(),
+	res, err := e.pipeline(t, fixedTranscriber{}, spy).Run(callscribe.AsSystem(context.Background()),
 		pipeline.Input{Owner: e.user, Audio: bytes.NewReader(wav), Size: int64(len(wav))})
 	if err != nil {
 		t.Fatal(err)
@@ -292,12 +292,12 @@ func TestUnreadableAudioFailsAndIsDeleted(t *testing.T) {
 	e := newEnv(t, callscribe.PurposeTranscription)
 	junk := make([]byte, 5000)
 	rand.Read(junk)
-	res, err := e.pipeline(t, fixedTranscriber{}, nil).Run(context.Background(),
+	res, err := e.pipeline(t, fixedTranscriber{}, nil).Run(callscribe.AsSystem(context.Background()),
 		pipeline.Input{Owner: e.user, Audio: bytes.NewReader(junk), Size: int64(len(junk))})
 	if got := callscribe.ErrorCode(err); got != callscribe.EUNREADABLE {
 		t.Fatalf("Run: code %q (%v), want %q", got, err, callscribe.EUNREADABLE)
 	}
-	if st, _ := e.db.CallStatus(context.Background(), res.CallID); st != callscribe.CallFailed {
+	if st, _ := e.db.CallStatus(callscribe.AsSystem(context.Background()), res.CallID); st != callscribe.CallFailed {
 		t.Errorf("status = %s, want failed", st)
 	}
 	e.assertAudioGone(t, res, int64(len(junk)))
@@ -317,7 +317,7 @@ func TestStagedAudioIsEncrypted(t *testing.T) {
 				stage = putOnly{rec}
 			}
 			p := pipeline.New(pipeline.Config{Store: e.db, Stage: stage, Decode: decode, Transcriber: fixedTranscriber{}})
-			res, err := p.Run(context.Background(), pipeline.Input{Owner: e.user, Audio: bytes.NewReader(wav), Size: int64(len(wav))})
+			res, err := p.Run(callscribe.AsSystem(context.Background()), pipeline.Input{Owner: e.user, Audio: bytes.NewReader(wav), Size: int64(len(wav))})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -398,7 +398,7 @@ func TestRunStreamsThroughTheStage(t *testing.T) {
 			}
 		}
 	}()
-	res, err := e.pipeline(t, fixedTranscriber{}, nil).Run(context.Background(),
+	res, err := e.pipeline(t, fixedTranscriber{}, nil).Run(callscribe.AsSystem(context.Background()),
 		pipeline.Input{Owner: e.user, Audio: bytes.NewReader(wav), Size: int64(len(wav))})
 	close(stop)
 	if err != nil {
@@ -445,7 +445,7 @@ func speech(t *testing.T) []byte {
 func count(t *testing.T, db *postgres.DB, table string) int {
 	t.Helper()
 	var n int
-	if err := db.Pool().QueryRow(context.Background(), "SELECT count(*) FROM "+table).Scan(&n); err != nil {
+	if err := db.Pool().QueryRow(callscribe.AsSystem(context.Background()), "SELECT count(*) FROM "+table).Scan(&n); err != nil {
 		t.Fatal(err)
 	}
 	return n

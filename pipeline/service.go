@@ -392,3 +392,28 @@ func (d *durationLimit) Read(p []byte) (int, error) {
 	}
 	return n, err
 }
+
+// DiscardQueued ends at once every call of the owner still queued — after a withdrawal
+// of transcription consent — deleting its staged audio, confirming the deletion and
+// writing the receipt; it returns how many it discarded. Calls already being recognised
+// are stopped by their consent watcher.
+func (p *Pipeline) DiscardQueued(ctx context.Context, ownerID uuid.UUID) (int, error) {
+	st, ok := p.cfg.Store.(interface {
+		DiscardQueuedCalls(ctx context.Context, ownerID uuid.UUID, code, message string) ([]uuid.UUID, error)
+	})
+	if !ok {
+		return 0, errors.New("discard queued calls: the store cannot")
+	}
+	cause := callscribe.Errorf(callscribe.ENOCONSENT, "consent to transcription was withdrawn")
+	ids, err := st.DiscardQueuedCalls(ctx, ownerID, callscribe.ENOCONSENT, callscribe.ErrorMessage(cause))
+	if err != nil {
+		return 0, err
+	}
+	var errs []error
+	for _, id := range ids {
+		if _, err := p.finish(ctx, id, callscribe.CallDiscarded, cause); err != nil {
+			errs = append(errs, err) // the sweeper finishes what could not be confirmed
+		}
+	}
+	return len(ids), errors.Join(errs...)
+}

@@ -49,12 +49,12 @@ func TestOneSidedCallHasNoEmptySpeaker(t *testing.T) {
 				t.Fatal(err)
 			}
 			e := newEnv(t, callscribe.PurposeTranscription, callscribe.PurposeSummarization)
-			res, err := e.pipeline(t, nil, extractive.New(extractive.Config{})).Run(context.Background(),
+			res, err := e.pipeline(t, nil, extractive.New(extractive.Config{})).Run(callscribe.AsSystem(context.Background()),
 				pipeline.Input{Owner: e.user, Audio: bytes.NewReader(wav), Size: int64(len(wav))})
 			if err != nil {
 				t.Fatalf("Run: %v", err)
 			}
-			stored, err := e.db.Transcript(context.Background(), res.CallID)
+			stored, err := e.db.Transcript(callscribe.AsSystem(context.Background()), res.CallID)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -31,7 +31,7 @@ var _ pipeline.SweepStage = (*s3.Stage)(nil)
 // live calls' objects.
 func TestSweeper(t *testing.T) {
 	e := newEnv(t)
-	ctx := context.Background()
+	ctx := callscribe.AsSystem(context.Background())
 	b := s3test.NewBucket(t, minio.MakeBucketOptions{})
 	var shift time.Duration
 	now := func() time.Time { return time.Now().Add(shift) }
@@ -185,7 +185,7 @@ func (s stopStore) Transcribe(ctx context.Context, pcm io.Reader) (asr.Result, e
 // the receipt.
 func TestStoreDownAtDeletionIsSweptLater(t *testing.T) {
 	e := newEnv(t, callscribe.PurposeTranscription)
-	ctx := context.Background()
+	ctx := callscribe.AsSystem(context.Background())
 	srv := s3test.StartServer(t)
 	st, err := s3.New(srv.Options)
 	if err != nil {
@@ -240,7 +240,7 @@ func TestStoreDownAtDeletionIsSweptLater(t *testing.T) {
 // the receipt; the job's retry finds the call ended and changes nothing.
 func TestStoreDownAtDeletionOfAQueuedCall(t *testing.T) {
 	e := newEnv(t, callscribe.PurposeTranscription)
-	ctx := context.Background()
+	ctx := callscribe.AsSystem(context.Background())
 	srv := s3test.StartServer(t)
 	st, err := s3.New(srv.Options)
 	if err != nil {
@@ -328,7 +328,7 @@ func TestStoreDownAtDeletionOfAQueuedCall(t *testing.T) {
 func TestSweeperRun(t *testing.T) {
 	e := newEnv(t)
 	st, b := s3test.Stage(t)
-	ctx, cancel := context.WithCancel(context.Background())
+	ctx, cancel := context.WithCancel(callscribe.AsSystem(context.Background()))
 	defer cancel()
 	orphan := "calls/" + uuid.NewString()
 	if _, err := st.Put(ctx, orphan, bytes.NewReader([]byte("x")), 1); err != nil {

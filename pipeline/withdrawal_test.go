@@ -68,7 +68,7 @@ func TestWithdrawalDuringLongTranscription(t *testing.T) {
 			}
 			done := make(chan outcome, 1)
 			go func() {
-				res, err := p.Run(context.Background(), pipeline.Input{Owner: e.user, Audio: bytes.NewReader(wav), Size: int64(len(wav)),
+				res, err := p.Run(callscribe.AsSystem(context.Background()), pipeline.Input{Owner: e.user, Audio: bytes.NewReader(wav), Size: int64(len(wav)),
 					Progress: func(n, total int64) { read.Store(n) }})
 				done <- outcome{res, err, time.Now()}
 			}()
@@ -81,7 +81,7 @@ func TestWithdrawalDuringLongTranscription(t *testing.T) {
 				}
 			}
 			withdrawnAt := time.Now()
-			if _, err := e.db.WithdrawConsent(context.Background(), e.user.ID, callscribe.PurposeTranscription, callscribe.ConsentViaAPI, withdrawnAt); err != nil {
+			if _, err := e.db.WithdrawConsent(callscribe.AsSystem(context.Background()), e.user.ID, callscribe.PurposeTranscription, callscribe.ConsentViaAPI, withdrawnAt); err != nil {
 				t.Fatal(err)
 			}
 			var o outcome
@@ -122,11 +122,11 @@ func TestWithdrawalNotifiedWithoutPolling(t *testing.T) {
 	var res pipeline.Result
 	go func() {
 		var err error
-		res, err = p.Run(context.Background(), pipeline.Input{Owner: e.user, Audio: bytes.NewReader(wav), Size: int64(len(wav))})
+		res, err = p.Run(callscribe.AsSystem(context.Background()), pipeline.Input{Owner: e.user, Audio: bytes.NewReader(wav), Size: int64(len(wav))})
 		done <- err
 	}()
 	<-started
-	if _, err := e.db.WithdrawConsent(context.Background(), e.user.ID, callscribe.PurposeTranscription, callscribe.ConsentViaWeb, time.Now()); err != nil {
+	if _, err := e.db.WithdrawConsent(callscribe.AsSystem(context.Background()), e.user.ID, callscribe.PurposeTranscription, callscribe.ConsentViaWeb, time.Now()); err != nil {
 		t.Fatal(err)
 	}
 	select {
@@ -143,7 +143,7 @@ func TestWithdrawalNotifiedWithoutPolling(t *testing.T) {
 // TestBlockedOwner: a blocked owner's call is refused before anything is recorded, and
 // blocking an owner stops their call in flight: discarded, nothing stored, audio gone.
 func TestBlockedOwner(t *testing.T) {
-	ctx := context.Background()
+	ctx := callscribe.AsSystem(context.Background())
 	t.Run("refused", func(t *testing.T) {
 		e := newEnv(t, callscribe.PurposeTranscription)
 		if _, err := e.db.BlockUser(ctx, e.user.ID, time.Now()); err != nil {

@@ -23,6 +23,8 @@ type Worker struct {
 // audio deleted and confirmed. The error River records in the job row carries the call
 // id and the error code only: job rows are plain JSON and must hold no personal data.
 func (w *Worker) Work(ctx context.Context, job *river.Job[callscribe.TranscribeJob]) error {
+	// A job names its call by id alone: loading it is cross-organization system work.
+	ctx = callscribe.AsSystem(ctx)
 	last := job.Attempt >= job.MaxAttempts
 	err := w.Pipeline.ProcessQueued(ctx, job.Args.CallID, last)
 	if err == nil {

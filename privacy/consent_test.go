@@ -53,7 +53,7 @@ func TestParsePurposes(t *testing.T) {
 // TestConsentHistory: grants and withdrawals are kept as a history with their policy
 // version; only one grant per purpose is in force at a time.
 func TestConsentHistory(t *testing.T) {
-	ctx := context.Background()
+	ctx := callscribe.AsSystem(context.Background())
 	db, err := postgres.Open(ctx, pgtest.DB(t))
 	if err != nil {
 		t.Fatal(err)

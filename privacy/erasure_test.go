@@ -28,7 +28,7 @@ type person struct {
 
 func openDB(t *testing.T, url string) *postgres.DB {
 	t.Helper()
-	db, err := postgres.Open(context.Background(), url)
+	db, err := postgres.Open(callscribe.AsSystem(context.Background()), url)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -40,7 +40,7 @@ func openDB(t *testing.T, url string) *postgres.DB {
 // as the pipeline does.
 func storeCall(t *testing.T, db *postgres.DB, u callscribe.User, words []string) uuid.UUID {
 	t.Helper()
-	ctx := context.Background()
+	ctx := callscribe.AsSystem(context.Background())
 	id, err := db.CreateCall(ctx, u.OrgID, u.ID, []string{"agent", "client"})
 	if err != nil {
 		t.Fatal(err)
@@ -73,7 +73,7 @@ func storeCall(t *testing.T, db *postgres.DB, u callscribe.User, words []string)
 // a transcript read and a rectified segment in the audit log and history.
 func makePerson(t *testing.T, db *postgres.DB, tag, email, phone string, n int) person {
 	t.Helper()
-	ctx := context.Background()
+	ctx := callscribe.AsSystem(context.Background())
 	org, err := db.EnsureOrganization(ctx, "acme")
 	if err != nil {
 		t.Fatal(err)
@@ -122,7 +122,7 @@ func newEraser(t *testing.T, db *postgres.DB, ledger string) *privacy.Eraser {
 // generically: each row cast to text. It returns "table: needle" for each hit.
 func scanDatabase(t *testing.T, url string, needles []string) []string {
 	t.Helper()
-	ctx := context.Background()
+	ctx := callscribe.AsSystem(context.Background())
 	conn, err := pgx.Connect(ctx, url)
 	if err != nil {
 		t.Fatal(err)
@@ -182,7 +182,7 @@ func (p person) needles() []string {
 // leaves zero rows about them in every table (checked by scanning the whole database for
 // their ids, email, phone and transcript words); other users are intact.
 func TestErasureLeavesNothing(t *testing.T) {
-	ctx := context.Background()
+	ctx := callscribe.AsSystem(context.Background())
 	url := pgtest.DB(t)
 	db := openDB(t, url)
 	alice := makePerson(t, db, "quokka", "alice.quokka@example.ru", "+7 (916) 555-01-23", 5)
@@ -244,7 +244,7 @@ func TestErasureLeavesNothing(t *testing.T) {
 // brings the subject back; Reapply, reading the ledger file kept outside the database,
 // purges them again.
 func TestErasureReappliedAfterRestore(t *testing.T) {
-	ctx := context.Background()
+	ctx := callscribe.AsSystem(context.Background())
 	url := pgtest.DB(t)
 	db := openDB(t, url)
 	alice := makePerson(t, db, "quokka", "alice.quokka@example.ru", "+79165550123", 3)
@@ -291,7 +291,7 @@ func TestErasureReappliedAfterRestore(t *testing.T) {
 // TestInterruptedErasureIsFinished: a user marked erased whose purge did not finish is
 // invisible at once and finished by Reapply.
 func TestInterruptedErasureIsFinished(t *testing.T) {
-	ctx := context.Background()
+	ctx := callscribe.AsSystem(context.Background())
 	url := pgtest.DB(t)
 	db := openDB(t, url)
 	alice := makePerson(t, db, "quokka", "alice.quokka@example.ru", "", 2)

@@ -9,6 +9,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"callscribe"
 	"callscribe/privacy"
 	"callscribe/storage/pgtest"
 	"callscribe/storage/postgres"
@@ -18,7 +19,7 @@ import (
 // transcript words, profile, consents, receipts, history and audit entries, and none of
 // another user's.
 func TestExportHoldsTheUsersDataOnly(t *testing.T) {
-	ctx := context.Background()
+	ctx := callscribe.AsSystem(context.Background())
 	db := openDB(t, pgtest.DB(t))
 	alice := makePerson(t, db, "quokka", "alice@example.ru", "+79160001122", 2)
 	bob := makePerson(t, db, "wombat", "bob@example.ru", "+79035556677", 2)

@@ -54,7 +54,8 @@ func (c *RequestsCollector) Collect(ch chan<- prometheus.Metric) {
 	if c.Timeout > 0 {
 		timeout = c.Timeout
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	// The gauges count every organization's requests: system work.
+	ctx, cancel := context.WithTimeout(callscribe.AsSystem(context.Background()), timeout)
 	defer cancel()
 	counts, err := c.Store.RequestCounts(ctx, callscribe.DateOf(now().In(Moscow)))
 	if err != nil {

@@ -28,7 +28,7 @@ type world struct {
 
 func newWorld(t *testing.T, now time.Time) *world {
 	t.Helper()
-	ctx := context.Background()
+	ctx := callscribe.AsSystem(context.Background())
 	db, err := postgres.Open(ctx, pgtest.DB(t))
 	if err != nil {
 		t.Fatal(err)
@@ -49,7 +49,7 @@ func newWorld(t *testing.T, now time.Time) *world {
 
 func (w *world) add(t *testing.T, kind callscribe.RequestKind, received string) callscribe.Request {
 	t.Helper()
-	r, err := w.reqs.Add(context.Background(), privacy.NewRequest{OrgID: w.user.OrgID, UserID: w.user.ID, Kind: kind,
+	r, err := w.reqs.Add(callscribe.AsSystem(context.Background()), privacy.NewRequest{OrgID: w.user.OrgID, UserID: w.user.ID, Kind: kind,
 		ReceivedAt: date(t, received).In(privacy.Moscow), Actor: "cli:test"})
 	if err != nil {
 		t.Fatalf("add %s request received %s: %v", kind, received, err)
@@ -67,7 +67,7 @@ func wantCode(t *testing.T, what string, err error, code string) {
 // TestRequestLifecycle walks a request through received → in_progress → extended →
 // completed, checking the clock and the history at each step, and the refusals.
 func TestRequestLifecycle(t *testing.T) {
-	ctx := context.Background()
+	ctx := callscribe.AsSystem(context.Background())
 	w := newWorld(t, time.Date(2025, 11, 5, 10, 0, 0, 0, privacy.Moscow))
 	r := w.add(t, callscribe.RequestAccess, "2025-10-31")
 	if r.Status != callscribe.RequestReceived || r.DueAt != date(t, "2025-11-17") {
@@ -134,7 +134,7 @@ func TestRequestLifecycle(t *testing.T) {
 }
 
 func TestRejectFromReceivedKeepsTheReason(t *testing.T) {
-	ctx := context.Background()
+	ctx := callscribe.AsSystem(context.Background())
 	w := newWorld(t, time.Date(2026, 3, 2, 9, 0, 0, 0, privacy.Moscow))
 	r := w.add(t, callscribe.RequestRectification, "2026-03-02")
 	got, err := w.reqs.Close(ctx, r.ID, privacy.Closing{Reject: true, Reason: "identity not confirmed", Actor: "cli:test"})
@@ -147,7 +147,7 @@ func TestRejectFromReceivedKeepsTheReason(t *testing.T) {
 }
 
 func TestExtensionMustComeBeforeTheTermEnds(t *testing.T) {
-	ctx := context.Background()
+	ctx := callscribe.AsSystem(context.Background())
 	w := newWorld(t, time.Date(2025, 11, 18, 0, 30, 0, 0, privacy.Moscow)) // the day after the due day
 	r := w.add(t, callscribe.RequestErasure, "2025-10-31")
 	_, err := w.reqs.Extend(ctx, r.ID, privacy.Extension{Reason: "late", Actor: "cli:test"})
@@ -161,7 +161,7 @@ func TestExtensionMustComeBeforeTheTermEnds(t *testing.T) {
 }
 
 func TestListRequests(t *testing.T) {
-	ctx := context.Background()
+	ctx := callscribe.AsSystem(context.Background())
 	w := newWorld(t, time.Date(2026, 4, 13, 12, 0, 0, 0, privacy.Moscow)) // Monday
 	overdue := w.add(t, callscribe.RequestAccess, "2026-03-27")           // due 2026-04-10
 	dueSoon := w.add(t, callscribe.RequestErasure, "2026-04-01")          // due 2026-04-15
@@ -208,7 +208,7 @@ func TestListRequests(t *testing.T) {
 // TestClosingWithdrawalWithdrawsEveryConsent: completing a withdrawal request withdraws
 // every purpose in force, each recorded as an event with the closer's channel.
 func TestClosingWithdrawalWithdrawsEveryConsent(t *testing.T) {
-	ctx := context.Background()
+	ctx := callscribe.AsSystem(context.Background())
 	w := newWorld(t, time.Now())
 	c := &privacy.Consents{Store: w.db, PolicyVersion: "7"}
 	if _, err := c.Grant(ctx, w.user.ID, callscribe.Purposes, callscribe.ConsentViaBot); err != nil {
@@ -247,7 +247,7 @@ func TestClosingWithdrawalWithdrawsEveryConsent(t *testing.T) {
 // TestClosingBlockingBlocks: completing a blocking request blocks the subject: a
 // transcript already stored is no longer shown, and a call in flight is not stored.
 func TestClosingBlockingBlocks(t *testing.T) {
-	ctx := context.Background()
+	ctx := callscribe.AsSystem(context.Background())
 	w := newWorld(t, time.Now())
 	w.db.GrantConsent(ctx, w.user.ID, callscribe.PurposeTranscription, "1", callscribe.ConsentViaCLI, time.Now())
 	shown := completedCall(t, w.db, w.user)
@@ -293,7 +293,7 @@ func (e eraser) EraseSubject(ctx context.Context, tx pgx.Tx, r callscribe.Reques
 // TestErasureRunsInTheClosingTransaction: the Eraser's work commits with the close or
 // not at all, and without an Eraser an erasure request cannot be completed.
 func TestErasureRunsInTheClosingTransaction(t *testing.T) {
-	ctx := context.Background()
+	ctx := callscribe.AsSystem(context.Background())
 	w := newWorld(t, time.Now())
 	w.db.GrantConsent(ctx, w.user.ID, callscribe.PurposeTranscription, "1", callscribe.ConsentViaCLI, time.Now())
 	completedCall(t, w.db, w.user)
@@ -328,7 +328,7 @@ func TestErasureRunsInTheClosingTransaction(t *testing.T) {
 }
 
 func TestRequestsCollector(t *testing.T) {
-	ctx := context.Background()
+	ctx := callscribe.AsSystem(context.Background())
 	w := newWorld(t, time.Date(2026, 4, 13, 12, 0, 0, 0, privacy.Moscow))
 	w.add(t, callscribe.RequestAccess, "2026-03-27")  // overdue
 	w.add(t, callscribe.RequestAccess, "2026-04-10")  // open
@@ -393,7 +393,7 @@ func TestLoadCalendarFileReplacesTheYearsItNames(t *testing.T) {
 
 func stagedCall(t *testing.T, db *postgres.DB, u callscribe.User) uuid.UUID {
 	t.Helper()
-	ctx := context.Background()
+	ctx := callscribe.AsSystem(context.Background())
 	id, err := db.CreateCall(ctx, u.OrgID, u.ID, []string{"agent"})
 	if err != nil {
 		t.Fatal(err)
@@ -408,7 +408,7 @@ func stagedCall(t *testing.T, db *postgres.DB, u callscribe.User) uuid.UUID {
 func completedCall(t *testing.T, db *postgres.DB, u callscribe.User) uuid.UUID {
 	t.Helper()
 	id := stagedCall(t, db, u)
-	done, err := db.CompleteCall(context.Background(), u.ID, callscribe.Transcript{CallID: id, Engine: "e", Text: "words",
+	done, err := db.CompleteCall(callscribe.AsSystem(context.Background()), u.ID, callscribe.Transcript{CallID: id, Engine: "e", Text: "words",
 		Segments: []callscribe.Segment{{Speaker: "agent", StartMS: 0, EndMS: 10, Text: "words"}}})
 	if err != nil || !done.Stored {
 		t.Fatalf("CompleteCall = %+v, %v", done, err)
@@ -419,7 +419,7 @@ func completedCall(t *testing.T, db *postgres.DB, u callscribe.User) uuid.UUID {
 func count(t *testing.T, db *postgres.DB, table string) int {
 	t.Helper()
 	var n int
-	if err := db.Pool().QueryRow(context.Background(), "SELECT count(*) FROM "+table).Scan(&n); err != nil {
+	if err := db.Pool().QueryRow(callscribe.AsSystem(context.Background()), "SELECT count(*) FROM "+table).Scan(&n); err != nil {
 		t.Fatal(err)
 	}
 	return n

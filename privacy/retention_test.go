@@ -14,7 +14,7 @@ import (
 // transcripts, segments and summaries of calls older than 90 days go, newer ones and
 // other organizations' stay, the calls and receipts stay, and the purge is audited.
 func TestRetentionPurgesOldTranscripts(t *testing.T) {
-	ctx := context.Background()
+	ctx := callscribe.AsSystem(context.Background())
 	url := pgtest.DB(t)
 	db := openDB(t, url)
 	p := makePerson(t, db, "quokka", "alice@example.ru", "", 3)
@@ -98,7 +98,7 @@ func TestParseRetention(t *testing.T) {
 // TestRetentionRunRepeats: Run purges at once and again every period, and stops with its
 // context.
 func TestRetentionRunRepeats(t *testing.T) {
-	ctx, cancel := context.WithCancel(context.Background())
+	ctx, cancel := context.WithCancel(callscribe.AsSystem(context.Background()))
 	defer cancel()
 	db := openDB(t, pgtest.DB(t))
 	p := makePerson(t, db, "quokka", "alice@example.ru", "", 2)

@@ -151,15 +151,15 @@ func TestMultipartUpload(t *testing.T) {
 func TestAuthentication(t *testing.T) {
 	h := newHarness(t, options{})
 	org, key := h.org("acme")
-	keys, err := h.db.APIKeys(context.Background(), org)
+	keys, err := h.db.APIKeys(callscribe.AsSystem(context.Background()), org)
 	if err != nil || len(keys) != 1 {
 		t.Fatalf("APIKeys = %v, %v", keys, err)
 	}
 	_, revoked := h.org("acme")
-	keys, _ = h.db.APIKeys(context.Background(), org)
+	keys, _ = h.db.APIKeys(callscribe.AsSystem(context.Background()), org)
 	for _, k := range keys {
 		if k.ID.String() == revoked[4:40] {
-			if err := h.db.RevokeAPIKey(context.Background(), k.ID); err != nil {
+			if err := h.db.RevokeAPIKey(callscribe.AsSystem(context.Background()), k.ID); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -231,7 +231,7 @@ func TestOversizedUpload(t *testing.T) {
 		t.Errorf("%d jobs after a refused upload; want none", n)
 	}
 	var bytesStaged int64
-	if err := h.db.Pool().QueryRow(context.Background(), `SELECT bytes FROM audio_deletion_receipts`).Scan(&bytesStaged); err != nil {
+	if err := h.db.Pool().QueryRow(callscribe.AsSystem(context.Background()), `SELECT bytes FROM audio_deletion_receipts`).Scan(&bytesStaged); err != nil {
 		t.Fatalf("no receipt for the partly staged upload: %v", err)
 	}
 	if bytesStaged <= 0 || bytesStaged > limit {
@@ -277,7 +277,7 @@ func TestIdempotentExternalID(t *testing.T) {
 	if c := h.count(`SELECT count(*) FROM river_job`); c != 1 {
 		t.Errorf("%d jobs; want 1", c)
 	}
-	if keys, _ := h.stage.Keys(context.Background()); len(keys) != 1 {
+	if keys, _ := h.stage.Keys(callscribe.AsSystem(context.Background())); len(keys) != 1 {
 		t.Errorf("stage holds %d objects; want the one call's (the losers' deleted)", len(keys))
 	}
 	if c := h.count(`SELECT count(*) FROM call_stages s LEFT JOIN audio_deletion_receipts r USING (call_id) WHERE s.call_id NOT IN (SELECT id FROM calls WHERE external_id = 'dup-1') AND r.confirmed_at IS NULL`); c != 0 {
@@ -357,7 +357,7 @@ func TestUnreadableAudio(t *testing.T) {
 	var attempt int
 	deadline := time.Now().Add(10 * time.Second)
 	for time.Now().Before(deadline) {
-		if err := h.db.Pool().QueryRow(context.Background(), `SELECT state::text, attempt FROM river_job WHERE args->>'call_id' = $1`, id).Scan(&state, &attempt); err != nil {
+		if err := h.db.Pool().QueryRow(callscribe.AsSystem(context.Background()), `SELECT state::text, attempt FROM river_job WHERE args->>'call_id' = $1`, id).Scan(&state, &attempt); err != nil {
 			t.Fatal(err)
 		}
 		if state != "running" {
@@ -369,7 +369,7 @@ func TestUnreadableAudio(t *testing.T) {
 		t.Errorf("job %s after %d attempts; want cancelled after 1", state, attempt)
 	}
 	var errs string
-	h.db.Pool().QueryRow(context.Background(), `SELECT errors::text FROM river_job WHERE args->>'call_id' = $1`, id).Scan(&errs)
+	h.db.Pool().QueryRow(callscribe.AsSystem(context.Background()), `SELECT errors::text FROM river_job WHERE args->>'call_id' = $1`, id).Scan(&errs)
 	if strings.Contains(errs, u.Email) {
 		t.Errorf("job errors hold the owner's email: %s", errs)
 	}
@@ -422,7 +422,7 @@ func TestLostMemoryCallsFailAtStart(t *testing.T) {
 	u := h.user(org, "ivanova@example.ru", true)
 	r := h.do("POST", ownerQuery(u.Email), key, "audio/wav", bytes.NewReader(silence(8000)))
 	id := r.json(t)["id"].(string)
-	lost, err := h.db.FailLostCalls(context.Background(), "memory", time.Now())
+	lost, err := h.db.FailLostCalls(callscribe.AsSystem(context.Background()), "memory", time.Now())
 	if err != nil || len(lost) != 1 || lost[0].String() != id {
 		t.Fatalf("FailLostCalls = %v, %v; want [%s]", lost, err, id)
 	}
@@ -485,7 +485,7 @@ func TestWithdrawalDiscardsQueuedCall(t *testing.T) {
 	case <-time.After(time.Minute):
 		t.Fatal("the worker never started the call")
 	}
-	if _, err := h.db.WithdrawConsent(context.Background(), u.ID, callscribe.PurposeTranscription, callscribe.ConsentViaAPI, time.Now()); err != nil {
+	if _, err := h.db.WithdrawConsent(callscribe.AsSystem(context.Background()), u.ID, callscribe.PurposeTranscription, callscribe.ConsentViaAPI, time.Now()); err != nil {
 		t.Fatal(err)
 	}
 	c := h.waitEnded(key, id)
@@ -500,7 +500,7 @@ func TestWithdrawalDiscardsQueuedCall(t *testing.T) {
 	var state string
 	deadline := time.Now().Add(10 * time.Second)
 	for time.Now().Before(deadline) {
-		h.db.Pool().QueryRow(context.Background(), `SELECT state::text FROM river_job WHERE args->>'call_id' = $1`, id).Scan(&state)
+		h.db.Pool().QueryRow(callscribe.AsSystem(context.Background()), `SELECT state::text FROM river_job WHERE args->>'call_id' = $1`, id).Scan(&state)
 		if state != "running" {
 			break
 		}

@@ -21,7 +21,7 @@ func TestBlockedOwnerOverHTTP(t *testing.T) {
 	org, key := h.org("acme")
 	u := h.user(org, "ivanova@example.ru", true)
 	other := h.user(org, "petrov@example.ru", true)
-	ctx := context.Background()
+	ctx := callscribe.AsSystem(context.Background())
 
 	upload := func(email, externalID string) reply {
 		t.Helper()

@@ -12,6 +12,7 @@ import (
 
 	"callscribe"
 	"callscribe/pipeline"
+	"callscribe/privacy"
 )
 
 const (
@@ -232,6 +233,10 @@ func (s *Server) getTranscript(w http.ResponseWriter, r *http.Request, key calls
 		return
 	}
 	t, err := s.cfg.Store.Transcript(r.Context(), id)
+	if err == nil {
+		err = s.audit(r, key, callscribe.AuditEntry{Action: privacy.ActionTranscriptRead,
+			ObjectType: "call", ObjectID: id.String(), SubjectID: c.OwnerID})
+	}
 	if err != nil {
 		s.writeError(w, r, err)
 		return

@@ -20,6 +20,8 @@ import (
 	"callscribe"
 	"callscribe/metrics"
 	"callscribe/pipeline"
+	"callscribe/privacy"
+	"callscribe/storage/postgres"
 )
 
 // Store is what the API reads of the database.
@@ -29,6 +31,7 @@ type Store interface {
 	Call(ctx context.Context, orgID, callID uuid.UUID) (callscribe.Call, error)
 	Calls(ctx context.Context, f callscribe.CallFilter) ([]callscribe.Call, error)
 	Transcript(ctx context.Context, callID uuid.UUID) (callscribe.Transcript, error)
+	UserInOrg(ctx context.Context, orgID, id uuid.UUID) (callscribe.User, error)
 	Ping(ctx context.Context) error
 }
 
@@ -55,6 +58,21 @@ type Config struct {
 	// first, this catches what surrounds it (multipart headers and fields).
 	MaxBodyBytes int64
 	Logger       *slog.Logger
+	// Consents and Requests serve the privacy API: consents over channel api, and
+	// data-subject requests. Their stores are scoped like every query of a request.
+	Consents *privacy.Consents
+	Requests *privacy.Requests
+	// Exporter answers a user's access request; Editor rectifies a transcript's segment;
+	// AuditLog records every read of a transcript, export and change made through the API.
+	Exporter *privacy.Exporter
+	Editor   SegmentEditor
+	AuditLog postgres.Execer
+}
+
+// SegmentEditor rectifies one segment of a call's transcript (ord from 0), keeping the
+// before and after and auditing the change.
+type SegmentEditor interface {
+	EditSegment(ctx context.Context, callID uuid.UUID, ord int, text, speaker *string, actor string) ([]callscribe.Rectification, error)
 }
 
 // Server serves the API.
@@ -68,18 +86,64 @@ func New(cfg Config) *Server {
 	return &Server{cfg: cfg, log: logger(cfg.Logger)}
 }
 
+// Route is one endpoint of the HTTP API.
+type Route struct {
+	Method, Pattern string
+	// Keyed routes need an API key, and their handler sees the key's organization only.
+	Keyed bool
+}
+
+// route is a Route and its handler.
+type route struct {
+	Route
+	h http.Handler
+}
+
+// routes is every endpoint, in one table: Handler serves it and Routes lists it, so the
+// test that calls every route with another organization's ids cannot miss a new one.
+func (s *Server) routes() []route {
+	keyed := func(method, pattern string, h func(http.ResponseWriter, *http.Request, callscribe.APIKey)) route {
+		return route{Route{method, pattern, true}, s.auth(h)}
+	}
+	open := func(method, pattern string, h http.Handler) route { return route{Route{method, pattern, false}, h} }
+	return []route{
+		keyed("POST", "/v1/calls", s.postCall),
+		keyed("GET", "/v1/calls", s.listCalls),
+		keyed("GET", "/v1/calls/{id}", s.getCall),
+		keyed("GET", "/v1/calls/{id}/transcript", s.getTranscript),
+		keyed("PATCH", "/v1/calls/{id}/transcript/segments/{n}", s.editSegment),
+		keyed("GET", "/v1/users/{id}/export", s.exportUser),
+		keyed("GET", "/v1/users/{id}/consents", s.getConsents),
+		keyed("POST", "/v1/users/{id}/consents", s.postConsents),
+		keyed("POST", "/v1/requests", s.postRequest),
+		keyed("GET", "/v1/requests", s.listRequests),
+		keyed("GET", "/v1/requests/{id}", s.getRequest),
+		keyed("POST", "/v1/requests/{id}/start", s.startRequest),
+		keyed("POST", "/v1/requests/{id}/extend", s.extendRequest),
+		keyed("POST", "/v1/requests/{id}/close", s.closeRequest),
+		open("GET", "/healthz", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+		})),
+		open("GET", "/readyz", http.HandlerFunc(s.ready)),
+		open("GET", "/metrics", promhttp.HandlerFor(metrics.Registry, promhttp.HandlerOpts{})),
+	}
+}
+
+// Routes lists every endpoint the Handler serves.
+func (s *Server) Routes() []Route {
+	var out []Route
+	for _, r := range s.routes() {
+		out = append(out, r.Route)
+	}
+	return out
+}
+
 // Handler routes every endpoint.
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
-	mux.Handle("POST /v1/calls", s.auth(s.postCall))
-	mux.Handle("GET /v1/calls", s.auth(s.listCalls))
-	mux.Handle("GET /v1/calls/{id}", s.auth(s.getCall))
-	mux.Handle("GET /v1/calls/{id}/transcript", s.auth(s.getTranscript))
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
-	})
-	mux.HandleFunc("GET /readyz", s.ready)
-	mux.Handle("GET /metrics", promhttp.HandlerFor(metrics.Registry, promhttp.HandlerOpts{}))
+	for _, r := range s.routes() {
+		mux.Handle(r.Method+" "+r.Pattern, r.h)
+	}
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, callscribe.Errorf(callscribe.ENOTFOUND, "no such endpoint: %s %s", r.Method, r.URL.Path))
 	})
@@ -108,7 +172,8 @@ func (s *Server) auth(h func(w http.ResponseWriter, r *http.Request, key callscr
 			s.writeError(w, r, err)
 			return
 		}
-		h(w, r, key)
+		// From here on the database sees this organization's rows only (row-level security).
+		h(w, r.WithContext(callscribe.WithOrg(r.Context(), key.OrgID)), key)
 	})
 }
 

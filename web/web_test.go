@@ -29,6 +29,7 @@ import (
 	"callscribe/asr/sphinx"
 	"callscribe/audio"
 	"callscribe/pipeline"
+	"callscribe/privacy"
 	"callscribe/storage/memory"
 	"callscribe/storage/pgtest"
 	"callscribe/storage/postgres"
@@ -74,12 +75,13 @@ type harness struct {
 	stage  *memory.Stage
 	queue  *river.Client[pgx.Tx]
 	server *httptest.Server
+	api    *web.Server
 	logs   *syncBuffer
 }
 
 func newHarness(t *testing.T, o options) *harness {
 	t.Helper()
-	ctx := context.Background()
+	ctx := callscribe.AsSystem(context.Background())
 	db, err := postgres.Open(ctx, pgtest.DB(t))
 	if err != nil {
 		t.Fatal(err)
@@ -126,9 +128,16 @@ func newHarness(t *testing.T, o options) *harness {
 			client.Stop(stop)
 		})
 	}
-	srv := httptest.NewServer(web.New(web.Config{Store: db, Ingester: p, Stage: stage, Fetcher: o.fetcher, MaxBodyBytes: 64 << 20, Logger: log}).Handler())
+	api := web.New(web.Config{Store: db, Ingester: p, Stage: stage, Fetcher: o.fetcher, MaxBodyBytes: 64 << 20, Logger: log,
+		Consents: &privacy.Consents{Store: db, PolicyVersion: "1", Audit: &privacy.Audit{}, AuditLog: db},
+		Requests: &privacy.Requests{Store: db},
+		Exporter: &privacy.Exporter{Store: db},
+		Editor:   db,
+		AuditLog: db,
+	})
+	srv := httptest.NewServer(api.Handler())
 	t.Cleanup(srv.Close)
-	return &harness{t: t, db: db, stage: stage, queue: client, server: srv, logs: logs}
+	return &harness{t: t, db: db, stage: stage, queue: client, server: srv, api: api, logs: logs}
 }
 
 func decode(ctx context.Context, r io.Reader, ch int) (int, io.ReadCloser, error) {
@@ -150,7 +159,7 @@ func decodeRaw(ctx context.Context, r io.Reader, f callscribe.RawFormat, ch int)
 // org creates an organization and returns its id and a fresh API key.
 func (h *harness) org(name string) (uuid.UUID, string) {
 	h.t.Helper()
-	ctx := context.Background()
+	ctx := callscribe.AsSystem(context.Background())
 	id, err := h.db.EnsureOrganization(ctx, name)
 	if err != nil {
 		h.t.Fatal(err)
@@ -164,7 +173,7 @@ func (h *harness) org(name string) (uuid.UUID, string) {
 
 func (h *harness) user(orgID uuid.UUID, email string, consent bool) callscribe.User {
 	h.t.Helper()
-	ctx := context.Background()
+	ctx := callscribe.AsSystem(context.Background())
 	u, err := h.db.CreateUser(ctx, callscribe.User{OrgID: orgID, Email: email, Surname: "Ivanova", FirstName: "Anna", Phone: "+79161234567"})
 	if err != nil {
 		h.t.Fatal(err)
@@ -261,7 +270,7 @@ func (h *harness) waitReceipt(key, id string) map[string]any {
 func (h *harness) count(query string, args ...any) int {
 	h.t.Helper()
 	var n int
-	if err := h.db.Pool().QueryRow(context.Background(), query, args...).Scan(&n); err != nil {
+	if err := h.db.Pool().QueryRow(callscribe.AsSystem(context.Background()), query, args...).Scan(&n); err != nil {
 		h.t.Fatal(err)
 	}
 	return n
@@ -269,7 +278,7 @@ func (h *harness) count(query string, args ...any) int {
 
 func (h *harness) stageEmpty() {
 	h.t.Helper()
-	keys, _ := h.stage.Keys(context.Background())
+	keys, _ := h.stage.Keys(callscribe.AsSystem(context.Background()))
 	if len(keys) != 0 || h.stage.Bytes() != 0 {
 		h.t.Errorf("stage holds %v (%d bytes); want nothing", keys, h.stage.Bytes())
 	}

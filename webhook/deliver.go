@@ -16,6 +16,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river"
 
+	"callscribe"
 	"callscribe/internal/openaihttp"
 	"callscribe/internal/safehttp"
 	"callscribe/privacy/residency"
@@ -47,7 +48,8 @@ type Worker struct {
 func NewWorker(w *Webhooks) *Worker { return &Worker{w: w} }
 
 func (k *Worker) Work(ctx context.Context, job *river.Job[DeliverArgs]) error {
-	out, err := k.w.Deliver(ctx, job.Args.DeliveryID)
+	// A job names its delivery by id alone: loading it is cross-organization system work.
+	out, err := k.w.Deliver(callscribe.AsSystem(ctx), job.Args.DeliveryID)
 	if err != nil {
 		return err // the database failed us: River retries the job
 	}

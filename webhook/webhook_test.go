@@ -58,7 +58,7 @@ type env struct {
 
 func newEnv(t *testing.T, mod ...func(*Config)) *env {
 	t.Helper()
-	db, err := postgres.Open(context.Background(), pgtest.DB(t))
+	db, err := postgres.Open(callscribe.AsSystem(context.Background()), pgtest.DB(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -77,7 +77,7 @@ func newEnv(t *testing.T, mod ...func(*Config)) *env {
 // text are in the database as they would be.
 func (e *env) call(t *testing.T, org string, status callscribe.CallStatus) uuid.UUID {
 	t.Helper()
-	ctx := context.Background()
+	ctx := callscribe.AsSystem(context.Background())
 	orgID, err := e.db.EnsureOrganization(ctx, org)
 	if err != nil {
 		t.Fatal(err)
@@ -164,11 +164,11 @@ func (e *env) jobs(t *testing.T) *river.Client[pgx.Tx] {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := c.Start(context.Background()); err != nil {
+	if err := c.Start(callscribe.AsSystem(context.Background())); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		ctx, cancel := context.WithTimeout(callscribe.AsSystem(context.Background()), 10*time.Second)
 		defer cancel()
 		c.Stop(ctx)
 	})
@@ -180,7 +180,7 @@ func (e *env) settled(t *testing.T, callID uuid.UUID, want int) []Delivery {
 	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		ds, err := e.w.Deliveries(context.Background(), callID)
+		ds, err := e.w.Deliveries(callscribe.AsSystem(context.Background()), callID)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -200,10 +200,10 @@ func (e *env) settled(t *testing.T, callID uuid.UUID, want int) []Delivery {
 
 func (e *env) add(t *testing.T, org, url string, events ...Event) Endpoint {
 	t.Helper()
-	if _, err := e.db.EnsureOrganization(context.Background(), org); err != nil {
+	if _, err := e.db.EnsureOrganization(callscribe.AsSystem(context.Background()), org); err != nil {
 		t.Fatal(err)
 	}
-	ep, err := e.w.Add(context.Background(), org, url, "RU", events)
+	ep, err := e.w.Add(callscribe.AsSystem(context.Background()), org, url, "RU", events)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -216,14 +216,12 @@ func TestDeliveredSignedWithRetry(t *testing.T) {
 	ep := e.add(t, "acme", rcv.URL+"/hooks")
 	n := NewNotifier(e.db.Pool(), e.jobs(t))
 	call := e.call(t, "acme", callscribe.CallCompleted)
-	// The telephony system's id of the call; the column comes with the ingestion API's
-	// migration (00003), which this branch does not have.
-	if _, err := e.db.Pool().Exec(context.Background(), `
-		ALTER TABLE calls ADD COLUMN IF NOT EXISTS external_id text;
-		UPDATE calls SET external_id = 'CA42' WHERE id = '`+call.String()+`'`); err != nil {
+	// The telephony system's id of the call.
+	if _, err := e.db.Pool().Exec(callscribe.AsSystem(context.Background()),
+		`UPDATE calls SET external_id = 'CA42' WHERE id = $1`, call); err != nil {
 		t.Fatal(err)
 	}
-	if err := n.Notify(context.Background(), call); err != nil {
+	if err := n.Notify(callscribe.AsSystem(context.Background()), call); err != nil {
 		t.Fatal(err)
 	}
 	ds := e.settled(t, call, 1)
@@ -252,7 +250,7 @@ func TestDeliveredSignedWithRetry(t *testing.T) {
 	if err := json.Unmarshal(got[2].body, &p); err != nil {
 		t.Fatal(err)
 	}
-	org, _ := e.db.EnsureOrganization(context.Background(), "acme")
+	org, _ := e.db.EnsureOrganization(callscribe.AsSystem(context.Background()), "acme")
 	want := Payload{ID: ds[0].ID, Event: CallCompleted, CreatedAt: p.CreatedAt,
 		Data: Data{CallID: call, ExternalID: "CA42", Status: "completed", OrganizationID: org}}
 	if p != want || p.CreatedAt.IsZero() {
@@ -266,7 +264,7 @@ func TestPayloadCarriesIDsOnly(t *testing.T) {
 	e.add(t, "acme", rcv.URL)
 	n := NewNotifier(e.db.Pool(), e.jobs(t))
 	call := e.call(t, "acme", callscribe.CallCompleted)
-	if err := n.Notify(context.Background(), call); err != nil {
+	if err := n.Notify(callscribe.AsSystem(context.Background()), call); err != nil {
 		t.Fatal(err)
 	}
 	e.settled(t, call, 1)
@@ -339,12 +337,12 @@ func TestNotifyFromAJob(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := c.Start(context.Background()); err != nil {
+	if err := c.Start(callscribe.AsSystem(context.Background())); err != nil {
 		t.Fatal(err)
 	}
-	defer c.Stop(context.Background())
+	defer c.Stop(callscribe.AsSystem(context.Background()))
 	call := e.call(t, "acme", callscribe.CallDiscarded)
-	if _, err := c.Insert(context.Background(), endingArgs{CallID: call}, nil); err != nil {
+	if _, err := c.Insert(callscribe.AsSystem(context.Background()), endingArgs{CallID: call}, nil); err != nil {
 		t.Fatal(err)
 	}
 	if d := e.settled(t, call, 1)[0]; d.State() != "delivered" || len(rcv.got()) != 1 {
@@ -352,10 +350,10 @@ func TestNotifyFromAJob(t *testing.T) {
 	}
 	// Outside a job, with no client given, the notifier says so.
 	other := e.call(t, "acme", callscribe.CallFailed)
-	if err := NewNotifier(e.db.Pool(), nil).Notify(context.Background(), other); err == nil || !strings.Contains(err.Error(), "no job client") {
+	if err := NewNotifier(e.db.Pool(), nil).Notify(callscribe.AsSystem(context.Background()), other); err == nil || !strings.Contains(err.Error(), "no job client") {
 		t.Errorf("notify outside a job without a client: %v", err)
 	}
-	if ds, _ := e.w.Deliveries(context.Background(), other); len(ds) != 0 {
+	if ds, _ := e.w.Deliveries(callscribe.AsSystem(context.Background()), other); len(ds) != 0 {
 		t.Errorf("%d deliveries recorded although none could be enqueued", len(ds))
 	}
 }
@@ -370,7 +368,7 @@ func TestOtherOrganizationNeverReceives(t *testing.T) {
 	completed := e.call(t, "acme", callscribe.CallCompleted)
 	discarded := e.call(t, "acme", callscribe.CallDiscarded)
 	for _, c := range []uuid.UUID{completed, discarded} {
-		if err := n.Notify(context.Background(), c); err != nil {
+		if err := n.Notify(callscribe.AsSystem(context.Background()), c); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -440,27 +438,27 @@ func TestRetryRules(t *testing.T) {
 			e.add(t, "acme", url)
 			jobs := &manual{}
 			call := e.call(t, "acme", callscribe.CallFailed)
-			if err := NewNotifier(e.db.Pool(), jobs).Notify(context.Background(), call); err != nil {
+			if err := NewNotifier(e.db.Pool(), jobs).Notify(callscribe.AsSystem(context.Background()), call); err != nil {
 				t.Fatal(err)
 			}
 			if len(jobs.args) != 1 {
 				t.Fatalf("%d jobs enqueued, want 1", len(jobs.args))
 			}
-			out, err := e.w.Deliver(context.Background(), jobs.args[0].DeliveryID)
+			out, err := e.w.Deliver(callscribe.AsSystem(context.Background()), jobs.args[0].DeliveryID)
 			if err != nil {
 				t.Fatal(err)
 			}
 			if out.State != tt.wantState || out.RetryIn != tt.wantRetryIn {
 				t.Errorf("outcome = %+v, want state %s, retry in %s", out, tt.wantState, tt.wantRetryIn)
 			}
-			ds, _ := e.w.Deliveries(context.Background(), call)
+			ds, _ := e.w.Deliveries(callscribe.AsSystem(context.Background()), call)
 			if d := ds[0]; d.Attempts != 1 || d.State() != map[string]string{"retry": "pending"}[tt.wantState]+map[string]string{"delivered": "delivered", "failed": "failed"}[tt.wantState] || !strings.Contains(d.LastError, tt.wantReason) {
 				t.Errorf("delivery = %+v, want 1 attempt, last error mentioning %q", d, tt.wantReason)
 			}
 			if tt.wantState != "retry" {
 				// Finished: running the job again sends nothing.
 				before := len(rcv.got())
-				if out, _ := e.w.Deliver(context.Background(), jobs.args[0].DeliveryID); out.State != "gone" || len(rcv.got()) != before {
+				if out, _ := e.w.Deliver(callscribe.AsSystem(context.Background()), jobs.args[0].DeliveryID); out.State != "gone" || len(rcv.got()) != before {
 					t.Errorf("a finished delivery was attempted again: %+v", out)
 				}
 			}
@@ -482,7 +480,7 @@ func TestGivesUp(t *testing.T) {
 	e.add(t, "acme", rcv.URL)
 	n := NewNotifier(e.db.Pool(), e.jobs(t))
 	call := e.call(t, "acme", callscribe.CallCompleted)
-	if err := n.Notify(context.Background(), call); err != nil {
+	if err := n.Notify(callscribe.AsSystem(context.Background()), call); err != nil {
 		t.Fatal(err)
 	}
 	d := e.settled(t, call, 1)[0]
@@ -502,10 +500,10 @@ func TestGivesUp(t *testing.T) {
 
 func TestResidencyAndRemoval(t *testing.T) {
 	e := newEnv(t)
-	if _, err := e.db.EnsureOrganization(context.Background(), "acme"); err != nil {
+	if _, err := e.db.EnsureOrganization(callscribe.AsSystem(context.Background()), "acme"); err != nil {
 		t.Fatal(err)
 	}
-	_, err := e.w.Add(context.Background(), "acme", "https://hooks.example.com/x", "US", nil)
+	_, err := e.w.Add(callscribe.AsSystem(context.Background()), "acme", "https://hooks.example.com/x", "US", nil)
 	if callscribe.ErrorCode(err) != callscribe.EINVALID || !strings.Contains(err.Error(), "country=US") || !strings.Contains(err.Error(), "CALLSCRIBE_ALLOWED_COUNTRIES (RU)") {
 		t.Errorf("add an endpoint in the US: %v, want a refusal naming the country and the allowed list", err)
 	}
@@ -515,11 +513,11 @@ func TestResidencyAndRemoval(t *testing.T) {
 		{"http://169.254.169.254/x", "RU", "link-local"},
 		{"https://hooks.example.ru/x", "Russia", "country"},
 	} {
-		if _, err := e.w.Add(context.Background(), "acme", bad.url, bad.country, nil); callscribe.ErrorCode(err) != callscribe.EINVALID || !strings.Contains(err.Error(), bad.want) {
+		if _, err := e.w.Add(callscribe.AsSystem(context.Background()), "acme", bad.url, bad.country, nil); callscribe.ErrorCode(err) != callscribe.EINVALID || !strings.Contains(err.Error(), bad.want) {
 			t.Errorf("add %s (%s): %v, want EINVALID mentioning %q", bad.url, bad.country, err, bad.want)
 		}
 	}
-	if _, err := e.w.Add(context.Background(), "nobody", "https://hooks.example.ru/x", "RU", nil); callscribe.ErrorCode(err) != callscribe.ENOTFOUND {
+	if _, err := e.w.Add(callscribe.AsSystem(context.Background()), "nobody", "https://hooks.example.ru/x", "RU", nil); callscribe.ErrorCode(err) != callscribe.ENOTFOUND {
 		t.Errorf("add to a missing organization: %v, want ENOTFOUND", err)
 	}
 
@@ -528,33 +526,33 @@ func TestResidencyAndRemoval(t *testing.T) {
 	wide := newEnv(t)
 	wide.w.pool = e.db.Pool()
 	wide.w.cfg.Allowed, _ = residency.ParseAllowed("CALLSCRIBE_ALLOWED_COUNTRIES", "RU,KZ")
-	if _, err := wide.w.Add(context.Background(), "acme", rcvKZ.URL, "KZ", nil); err != nil {
+	if _, err := wide.w.Add(callscribe.AsSystem(context.Background()), "acme", rcvKZ.URL, "KZ", nil); err != nil {
 		t.Fatal(err)
 	}
 	removed := e.add(t, "acme", rcvGone.URL)
-	if err := e.w.Remove(context.Background(), removed.ID); err != nil {
+	if err := e.w.Remove(callscribe.AsSystem(context.Background()), removed.ID); err != nil {
 		t.Fatal(err)
 	}
-	if err := e.w.Remove(context.Background(), removed.ID); callscribe.ErrorCode(err) != callscribe.ENOTFOUND {
+	if err := e.w.Remove(callscribe.AsSystem(context.Background()), removed.ID); callscribe.ErrorCode(err) != callscribe.ENOTFOUND {
 		t.Errorf("remove twice: %v, want ENOTFOUND", err)
 	}
 	jobs := &manual{}
 	call := e.call(t, "acme", callscribe.CallCompleted)
-	if err := NewNotifier(e.db.Pool(), jobs).Notify(context.Background(), call); err != nil {
+	if err := NewNotifier(e.db.Pool(), jobs).Notify(callscribe.AsSystem(context.Background()), call); err != nil {
 		t.Fatal(err)
 	}
 	if len(jobs.args) != 1 {
 		t.Fatalf("%d deliveries, want 1: none for the removed endpoint", len(jobs.args))
 	}
-	out, err := e.w.Deliver(context.Background(), jobs.args[0].DeliveryID)
+	out, err := e.w.Deliver(callscribe.AsSystem(context.Background()), jobs.args[0].DeliveryID)
 	if err != nil {
 		t.Fatal(err)
 	}
-	ds, _ := e.w.Deliveries(context.Background(), call)
+	ds, _ := e.w.Deliveries(callscribe.AsSystem(context.Background()), call)
 	if out.State != "failed" || !strings.Contains(ds[0].LastError, "country=KZ") || len(rcvKZ.got()) != 0 {
 		t.Errorf("delivery to a country no longer allowed: %+v (%q), %d requests; want failed, nothing sent", out, ds[0].LastError, len(rcvKZ.got()))
 	}
-	list, err := e.w.List(context.Background(), "acme")
+	list, err := e.w.List(callscribe.AsSystem(context.Background()), "acme")
 	if err != nil || len(list) != 2 || list[1].DisabledAt == nil || list[0].Secret != "" {
 		t.Errorf("list = %+v, %v; want 2 endpoints, the second removed, no secrets", list, err)
 	}
@@ -566,15 +564,15 @@ func TestNotifyRules(t *testing.T) {
 	jobs := &manual{}
 	n := NewNotifier(e.db.Pool(), jobs)
 	running := e.call(t, "acme", callscribe.CallProcessing)
-	if err := n.Notify(context.Background(), running); callscribe.ErrorCode(err) != callscribe.EINVALID {
+	if err := n.Notify(callscribe.AsSystem(context.Background()), running); callscribe.ErrorCode(err) != callscribe.EINVALID {
 		t.Errorf("notify a call still processing: %v, want EINVALID", err)
 	}
-	if err := n.Notify(context.Background(), uuid.New()); callscribe.ErrorCode(err) != callscribe.ENOTFOUND {
+	if err := n.Notify(callscribe.AsSystem(context.Background()), uuid.New()); callscribe.ErrorCode(err) != callscribe.ENOTFOUND {
 		t.Errorf("notify a missing call: %v, want ENOTFOUND", err)
 	}
 	// In the caller's transaction: rolled back, nothing remains.
 	call := e.call(t, "acme", callscribe.CallFailed)
-	ctx := context.Background()
+	ctx := callscribe.AsSystem(context.Background())
 	tx, err := e.db.Pool().Begin(ctx)
 	if err != nil {
 		t.Fatal(err)

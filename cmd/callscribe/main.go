@@ -109,6 +109,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return exitBadInput
 	}
 	cmd, rest := args[0], args[1:]
+	// The command line is the operator's, and crosses organizations by design (commands
+	// name theirs with --org): its queries run as the system. serve's HTTP handlers do
+	// not inherit this context; each request is scoped to its API key's organization.
+	ctx = callscribe.AsSystem(ctx)
 	var cmdErr error
 	switch cmd {
 	case "transcribe":

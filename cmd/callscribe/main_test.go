@@ -15,6 +15,7 @@ import (
 	"strings"
 	"testing"
 
+	"callscribe"
 	"callscribe/internal/testcall"
 	"callscribe/storage/pgtest"
 	"callscribe/storage/postgres"
@@ -233,7 +234,7 @@ func TestRefusedWithoutConsent(t *testing.T) {
 	}
 	db := openDB(t, env)
 	var calls int
-	db.Pool().QueryRow(context.Background(), "SELECT count(*) FROM calls").Scan(&calls)
+	db.Pool().QueryRow(callscribe.AsSystem(context.Background()), "SELECT count(*) FROM calls").Scan(&calls)
 	if calls != 0 {
 		t.Errorf("%d calls recorded without consent, want 0", calls)
 	}
@@ -326,7 +327,7 @@ func TestEmbeddedDefault(t *testing.T) {
 
 func openDB(t *testing.T, env []string) *postgres.DB {
 	t.Helper()
-	db, err := postgres.Open(context.Background(), strings.TrimPrefix(env[0], "CALLSCRIBE_DATABASE_URL="))
+	db, err := postgres.Open(callscribe.AsSystem(context.Background()), strings.TrimPrefix(env[0], "CALLSCRIBE_DATABASE_URL="))
 	if err != nil {
 		t.Fatal(err)
 	}

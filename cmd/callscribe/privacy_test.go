@@ -18,7 +18,7 @@ import (
 // a transcript, correct a profile, export, set a retention and run it, erase, and read
 // the ledger; reads, edits and the export land in the audit log without any text.
 func TestPrivacyCommands(t *testing.T) {
-	ctx := context.Background()
+	ctx := callscribe.AsSystem(context.Background())
 	url := pgtest.DB(t)
 	data := t.TempDir()
 	env := []string{"CALLSCRIBE_DATABASE_URL=" + url, "TMPDIR=" + t.TempDir(), "CALLSCRIBE_DATA_DIR=" + data,

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"callscribe"
 	"callscribe/internal/testcall"
 )
 
@@ -123,7 +124,7 @@ func TestBlockedUserCLI(t *testing.T) {
 		t.Errorf("transcribe for a blocked owner: exit %d, %q; want %d saying blocked", r.code, r.stderr, exitBlocked)
 	}
 	var calls int
-	openDB(t, env).Pool().QueryRow(t.Context(), "SELECT count(*) FROM calls").Scan(&calls)
+	openDB(t, env).Pool().QueryRow(callscribe.AsSystem(t.Context()), "SELECT count(*) FROM calls").Scan(&calls)
 	if calls != 0 {
 		t.Errorf("%d calls recorded for a blocked owner, want 0", calls)
 	}

@@ -10,6 +10,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/minio/minio-go/v7"
 
+	"callscribe"
 	"callscribe/internal/testcall"
 	"callscribe/storage/s3test"
 )
@@ -53,7 +54,7 @@ func TestTranscribeThroughS3(t *testing.T) {
 	if out.Audio.Stage != "s3" || out.Audio.ConfirmedAt == "" || out.Audio.Bytes != int64(len(raw)) {
 		t.Errorf("audio = %+v; want %d bytes deleted from the s3 stage and confirmed", out.Audio, len(raw))
 	}
-	ctx := context.Background()
+	ctx := callscribe.AsSystem(context.Background())
 	if ok, err := b.Client.BucketExists(ctx, b.Options.Bucket); err != nil || !ok {
 		t.Fatalf("bucket %s was not created at start-up: %v, %v", b.Options.Bucket, ok, err)
 	}
@@ -77,7 +78,7 @@ func TestObjectLockedBucketRefusedAtStart(t *testing.T) {
 	env := dbEnv(t)
 	s3vars, b := s3Env(t)
 	env = append(env, s3vars...)
-	if err := b.Client.MakeBucket(context.Background(), b.Options.Bucket, minio.MakeBucketOptions{ObjectLocking: true}); err != nil {
+	if err := b.Client.MakeBucket(callscribe.AsSystem(context.Background()), b.Options.Bucket, minio.MakeBucketOptions{ObjectLocking: true}); err != nil {
 		t.Fatal(err)
 	}
 	mustRun(t, env, "consent", "grant", "--email", "local@localhost", "--purpose", "transcription")
@@ -88,7 +89,7 @@ func TestObjectLockedBucketRefusedAtStart(t *testing.T) {
 	}
 	db := openDB(t, env)
 	var calls int
-	db.Pool().QueryRow(context.Background(), "SELECT count(*) FROM calls").Scan(&calls)
+	db.Pool().QueryRow(callscribe.AsSystem(context.Background()), "SELECT count(*) FROM calls").Scan(&calls)
 	if calls != 0 {
 		t.Errorf("%d calls recorded although the stage was refused", calls)
 	}

@@ -15,8 +15,8 @@ import (
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 
 	"callscribe"
-	"callscribe/metrics"
 	"callscribe/audio"
+	"callscribe/metrics"
 	"callscribe/pipeline"
 	"callscribe/privacy"
 	"callscribe/storage/postgres"
@@ -134,6 +134,18 @@ func cmdServe(ctx context.Context, cfg Config, args []string, stdout io.Writer) 
 		}
 	}
 
+	cal, err := privacy.LoadCalendar(a.cfg.CalendarFile)
+	if err != nil {
+		return err
+	}
+	// Without a ledger key the API still serves every other request; completing an
+	// erasure request then fails (privacy.Requests refuses it without an eraser).
+	eraser, err := a.eraser()
+	if err != nil {
+		a.log.Warn("erasure requests cannot be completed over the API", "err", err)
+		eraser = nil
+	}
+
 	ln, err := net.Listen("tcp", scfg.HTTPAddr)
 	if err != nil {
 		return callscribe.Wrap(callscribe.EINVALID, err, "CALLSCRIBE_HTTP_ADDR: cannot listen on %s: %v", scfg.HTTPAddr, err)
@@ -143,6 +155,11 @@ func cmdServe(ctx context.Context, cfg Config, args []string, stdout io.Writer) 
 			Store: a.db, Ingester: svc.pipeline, Stage: svc.stage, Fetcher: a.cfg.fetcher(),
 			MaxBodyBytes: a.cfg.MaxCallBytes + 1<<20, // the audio and its multipart wrapping
 			Logger:       a.log,
+			Consents:     &privacy.Consents{Store: a.db, PolicyVersion: a.cfg.PolicyVersion, Audit: &privacy.Audit{}, AuditLog: a.db},
+			Requests:     &privacy.Requests{Store: a.db, Calendar: cal, Eraser: optionalEraser(eraser)},
+			Exporter:     &privacy.Exporter{Store: a.db},
+			Editor:       a.db,
+			AuditLog:     a.db,
 		}).Handler(),
 		ReadHeaderTimeout: 10 * time.Second,
 	}
@@ -225,4 +242,12 @@ func cmdWorker(ctx context.Context, cfg Config, args []string, stdout io.Writer)
 	stopQueue(down, svc.queue, a)
 	fmt.Fprintln(stdout, "callscribe worker: stopped")
 	return nil
+}
+
+// optionalEraser keeps a missing eraser a nil interface, which privacy.Requests checks.
+func optionalEraser(e *privacy.Eraser) privacy.SubjectEraser {
+	if e == nil {
+		return nil
+	}
+	return e
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"callscribe"
 	"callscribe/privacy"
 	"callscribe/storage/postgres"
 )
@@ -43,7 +44,9 @@ func main() {
 		fmt.Fprintln(os.Stderr, "erasurebench: -url is required")
 		os.Exit(2)
 	}
-	if err := run(context.Background(), *url, *calls, *segments, *others, *otherCalls, *batch, *rounds, *reuse); err != nil {
+	// The benchmark is the operator's: its erasure and its plain DELETE both run as the
+	// application's role, scoped as the system (row-level security evaluated, not bypassed).
+	if err := run(callscribe.AsSystem(context.Background()), *url, *calls, *segments, *others, *otherCalls, *batch, *rounds, *reuse); err != nil {
 		fmt.Fprintf(os.Stderr, "erasurebench: %v\n", err)
 		os.Exit(1)
 	}

@@ -107,13 +107,19 @@ func (db *DB) CompleteCall(ctx context.Context, ownerID uuid.UUID, t callscribe.
 			t.CallID, t.Engine, t.Text).Scan(&transcriptID); err != nil {
 			return err
 		}
-		rows := make([][]any, len(t.Segments))
+		// One INSERT of arrays, not COPY: PostgreSQL refuses COPY FROM into a table under
+		// row-level security.
+		n := len(t.Segments)
+		ord, channel, speaker, start, end, text, conf := make([]int32, n), make([]int32, n), make([]string, n),
+			make([]int64, n), make([]int64, n), make([]string, n), make([]float32, n)
 		for i, s := range t.Segments {
-			rows[i] = []any{transcriptID, i, s.Channel, s.Speaker, s.StartMS, s.EndMS, s.Text, float32(s.Confidence)}
+			ord[i], channel[i], speaker[i], start[i], end[i], text[i], conf[i] =
+				int32(i), int32(s.Channel), s.Speaker, s.StartMS, s.EndMS, s.Text, float32(s.Confidence)
 		}
-		if _, err := tx.CopyFrom(ctx, pgx.Identifier{"segments"},
-			[]string{"transcript_id", "ord", "channel", "speaker", "start_ms", "end_ms", "text", "confidence"},
-			pgx.CopyFromRows(rows)); err != nil {
+		if _, err := tx.Exec(ctx, `
+			INSERT INTO segments (transcript_id, ord, channel, speaker, start_ms, end_ms, text, confidence)
+			SELECT $1, * FROM unnest($2::int[], $3::int[], $4::text[], $5::bigint[], $6::bigint[], $7::text[], $8::real[])`,
+			transcriptID, ord, channel, speaker, start, end, text, conf); err != nil {
 			return err
 		}
 		if t.Summary != nil {

@@ -12,7 +12,7 @@ import (
 // NOTIFY reaches a watcher of that user, and only of that user.
 func TestWatchUserWakesOnWithdrawalAndBlock(t *testing.T) {
 	db, u := setup(t)
-	ctx := context.Background()
+	ctx := callscribe.AsSystem(context.Background())
 	other, err := db.CreateUser(ctx, callscribe.User{OrgID: u.OrgID, Email: "other@example.ru"})
 	if err != nil {
 		t.Fatal(err)

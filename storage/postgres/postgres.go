@@ -6,15 +6,15 @@ package postgres
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"io/fs"
 
+	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
-	_ "github.com/jackc/pgx/v5/stdlib" // database/sql driver "pgx", for goose
+	"github.com/jackc/pgx/v5/stdlib" // database/sql for goose
 	"github.com/pressly/goose/v3"
 
 	"callscribe"
@@ -33,6 +33,15 @@ func Open(ctx context.Context, url string) (*DB, error) {
 	if err != nil {
 		return nil, callscribe.Wrap(callscribe.EINVALID, err, "database url is not valid")
 	}
+	// Every query runs as callscribe_app, which row-level security binds (a superuser or
+	// the tables' owner would bypass it), and under the scope its context carries.
+	cfg.AfterConnect = func(ctx context.Context, conn *pgx.Conn) error {
+		if _, err := conn.Exec(ctx, `SET ROLE `+AppRole); err != nil {
+			return fmt.Errorf("set role %s (run the migrations first): %w", AppRole, err)
+		}
+		return nil
+	}
+	cfg.PrepareConn = prepareScope
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("connect to postgres: %w", err)
@@ -61,10 +70,14 @@ func Migrate(ctx context.Context, url string) error {
 }
 
 func migrateSchema(ctx context.Context, url string) error {
-	sqlDB, err := sql.Open("pgx", url)
+	cfg, err := pgx.ParseConfig(url)
 	if err != nil {
-		return fmt.Errorf("open database for migrations: %w", err)
+		return callscribe.Wrap(callscribe.EINVALID, err, "database url is not valid")
 	}
+	// Migrations are system work: a data migration run by the tables' owner (not a
+	// superuser) must see every organization's rows through the forced policies.
+	cfg.RuntimeParams["callscribe.system"] = "on"
+	sqlDB := stdlib.OpenDB(*cfg)
 	defer sqlDB.Close()
 	files, err := fs.Sub(migrations.FS, ".")
 	if err != nil {
@@ -78,6 +91,32 @@ func migrateSchema(ctx context.Context, url string) error {
 		return fmt.Errorf("migrate: %w", err)
 	}
 	return nil
+}
+
+// AppRole is the role the application's queries run as: no superuser, no BYPASSRLS.
+// Migration 00006 creates it and grants it to the migrating user.
+const AppRole = "callscribe_app"
+
+// prepareScope binds a connection, each time it leaves the pool, to the scope of the
+// context that took it (callscribe.WithOrg or callscribe.AsSystem), so that every query
+// — a method of DB, a transaction, River's, the webhook sender's — is seen by the
+// row-level security policies as that organization's, or the system's. A context with
+// no scope leaves both settings empty: the policies then admit no row (fail closed).
+// The settings are the session's, set on every acquire, so a connection never carries
+// the previous holder's scope.
+func prepareScope(ctx context.Context, conn *pgx.Conn) (bool, error) {
+	sc := callscribe.ScopeOf(ctx)
+	org, system := "", "off"
+	if sc.OrgID != uuid.Nil {
+		org = sc.OrgID.String()
+	}
+	if sc.System {
+		system = "on"
+	}
+	if _, err := conn.Exec(ctx, `SELECT set_config('callscribe.org_id', $1, false), set_config('callscribe.system', $2, false)`, org, system); err != nil {
+		return false, fmt.Errorf("scope the connection: %w", err)
+	}
+	return true, nil
 }
 
 // inTx runs fn in a transaction, committing when fn returns nil.

@@ -18,7 +18,7 @@ func TestMain(m *testing.M) { os.Exit(pgtest.Main(m, postgres.Migrate)) }
 
 func setup(t *testing.T) (*postgres.DB, callscribe.User) {
 	t.Helper()
-	ctx := context.Background()
+	ctx := callscribe.AsSystem(context.Background())
 	db, err := postgres.Open(ctx, pgtest.DB(t))
 	if err != nil {
 		t.Fatal(err)
@@ -37,7 +37,7 @@ func setup(t *testing.T) (*postgres.DB, callscribe.User) {
 
 func stagedCall(t *testing.T, db *postgres.DB, u callscribe.User) uuid.UUID {
 	t.Helper()
-	ctx := context.Background()
+	ctx := callscribe.AsSystem(context.Background())
 	id, err := db.CreateCall(ctx, u.OrgID, u.ID, []string{"agent"})
 	if err != nil {
 		t.Fatal(err)
@@ -52,7 +52,7 @@ func stagedCall(t *testing.T, db *postgres.DB, u callscribe.User) uuid.UUID {
 
 func TestEmailIsUniqueIgnoringCase(t *testing.T) {
 	db, u := setup(t)
-	ctx := context.Background()
+	ctx := callscribe.AsSystem(context.Background())
 	_, err := db.CreateUser(ctx, callscribe.User{OrgID: u.OrgID, Email: "smirnov@example.RU"})
 	if got := callscribe.ErrorCode(err); got != callscribe.ECONFLICT {
 		t.Errorf("second user with the same email: code %q, want %q", got, callscribe.ECONFLICT)
@@ -68,7 +68,7 @@ func TestEmailIsUniqueIgnoringCase(t *testing.T) {
 // a withdrawal cannot commit; once it commits, every later store sees it.
 func TestWithdrawalWaitsForStoringTransaction(t *testing.T) {
 	db, u := setup(t)
-	ctx := context.Background()
+	ctx := callscribe.AsSystem(context.Background())
 	if _, err := db.GrantConsent(ctx, u.ID, callscribe.PurposeTranscription, "1", callscribe.ConsentViaCLI, time.Now()); err != nil {
 		t.Fatal(err)
 	}
@@ -113,7 +113,7 @@ func TestWithdrawalWaitsForStoringTransaction(t *testing.T) {
 // call, however it ends, and a call that ended is never completed afterwards.
 func TestEndingACallErasesItsKey(t *testing.T) {
 	db, u := setup(t)
-	ctx := context.Background()
+	ctx := callscribe.AsSystem(context.Background())
 	db.GrantConsent(ctx, u.ID, callscribe.PurposeTranscription, "1", callscribe.ConsentViaCLI, time.Now())
 	keyOf := func(id uuid.UUID) []byte {
 		var k []byte
@@ -151,7 +151,7 @@ func TestEndingACallErasesItsKey(t *testing.T) {
 
 func TestConfirmDeletionWritesOneReceipt(t *testing.T) {
 	db, u := setup(t)
-	ctx := context.Background()
+	ctx := callscribe.AsSystem(context.Background())
 	id := stagedCall(t, db, u)
 	if _, err := db.Receipt(ctx, id); callscribe.ErrorCode(err) != callscribe.ENOTFOUND {
 		t.Errorf("receipt before deletion: %v, want not found", err)
@@ -179,7 +179,7 @@ func TestConfirmDeletionWritesOneReceipt(t *testing.T) {
 // email, and a lookup finds only its own organization's.
 func TestEmailIsUniquePerOrganization(t *testing.T) {
 	db, u := setup(t)
-	ctx := context.Background()
+	ctx := callscribe.AsSystem(context.Background())
 	other, err := db.EnsureOrganization(ctx, "other")
 	if err != nil {
 		t.Fatal(err)

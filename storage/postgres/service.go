@@ -292,3 +292,32 @@ func (db *DB) CallCountsByStatus(ctx context.Context) (map[string]int64, error) 
 	}
 	return out, nil
 }
+
+// DiscardQueuedCalls ends, as discarded, every call of the owner still waiting for the
+// worker (received or staged), erasing their staging keys, and returns their ids; the
+// caller deletes their staged audio. A worker that takes one of them afterwards finds it
+// ended and leaves it; one already processing is stopped by its own consent watcher.
+func (db *DB) DiscardQueuedCalls(ctx context.Context, ownerID uuid.UUID, code, message string) ([]uuid.UUID, error) {
+	var ids []uuid.UUID
+	err := db.inTx(ctx, func(tx pgx.Tx) error {
+		rows, err := tx.Query(ctx, `
+			UPDATE calls SET status = 'discarded', error_code = $2, error_message = $3, updated_at = now()
+			WHERE owner_id = $1 AND status IN ('received', 'staged') RETURNING id`, ownerID, code, message)
+		if err != nil {
+			return err
+		}
+		if ids, err = pgx.CollectRows(rows, pgx.RowTo[uuid.UUID]); err != nil {
+			return err
+		}
+		for _, id := range ids {
+			if err := eraseKey(ctx, tx, id); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("discard queued calls: %w", err)
+	}
+	return ids, nil
+}

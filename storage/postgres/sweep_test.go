@@ -14,7 +14,7 @@ import (
 // a confirmed deletion.
 func TestSweepQueries(t *testing.T) {
 	db, u := setup(t)
-	ctx := context.Background()
+	ctx := callscribe.AsSystem(context.Background())
 	staged := stagedCall(t, db, u) // stage "memory", live
 	received, err := db.CreateCall(ctx, u.OrgID, u.ID, []string{"agent"})
 	if err != nil {

@@ -63,6 +63,23 @@ func (db *DB) UserByEmail(ctx context.Context, orgID uuid.UUID, email string) (c
 	return u, nil
 }
 
+// UserInOrg finds a user of the organization by id who is not erased; ENOTFOUND when
+// there is none in it.
+func (db *DB) UserInOrg(ctx context.Context, orgID, id uuid.UUID) (callscribe.User, error) {
+	var u callscribe.User
+	err := db.pool.QueryRow(ctx, `
+		SELECT id, organization_id, email, surname, first_name, patronymic, phone, created_at, blocked_at
+		FROM users WHERE organization_id = $1 AND id = $2 AND erased_at IS NULL`, orgID, id).
+		Scan(&u.ID, &u.OrgID, &u.Email, &u.Surname, &u.FirstName, &u.Patronymic, &u.Phone, &u.CreatedAt, &u.BlockedAt)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return callscribe.User{}, callscribe.Errorf(callscribe.ENOTFOUND, "no user %s", id)
+	}
+	if err != nil {
+		return callscribe.User{}, fmt.Errorf("find user: %w", err)
+	}
+	return u, nil
+}
+
 // GrantConsent puts the user's consent to purpose in force under policyVersion and
 // records the grant as an event, with the channel it came through, in the same
 // transaction. Granting a purpose already in force keeps the existing grant, records no
