@@ -7,13 +7,17 @@
 #  2. transcribe a 10-minute stereo 16 kHz call: wall time and peak memory of
 #     `callscribe transcribe` against pocketsphinx_continuous run once per channel,
 #     one after the other (the target: ≤ 0.6× the time, ≤ 2× one CLI process's memory);
-#  3. the Go benchmarks (decode + resample against sox, recogniser against the CLI).
-# BENCH_SECTIONS (default "convert transcribe go") picks sections.
+#  3. the Go benchmarks (decode + resample against sox, recogniser against the CLI);
+#  4. ingest: `callscribe serve` against a throwaway PostgreSQL and MinIO — 32 concurrent
+#     uploads of one-minute calls per second beside minio-go PutObject of the same bytes
+#     (target: ≥ 0.8×), the server's peak RSS receiving a 1 GiB upload (target: < 64 MiB),
+#     transcript committed → audio confirmed deleted, p50/p99/max (target: p99 ≤ 1 s).
+# BENCH_SECTIONS (default "convert transcribe go ingest") picks sections.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bin=${BIN:-bin/callscribe}
 minutes=${BENCH_MINUTES:-10}
-sections=" ${BENCH_SECTIONS:-convert transcribe go} "
+sections=" ${BENCH_SECTIONS:-convert transcribe go ingest} "
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
@@ -106,6 +110,24 @@ for _ in range(n >> 20):
   awk -v os="$os" -v ok="$ok" -v ss="$ss" -v sk="$sk" 'BEGIN {
     printf "callscribe convert - OUT.wav   %8.1f s %8.1f MiB peak RSS (target < 32 MiB)\n", os, ok / 1024
     printf "sox -t wav - ... OUT.wav       %8.1f s %8.1f MiB peak RSS\n", ss, sk / 1024 }'
+fi
+
+if [[ $sections == *" ingest "* ]]; then
+  echo
+  # A throwaway PostgreSQL and MinIO (short path: the unix socket's name must stay under 108 bytes).
+  ingestdir=$(mktemp -d /tmp/cs-ingest-XXXXXX)
+  flite -t "good morning my internet connection has been very slow since the storm last night" -o "$work/speech.wav"
+  ingest_status=0
+  if scripts/test-postgres.sh start "$ingestdir/db" && scripts/test-minio.sh start "$ingestdir/s3"; then
+    (set -a; . "$ingestdir/s3/env"; set +a
+     go run ./scripts/ingestbench -bin "$bin" -url "$(cat "$ingestdir/db/url")" -speech "$work/speech.wav") || ingest_status=$?
+  else
+    ingest_status=1
+  fi
+  scripts/test-minio.sh stop "$ingestdir/s3" || true
+  scripts/test-postgres.sh stop "$ingestdir/db" || true
+  rm -rf "$ingestdir"
+  [ "$ingest_status" -eq 0 ] || exit "$ingest_status"
 fi
 
 [[ $sections == *" transcribe "* || $sections == *" go "* ]] || exit 0

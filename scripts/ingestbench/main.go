@@ -1,0 +1,504 @@
+// Command ingestbench measures `callscribe serve` as a service, each figure beside its
+// reference measured in the same run: concurrent uploads of one-minute calls accepted per
+// second beside minio-go PutObject of the same bytes to the same MinIO; the server's peak
+// RSS while it receives a 1 GiB upload; and, with the worker running, the time from a
+// transcript's commit to the confirmed deletion of its audio. scripts/bench.sh runs it
+// against a throwaway PostgreSQL and MinIO (the CALLSCRIBE_TEST_S3_* variables).
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/binary"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"math"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/minio/minio-go/v7"
+	"github.com/minio/minio-go/v7/pkg/credentials"
+)
+
+const owner = "bench@example.ru"
+
+func main() {
+	bin := flag.String("bin", "bin/callscribe", "the callscribe binary")
+	url := flag.String("url", "", "PostgreSQL URL as a superuser (the benchmark's own database)")
+	uploads := flag.Int("uploads", 128, "one-minute calls uploaded in the throughput run")
+	inFlight := flag.Int("concurrency", 32, "uploads in flight at once")
+	bigBytes := flag.Int64("big", 1<<30, "bytes of audio in the large upload")
+	speechCalls := flag.Int("calls", 20, "short calls transcribed in the deletion-latency run")
+	speech := flag.String("speech", "", "a short WAV (flite) uploaded in the deletion-latency run")
+	flag.Parse()
+	if *url == "" || *speech == "" {
+		fmt.Fprintln(os.Stderr, "ingestbench: -url and -speech are required")
+		os.Exit(2)
+	}
+	b := &bench{bin: *bin, url: *url}
+	if err := b.run(context.Background(), *uploads, *inFlight, *bigBytes, *speechCalls, *speech); err != nil {
+		fmt.Fprintf(os.Stderr, "ingestbench: %v\n", err)
+		os.Exit(1)
+	}
+}
+
+type bench struct {
+	bin, url string
+	key      string
+	s3       struct{ endpoint, access, secret string }
+	dataDir  string
+}
+
+func (b *bench) run(ctx context.Context, uploads, inFlight int, bigBytes int64, speechCalls int, speech string) error {
+	b.s3.endpoint = os.Getenv("CALLSCRIBE_TEST_S3_ENDPOINT")
+	b.s3.access = os.Getenv("CALLSCRIBE_TEST_S3_ACCESS_KEY")
+	b.s3.secret = os.Getenv("CALLSCRIBE_TEST_S3_SECRET_KEY")
+	if b.s3.endpoint == "" || b.s3.access == "" || b.s3.secret == "" {
+		return errors.New("CALLSCRIBE_TEST_S3_ENDPOINT, _ACCESS_KEY and _SECRET_KEY are required (scripts/test-minio.sh start DIR)")
+	}
+	dir, err := os.MkdirTemp("", "ingestbench-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	b.dataDir = dir
+	if err := b.setup(ctx); err != nil {
+		return fmt.Errorf("setup: %w", err)
+	}
+
+	call := wav(60*8000, 8000, 2)
+	fmt.Printf("== ingestion: %d uploads of a one-minute 8 kHz stereo WAV (%d bytes), %d in flight, beside minio-go PutObject of the same bytes\n",
+		uploads, len(call), inFlight)
+	srv, err := b.serve(ctx, false, map[string]string{
+		"CALLSCRIBE_MAX_CALL_BYTES":    strconv.FormatInt(bigBytes+(1<<20), 10),
+		"CALLSCRIBE_MAX_CALL_DURATION": "0",
+		"CALLSCRIBE_S3_BUCKET":         "ingestbench-serve",
+	})
+	if err != nil {
+		return err
+	}
+	defer srv.stop()
+	// One upload first, so that neither side is timed with its first connection.
+	if err := b.upload(ctx, srv.addr, bytes.NewReader(call), int64(len(call))); err != nil {
+		return fmt.Errorf("first upload: %w", err)
+	}
+	ours, err := concurrently(uploads, inFlight, func() error {
+		return b.upload(ctx, srv.addr, bytes.NewReader(call), int64(len(call)))
+	})
+	if err != nil {
+		return fmt.Errorf("uploads: %w", err)
+	}
+	mc, err := minio.New(b.s3.endpoint, &minio.Options{Creds: credentials.NewStaticV4(b.s3.access, b.s3.secret, "")})
+	if err != nil {
+		return err
+	}
+	bucket := fmt.Sprintf("ingestbench-raw-%d", time.Now().UnixNano())
+	if err := mc.MakeBucket(ctx, bucket, minio.MakeBucketOptions{}); err != nil {
+		return fmt.Errorf("make bucket: %w", err)
+	}
+	var n atomic.Int64
+	put := func() error {
+		name := fmt.Sprintf("call-%d.wav", n.Add(1))
+		_, err := mc.PutObject(ctx, bucket, name, bytes.NewReader(call), int64(len(call)), minio.PutObjectOptions{ContentType: "audio/wav"})
+		return err
+	}
+	if err := put(); err != nil {
+		return fmt.Errorf("put: %w", err)
+	}
+	raw, err := concurrently(uploads, inFlight, put)
+	if err != nil {
+		return fmt.Errorf("put: %w", err)
+	}
+	oursRate, rawRate := float64(uploads)/ours.Seconds(), float64(uploads)/raw.Seconds()
+	fmt.Printf("callscribe serve  POST /v1/calls   %7.1f calls/s (%.2f s)\n", oursRate, ours.Seconds())
+	fmt.Printf("minio-go PutObject, same bytes     %7.1f puts/s  (%.2f s)\n", rawRate, raw.Seconds())
+	fmt.Printf("ratio %.2f (target >= 0.80)\n", oursRate/rawRate)
+
+	fmt.Printf("\n== memory: one %d MiB WAV upload, streamed (server's peak RSS from /proc/PID/status)\n", bigBytes>>20)
+	before, err := srv.rss()
+	if err != nil {
+		return err
+	}
+	peak, hwm, took, err := b.bigUpload(ctx, srv, bigBytes)
+	if err != nil {
+		return fmt.Errorf("large upload: %w", err)
+	}
+	fmt.Printf("server RSS before %.1f MiB; sampled peak %.1f MiB; VmHWM %.1f MiB (target < 64 MiB); %.1f s, %.0f MiB/s\n",
+		mib(before.rss), mib(peak), mib(hwm), took.Seconds(), float64(bigBytes)/(1<<20)/took.Seconds())
+	srv.stop()
+
+	fmt.Printf("\n== transcript committed -> audio confirmed deleted: %d short calls, serve with its worker\n", speechCalls)
+	if err := b.deletionLatency(ctx, speechCalls, speech); err != nil {
+		return fmt.Errorf("deletion latency: %w", err)
+	}
+	return nil
+}
+
+// setup creates the organization's key, the owner and the owner's consent with the CLI.
+func (b *bench) setup(ctx context.Context) error {
+	out, err := b.cli(ctx, "apikey", "create", "--org", "bench")
+	if err != nil {
+		return err
+	}
+	lines := strings.Fields(strings.TrimSpace(out))
+	b.key = lines[len(lines)-1]
+	if !strings.HasPrefix(b.key, "csk_") {
+		return fmt.Errorf("apikey create printed no key: %q", out)
+	}
+	if _, err := b.cli(ctx, "users", "add", "--org", "bench", "--email", owner); err != nil {
+		return err
+	}
+	_, err = b.cli(ctx, "consent", "grant", "--org", "bench", "--email", owner, "--purpose", "transcription")
+	return err
+}
+
+func (b *bench) env(extra map[string]string) []string {
+	env := append(os.Environ(),
+		"CALLSCRIBE_DATABASE_URL="+b.url,
+		"CALLSCRIBE_DATA_DIR="+b.dataDir,
+	)
+	for k, v := range extra {
+		env = append(env, k+"="+v)
+	}
+	return env
+}
+
+func (b *bench) cli(ctx context.Context, args ...string) (string, error) {
+	cmd := exec.CommandContext(ctx, b.bin, args...)
+	cmd.Env = b.env(nil)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return "", fmt.Errorf("%s %s: %s: %w", b.bin, strings.Join(args, " "), strings.TrimSpace(stderr.String()), err)
+	}
+	return string(out), nil
+}
+
+type server struct {
+	cmd  *exec.Cmd
+	addr string
+	once sync.Once
+}
+
+// serve starts `callscribe serve` on a free loopback port with the object store, and
+// waits until it answers.
+func (b *bench) serve(ctx context.Context, worker bool, extra map[string]string) (*server, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	addr := l.Addr().String()
+	l.Close()
+	env := map[string]string{
+		"CALLSCRIBE_HTTP_ADDR":     addr,
+		"CALLSCRIBE_SERVE_WORKER":  strconv.FormatBool(worker),
+		"CALLSCRIBE_S3_ENDPOINT":   b.s3.endpoint,
+		"CALLSCRIBE_S3_ACCESS_KEY": b.s3.access,
+		"CALLSCRIBE_S3_SECRET_KEY": b.s3.secret,
+		"CALLSCRIBE_S3_COUNTRY":    "RU",
+		"CALLSCRIBE_LOG_LEVEL":     "warn",
+		"CALLSCRIBE_LEDGER_KEY":    "ingestbench ledger key, thirty-two bytes or more",
+	}
+	for k, v := range extra {
+		env[k] = v
+	}
+	cmd := exec.Command(b.bin, "serve")
+	cmd.Env = b.env(env)
+	cmd.Stdout = os.Stderr
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	s := &server{cmd: cmd, addr: addr}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		resp, err := http.Get("http://" + addr + "/metrics")
+		if err == nil {
+			resp.Body.Close()
+			return s, nil
+		}
+		if time.Now().After(deadline) {
+			s.stop()
+			return nil, fmt.Errorf("serve did not answer on %s within 30 s: %w", addr, err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+func (s *server) stop() {
+	s.once.Do(func() {
+		s.cmd.Process.Signal(os.Interrupt)
+		done := make(chan struct{})
+		go func() { s.cmd.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(40 * time.Second):
+			s.cmd.Process.Kill()
+			<-done
+		}
+	})
+}
+
+type memory struct{ rss, hwm int64 }
+
+// rss reads the server's resident set and its high-water mark, in bytes.
+func (s *server) rss() (memory, error) {
+	f, err := os.Open(filepath.Join("/proc", strconv.Itoa(s.cmd.Process.Pid), "status"))
+	if err != nil {
+		return memory{}, err
+	}
+	defer f.Close()
+	var m memory
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		k, v, ok := strings.Cut(sc.Text(), ":")
+		if !ok || (k != "VmRSS" && k != "VmHWM") {
+			continue
+		}
+		kb, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
+		if err != nil {
+			return m, fmt.Errorf("%s: %q: %w", k, v, err)
+		}
+		if k == "VmRSS" {
+			m.rss = kb << 10
+		} else {
+			m.hwm = kb << 10
+		}
+	}
+	return m, sc.Err()
+}
+
+// upload posts one call and expects 202.
+func (b *bench) upload(ctx context.Context, addr string, body io.Reader, size int64) error {
+	_, err := b.post(ctx, addr, body, size)
+	return err
+}
+
+func (b *bench) post(ctx context.Context, addr string, body io.Reader, size int64) (string, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, "http://"+addr+"/v1/calls?owner="+owner, body)
+	if err != nil {
+		return "", err
+	}
+	req.ContentLength = size
+	req.Header.Set("Authorization", "Bearer "+b.key)
+	req.Header.Set("Content-Type", "audio/wav")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	msg, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusAccepted {
+		return "", fmt.Errorf("POST /v1/calls: %s: %s", resp.Status, bytes.TrimSpace(msg))
+	}
+	return string(msg), nil
+}
+
+// concurrently runs f n times, inFlight at once, and returns the wall time.
+func concurrently(n, inFlight int, f func() error) (time.Duration, error) {
+	var (
+		next atomic.Int64
+		wg   sync.WaitGroup
+		mu   sync.Mutex
+		errs []error
+	)
+	start := time.Now()
+	for range inFlight {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for next.Add(1) <= int64(n) {
+				if err := f(); err != nil {
+					mu.Lock()
+					errs = append(errs, err)
+					mu.Unlock()
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	return time.Since(start), errors.Join(errs...)
+}
+
+// bigUpload streams a WAV of size bytes of audio to the server while sampling its RSS.
+func (b *bench) bigUpload(ctx context.Context, s *server, size int64) (peak, hwm int64, took time.Duration, err error) {
+	done := make(chan struct{})
+	var sampled atomic.Int64
+	go func() {
+		t := time.NewTicker(20 * time.Millisecond)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+				if m, err := s.rss(); err == nil && m.rss > sampled.Load() {
+					sampled.Store(m.rss)
+				}
+			}
+		}
+	}()
+	start := time.Now()
+	err = b.upload(ctx, s.addr, io.MultiReader(bytes.NewReader(wavHeader(size, 8000, 2)), &noise{left: size}), 44+size)
+	took = time.Since(start)
+	close(done)
+	if err != nil {
+		return 0, 0, took, err
+	}
+	m, err := s.rss()
+	return sampled.Load(), m.hwm, took, err
+}
+
+// noise reads left bytes of quiet, repeating 16-bit noise.
+type noise struct {
+	left int64
+	off  int
+}
+
+var noiseBlock = func() []byte {
+	p := make([]byte, 1<<16)
+	x := uint32(2463534242)
+	for i := range p {
+		x ^= x << 13
+		x ^= x >> 17
+		x ^= x << 5
+		p[i] = byte(x) & 0x3f
+	}
+	return p
+}()
+
+func (n *noise) Read(p []byte) (int, error) {
+	if n.left == 0 {
+		return 0, io.EOF
+	}
+	if int64(len(p)) > n.left {
+		p = p[:n.left]
+	}
+	c := 0
+	for c < len(p) {
+		k := copy(p[c:], noiseBlock[n.off:])
+		n.off = (n.off + k) % len(noiseBlock)
+		c += k
+	}
+	n.left -= int64(c)
+	return c, nil
+}
+
+// wavHeader is the 44-byte header of a 16-bit PCM WAV with dataBytes of samples.
+func wavHeader(dataBytes int64, rate, channels int) []byte {
+	h := make([]byte, 44)
+	copy(h, "RIFF")
+	binary.LittleEndian.PutUint32(h[4:], uint32(min(36+dataBytes, math.MaxUint32)))
+	copy(h[8:], "WAVEfmt ")
+	binary.LittleEndian.PutUint32(h[16:], 16)
+	binary.LittleEndian.PutUint16(h[20:], 1)
+	binary.LittleEndian.PutUint16(h[22:], uint16(channels))
+	binary.LittleEndian.PutUint32(h[24:], uint32(rate))
+	binary.LittleEndian.PutUint32(h[28:], uint32(rate*channels*2))
+	binary.LittleEndian.PutUint16(h[32:], uint16(channels*2))
+	binary.LittleEndian.PutUint16(h[34:], 16)
+	copy(h[36:], "data")
+	binary.LittleEndian.PutUint32(h[40:], uint32(dataBytes))
+	return h
+}
+
+// wav is a whole WAV of frames frames: a 440 Hz tone on the first channel, 660 Hz on the others.
+func wav(frames, rate, channels int) []byte {
+	data := make([]byte, frames*channels*2)
+	for i := range frames {
+		for c := range channels {
+			f := 440.0
+			if c > 0 {
+				f = 660
+			}
+			v := int16(8000 * math.Sin(2*math.Pi*f*float64(i)/float64(rate)))
+			binary.LittleEndian.PutUint16(data[(i*channels+c)*2:], uint16(v))
+		}
+	}
+	return append(wavHeader(int64(len(data)), rate, channels), data...)
+}
+
+// deletionLatency uploads short speech calls to serve with its worker, waits for them to
+// end, and prints receipt confirmed_at − transcript created_at from the database.
+func (b *bench) deletionLatency(ctx context.Context, n int, speech string) error {
+	audio, err := os.ReadFile(speech)
+	if err != nil {
+		return err
+	}
+	srv, err := b.serve(ctx, true, map[string]string{"CALLSCRIBE_S3_BUCKET": "ingestbench-worker"})
+	if err != nil {
+		return err
+	}
+	defer srv.stop()
+	conn, err := pgx.Connect(ctx, b.url)
+	if err != nil {
+		return err
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	if _, err := conn.Exec(ctx, `SELECT set_config('callscribe.system', 'on', false)`); err != nil {
+		return err
+	}
+	var since time.Time
+	if err := conn.QueryRow(ctx, `SELECT now()`).Scan(&since); err != nil {
+		return err
+	}
+	for i := range n {
+		if err := b.upload(ctx, srv.addr, bytes.NewReader(audio), int64(len(audio))); err != nil {
+			return fmt.Errorf("upload %d: %w", i, err)
+		}
+	}
+	deadline := time.Now().Add(10 * time.Minute)
+	for {
+		var ended, completed int
+		err := conn.QueryRow(ctx, `SELECT count(*) FILTER (WHERE status IN ('completed','discarded','failed')),
+			count(*) FILTER (WHERE status = 'completed') FROM calls WHERE created_at >= $1`, since).Scan(&ended, &completed)
+		if err != nil {
+			return err
+		}
+		if ended >= n {
+			if completed < n {
+				return fmt.Errorf("%d of %d calls completed; the others were discarded or failed", completed, n)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("%d of %d calls ended within 10 minutes", ended, n)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	rows, err := conn.Query(ctx, `SELECT extract(epoch FROM r.confirmed_at - t.created_at)
+		FROM calls c JOIN transcripts t ON t.call_id = c.id JOIN audio_deletion_receipts r ON r.call_id = c.id
+		WHERE c.created_at >= $1`, since)
+	if err != nil {
+		return err
+	}
+	lat, err := pgx.CollectRows(rows, pgx.RowTo[float64])
+	if err != nil {
+		return err
+	}
+	if len(lat) != n {
+		return fmt.Errorf("%d receipts with transcripts for %d calls", len(lat), n)
+	}
+	slices.Sort(lat)
+	q := func(p float64) float64 { return lat[int(math.Ceil(p*float64(len(lat))))-1] }
+	fmt.Printf("confirmed_at - transcript created_at over %d calls: p50 %.3f s, p99 %.3f s, max %.3f s (target p99 <= 1 s)\n",
+		len(lat), q(0.5), q(0.99), lat[len(lat)-1])
+	return nil
+}
+
+func mib(b int64) float64 { return float64(b) / (1 << 20) }
