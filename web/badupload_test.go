@@ -1,12 +1,18 @@
 package web_test
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/binary"
+	"fmt"
+	"io"
+	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"callscribe"
 	"callscribe/internal/testcall"
@@ -14,7 +20,8 @@ import (
 
 // TestBadUploadsLeaveAcceptedCallsAlone: while a good call is queued or being
 // transcribed, uploads that are empty, a WAV cut inside its header, a codec we do not
-// decode, or over the size limit are each refused with a 4xx naming what was wrong; nothing of theirs stays staged or queued;
+// decode, over the size limit, or shorter than their declared Content-Length are each
+// refused with a 4xx naming what was wrong; nothing of theirs stays staged or queued;
 // the good call completes with its transcript and its audio's deletion confirmed.
 func TestBadUploadsLeaveAcceptedCallsAlone(t *testing.T) {
 	const limit = 2 << 20
@@ -50,6 +57,11 @@ func TestBadUploadsLeaveAcceptedCallsAlone(t *testing.T) {
 		r := h.do("POST", ownerQuery(u.Email), key, "audio/wav", bytes.NewReader(b.body))
 		refused(t, b.name, r.status, r.body, b.status, b.code)
 	}
+
+	// A body shorter than its declared length: the client says 100,000 bytes, sends the
+	// header and 1,000 bytes, and closes its side.
+	status, body := lyingUpload(t, h.server.URL, ownerQuery(u.Email), key, silence(500), 100_000)
+	refused(t, "body shorter than its Content-Length", status, body, 0, "")
 
 	c := h.waitEnded(key, id)
 	if c["status"] != "completed" {
@@ -98,4 +110,31 @@ func refused(t *testing.T, name string, status int, body []byte, wantStatus int,
 		t.Errorf("%s: %d %s; want an error with code %q and a message", name, status, body, wantCode)
 	}
 	t.Logf("%s: %d %s", name, status, bytes.TrimSpace(body))
+}
+
+// lyingUpload posts body over a raw connection declaring declared bytes, half-closes
+// the connection and reads the answer.
+func lyingUpload(t *testing.T, server, path, key string, body []byte, declared int) (int, []byte) {
+	t.Helper()
+	u, err := url.Parse(server)
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn, err := net.Dial("tcp", u.Host)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	conn.SetDeadline(time.Now().Add(30 * time.Second))
+	fmt.Fprintf(conn, "POST %s HTTP/1.1\r\nHost: %s\r\nAuthorization: Bearer %s\r\nContent-Type: audio/wav\r\nContent-Length: %d\r\n\r\n",
+		path, u.Host, key, declared)
+	conn.Write(body)
+	conn.(*net.TCPConn).CloseWrite()
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		t.Fatalf("body shorter than its Content-Length: no answer: %v", err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, b
 }

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"errors"
 	"io"
 	"mime"
 	"net/http"
@@ -120,7 +121,7 @@ func (s *Server) postCall(w http.ResponseWriter, r *http.Request, key callscribe
 	case fields.Get("recording_url") != "" && r.ContentLength == 0:
 		// Pull mode with an empty body: whatever the Content-Type says.
 	case mediaType == "" || mediaType == "application/octet-stream" || strings.HasPrefix(mediaType, "audio/"):
-		body, size = r.Body, r.ContentLength
+		body, size = &declaredBody{r: r.Body, declared: r.ContentLength}, r.ContentLength
 	default:
 		s.writeError(w, r, callscribe.Errorf(callscribe.EUNREADABLE,
 			"Content-Type %q is not audio: send the audio as the body (audio/wav, audio/mpeg, application/octet-stream…) or as the multipart field \"file\"", mediaType))
@@ -253,4 +254,20 @@ func parseID(r *http.Request) (uuid.UUID, error) {
 		return uuid.Nil, callscribe.Errorf(callscribe.ENOTFOUND, "no call %q", r.PathValue("id"))
 	}
 	return id, nil
+}
+
+// declaredBody reads a raw body and names one that ends before its declared
+// Content-Length (the server's reader says only io.ErrUnexpectedEOF).
+type declaredBody struct {
+	r              io.Reader
+	declared, read int64
+}
+
+func (b *declaredBody) Read(p []byte) (int, error) {
+	n, err := b.r.Read(p)
+	b.read += int64(n)
+	if errors.Is(err, io.ErrUnexpectedEOF) {
+		err = callscribe.Errorf(callscribe.EINVALID, "the body ended after %d of its %d declared bytes (Content-Length)", b.read, b.declared)
+	}
+	return n, err
 }
