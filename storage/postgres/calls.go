@@ -185,28 +185,17 @@ func eraseKey(ctx context.Context, tx pgx.Tx, callID uuid.UUID) error {
 func (db *DB) ConfirmDeletion(ctx context.Context, callID uuid.UUID, deletedAt, confirmedAt time.Time) (callscribe.Receipt, error) {
 	var r callscribe.Receipt
 	err := db.inTx(ctx, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `
-			UPDATE call_stages SET key = NULL, deleted_at = $2, confirmed_at = $3
-			WHERE call_id = $1 AND confirmed_at IS NULL`, callID, deletedAt, confirmedAt); err != nil {
-			return err
-		}
-		if _, err := tx.Exec(ctx, `
-			INSERT INTO audio_deletion_receipts (call_id, stage, bytes, sha256, staged_at, deleted_at, confirmed_at)
-			SELECT call_id, stage, bytes, sha256, staged_at, deleted_at, confirmed_at
-			FROM call_stages WHERE call_id = $1
-			ON CONFLICT (call_id) DO NOTHING`, callID); err != nil {
+		if err := writeReceipt(ctx, tx, callID, deletedAt, confirmedAt, &r); err != nil {
 			return err
 		}
 		// The deletion is audited with the receipt, ids only; created_at = now() holds only
 		// when this transaction wrote the receipt, so a second confirmation adds nothing.
-		if _, err := tx.Exec(ctx, `
+		_, err := tx.Exec(ctx, `
 			INSERT INTO audit_log (actor, action, object_type, object_id, organization_id, subject_id)
 			SELECT 'system:pipeline', 'audio.delete', 'call', c.id::text, c.organization_id, c.owner_id
 			FROM calls c JOIN audio_deletion_receipts r ON r.call_id = c.id
-			WHERE c.id = $1 AND r.created_at = now()`, callID); err != nil {
-			return err
-		}
-		return scanReceipt(tx.QueryRow(ctx, receiptQuery, callID), &r)
+			WHERE c.id = $1 AND r.created_at = now()`, callID)
+		return err
 	})
 	if err != nil {
 		return callscribe.Receipt{}, fmt.Errorf("confirm deletion: %w", err)
