@@ -325,3 +325,37 @@ func pgTool(t *testing.T, name string, args ...string) {
 		t.Fatalf("%s: %v\n%s", name, err, out)
 	}
 }
+
+// TestFailedPurgeKeepsItsBatchWhole: the statements of a purge batch travel in one
+// pipeline; when one fails, the error names its table and the batch's transaction rolls
+// back whole, the deletes before the failing one included.
+func TestFailedPurgeKeepsItsBatchWhole(t *testing.T) {
+	ctx := callscribe.AsSystem(context.Background())
+	url := pgtest.DB(t)
+	db := openDB(t, url)
+	alice := makePerson(t, db, "quokka", "alice.quokka@example.ru", "", 3)
+	conn, err := pgx.Connect(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	if _, err := conn.Exec(ctx, `
+		CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS $$
+		BEGIN RAISE EXCEPTION 'refused by the test'; END $$;
+		CREATE TRIGGER refuse BEFORE DELETE ON summaries FOR EACH ROW EXECUTE FUNCTION refuse()`); err != nil {
+		t.Fatal(err)
+	}
+	_, err = newEraser(t, db, filepath.Join(t.TempDir(), "ledger.jsonl")).Erase(ctx, alice.user.ID, "req-3")
+	if err == nil || !strings.Contains(err.Error(), "summaries:") || !strings.Contains(err.Error(), "refused by the test") {
+		t.Fatalf("Erase with deletes from summaries refused = %v; want an error naming summaries", err)
+	}
+	var segments, transcripts int
+	if err := conn.QueryRow(ctx, `
+		SELECT count(*), count(DISTINCT t.id) FROM segments s JOIN transcripts t ON t.id = s.transcript_id
+		WHERE t.call_id = ANY($1)`, alice.calls).Scan(&segments, &transcripts); err != nil {
+		t.Fatal(err)
+	}
+	if segments != 9 || transcripts != 3 {
+		t.Errorf("after the failed purge alice has %d segments in %d transcripts, want 9 in 3: a batch committed in part", segments, transcripts)
+	}
+}

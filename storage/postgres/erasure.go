@@ -5,20 +5,22 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgtype"
 
 	"callscribe"
 )
 
 // purge names the rows of one table that are about an erased subject. In Where, $1 is
-// the user id and $2 the ids of (a batch of) their calls, uuid[], used as
-// "IN (SELECT unnest($2))": a join the planner drives through the index, where
-// "= ANY($2)" makes it hash-join a scan of the whole table once per batch. The same predicate
+// the user id and $2 the ids of (a batch of) their calls, uuid[]. The same predicate
 // deletes (DELETE FROM Table WHERE Where) and proves the table clean afterwards
-// (SELECT count(*) FROM Table WHERE Where).
+// (SELECT count(*) FROM Table WHERE Where). purgeCalls sends the deletes as unnamed
+// statements, each planned for the batch at hand (see there).
 type purge struct {
 	Table string
 	Where string
@@ -36,7 +38,10 @@ func (p purge) sql(verb string) string {
 // about calls registers for erasure, one line per integration that keeps a copy of a call
 // too (none exist yet).
 var callPurges = []purge{
-	{"segments", `transcript_id IN (SELECT id FROM transcripts WHERE call_id IN (SELECT unnest($2::uuid[])))`},
+	// The batch's transcript ids as one array: a bitmap scan of the index, then the
+	// table's pages once each, in page order (through a join on transcripts, PostgreSQL
+	// walks the index once per transcript and fetches row by row: twice the time).
+	{"segments", `transcript_id = ANY (ARRAY(SELECT id FROM transcripts WHERE call_id IN (SELECT unnest($2::uuid[]))))`},
 	{"transcripts", `call_id IN (SELECT unnest($2::uuid[]))`}, // the search tsvector is a column of this row
 	{"summaries", `call_id IN (SELECT unnest($2::uuid[]))`},
 	{"rectifications", `call_id IN (SELECT unnest($2::uuid[]))`},
@@ -136,33 +141,53 @@ func purgeCalls(ctx context.Context, tx pgx.Tx, userID uuid.UUID, callIDs []uuid
 		return err
 	}
 	// One round trip for the whole batch: on a busy machine every round trip is a wait
-	// for the scheduler, and an erasure has many batches.
-	b := &pgx.Batch{}
-	// A plan made for this batch's ids: a generic plan of these prepared statements,
-	// blind to how few ids the array holds, may scan whole tables once per batch.
-	b.Queue(`SET LOCAL plan_cache_mode = force_custom_plan`)
-	b.Queue(`SELECT count(*) FROM call_stages WHERE call_id IN (SELECT unnest($1::uuid[])) AND confirmed_at IS NULL`, own)
+	// for the scheduler, and an erasure has many batches. The statements are unnamed, so
+	// each is planned for this batch's ids: a generic plan of a prepared statement, blind
+	// to how few ids the array holds, may scan whole tables once per batch. Forcing custom
+	// plans with plan_cache_mode instead would also re-plan, for every deleted call, the
+	// cascade queries of its foreign keys (six per call): a third of the erasure's time.
+	user, err := tx.Conn().TypeMap().Encode(pgtype.UUIDOID, pgtype.BinaryFormatCode, userID, nil)
+	if err != nil {
+		return err
+	}
+	ids, err := tx.Conn().TypeMap().Encode(pgtype.UUIDArrayOID, pgtype.BinaryFormatCode, own, nil)
+	if err != nil {
+		return err
+	}
+	params := [][]byte{user, ids}
+	oids := []uint32{pgtype.UUIDOID, pgtype.UUIDArrayOID}
+	binary := []int16{pgtype.BinaryFormatCode, pgtype.BinaryFormatCode}
+	b := &pgconn.Batch{}
+	b.ExecParams(`SELECT count(*) FROM call_stages WHERE call_id IN (SELECT unnest($2::uuid[])) AND confirmed_at IS NULL AND $1::uuid IS NOT NULL`,
+		params, oids, binary, []int16{pgtype.TextFormatCode})
 	for _, p := range callPurges {
-		b.Queue(p.sql("DELETE FROM"), userID, own)
+		b.ExecParams(p.sql("DELETE FROM"), params, oids, binary, nil)
 	}
-	br := tx.SendBatch(ctx, b)
-	defer br.Close()
-	if _, err := br.Exec(); err != nil {
+	results, err := tx.Conn().PgConn().ExecBatch(ctx, b).ReadAll()
+	if err != nil {
+		// The failed statement is the last one read when it got as far as a result,
+		// else the next; none after it ran.
+		i := len(results)
+		if i > 0 && results[i-1].Err != nil {
+			i--
+		}
+		if i >= 1 && i <= len(callPurges) {
+			return fmt.Errorf("%s: %w", callPurges[i-1].Table, err)
+		}
 		return err
 	}
-	var unconfirmed int64
-	if err := br.QueryRow().Scan(&unconfirmed); err != nil {
-		return err
+	if len(results) != 1+len(callPurges) || len(results[0].Rows) != 1 {
+		return fmt.Errorf("purge batch: %d results, want %d", len(results), 1+len(callPurges))
+	}
+	unconfirmed, err := strconv.ParseInt(string(results[0].Rows[0][0]), 10, 64)
+	if err != nil {
+		return fmt.Errorf("count unconfirmed stages: %w", err)
 	}
 	counts["staged_audio_unconfirmed"] += unconfirmed
-	for _, p := range callPurges {
-		tag, err := br.Exec()
-		if err != nil {
-			return fmt.Errorf("%s: %w", p.Table, err)
-		}
-		counts[p.Table] += tag.RowsAffected()
+	for i, p := range callPurges {
+		counts[p.Table] += results[1+i].CommandTag.RowsAffected()
 	}
-	return br.Close()
+	return nil
 }
 
 // FinishErasure ends an erasure in one transaction: it purges any call of the user
