@@ -26,7 +26,7 @@ import (
 	"callscribe/storage/postgres"
 )
 
-// writers is how many other users write during each timed run.
+// writers is how many other users write, and read, during each timed run.
 var writers int
 
 func main() {
@@ -35,7 +35,7 @@ func main() {
 	segments := flag.Int("segments", 100, "segments per call")
 	others := flag.Int("others", 20, "other users")
 	otherCalls := flag.Int("other-calls", 200, "calls per other user")
-	flag.IntVar(&writers, "writers", 2, "other users writing during each run")
+	flag.IntVar(&writers, "writers", 2, "other users writing (and as many reading) during each run")
 	rounds := flag.Int("rounds", 3, "runs of each, alternating which goes first")
 	batch := flag.Int("batch", privacy.DefaultEraseBatch, "calls per erasure transaction")
 	reuse := flag.Bool("reuse", false, "keep the generated database erasebench_src and reuse it when it exists (for repeated runs)")
@@ -133,7 +133,7 @@ func run(ctx context.Context, server string, calls, segments, others, otherCalls
 	// Each run gets a fresh copy, dropped right after it (its autovacuum must not run
 	// beside the next run); the order alternates, so neither side always runs second.
 	var plains, erases []time.Duration
-	var plainLat, eraseLat latencies
+	var plainLat, eraseLat, plainRead, eraseRead latencies
 	for round := range rounds {
 		for i := range 2 {
 			doErase := (round+i)%2 == 1
@@ -146,17 +146,17 @@ func run(ctx context.Context, server string, calls, segments, others, otherCalls
 			}
 			url := withDatabase(server, name)
 			if !doErase {
-				took, lat, err := measure(ctx, url, func(ctx context.Context, db *postgres.DB) error {
+				took, lat, read, err := measure(ctx, url, func(ctx context.Context, db *postgres.DB) error {
 					return plainDelete(ctx, db.Pool(), victim)
 				})
 				if err != nil {
 					return fmt.Errorf("plain delete: %w", err)
 				}
-				plains, plainLat = append(plains, took), append(plainLat, lat...)
+				plains, plainLat, plainRead = append(plains, took), append(plainLat, lat...), append(plainRead, read...)
 			} else {
 				var er privacy.Erasure
 				eraser := &privacy.Eraser{Hasher: h, Ledger: &privacy.LedgerFile{Path: filepath.Join(dir, "ledger")}, Batch: batch}
-				took, lat, err := measure(ctx, url, func(ctx context.Context, db *postgres.DB) error {
+				took, lat, read, err := measure(ctx, url, func(ctx context.Context, db *postgres.DB) error {
 					eraser.Store = db
 					var err error
 					er, err = eraser.Erase(ctx, victim, "bench")
@@ -165,7 +165,7 @@ func run(ctx context.Context, server string, calls, segments, others, otherCalls
 				if err != nil {
 					return fmt.Errorf("erase: %w", err)
 				}
-				erases, eraseLat = append(erases, took), append(eraseLat, lat...)
+				erases, eraseLat, eraseRead = append(erases, took), append(eraseLat, lat...), append(eraseRead, read...)
 				// Not timed: the proof that nothing is left.
 				if err := verify(ctx, url, eraser, victim, er); err != nil {
 					return err
@@ -185,6 +185,9 @@ func run(ctx context.Context, server string, calls, segments, others, otherCalls
 	fmt.Printf("other users' writes meanwhile (%d writers; call + transcript + 10 segments per transaction):\n", writers)
 	fmt.Printf("  during plain DELETE: %s\n", plainLat)
 	fmt.Printf("  during Erase:        %s\n", eraseLat)
+	fmt.Printf("other users' reads meanwhile (%d readers; a transcript with its segments, as the API reads it):\n", writers)
+	fmt.Printf("  during plain DELETE: %s\n", plainRead)
+	fmt.Printf("  during Erase:        %s\n", eraseRead)
 	return nil
 }
 
@@ -307,76 +310,100 @@ type latencies []time.Duration
 
 func (l latencies) String() string {
 	if len(l) == 0 {
-		return "no writes completed"
+		return "none completed"
 	}
 	s := slices.Clone(l)
 	slices.Sort(s)
 	q := func(p float64) time.Duration { return s[min(len(s)-1, int(p*float64(len(s))))] }
-	return fmt.Sprintf("%d writes, p50 %.1f ms, p99 %.1f ms, max %.1f ms", len(s),
+	return fmt.Sprintf("%d, p50 %.1f ms, p99 %.1f ms, max %.1f ms", len(s),
 		ms(q(0.5)), ms(q(0.99)), ms(s[len(s)-1]))
 }
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
 
-// measure times fn on the database at url while two other users' writers run, and
-// returns fn's time and the writers' latencies.
-func measure(ctx context.Context, url string, fn func(context.Context, *postgres.DB) error) (time.Duration, latencies, error) {
+// measure times fn on the database at url while other users write and read, and returns
+// fn's time and the latencies of their writes and of their reads.
+func measure(ctx context.Context, url string, fn func(context.Context, *postgres.DB) error) (time.Duration, latencies, latencies, error) {
 	db, err := postgres.Open(ctx, url)
 	if err != nil {
-		return 0, nil, err
+		return 0, nil, nil, err
 	}
 	defer db.Close()
 	rows, err := db.Pool().Query(ctx, `SELECT id, organization_id FROM users WHERE email LIKE 'other%' ORDER BY email LIMIT 4`)
 	if err != nil {
-		return 0, nil, err
+		return 0, nil, nil, err
 	}
-	type user struct{ id, org uuid.UUID }
+	type user struct {
+		id, org uuid.UUID
+		calls   []uuid.UUID
+	}
 	users, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (user, error) {
 		var u user
 		return u, r.Scan(&u.id, &u.org)
 	})
 	if err != nil {
-		return 0, nil, err
+		return 0, nil, nil, err
+	}
+	users = users[:min(writers, len(users))]
+	for i := range users {
+		rows, err := db.Pool().Query(ctx, `SELECT id FROM calls WHERE owner_id = $1`, users[i].id)
+		if err != nil {
+			return 0, nil, nil, err
+		}
+		if users[i].calls, err = pgx.CollectRows(rows, pgx.RowTo[uuid.UUID]); err != nil {
+			return 0, nil, nil, err
+		}
 	}
 	var (
-		mu   sync.Mutex
-		lat  latencies
-		stop atomic.Bool
-		wg   sync.WaitGroup
-		werr error
+		mu          sync.Mutex
+		write, read latencies
+		stop        atomic.Bool
+		wg          sync.WaitGroup
+		werr        error
 	)
-	for _, u := range users[:min(writers, len(users))] {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for !stop.Load() {
-				t0 := time.Now()
-				err := pgx.BeginFunc(ctx, db.Pool(), func(tx pgx.Tx) error {
-					var call, tr uuid.UUID
-					if err := tx.QueryRow(ctx, `INSERT INTO calls (organization_id, owner_id, status) VALUES ($1, $2, 'completed') RETURNING id`, u.org, u.id).Scan(&call); err != nil {
-						return err
-					}
-					if err := tx.QueryRow(ctx, `INSERT INTO transcripts (call_id, engine, text) VALUES ($1, 'w', 'a new call') RETURNING id`, call).Scan(&tr); err != nil {
-						return err
-					}
-					_, err := tx.Exec(ctx, `INSERT INTO segments (transcript_id, ord, channel, speaker, start_ms, end_ms, text)
-						SELECT $1, g, 0, 'agent', g, g, 'words' FROM generate_series(0, 9) g`, tr)
-					return err
-				})
-				d := time.Since(t0)
-				mu.Lock()
-				if err != nil && werr == nil {
-					werr = err
-				}
-				lat = append(lat, d)
-				mu.Unlock()
-				time.Sleep(time.Duration(5+rand.IntN(10)) * time.Millisecond)
+	// loop runs op until stopped, a pause of 5–15 ms between two, recording each time in *lat.
+	loop := func(lat *latencies, op func() error) {
+		defer wg.Done()
+		for !stop.Load() {
+			t0 := time.Now()
+			err := op()
+			d := time.Since(t0)
+			mu.Lock()
+			if err != nil && werr == nil {
+				werr = err
 			}
-		}()
+			*lat = append(*lat, d)
+			mu.Unlock()
+			time.Sleep(time.Duration(5+rand.IntN(10)) * time.Millisecond)
+		}
 	}
-	time.Sleep(200 * time.Millisecond) // writers warm up
+	for _, u := range users {
+		wg.Add(2)
+		go loop(&write, func() error {
+			return pgx.BeginFunc(ctx, db.Pool(), func(tx pgx.Tx) error {
+				var call, tr uuid.UUID
+				if err := tx.QueryRow(ctx, `INSERT INTO calls (organization_id, owner_id, status) VALUES ($1, $2, 'completed') RETURNING id`, u.org, u.id).Scan(&call); err != nil {
+					return err
+				}
+				if err := tx.QueryRow(ctx, `INSERT INTO transcripts (call_id, engine, text) VALUES ($1, 'w', 'a new call') RETURNING id`, call).Scan(&tr); err != nil {
+					return err
+				}
+				_, err := tx.Exec(ctx, `INSERT INTO segments (transcript_id, ord, channel, speaker, start_ms, end_ms, text)
+					SELECT $1, g, 0, 'agent', g, g, 'words' FROM generate_series(0, 9) g`, tr)
+				return err
+			})
+		})
+		go loop(&read, func() error {
+			t, err := db.Transcript(ctx, u.calls[rand.IntN(len(u.calls))])
+			if err == nil && len(t.Segments) == 0 {
+				err = fmt.Errorf("transcript of call %s read back without its segments", t.CallID)
+			}
+			return err
+		})
+	}
+	time.Sleep(200 * time.Millisecond) // writers and readers warm up
 	mu.Lock()
-	lat = lat[:0]
+	write, read = write[:0], read[:0]
 	mu.Unlock()
 	t0 := time.Now()
 	err = fn(ctx, db)
@@ -386,7 +413,7 @@ func measure(ctx context.Context, url string, fn func(context.Context, *postgres
 	if err == nil {
 		err = werr
 	}
-	return took, lat, err
+	return took, write, read, err
 }
 
 // withDatabase points a postgres:// URL at database db.

@@ -40,7 +40,7 @@ func (p purge) sql(verb string) string {
 var callPurges = []purge{
 	// The batch's transcript ids as one array: a bitmap scan of the index, then the
 	// table's pages once each, in page order (through a join on transcripts, PostgreSQL
-	// walks the index once per transcript and fetches row by row: twice the time).
+	// walks the index once per transcript and fetches row by row: 1.5 to 2 times as long).
 	{"segments", `transcript_id = ANY (ARRAY(SELECT id FROM transcripts WHERE call_id IN (SELECT unnest($2::uuid[]))))`},
 	{"transcripts", `call_id IN (SELECT unnest($2::uuid[]))`}, // the search tsvector is a column of this row
 	{"summaries", `call_id IN (SELECT unnest($2::uuid[]))`},
