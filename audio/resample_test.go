@@ -130,10 +130,11 @@ func TestResampleStreaming(t *testing.T) {
 }
 
 // TestResampleMatchesSox compares our decode+resample of speech with
-// `sox IN -r 16000 -c 1 -b 16 OUT.wav`. Both filters are linear-phase and delay-free, so
-// the signals line up sample for sample; they differ only in the shape of the transition
-// band (both pass to 95% of the lower Nyquist frequency) and in sox's dither. We assert correlation
-// ≥ 0.99 and an SNR of the difference ≥ 20 dB.
+// `sox -D IN -r 16000 -c 1 -b 16 OUT.wav`: sox's default conversion without its dither
+// (which adds noise of about one bit, different on every run). Both filters are
+// linear-phase and delay-free and designed alike, so the signals agree sample for sample
+// to within rounding: we assert an SNR of the difference ≥ 60 dB (measured 75–94 dB; the
+// filter before this design, flat to 95% with 80 dB, measured 43–79 dB).
 func TestResampleMatchesSox(t *testing.T) {
 	dir := t.TempDir()
 	mono := testcall.Mono(t, dir, testcall.Client, 0.2, testcall.Sentences[1], testcall.Sentences[4])
@@ -141,7 +142,7 @@ func TestResampleMatchesSox(t *testing.T) {
 		t.Run(strconv.Itoa(rate), func(t *testing.T) {
 			in := testcall.Convert(t, mono, filepath.Join(dir, fmt.Sprintf("in-%d.wav", rate)), "-r", strconv.Itoa(rate))
 			ref := filepath.Join(dir, fmt.Sprintf("sox-%d.wav", rate))
-			run(t, "sox", in, "-r", "16000", "-c", "1", "-b", "16", ref)
+			run(t, "sox", "-D", in, "-r", "16000", "-c", "1", "-b", "16", ref)
 			got := channelsOfFile(t, in, 16000)[0]
 			_, want := decodeFile(t, ref)
 			if d := len(got) - len(want); d < -1 || d > 1 {
@@ -159,8 +160,8 @@ func TestResampleMatchesSox(t *testing.T) {
 			if corr < 0.99 {
 				t.Errorf("correlation with sox = %.4f, want ≥ 0.99", corr)
 			}
-			if snr < 20 {
-				t.Errorf("SNR against sox = %.1f dB, want ≥ 20 dB", snr)
+			if snr < 60 {
+				t.Errorf("SNR against sox = %.1f dB, want ≥ 60 dB", snr)
 			}
 		})
 	}
