@@ -90,8 +90,6 @@ type Config struct {
 	MaxDuration time.Duration
 	// DecodeRaw decodes headerless audio of a given format; nil: raw uploads are refused.
 	DecodeRaw RawDecoder
-	// Notifier, when set, is told of every call that ends (webhooks).
-	Notifier Notifier
 }
 
 // RawDecoder is Decoder for headerless audio whose format the uploader named.
@@ -597,7 +595,7 @@ func (p *Pipeline) finish(ctx context.Context, callID uuid.UUID, status callscri
 	}
 	r, err := p.cfg.Store.ConfirmDeletion(ctx, callID, deletedAt, p.cfg.Now())
 	observeStep("deletion", began, p.cfg.Now())
-	p.callEnded(ctx, callID, status, cause)
+	p.callEnded(status)
 	if err != nil {
 		if callscribe.ErrorCode(err) == callscribe.ENOTFOUND {
 			// Nothing was ever recorded as staged (staging failed): nothing to prove.

@@ -31,20 +31,6 @@ type ServiceStore interface {
 	CallForWork(ctx context.Context, callID uuid.UUID) (callscribe.Call, callscribe.User, error)
 }
 
-// Notifier is told of every call that reaches a final status, after its audio's deletion
-// was confirmed (or found impossible to confirm). It gets ids and codes only; webhooks
-// implement it. It must not block for long: it runs on the call's path.
-type Notifier interface {
-	CallEnded(ctx context.Context, e CallEvent)
-}
-
-// CallEvent is one call's end.
-type CallEvent struct {
-	CallID    uuid.UUID
-	Status    callscribe.CallStatus
-	ErrorCode string // "" when completed
-}
-
 // local is a stage whose objects live in this process only (the memory stage): the
 // encryption keys of its objects stay in process memory and are never recorded.
 type local interface{ ProcessLocal() bool }
@@ -361,12 +347,10 @@ type ended struct{ error }
 
 func (e ended) Unwrap() error { return e.error }
 
-// ended counts a call's end and tells the notifier.
-func (p *Pipeline) callEnded(ctx context.Context, callID uuid.UUID, status callscribe.CallStatus, cause error) {
+// callEnded counts a call's end. (Its webhooks were recorded by the transaction that
+// ended it: see postgres.DB.OnCallEnd.)
+func (p *Pipeline) callEnded(status callscribe.CallStatus) {
 	metrics.CallsEnded.WithLabelValues(string(status)).Inc()
-	if p.cfg.Notifier != nil {
-		p.cfg.Notifier.CallEnded(ctx, CallEvent{CallID: callID, Status: status, ErrorCode: callscribe.ErrorCode(cause)})
-	}
 }
 
 func observeStep(step string, began, ended time.Time) { metrics.Step(step, began, ended) }

@@ -39,8 +39,8 @@ func NewNotifier(pool *pgxpool.Pool, jobs Inserter) *Notifier {
 // CallEnded records, in tx, one delivery for each active endpoint of the call's
 // organization subscribed to the call's event, and enqueues a deliver_webhook job for
 // each in the same transaction: if tx commits, every delivery will be attempted; if it
-// rolls back, none exists. Call it in the transaction that ends the call (after the
-// status is set), or use Notify after it committed.
+// rolls back, none exists. Call it in the transaction that ends the call, after the
+// status is set: serve sets it as the database's call-end hook (postgres.DB.OnCallEnd).
 //
 // The organization, the status and the telephony system's id of the call are read from
 // the call's row, never taken from the caller, so an event cannot reach another
@@ -106,12 +106,4 @@ func (n *Notifier) CallEnded(ctx context.Context, tx pgx.Tx, callID uuid.UUID) e
 		return fmt.Errorf("enqueue webhook deliveries: %w", err)
 	}
 	return nil
-}
-
-// Notify is CallEnded in a transaction of its own, for a caller whose transaction
-// that ended the call has committed already.
-func (n *Notifier) Notify(ctx context.Context, callID uuid.UUID) error {
-	return pgx.BeginFunc(ctx, n.pool, func(tx pgx.Tx) error {
-		return n.CallEnded(ctx, tx, callID)
-	})
 }

@@ -221,7 +221,7 @@ func TestDeliveredSignedWithRetry(t *testing.T) {
 		`UPDATE calls SET external_id = 'CA42' WHERE id = $1`, call); err != nil {
 		t.Fatal(err)
 	}
-	if err := n.Notify(callscribe.AsSystem(context.Background()), call); err != nil {
+	if err := notify(n, callscribe.AsSystem(context.Background()), call); err != nil {
 		t.Fatal(err)
 	}
 	ds := e.settled(t, call, 1)
@@ -264,7 +264,7 @@ func TestPayloadCarriesIDsOnly(t *testing.T) {
 	e.add(t, "acme", rcv.URL)
 	n := NewNotifier(e.db.Pool(), e.jobs(t))
 	call := e.call(t, "acme", callscribe.CallCompleted)
-	if err := n.Notify(callscribe.AsSystem(context.Background()), call); err != nil {
+	if err := notify(n, callscribe.AsSystem(context.Background()), call); err != nil {
 		t.Fatal(err)
 	}
 	e.settled(t, call, 1)
@@ -316,7 +316,7 @@ type endingArgs struct {
 func (endingArgs) Kind() string { return "test_end_call" }
 
 func (j *endingJob) Work(ctx context.Context, job *river.Job[endingArgs]) error {
-	return j.n.Notify(ctx, job.Args.CallID)
+	return notify(j.n, ctx, job.Args.CallID)
 }
 
 func TestNotifyFromAJob(t *testing.T) {
@@ -350,7 +350,7 @@ func TestNotifyFromAJob(t *testing.T) {
 	}
 	// Outside a job, with no client given, the notifier says so.
 	other := e.call(t, "acme", callscribe.CallFailed)
-	if err := NewNotifier(e.db.Pool(), nil).Notify(callscribe.AsSystem(context.Background()), other); err == nil || !strings.Contains(err.Error(), "no job client") {
+	if err := notify(NewNotifier(e.db.Pool(), nil), callscribe.AsSystem(context.Background()), other); err == nil || !strings.Contains(err.Error(), "no job client") {
 		t.Errorf("notify outside a job without a client: %v", err)
 	}
 	if ds, _ := e.w.Deliveries(callscribe.AsSystem(context.Background()), other); len(ds) != 0 {
@@ -368,7 +368,7 @@ func TestOtherOrganizationNeverReceives(t *testing.T) {
 	completed := e.call(t, "acme", callscribe.CallCompleted)
 	discarded := e.call(t, "acme", callscribe.CallDiscarded)
 	for _, c := range []uuid.UUID{completed, discarded} {
-		if err := n.Notify(callscribe.AsSystem(context.Background()), c); err != nil {
+		if err := notify(n, callscribe.AsSystem(context.Background()), c); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -438,7 +438,7 @@ func TestRetryRules(t *testing.T) {
 			e.add(t, "acme", url)
 			jobs := &manual{}
 			call := e.call(t, "acme", callscribe.CallFailed)
-			if err := NewNotifier(e.db.Pool(), jobs).Notify(callscribe.AsSystem(context.Background()), call); err != nil {
+			if err := notify(NewNotifier(e.db.Pool(), jobs), callscribe.AsSystem(context.Background()), call); err != nil {
 				t.Fatal(err)
 			}
 			if len(jobs.args) != 1 {
@@ -480,7 +480,7 @@ func TestGivesUp(t *testing.T) {
 	e.add(t, "acme", rcv.URL)
 	n := NewNotifier(e.db.Pool(), e.jobs(t))
 	call := e.call(t, "acme", callscribe.CallCompleted)
-	if err := n.Notify(callscribe.AsSystem(context.Background()), call); err != nil {
+	if err := notify(n, callscribe.AsSystem(context.Background()), call); err != nil {
 		t.Fatal(err)
 	}
 	d := e.settled(t, call, 1)[0]
@@ -538,7 +538,7 @@ func TestResidencyAndRemoval(t *testing.T) {
 	}
 	jobs := &manual{}
 	call := e.call(t, "acme", callscribe.CallCompleted)
-	if err := NewNotifier(e.db.Pool(), jobs).Notify(callscribe.AsSystem(context.Background()), call); err != nil {
+	if err := notify(NewNotifier(e.db.Pool(), jobs), callscribe.AsSystem(context.Background()), call); err != nil {
 		t.Fatal(err)
 	}
 	if len(jobs.args) != 1 {
@@ -564,10 +564,10 @@ func TestNotifyRules(t *testing.T) {
 	jobs := &manual{}
 	n := NewNotifier(e.db.Pool(), jobs)
 	running := e.call(t, "acme", callscribe.CallProcessing)
-	if err := n.Notify(callscribe.AsSystem(context.Background()), running); callscribe.ErrorCode(err) != callscribe.EINVALID {
+	if err := notify(n, callscribe.AsSystem(context.Background()), running); callscribe.ErrorCode(err) != callscribe.EINVALID {
 		t.Errorf("notify a call still processing: %v, want EINVALID", err)
 	}
-	if err := n.Notify(callscribe.AsSystem(context.Background()), uuid.New()); callscribe.ErrorCode(err) != callscribe.ENOTFOUND {
+	if err := notify(n, callscribe.AsSystem(context.Background()), uuid.New()); callscribe.ErrorCode(err) != callscribe.ENOTFOUND {
 		t.Errorf("notify a missing call: %v, want ENOTFOUND", err)
 	}
 	// In the caller's transaction: rolled back, nothing remains.
@@ -585,7 +585,7 @@ func TestNotifyRules(t *testing.T) {
 		t.Errorf("%d deliveries after the transaction rolled back, want 0", len(ds))
 	}
 	// Erasing the call erases its deliveries.
-	if err := n.Notify(ctx, call); err != nil {
+	if err := notify(n, ctx, call); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := e.db.Pool().Exec(ctx, `DELETE FROM calls WHERE id = $1`, call); err != nil {
@@ -599,4 +599,12 @@ func TestNotifyRules(t *testing.T) {
 	if out, err := e.w.Deliver(ctx, jobs.args[len(jobs.args)-1].DeliveryID); err != nil || out.State != "gone" {
 		t.Errorf("deliver an erased delivery: %+v, %v; want gone", out, err)
 	}
+}
+
+// notify runs CallEnded in a transaction of its own, as the transaction that ends a call
+// would (postgres.DB.OnCallEnd).
+func notify(n *Notifier, ctx context.Context, callID uuid.UUID) error {
+	return pgx.BeginFunc(ctx, n.pool, func(tx pgx.Tx) error {
+		return n.CallEnded(ctx, tx, callID)
+	})
 }

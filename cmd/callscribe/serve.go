@@ -57,7 +57,6 @@ func newService(ctx context.Context, a *app, scfg ServiceConfig, runJobs bool) (
 		closeASR()
 		return nil, err
 	}
-	notifier := &callNotifier{log: a.log}
 	limits := audio.Limits{MaxInputBytes: a.cfg.MaxCallBytes, MaxDuration: scfg.MaxCallDuration}
 	queued := &postgres.Queued{DB: a.db, MaxAttempts: scfg.JobMaxAttempts}
 	p := pipeline.New(pipeline.Config{
@@ -71,7 +70,6 @@ func newService(ctx context.Context, a *app, scfg ServiceConfig, runJobs bool) (
 		ConsentPoll: a.cfg.ConsentPoll,
 		MaxBytes:    a.cfg.MaxCallBytes,
 		MaxDuration: scfg.MaxCallDuration,
-		Notifier:    notifier,
 	})
 	workers := river.NewWorkers()
 	river.AddWorker(workers, &pipeline.Worker{Pipeline: p})
@@ -95,7 +93,10 @@ func newService(ctx context.Context, a *app, scfg ServiceConfig, runJobs bool) (
 		return nil, fmt.Errorf("job queue: %w", err)
 	}
 	queued.Jobs = client
-	notifier.n = webhook.NewNotifier(a.db.Pool(), client)
+	// A call's end records its webhook deliveries, with their jobs, in the transaction
+	// that ends it: whichever process or path ends a call (a worker, the sweeper, a
+	// withdrawal of consent), its event is sent, even if that process dies right after.
+	a.db.OnCallEnd(webhook.NewNotifier(a.db.Pool(), client).CallEnded)
 	return &service{pipeline: p, stage: stage, queue: client, closeASR: closeASR}, nil
 }
 

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
 	"strings"
 	"text/tabwriter"
 
@@ -13,7 +12,6 @@ import (
 
 	"callscribe"
 	"callscribe/metrics"
-	"callscribe/pipeline"
 	"callscribe/privacy/residency"
 	"callscribe/webhook"
 )
@@ -122,19 +120,5 @@ func cmdWebhook(ctx context.Context, cfg Config, args []string, stdout io.Writer
 		}
 		_, err := fmt.Fprintf(stdout, "webhook endpoint %s removed\n", id)
 		return err
-	}
-}
-
-// callNotifier tells the organization's webhooks of a call's end. The pipeline calls it
-// after the end committed; a process that dies between the two loses that one event
-// (the call's status and receipt are still served by the API).
-type callNotifier struct {
-	n   *webhook.Notifier // set once the job queue exists: deliveries are its jobs
-	log *slog.Logger
-}
-
-func (c *callNotifier) CallEnded(ctx context.Context, e pipeline.CallEvent) {
-	if err := c.n.Notify(context.WithoutCancel(ctx), e.CallID); err != nil {
-		c.log.Error("record the call's webhook deliveries", "call_id", e.CallID, "err", err)
 	}
 }

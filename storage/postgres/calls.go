@@ -89,14 +89,14 @@ func (db *DB) CompleteCall(ctx context.Context, ownerID uuid.UUID, t callscribe.
 			return err
 		}
 		if blocked {
-			return endCall(ctx, tx, t.CallID, callscribe.CallDiscarded, callscribe.EBLOCKED, "the owner is blocked")
+			return db.endCall(ctx, tx, t.CallID, callscribe.CallDiscarded, callscribe.EBLOCKED, "the owner is blocked")
 		}
 		transcription, err := consentInForce(ctx, tx, ownerID, callscribe.PurposeTranscription)
 		if err != nil {
 			return err
 		}
 		if status != string(callscribe.CallStaged) && status != string(callscribe.CallProcessing) || !transcription {
-			if err := endCall(ctx, tx, t.CallID, callscribe.CallDiscarded, callscribe.ENOCONSENT, "consent to transcription was withdrawn"); err != nil {
+			if err := db.endCall(ctx, tx, t.CallID, callscribe.CallDiscarded, callscribe.ENOCONSENT, "consent to transcription was withdrawn"); err != nil {
 				return err
 			}
 			return nil
@@ -140,6 +140,9 @@ func (db *DB) CompleteCall(ctx context.Context, ownerID uuid.UUID, t callscribe.
 			WHERE id = $1`, t.CallID, t.DurationMS, t.Channels); err != nil {
 			return err
 		}
+		if err := db.callEnded(ctx, tx, t.CallID); err != nil {
+			return err
+		}
 		if err := eraseKey(ctx, tx, t.CallID); err != nil {
 			return err
 		}
@@ -157,19 +160,25 @@ func (db *DB) CompleteCall(ctx context.Context, ownerID uuid.UUID, t callscribe.
 // A call that has already ended keeps its status.
 func (db *DB) EndCall(ctx context.Context, callID uuid.UUID, status callscribe.CallStatus, code, message string) error {
 	if err := db.inTx(ctx, func(tx pgx.Tx) error {
-		return endCall(ctx, tx, callID, status, code, message)
+		return db.endCall(ctx, tx, callID, status, code, message)
 	}); err != nil {
 		return fmt.Errorf("end call: %w", err)
 	}
 	return nil
 }
 
-func endCall(ctx context.Context, tx pgx.Tx, callID uuid.UUID, status callscribe.CallStatus, code, message string) error {
-	if _, err := tx.Exec(ctx, `
+func (db *DB) endCall(ctx context.Context, tx pgx.Tx, callID uuid.UUID, status callscribe.CallStatus, code, message string) error {
+	tag, err := tx.Exec(ctx, `
 		UPDATE calls SET status = $2, error_code = $3, error_message = $4, updated_at = now()
 		WHERE id = $1 AND status NOT IN ('completed', 'discarded', 'failed')`,
-		callID, string(status), code, message); err != nil {
+		callID, string(status), code, message)
+	if err != nil {
 		return err
+	}
+	if tag.RowsAffected() == 1 {
+		if err := db.callEnded(ctx, tx, callID); err != nil {
+			return err
+		}
 	}
 	return eraseKey(ctx, tx, callID)
 }

@@ -24,7 +24,24 @@ import (
 // DB is callscribe's PostgreSQL database.
 type DB struct {
 	pool  *pgxpool.Pool
-	watch watchers // see WatchUser
+	watch watchers    // see WatchUser
+	onEnd CallEndHook // see OnCallEnd
+}
+
+// CallEndHook runs in the transaction that gives a call its final status (completed,
+// failed or discarded), after the status is written, once per call: a call's end and
+// what must follow from it (the webhook deliveries) commit together or not at all.
+type CallEndHook func(ctx context.Context, tx pgx.Tx, callID uuid.UUID) error
+
+// OnCallEnd sets the hook every call's end runs. Set it before the DB is in use.
+func (db *DB) OnCallEnd(h CallEndHook) { db.onEnd = h }
+
+// callEnded runs the call-end hook, if any, in tx.
+func (db *DB) callEnded(ctx context.Context, tx pgx.Tx, callID uuid.UUID) error {
+	if db.onEnd == nil {
+		return nil
+	}
+	return db.onEnd(ctx, tx, callID)
 }
 
 // Open connects to the database at url and checks that it answers.

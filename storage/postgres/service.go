@@ -258,7 +258,7 @@ func (db *DB) FailLostCalls(ctx context.Context, stage string, now time.Time) ([
 			return err
 		}
 		for _, id := range ids {
-			if err := endCall(ctx, tx, id, callscribe.CallFailed, callscribe.EUNAVAILABLE,
+			if err := db.endCall(ctx, tx, id, callscribe.CallFailed, callscribe.EUNAVAILABLE,
 				"the call's audio was held in the memory of a server process that stopped before transcribing it; the audio is gone with that process; upload the call again"); err != nil {
 				return err
 			}
@@ -310,6 +310,9 @@ func (db *DB) DiscardQueuedCalls(ctx context.Context, ownerID uuid.UUID, code, m
 			return err
 		}
 		for _, id := range ids {
+			if err := db.callEnded(ctx, tx, id); err != nil {
+				return err
+			}
 			if err := eraseKey(ctx, tx, id); err != nil {
 				return err
 			}

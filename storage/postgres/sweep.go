@@ -106,7 +106,7 @@ func (db *DB) EndAbandonedCalls(ctx context.Context, stage string) ([]uuid.UUID,
 			return err
 		}
 		for _, id := range ids {
-			if err := endCall(ctx, tx, id, callscribe.CallFailed, callscribe.EINTERNAL,
+			if err := db.endCall(ctx, tx, id, callscribe.CallFailed, callscribe.EINTERNAL,
 				"the call's last attempt stopped before it ended (the worker stopped); its audio was deleted; upload the call again"); err != nil {
 				return err
 			}
