@@ -1,9 +1,10 @@
 // Command ingestbench measures `callscribe serve` as a service, each figure beside its
 // reference measured in the same run: concurrent uploads of one-minute calls accepted per
-// second beside minio-go PutObject of the same bytes to the same MinIO; the server's peak
-// RSS while it receives a 1 GiB upload; and, with the worker running, the time from a
-// transcript's commit to the confirmed deletion of its audio. scripts/bench.sh runs it
-// against a throwaway PostgreSQL and MinIO (the CALLSCRIBE_TEST_S3_* variables).
+// second beside minio-go PutObject of the same bytes to the same MinIO (both warmed up,
+// then taking turns three times; the medians count); the server's peak RSS while it
+// receives a 1 GiB upload; and, with the worker running, the time from a transcript's
+// commit to the confirmed deletion of its audio. scripts/bench.sh runs it against a
+// throwaway PostgreSQL and MinIO (the CALLSCRIBE_TEST_S3_* variables).
 package main
 
 import (
