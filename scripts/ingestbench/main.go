@@ -48,13 +48,14 @@ func main() {
 	speech := flag.String("speech", "", "a short WAV (flite) uploaded in the deletion-latency run")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the server in the throughput run to this file")
 	onlyThroughput := flag.Bool("only-throughput", false, "measure the throughput only (for profiling runs)")
+	verbose := flag.Bool("v", false, "print when each run began and ended (unix seconds), to match the runs with a CPU sampler's records")
 	minioProfile := flag.String("minioprofile", "", "write MinIO's CPU profiles of the throughput run (ours, then the reference) to this file and this file.raw, each a zip")
 	flag.Parse()
 	if *url == "" || *speech == "" {
 		fmt.Fprintln(os.Stderr, "ingestbench: -url and -speech are required")
 		os.Exit(2)
 	}
-	b := &bench{bin: *bin, url: *url, cpuProfile: *cpuProfile, minioProfile: *minioProfile, onlyThroughput: *onlyThroughput,
+	b := &bench{bin: *bin, url: *url, cpuProfile: *cpuProfile, minioProfile: *minioProfile, onlyThroughput: *onlyThroughput, verbose: *verbose,
 		rounds: max(*rounds, 1), client: &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: *inFlight}}}
 	if err := b.run(context.Background(), *uploads, *inFlight, *bigBytes, *speechCalls, *speech); err != nil {
 		fmt.Fprintf(os.Stderr, "ingestbench: %v\n", err)
@@ -67,6 +68,7 @@ type bench struct {
 	cpuProfile     string // CALLSCRIBE_CPU_PROFILE of the throughput run's server; "": none
 	minioProfile   string // MinIO's CPU profile of the throughput run; "": none
 	onlyThroughput bool
+	verbose        bool
 	rounds         int
 	// client keeps a connection per upload in flight, as minio-go's transport does for the
 	// reference (http.DefaultClient keeps 2, so most uploads would open a new one).
@@ -175,9 +177,10 @@ func (b *bench) run(ctx context.Context, uploads, inFlight int, bigBytes int64, 
 			if i == 0 {
 				ourCPU += cpuAfter - cpuBefore
 			}
-			// For matching the runs with a CPU sampler's records of every process on the machine.
-			fmt.Fprintf(os.Stderr, "ingestbench: round %d %s from %.3f to %.3f (unix seconds)\n",
-				r+1, strings.TrimSpace(s.name), unix(start), unix(start.Add(took)))
+			if b.verbose {
+				fmt.Fprintf(os.Stderr, "ingestbench: round %d %s from %.3f to %.3f (unix seconds)\n",
+					r+1, strings.TrimSpace(s.name), unix(start), unix(start.Add(took)))
+			}
 			if r == 0 && i < 2 {
 				to := b.minioProfile
 				if i == 1 {
