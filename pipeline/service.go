@@ -26,6 +26,8 @@ import (
 type ServiceStore interface {
 	Store
 	AcceptCall(ctx context.Context, c callscribe.NewCall, s callscribe.Staging) (id uuid.UUID, existing bool, err error)
+	// Admission is UserBlocked and ConsentInForce in one round trip: an upload asks both.
+	Admission(ctx context.Context, userID uuid.UUID, purpose callscribe.Purpose) (blocked, consented bool, err error)
 	RecordRejected(ctx context.Context, c callscribe.NewCall, s callscribe.Staging, code, message string, deletedAt, confirmedAt time.Time) (callscribe.Receipt, error)
 	CallIDByExternalID(ctx context.Context, orgID uuid.UUID, externalID string) (uuid.UUID, error)
 	CallForWork(ctx context.Context, callID uuid.UUID) (callscribe.Call, callscribe.User, error)
@@ -74,11 +76,11 @@ func (p *Pipeline) Accept(ctx context.Context, up Upload) (_ Accepted, err error
 	if !ok {
 		return Accepted{}, errors.New("accept: the store cannot queue calls")
 	}
-	// A blocked owner's data is not processed, nor shown: not even a repeat's call id.
-	blocked, err := p.cfg.Store.UserBlocked(ctx, up.Owner.ID)
+	blocked, consented, err := st.Admission(ctx, up.Owner.ID, callscribe.PurposeTranscription)
 	if err != nil {
 		return Accepted{}, err
 	}
+	// A blocked owner's data is not processed, nor shown: not even a repeat's call id.
 	if blocked {
 		return Accepted{}, blockedError(up.Owner)
 	}
@@ -91,11 +93,7 @@ func (p *Pipeline) Accept(ctx context.Context, up Upload) (_ Accepted, err error
 			return Accepted{}, err
 		}
 	}
-	ok, err = st.ConsentInForce(ctx, up.Owner.ID, callscribe.PurposeTranscription)
-	if err != nil {
-		return Accepted{}, err
-	}
-	if !ok {
+	if !consented {
 		return Accepted{}, callscribe.Errorf(callscribe.ENOCONSENT,
 			"user %s has not consented to transcription; nothing was stored", up.Owner.Email)
 	}

@@ -22,6 +22,7 @@ type ServiceConfig struct {
 	ObjectStore     bool          // CALLSCRIBE_S3_ENDPOINT is set: staged audio is shared between processes
 	SweepEvery      time.Duration // CALLSCRIBE_SWEEP_EVERY: time between the sweeper's passes over the object store
 	SweepGrace      time.Duration // CALLSCRIBE_SWEEP_GRACE: an object no call claims is left this long
+	CPUProfile      string        // CALLSCRIBE_CPU_PROFILE: serve writes a CPU profile here until it stops; empty (the default): off
 }
 
 const (
@@ -52,6 +53,7 @@ func LoadServiceConfig(getenv func(string) string) (ServiceConfig, error) {
 	if v := strings.TrimSpace(getenv("CALLSCRIBE_HTTP_ADDR")); v != "" {
 		c.HTTPAddr = v
 	}
+	c.CPUProfile = strings.TrimSpace(getenv("CALLSCRIBE_CPU_PROFILE"))
 	durations := []struct {
 		name     string
 		dst      *time.Duration

@@ -108,6 +108,11 @@ func cmdServe(ctx context.Context, cfg Config, args []string, stdout io.Writer) 
 	if err != nil {
 		return callscribe.Errorf(callscribe.EINVALID, "configuration: %v", err)
 	}
+	stopProfile, err := startCPUProfile(scfg.CPUProfile)
+	if err != nil {
+		return callscribe.Wrap(callscribe.EINVALID, err, "%v", err)
+	}
+	defer stopProfile()
 	a, err := openApp(ctx, cfg)
 	if err != nil {
 		return err

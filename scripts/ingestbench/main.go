@@ -1,9 +1,10 @@
 // Command ingestbench measures `callscribe serve` as a service, each figure beside its
 // reference measured in the same run: concurrent uploads of one-minute calls accepted per
-// second beside minio-go PutObject of the same bytes to the same MinIO; the server's peak
-// RSS while it receives a 1 GiB upload; and, with the worker running, the time from a
-// transcript's commit to the confirmed deletion of its audio. scripts/bench.sh runs it
-// against a throwaway PostgreSQL and MinIO (the CALLSCRIBE_TEST_S3_* variables).
+// second beside minio-go PutObject of the same bytes to the same MinIO (both warmed up,
+// then taking turns three times; the medians count); the server's peak RSS while it
+// receives a 1 GiB upload; and, with the worker running, the time from a transcript's
+// commit to the confirmed deletion of its audio. scripts/bench.sh runs it against a
+// throwaway PostgreSQL and MinIO (the CALLSCRIBE_TEST_S3_* variables).
 package main
 
 import (
@@ -31,6 +32,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/minio/minio-go/v7"
 	"github.com/minio/minio-go/v7/pkg/credentials"
+	"github.com/minio/minio-go/v7/pkg/signer"
 )
 
 const owner = "bench@example.ru"
@@ -40,15 +42,21 @@ func main() {
 	url := flag.String("url", "", "PostgreSQL URL as a superuser (the benchmark's own database)")
 	uploads := flag.Int("uploads", 128, "one-minute calls uploaded in the throughput run")
 	inFlight := flag.Int("concurrency", 32, "uploads in flight at once")
+	rounds := flag.Int("rounds", 3, "times each side of the throughput run is measured, taking turns")
 	bigBytes := flag.Int64("big", 1<<30, "bytes of audio in the large upload")
 	speechCalls := flag.Int("calls", 20, "short calls transcribed in the deletion-latency run")
 	speech := flag.String("speech", "", "a short WAV (flite) uploaded in the deletion-latency run")
+	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the server in the throughput run to this file")
+	onlyThroughput := flag.Bool("only-throughput", false, "measure the throughput only (for profiling runs)")
+	verbose := flag.Bool("v", false, "print when each run began and ended (unix seconds), to match the runs with a CPU sampler's records")
+	minioProfile := flag.String("minioprofile", "", "write MinIO's CPU profiles of the throughput run (ours, then the reference) to this file and this file.raw, each a zip")
 	flag.Parse()
 	if *url == "" || *speech == "" {
 		fmt.Fprintln(os.Stderr, "ingestbench: -url and -speech are required")
 		os.Exit(2)
 	}
-	b := &bench{bin: *bin, url: *url}
+	b := &bench{bin: *bin, url: *url, cpuProfile: *cpuProfile, minioProfile: *minioProfile, onlyThroughput: *onlyThroughput, verbose: *verbose,
+		rounds: max(*rounds, 1), client: &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: *inFlight}}}
 	if err := b.run(context.Background(), *uploads, *inFlight, *bigBytes, *speechCalls, *speech); err != nil {
 		fmt.Fprintf(os.Stderr, "ingestbench: %v\n", err)
 		os.Exit(1)
@@ -56,10 +64,18 @@ func main() {
 }
 
 type bench struct {
-	bin, url string
-	key      string
-	s3       struct{ endpoint, access, secret string }
-	dataDir  string
+	bin, url       string
+	cpuProfile     string // CALLSCRIBE_CPU_PROFILE of the throughput run's server; "": none
+	minioProfile   string // MinIO's CPU profile of the throughput run; "": none
+	onlyThroughput bool
+	verbose        bool
+	rounds         int
+	// client keeps a connection per upload in flight, as minio-go's transport does for the
+	// reference (http.DefaultClient keeps 2, so most uploads would open a new one).
+	client  *http.Client
+	key     string
+	s3      struct{ endpoint, access, secret string }
+	dataDir string
 }
 
 func (b *bench) run(ctx context.Context, uploads, inFlight int, bigBytes int64, speechCalls int, speech string) error {
@@ -80,27 +96,18 @@ func (b *bench) run(ctx context.Context, uploads, inFlight int, bigBytes int64, 
 	}
 
 	call := wav(60*8000, 8000, 2)
-	fmt.Printf("== ingestion: %d uploads of a one-minute 8 kHz stereo WAV (%d bytes), %d in flight, beside minio-go PutObject of the same bytes\n",
-		uploads, len(call), inFlight)
+	fmt.Printf("== ingestion: %d uploads of a one-minute 8 kHz stereo WAV (%d bytes), %d in flight, beside minio-go PutObject of the same bytes;\n   each side %d times, taking turns after an untimed warm-up round each; the median run counts\n",
+		uploads, len(call), inFlight, b.rounds)
 	srv, err := b.serve(ctx, false, map[string]string{
 		"CALLSCRIBE_MAX_CALL_BYTES":    strconv.FormatInt(bigBytes+(1<<20), 10),
 		"CALLSCRIBE_MAX_CALL_DURATION": "0",
 		"CALLSCRIBE_S3_BUCKET":         "ingestbench-serve",
+		"CALLSCRIBE_CPU_PROFILE":       b.cpuProfile,
 	})
 	if err != nil {
 		return err
 	}
 	defer srv.stop()
-	// One upload first, so that neither side is timed with its first connection.
-	if err := b.upload(ctx, srv.addr, bytes.NewReader(call), int64(len(call))); err != nil {
-		return fmt.Errorf("first upload: %w", err)
-	}
-	ours, err := concurrently(uploads, inFlight, func() error {
-		return b.upload(ctx, srv.addr, bytes.NewReader(call), int64(len(call)))
-	})
-	if err != nil {
-		return fmt.Errorf("uploads: %w", err)
-	}
 	mc, err := minio.New(b.s3.endpoint, &minio.Options{Creds: credentials.NewStaticV4(b.s3.access, b.s3.secret, "")})
 	if err != nil {
 		return err
@@ -109,25 +116,102 @@ func (b *bench) run(ctx context.Context, uploads, inFlight int, bigBytes int64, 
 	if err := mc.MakeBucket(ctx, bucket, minio.MakeBucketOptions{}); err != nil {
 		return fmt.Errorf("make bucket: %w", err)
 	}
+	// The reference is PutObject as a caller gets it by default (over plain HTTP minio-go
+	// signs the body chunk by chunk, STREAMING-AWS4-HMAC-SHA256-PAYLOAD); the stage sends
+	// its ciphertext unsigned (storage/s3 putOptions says why), so PutObject with
+	// DisableContentSha256 is measured too, and the ratio printed against both.
 	var n atomic.Int64
-	put := func() error {
-		name := fmt.Sprintf("call-%d.wav", n.Add(1))
-		_, err := mc.PutObject(ctx, bucket, name, bytes.NewReader(call), int64(len(call)), minio.PutObjectOptions{ContentType: "audio/wav"})
-		return err
+	putWith := func(unsigned bool) func() error {
+		return func() error {
+			name := fmt.Sprintf("call-%d.wav", n.Add(1))
+			_, err := mc.PutObject(ctx, bucket, name, bytes.NewReader(call), int64(len(call)),
+				minio.PutObjectOptions{ContentType: "audio/wav", DisableContentSha256: unsigned})
+			return err
+		}
 	}
-	if err := put(); err != nil {
-		return fmt.Errorf("put: %w", err)
+	sides := []struct {
+		name string
+		f    func() error
+		runs []time.Duration
+	}{
+		{name: "callscribe serve  POST /v1/calls        ", f: func() error {
+			return b.upload(ctx, srv.addr, bytes.NewReader(call), int64(len(call)))
+		}},
+		{name: "minio-go PutObject, same bytes          ", f: putWith(false)},
+		{name: "minio-go PutObject, DisableContentSha256", f: putWith(true)},
 	}
-	raw, err := concurrently(uploads, inFlight, put)
-	if err != nil {
-		return fmt.Errorf("put: %w", err)
+	// A round of inFlight of each first, untimed: no side is timed with its first
+	// connections, nor with MinIO's buffer pool still growing (it allocates a 2 MiB
+	// buffer per PUT in flight until its pool holds enough: whichever side ran first
+	// used to pay for that).
+	for _, s := range sides {
+		if _, err := concurrently(inFlight, inFlight, s.f); err != nil {
+			return fmt.Errorf("warm-up: %s: %w", strings.TrimSpace(s.name), err)
+		}
 	}
-	oursRate, rawRate := float64(uploads)/ours.Seconds(), float64(uploads)/raw.Seconds()
-	fmt.Printf("callscribe serve  POST /v1/calls   %7.1f calls/s (%.2f s)\n", oursRate, ours.Seconds())
-	fmt.Printf("minio-go PutObject, same bytes     %7.1f puts/s  (%.2f s)\n", rawRate, raw.Seconds())
-	fmt.Printf("ratio %.2f (target >= 0.80)\n", oursRate/rawRate)
+	// The machine is shared: the sides take turns, rounds times, and each side's median
+	// counts, so that a burst of other load falls on one run of one side, not on a side.
+	var ourCPU time.Duration
+	for r := range b.rounds {
+		for i := range sides {
+			s := &sides[i]
+			if r == 0 && i < 2 {
+				if err := b.minioProfiling(ctx, ""); err != nil {
+					return err
+				}
+			}
+			cpuBefore, err := srv.cpu()
+			if err != nil {
+				return err
+			}
+			start := time.Now()
+			took, err := concurrently(uploads, inFlight, s.f)
+			if err != nil {
+				return fmt.Errorf("%s: %w", strings.TrimSpace(s.name), err)
+			}
+			cpuAfter, err := srv.cpu()
+			if err != nil {
+				return err
+			}
+			s.runs = append(s.runs, took)
+			if i == 0 {
+				ourCPU += cpuAfter - cpuBefore
+			}
+			if b.verbose {
+				fmt.Fprintf(os.Stderr, "ingestbench: round %d %s from %.3f to %.3f (unix seconds)\n",
+					r+1, strings.TrimSpace(s.name), unix(start), unix(start.Add(took)))
+			}
+			if r == 0 && i < 2 {
+				to := b.minioProfile
+				if i == 1 {
+					to += ".raw"
+				}
+				if err := b.minioProfiling(ctx, to); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	rates := make([]float64, len(sides))
+	for i, s := range sides {
+		var each []string
+		for _, d := range s.runs {
+			each = append(each, fmt.Sprintf("%5.1f", float64(uploads)/d.Seconds()))
+		}
+		sorted := slices.Clone(s.runs)
+		slices.Sort(sorted)
+		rates[i] = float64(uploads) / sorted[len(sorted)/2].Seconds()
+		fmt.Printf("%s  median %5.1f /s   (runs %s)\n", s.name, rates[i], strings.Join(each, ", "))
+	}
+	fmt.Printf("ratio %.2f against PutObject's defaults (target >= 0.80); %.2f against unsigned PutObject\n",
+		rates[0]/rates[1], rates[0]/rates[2])
+	fmt.Printf("(the server's own CPU time: %.1f ms per call)\n",
+		float64(ourCPU.Microseconds())/1000/float64(uploads*b.rounds))
 
 	srv.stop()
+	if b.onlyThroughput {
+		return nil
+	}
 
 	// A fresh server, so that its high-water mark is this upload's and not the run above's.
 	fmt.Printf("\n== memory: one %d MiB WAV upload, streamed to a fresh server (its peak RSS from /proc/PID/status)\n", bigBytes>>20)
@@ -268,6 +352,30 @@ func (s *server) stop() {
 	})
 }
 
+// cpu is the user and system CPU time the server has used, from /proc/PID/stat.
+func (s *server) cpu() (time.Duration, error) {
+	b, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(s.cmd.Process.Pid), "stat"))
+	if err != nil {
+		return 0, err
+	}
+	// The fields after the command's name, which is in parentheses and may hold spaces:
+	// state is the first of them, utime and stime the 12th and 13th.
+	_, rest, ok := strings.Cut(string(b), ") ")
+	f := strings.Fields(rest)
+	if !ok || len(f) < 13 {
+		return 0, fmt.Errorf("/proc/%d/stat: unexpected %q", s.cmd.Process.Pid, b)
+	}
+	var ticks int64
+	for _, v := range f[11:13] {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			return 0, fmt.Errorf("/proc/%d/stat: %w", s.cmd.Process.Pid, err)
+		}
+		ticks += n
+	}
+	return time.Duration(ticks) * time.Second / 100, nil // USER_HZ is 100 on Linux
+}
+
 type memory struct{ rss, hwm int64 }
 
 // rss reads the server's resident set and its high-water mark, in bytes.
@@ -311,7 +419,7 @@ func (b *bench) post(ctx context.Context, addr string, body io.Reader, size int6
 	req.ContentLength = size
 	req.Header.Set("Authorization", "Bearer "+b.key)
 	req.Header.Set("Content-Type", "audio/wav")
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := b.client.Do(req)
 	if err != nil {
 		return "", err
 	}
@@ -518,5 +626,38 @@ func (b *bench) deletionLatency(ctx context.Context, n int, speech string) error
 		len(lat), q(0.5), q(0.99), lat[len(lat)-1])
 	return nil
 }
+
+// minioProfiling starts MinIO's CPU profiler (to == "") or stops it and writes its zip to
+// to, through MinIO's admin API; it does nothing without -minioprofile.
+func (b *bench) minioProfiling(ctx context.Context, to string) error {
+	if b.minioProfile == "" {
+		return nil
+	}
+	method, path := http.MethodPost, "/minio/admin/v3/profiling/start?profilerType=cpu"
+	if to != "" {
+		method, path = http.MethodGet, "/minio/admin/v3/profiling/download"
+	}
+	req, err := http.NewRequestWithContext(ctx, method, "http://"+b.s3.endpoint+path, nil)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("X-Amz-Content-Sha256", "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855") // empty body
+	req = signer.SignV4(*req, b.s3.access, b.s3.secret, "", "us-east-1")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return fmt.Errorf("minio profiling: %w", err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil || resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("minio profiling %s: %s: %s %v", path, resp.Status, bytes.TrimSpace(body[:min(len(body), 300)]), err)
+	}
+	if to == "" {
+		return nil
+	}
+	return os.WriteFile(to, body, 0o644)
+}
+
+func unix(t time.Time) float64 { return float64(t.UnixNano()) / 1e9 }
 
 func mib(b int64) float64 { return float64(b) / (1 << 20) }

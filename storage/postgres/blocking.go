@@ -79,3 +79,22 @@ func userBlocked(ctx context.Context, q querier, userID uuid.UUID) (bool, error)
 func errBlocked(what string) error {
 	return callscribe.Errorf(callscribe.EBLOCKED, "the owner of %s is blocked: their data is kept but not shown until they are unblocked", what)
 }
+
+// Admission answers, in one round trip, the two questions an upload asks before anything
+// of it is read: is the user blocked (UserBlocked), and is their consent to purpose in
+// force (ConsentInForce). Like them it takes no lock: the worker re-checks both under the
+// user row's lock before it stores anything of the call.
+func (db *DB) Admission(ctx context.Context, userID uuid.UUID, purpose callscribe.Purpose) (blocked, consented bool, err error) {
+	err = db.pool.QueryRow(ctx, `
+		SELECT u.blocked_at IS NOT NULL,
+		       EXISTS (SELECT 1 FROM consents c
+		               WHERE c.user_id = u.id AND c.purpose = $2 AND c.withdrawn_at IS NULL)
+		FROM users u WHERE u.id = $1`, userID, string(purpose)).Scan(&blocked, &consented)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return false, false, callscribe.Errorf(callscribe.ENOTFOUND, "no user with id %s", userID)
+	}
+	if err != nil {
+		return false, false, fmt.Errorf("check block and consent: %w", err)
+	}
+	return blocked, consented, nil
+}
