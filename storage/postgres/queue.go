@@ -27,8 +27,18 @@ func migrateQueue(ctx context.Context, url string) error {
 	if _, err := m.Migrate(ctx, rivermigrate.DirectionUp, nil); err != nil {
 		return fmt.Errorf("migrate queue: %w", err)
 	}
+	// Our queries find a call's jobs by the call id in their args: the sweeper for every
+	// live call, the erasure for every batch of a subject's calls. Without this index each
+	// of those scans the whole job table. It is ours, not River's, so it is made here,
+	// after River's migrations have made the table (ours run before them).
+	if _, err := pool.Exec(ctx, `CREATE INDEX IF NOT EXISTS `+jobCallIndex+` ON river_job ((args ->> 'call_id'))`); err != nil {
+		return fmt.Errorf("index jobs by call: %w", err)
+	}
 	return nil
 }
+
+// jobCallIndex indexes River's jobs by the call id their args carry.
+const jobCallIndex = "callscribe_river_job_call_id"
 
 // JobInserter inserts a job in a transaction: a *river.Client[pgx.Tx].
 type JobInserter interface {
