@@ -15,6 +15,7 @@ packages=(
   acl                                           # setfacl: lets the postgres user reach a data dir under /root
   time                                          # /usr/bin/time: peak memory in benchmarks
   curl                                          # scripts/test-minio.sh: waits for MinIO to be ready
+  python3                                       # scripts/bench.sh: sizes and ratios
 )
 
 missing=()
