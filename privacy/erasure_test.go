@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -187,6 +188,23 @@ func TestErasureLeavesNothing(t *testing.T) {
 	db := openDB(t, url)
 	alice := makePerson(t, db, "quokka", "alice.quokka@example.ru", "+7 (916) 555-01-23", 5)
 	bob := makePerson(t, db, "wombat", "bob.wombat@example.ru", "+7 (903) 777-44-55", 3)
+	// Every ended call has told the organization's webhook: one delivery each, whose
+	// payload names the call.
+	var endpoint uuid.UUID
+	if err := db.Pool().QueryRow(ctx, `
+		INSERT INTO webhook_endpoints (organization_id, url, secret, events, country)
+		VALUES ($1, 'https://crm.example.ru/hook', repeat('s', 32), ARRAY['call.completed'], 'RU') RETURNING id`,
+		alice.user.OrgID).Scan(&endpoint); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range append(slices.Clone(alice.calls), bob.calls...) {
+		if _, err := db.Pool().Exec(ctx, `
+			INSERT INTO webhook_deliveries (id, endpoint_id, event, call_id, payload)
+			VALUES (gen_random_uuid(), $1, 'call.completed', $2::uuid, jsonb_build_object('data', jsonb_build_object('call_id', $2::uuid::text)))`,
+			endpoint, c); err != nil {
+			t.Fatal(err)
+		}
+	}
 	if hits := scanDatabase(t, url, alice.needles()); len(hits) == 0 {
 		t.Fatal("before erasure the scan finds nothing of alice: the scan is blind")
 	}
@@ -216,7 +234,8 @@ func TestErasureLeavesNothing(t *testing.T) {
 		t.Errorf("VerifyErased = %v, %v; want every count 0", rep.Remaining, err)
 	}
 	for table, want := range map[string]int64{"calls": 6, "transcripts": 5, "segments": 15, "summaries": 5, "rectifications": 1,
-		"audio_deletion_receipts": 5, "call_stages": 6, "staged_audio_unconfirmed": 1, "consents": 2, "users": 1} {
+		"audio_deletion_receipts": 5, "call_stages": 6, "staged_audio_unconfirmed": 1, "consents": 2, "users": 1,
+		"webhook_deliveries": 5} {
 		if got := er.Entry.Counts[table]; got != want {
 			t.Errorf("ledger count %s = %d, want %d", table, got, want)
 		}
