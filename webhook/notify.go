@@ -9,7 +9,6 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/rivertype"
 
@@ -23,17 +22,14 @@ type Inserter interface {
 
 // Notifier records the deliveries of a call's end and enqueues their jobs.
 type Notifier struct {
-	pool *pgxpool.Pool
 	jobs Inserter
 	now  func() time.Time
 }
 
-// NewNotifier returns a Notifier that writes through pool and enqueues through jobs.
-// With jobs nil it enqueues through the River client of the job it is called from
-// (river.ClientFromContext), which breaks the cycle of a pipeline that needs the
-// notifier before the River client that runs the pipeline exists.
-func NewNotifier(pool *pgxpool.Pool, jobs Inserter) *Notifier {
-	return &Notifier{pool: pool, jobs: jobs, now: time.Now}
+// NewNotifier returns a Notifier that enqueues through jobs. With jobs nil it enqueues
+// through the River client of the job it is called from (river.ClientFromContext).
+func NewNotifier(jobs Inserter) *Notifier {
+	return &Notifier{jobs: jobs, now: time.Now}
 }
 
 // CallEnded records, in tx, one delivery for each active endpoint of the call's

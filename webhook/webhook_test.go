@@ -214,7 +214,7 @@ func TestDeliveredSignedWithRetry(t *testing.T) {
 	e := newEnv(t)
 	rcv := newReceiver(t, http.StatusInternalServerError, -1) // then 200
 	ep := e.add(t, "acme", rcv.URL+"/hooks")
-	n := NewNotifier(e.db.Pool(), e.jobs(t))
+	n := newNotifier(e.db.Pool(), e.jobs(t))
 	call := e.call(t, "acme", callscribe.CallCompleted)
 	// The telephony system's id of the call.
 	if _, err := e.db.Pool().Exec(callscribe.AsSystem(context.Background()),
@@ -262,7 +262,7 @@ func TestPayloadCarriesIDsOnly(t *testing.T) {
 	e := newEnv(t)
 	rcv := newReceiver(t)
 	e.add(t, "acme", rcv.URL)
-	n := NewNotifier(e.db.Pool(), e.jobs(t))
+	n := newNotifier(e.db.Pool(), e.jobs(t))
 	call := e.call(t, "acme", callscribe.CallCompleted)
 	if err := notify(n, callscribe.AsSystem(context.Background()), call); err != nil {
 		t.Fatal(err)
@@ -306,7 +306,7 @@ func TestPayloadCarriesIDsOnly(t *testing.T) {
 // client of its own, the one running it being in its context.
 type endingJob struct {
 	river.WorkerDefaults[endingArgs]
-	n *Notifier
+	n *poolNotifier
 }
 
 type endingArgs struct {
@@ -325,7 +325,7 @@ func TestNotifyFromAJob(t *testing.T) {
 	e.add(t, "acme", rcv.URL)
 	workers := river.NewWorkers()
 	river.AddWorker(workers, NewWorker(e.w))
-	river.AddWorker(workers, &endingJob{n: NewNotifier(e.db.Pool(), nil)})
+	river.AddWorker(workers, &endingJob{n: newNotifier(e.db.Pool(), nil)})
 	c, err := river.NewClient(riverpgxv5.New(e.db.Pool()), &river.Config{
 		Queues:            map[string]river.QueueConfig{Queue: {MaxWorkers: 1}, river.QueueDefault: {MaxWorkers: 1}},
 		Workers:           workers,
@@ -350,7 +350,7 @@ func TestNotifyFromAJob(t *testing.T) {
 	}
 	// Outside a job, with no client given, the notifier says so.
 	other := e.call(t, "acme", callscribe.CallFailed)
-	if err := notify(NewNotifier(e.db.Pool(), nil), callscribe.AsSystem(context.Background()), other); err == nil || !strings.Contains(err.Error(), "no job client") {
+	if err := notify(newNotifier(e.db.Pool(), nil), callscribe.AsSystem(context.Background()), other); err == nil || !strings.Contains(err.Error(), "no job client") {
 		t.Errorf("notify outside a job without a client: %v", err)
 	}
 	if ds, _ := e.w.Deliveries(callscribe.AsSystem(context.Background()), other); len(ds) != 0 {
@@ -364,7 +364,7 @@ func TestOtherOrganizationNeverReceives(t *testing.T) {
 	e.add(t, "acme", ours.URL)
 	e.add(t, "acme", failedOnly.URL, CallFailed)
 	e.add(t, "globex", theirs.URL)
-	n := NewNotifier(e.db.Pool(), e.jobs(t))
+	n := newNotifier(e.db.Pool(), e.jobs(t))
 	completed := e.call(t, "acme", callscribe.CallCompleted)
 	discarded := e.call(t, "acme", callscribe.CallDiscarded)
 	for _, c := range []uuid.UUID{completed, discarded} {
@@ -438,7 +438,7 @@ func TestRetryRules(t *testing.T) {
 			e.add(t, "acme", url)
 			jobs := &manual{}
 			call := e.call(t, "acme", callscribe.CallFailed)
-			if err := notify(NewNotifier(e.db.Pool(), jobs), callscribe.AsSystem(context.Background()), call); err != nil {
+			if err := notify(newNotifier(e.db.Pool(), jobs), callscribe.AsSystem(context.Background()), call); err != nil {
 				t.Fatal(err)
 			}
 			if len(jobs.args) != 1 {
@@ -478,7 +478,7 @@ func TestGivesUp(t *testing.T) {
 	})
 	rcv := newReceiver(t, 500, 500, 500, 500, 500)
 	e.add(t, "acme", rcv.URL)
-	n := NewNotifier(e.db.Pool(), e.jobs(t))
+	n := newNotifier(e.db.Pool(), e.jobs(t))
 	call := e.call(t, "acme", callscribe.CallCompleted)
 	if err := notify(n, callscribe.AsSystem(context.Background()), call); err != nil {
 		t.Fatal(err)
@@ -538,7 +538,7 @@ func TestResidencyAndRemoval(t *testing.T) {
 	}
 	jobs := &manual{}
 	call := e.call(t, "acme", callscribe.CallCompleted)
-	if err := notify(NewNotifier(e.db.Pool(), jobs), callscribe.AsSystem(context.Background()), call); err != nil {
+	if err := notify(newNotifier(e.db.Pool(), jobs), callscribe.AsSystem(context.Background()), call); err != nil {
 		t.Fatal(err)
 	}
 	if len(jobs.args) != 1 {
@@ -562,7 +562,7 @@ func TestNotifyRules(t *testing.T) {
 	e := newEnv(t)
 	e.add(t, "acme", "http://127.0.0.1:1/x")
 	jobs := &manual{}
-	n := NewNotifier(e.db.Pool(), jobs)
+	n := newNotifier(e.db.Pool(), jobs)
 	running := e.call(t, "acme", callscribe.CallProcessing)
 	if err := notify(n, callscribe.AsSystem(context.Background()), running); callscribe.ErrorCode(err) != callscribe.EINVALID {
 		t.Errorf("notify a call still processing: %v, want EINVALID", err)
@@ -601,9 +601,19 @@ func TestNotifyRules(t *testing.T) {
 	}
 }
 
+// poolNotifier is a Notifier with the database it records in, for notify.
+type poolNotifier struct {
+	*Notifier
+	pool *pgxpool.Pool
+}
+
+func newNotifier(pool *pgxpool.Pool, jobs Inserter) *poolNotifier {
+	return &poolNotifier{NewNotifier(jobs), pool}
+}
+
 // notify runs CallEnded in a transaction of its own, as the transaction that ends a call
 // would (postgres.DB.OnCallEnd).
-func notify(n *Notifier, ctx context.Context, callID uuid.UUID) error {
+func notify(n *poolNotifier, ctx context.Context, callID uuid.UUID) error {
 	return pgx.BeginFunc(ctx, n.pool, func(tx pgx.Tx) error {
 		return n.CallEnded(ctx, tx, callID)
 	})

@@ -96,7 +96,7 @@ func newService(ctx context.Context, a *app, scfg ServiceConfig, runJobs bool) (
 	// A call's end records its webhook deliveries, with their jobs, in the transaction
 	// that ends it: whichever process or path ends a call (a worker, the sweeper, a
 	// withdrawal of consent), its event is sent, even if that process dies right after.
-	a.db.OnCallEnd(webhook.NewNotifier(a.db.Pool(), client).CallEnded)
+	a.db.OnCallEnd(webhook.NewNotifier(client).CallEnded)
 	return &service{pipeline: p, stage: stage, queue: client, closeASR: closeASR}, nil
 }
 
