@@ -86,10 +86,8 @@ func errBlocked(what string) error {
 // user row's lock before it stores anything of the call.
 func (db *DB) Admission(ctx context.Context, userID uuid.UUID, purpose callscribe.Purpose) (blocked, consented bool, err error) {
 	err = db.pool.QueryRow(ctx, `
-		SELECT u.blocked_at IS NOT NULL,
-		       EXISTS (SELECT 1 FROM consents c
-		               WHERE c.user_id = u.id AND c.purpose = $2 AND c.withdrawn_at IS NULL)
-		FROM users u WHERE u.id = $1`, userID, string(purpose)).Scan(&blocked, &consented)
+		SELECT blocked_at IS NOT NULL, `+consentInForceSQL+`
+		FROM users WHERE id = $1`, userID, string(purpose)).Scan(&blocked, &consented)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return false, false, callscribe.Errorf(callscribe.ENOTFOUND, "no user with id %s", userID)
 	}

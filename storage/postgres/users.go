@@ -210,12 +210,14 @@ type querier interface {
 	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
 }
 
+// consentInForceSQL is what a consent in force is, the one definition every check uses:
+// a grant of purpose $2 to user $1 not withdrawn.
+const consentInForceSQL = `EXISTS (SELECT 1 FROM consents
+	WHERE consents.user_id = $1 AND consents.purpose = $2 AND consents.withdrawn_at IS NULL)`
+
 func consentInForce(ctx context.Context, q querier, userID uuid.UUID, purpose callscribe.Purpose) (bool, error) {
 	var ok bool
-	err := q.QueryRow(ctx, `
-		SELECT EXISTS (SELECT 1 FROM consents
-		               WHERE user_id = $1 AND purpose = $2 AND withdrawn_at IS NULL)`,
-		userID, string(purpose)).Scan(&ok)
+	err := q.QueryRow(ctx, `SELECT `+consentInForceSQL, userID, string(purpose)).Scan(&ok)
 	if err != nil {
 		return false, fmt.Errorf("check consent: %w", err)
 	}
