@@ -27,7 +27,15 @@ const (
 // of its channel without stalling the others; when every reader is closed, decoding
 // stops. A decode error is returned by Read on every reader, after the audio decoded before
 // it. Cancelling ctx stops decoding and makes every reader return ctx.Err().
-func Channels(ctx context.Context, d *Decoder, rate int) []io.ReadCloser {
+//
+// Resampled channels are dithered (see DefaultDitherSeed); WithDitherSeed picks another
+// draw of that noise.
+func Channels(ctx context.Context, d *Decoder, rate int, opts ...Option) []io.ReadCloser {
+	var o options
+	o.seed = DefaultDitherSeed
+	for _, opt := range opts {
+		opt(&o)
+	}
 	f := d.Format()
 	readers := make([]*channelReader, f.Channels)
 	out := make([]io.ReadCloser, f.Channels)
@@ -59,10 +67,24 @@ func Channels(ctx context.Context, d *Decoder, rate int) []io.ReadCloser {
 		if c > 0 {
 			res = proto.clone() // the filter table is read-only and shared
 		}
+		res.SetDitherSeed(o.seed + uint64(c)) // independent noise per channel, as sox's
 		go resampleChannel(res, lanes[c], readers[c], chunkFrames*rate/f.SampleRate+16)
 	}
 	go decodeChannels(ctx, d, lanes, readers)
 	return out
+}
+
+// An Option changes how Channels converts.
+type Option func(*options)
+
+type options struct {
+	seed uint64
+}
+
+// WithDitherSeed seeds the dither of the resampled channels (DefaultDitherSeed if not
+// given): another seed, another draw of the same noise, as another run of sox gives.
+func WithDitherSeed(seed uint64) Option {
+	return func(o *options) { o.seed = seed }
 }
 
 // lane carries one channel's samples, split and converted to float32, from the decoding
@@ -257,10 +279,10 @@ func (r *channelReader) Close() error {
 }
 
 // Channel is Channels for channel ch alone: the other channels are decoded and dropped,
-// never resampled. Reading one channel from its own Decoder lets each channel of a call
+// never resampled, and channel ch is dithered as Channels would dither it. Reading one channel from its own Decoder lets each channel of a call
 // go at its own pace, where Channels ties them together through bounded buffers.
-func Channel(ctx context.Context, d *Decoder, ch, rate int) io.ReadCloser {
-	readers := Channels(ctx, d, rate)
+func Channel(ctx context.Context, d *Decoder, ch, rate int, opts ...Option) io.ReadCloser {
+	readers := Channels(ctx, d, rate, opts...)
 	if ch < 0 || ch >= len(readers) {
 		for _, r := range readers {
 			r.Close()

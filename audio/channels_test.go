@@ -8,6 +8,7 @@ import (
 	"io"
 	"math"
 	"runtime"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -230,5 +231,42 @@ func TestChannelMatchesChannels(t *testing.T) {
 	_, err := io.ReadAll(Channel(context.Background(), open(), 2, 16000))
 	if callscribe.ErrorCode(err) != callscribe.EINVALID {
 		t.Errorf("channel 2 of a stereo stream: err %v, want EINVALID", err)
+	}
+}
+
+// TestChannelsDitherIndependently: two channels carrying the same audio are dithered with
+// different noise, as sox dithers each channel, and WithDitherSeed draws other noise.
+func TestChannelsDitherIndependently(t *testing.T) {
+	n := 8000
+	tone := sine(n, 440, 8000, 6000)
+	samples := make([]int16, 2*n)
+	for i, v := range tone {
+		samples[2*i], samples[2*i+1] = v, v
+	}
+	wav := pcmWAV(2, 8000, samples)
+	read := func(opts ...Option) [2][]int16 {
+		var out [2][]int16
+		for ch := range out {
+			d, err := Open(bytes.NewReader(wav))
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, err := io.ReadAll(Channel(context.Background(), d, ch, 16000, opts...))
+			if err != nil {
+				t.Fatal(err)
+			}
+			out[ch] = pcmSamples(b)
+		}
+		return out
+	}
+	def, other := read(), read(WithDitherSeed(DefaultDitherSeed+7))
+	if slices.Equal(def[0], def[1]) {
+		t.Errorf("both channels of the same audio came out bit for bit the same: one noise for both")
+	}
+	if slices.Equal(def[0], other[0]) {
+		t.Errorf("WithDitherSeed did not change the noise")
+	}
+	if again := read(); !slices.Equal(def[0], again[0]) || !slices.Equal(def[1], again[1]) {
+		t.Errorf("the default seed gave other bits on a second conversion")
 	}
 }

@@ -15,7 +15,7 @@ import (
 	"callscribe/audio"
 )
 
-const convertUsage = "usage: callscribe convert [--channel N] [--raw s16|ulaw|alaw|gsm --rate HZ [--channel-count N]] IN OUT.wav"
+const convertUsage = "usage: callscribe convert [--channel N] [--dither-seed N] [--raw s16|ulaw|alaw|gsm --rate HZ [--channel-count N]] IN OUT.wav"
 
 // cmdConvert writes what the recogniser hears of one channel of a recording: 16 kHz,
 // 16-bit mono PCM in a WAV file, decoded and resampled exactly as transcribe does it. It
@@ -27,6 +27,7 @@ const convertUsage = "usage: callscribe convert [--channel N] [--raw s16|ulaw|al
 func cmdConvert(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("convert")
 	channel := fs.Int("channel", -1, "channel to write, from 0 (default 0)")
+	seed := fs.Uint64("dither-seed", audio.DefaultDitherSeed, "seed of the resampler's dither noise; the default is the one transcribe uses")
 	raw := addRawFlags(fs)
 	pos, err := parse(fs, args)
 	if err != nil {
@@ -66,7 +67,7 @@ func cmdConvert(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if ch >= f.Channels {
 		return fail(inName, callscribe.Errorf(callscribe.EINVALID, "has %d channel(s); --channel %d is not one of them (0 to %d)", f.Channels, ch, f.Channels-1))
 	}
-	pcm := audio.Channel(ctx, d, ch, asr.SampleRate)
+	pcm := audio.Channel(ctx, d, ch, asr.SampleRate, audio.WithDitherSeed(*seed))
 	defer pcm.Close()
 
 	out, closeOut, err := createOutput(outName, stdout)
