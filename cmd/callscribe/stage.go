@@ -12,8 +12,8 @@ import (
 // newStage returns where calls stage their audio: the object store when
 // CALLSCRIBE_S3_ENDPOINT is set, readied and checked at once (EnsureBucket), otherwise
 // this process's memory, bounded to hold calls calls of the largest size (with room for the
-// encryption overhead), so that uploads are refused rather than the process running out of
-// memory.
+// encryption overhead), so that uploads are refused (503 while other calls fill it) rather
+// than the process running out of memory.
 func newStage(ctx context.Context, cfg Config, calls int64, log *slog.Logger) (pipeline.Stage, error) {
 	if cfg.S3.Endpoint == "" {
 		return memory.New(calls * (cfg.MaxCallBytes + cfg.MaxCallBytes/8)), nil

@@ -56,8 +56,9 @@ func (s *Stage) Name() string { return "memory" }
 var errDeleted = callscribe.Errorf(callscribe.ENOTFOUND, "the staged object was deleted")
 
 // Put stores r's bytes under key; size is only a hint here. A key already present is
-// refused (ECONFLICT); going past the stage's limit refuses the object (ETOOLARGE) and
-// frees what was read of it.
+// refused (ECONFLICT); going past the stage's limit refuses the object and frees what was
+// read of it: ETOOLARGE if the object alone is over the limit, EUNAVAILABLE if the other
+// objects held leave no room for it now.
 func (s *Stage) Put(ctx context.Context, key string, r io.Reader, size int64) (int64, error) {
 	wait, err := s.Start(ctx, key, r)
 	if err != nil {
@@ -130,7 +131,11 @@ func (s *Stage) fill(ctx context.Context, key string, obj *object, r io.Reader) 
 			if s.maxBytes > 0 && s.used+int64(m) > s.maxBytes {
 				s.mu.Unlock()
 				clear(buf)
-				return fail(callscribe.Errorf(callscribe.ETOOLARGE, "the memory stage holds at most %d bytes", s.maxBytes))
+				if n+int64(m) > s.maxBytes { // this object alone would never fit
+					return fail(callscribe.Errorf(callscribe.ETOOLARGE, "the memory stage holds at most %d bytes", s.maxBytes))
+				}
+				// Other calls fill the stage: this one fits once they have gone.
+				return fail(callscribe.Errorf(callscribe.EUNAVAILABLE, "the memory stage is full with other calls (at most %d bytes); try again later", s.maxBytes))
 			}
 			s.used += int64(m)
 			n += int64(m)

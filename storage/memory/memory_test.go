@@ -30,6 +30,21 @@ func TestLimit(t *testing.T) {
 	if _, err := s.Put(ctx, "fits", bytes.NewReader(make([]byte, 1<<20)), -1); err != nil {
 		t.Errorf("Put under the limit after a refusal: %v", err)
 	}
+	// One that would fit alone but not beside what is held: the stage is busy, not the
+	// object too large; what it staged is freed, what was held is kept.
+	_, err = s.Put(ctx, "later", bytes.NewReader(make([]byte, 3<<19)), -1)
+	if got := callscribe.ErrorCode(err); got != callscribe.EUNAVAILABLE {
+		t.Errorf("Put that fits alone but not now: code %q (%v), want %q", got, err, callscribe.EUNAVAILABLE)
+	}
+	if got := s.Bytes(); got != 1<<20 {
+		t.Errorf("bytes held after the busy refusal = %d, want the %d of the object kept", got, 1<<20)
+	}
+	if err := s.Delete(ctx, "fits"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Put(ctx, "later", bytes.NewReader(make([]byte, 3<<19)), -1); err != nil {
+		t.Errorf("the same Put once the stage emptied: %v", err)
+	}
 }
 
 // TestDeleteZeroes checks that deletion overwrites the bytes it frees, so no later
