@@ -41,6 +41,9 @@ type object struct {
 	err     error    // the upload failed or the object was deleted: readers get it
 	sealed  bool     // no new readers; chunks every reader passed are released
 	readers map[*reader]bool
+	// hold: the object is streamed (Start), so until its first reader opens or it is
+	// sealed, the upload may not run more than aheadChunks ahead of that reader's start.
+	hold bool
 }
 
 // New returns an empty stage that holds at most maxBytes at once (0: no limit).
@@ -60,7 +63,7 @@ var errDeleted = callscribe.Errorf(callscribe.ENOTFOUND, "the staged object was 
 // read of it: ETOOLARGE if the object alone is over the limit, EUNAVAILABLE if the other
 // objects held leave no room for it now.
 func (s *Stage) Put(ctx context.Context, key string, r io.Reader, size int64) (int64, error) {
-	wait, err := s.Start(ctx, key, r)
+	wait, err := s.start(ctx, key, r, false) // read later, by a worker: held whole
 	if err != nil {
 		return 0, err
 	}
@@ -69,13 +72,21 @@ func (s *Stage) Put(ctx context.Context, key string, r io.Reader, size int64) (i
 
 // Start creates the object under key at once, readable by Open from then on, and copies
 // r into it in the background; wait returns when the copy ends, with Put's results.
+//
+// The object is meant to be read as it comes: the copy runs at most a few chunks ahead of
+// the slowest open reader and, until the first reader opens, ahead of the start. So the
+// caller must Open a reader or Seal the object before it waits for the copy to end.
 func (s *Stage) Start(ctx context.Context, key string, r io.Reader) (wait func() (int64, error), err error) {
+	return s.start(ctx, key, r, true)
+}
+
+func (s *Stage) start(ctx context.Context, key string, r io.Reader, hold bool) (wait func() (int64, error), err error) {
 	s.mu.Lock()
 	if _, ok := s.objects[key]; ok {
 		s.mu.Unlock()
 		return nil, callscribe.Errorf(callscribe.ECONFLICT, "staged object %s already exists", key)
 	}
-	obj := &object{readers: map[*reader]bool{}}
+	obj := &object{readers: map[*reader]bool{}, hold: hold}
 	s.objects[key] = obj
 	s.mu.Unlock()
 
@@ -115,7 +126,7 @@ func (s *Stage) fill(ctx context.Context, key string, obj *object, r io.Reader) 
 			return fail(err)
 		}
 		s.mu.Lock()
-		for obj.err == nil && len(obj.readers) > 0 && len(obj.chunks)-slowest(obj) >= aheadChunks {
+		for obj.err == nil && runAhead(obj) >= aheadChunks {
 			s.changed.Wait()
 		}
 		s.mu.Unlock()
@@ -176,6 +187,7 @@ func (s *Stage) Open(ctx context.Context, key string) (io.ReadCloser, error) {
 	}
 	r := &reader{s: s, obj: obj}
 	obj.readers[r] = true
+	obj.hold = false // from now on the readers bound the upload
 	return r, nil
 }
 
@@ -189,8 +201,9 @@ func (s *Stage) Seal(ctx context.Context, key string) error {
 	if !ok {
 		return callscribe.Errorf(callscribe.ENOTFOUND, "no staged object %s", key)
 	}
-	obj.sealed = true
+	obj.sealed, obj.hold = true, false
 	s.release(obj)
+	s.changed.Broadcast() // an upload held for a first reader goes on
 	return nil
 }
 
@@ -207,6 +220,19 @@ func (s *Stage) release(obj *object) {
 			obj.chunks[i] = nil
 		}
 	}
+}
+
+// runAhead is how many chunks the upload of obj is ahead of what bounds it: the slowest
+// open reader, or the start while obj is held for its first reader; 0 when nothing bounds
+// it. Callers hold s.mu.
+func runAhead(obj *object) int {
+	switch {
+	case obj.hold:
+		return len(obj.chunks)
+	case len(obj.readers) > 0:
+		return len(obj.chunks) - slowest(obj)
+	}
+	return 0
 }
 
 // slowest is the chunk the slowest open reader of obj is on (all chunks when none is

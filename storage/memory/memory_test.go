@@ -207,3 +207,65 @@ func TestReleaseZeroes(t *testing.T) {
 		}
 	}
 }
+
+// TestStartHoldsForFirstReader: a streamed object (Start) is not copied more than a few
+// chunks ahead before its first reader opens, however late that is, and the copy goes on
+// once a reader opens or the object is sealed. Put, for objects read later, holds the
+// whole object without any reader.
+func TestStartHoldsForFirstReader(t *testing.T) {
+	ctx := context.Background()
+	const total = 40 << 20
+	held := func(s *Stage) int64 { // the most the copy holds over 300 ms (40 MiB take ~20)
+		var most int64
+		for range 15 {
+			time.Sleep(20 * time.Millisecond)
+			most = max(most, s.Bytes())
+		}
+		return most
+	}
+	for _, tt := range []struct {
+		name string
+		go_  func(s *Stage) io.ReadCloser // lets the copy go on; a reader to drain, or nil
+	}{
+		{"until a reader opens", func(s *Stage) io.ReadCloser {
+			r, err := s.Open(ctx, "call")
+			if err != nil {
+				t.Fatal(err)
+			}
+			return r
+		}},
+		{"until it is sealed", func(s *Stage) io.ReadCloser {
+			if err := s.Seal(ctx, "call"); err != nil {
+				t.Fatal(err)
+			}
+			return nil
+		}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			s := New(0)
+			wait, err := s.Start(ctx, "call", bytes.NewReader(make([]byte, total)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if b := held(s); b > aheadChunks*chunkSize {
+				t.Errorf("with no reader yet the stage holds %d bytes, want at most %d", b, aheadChunks*chunkSize)
+			}
+			var got int64
+			if r := tt.go_(s); r != nil {
+				got, _ = io.Copy(io.Discard, r)
+				r.Close()
+			}
+			if n, err := wait(); err != nil || n != total {
+				t.Fatalf("upload = %d, %v; want %d", n, err, total)
+			}
+			if tt.name == "until a reader opens" && got != total {
+				t.Errorf("the reader got %d bytes, want %d", got, total)
+			}
+			s.Delete(ctx, "call")
+		})
+	}
+	s := New(0)
+	if n, err := s.Put(ctx, "queued", bytes.NewReader(make([]byte, total)), total); err != nil || n != total {
+		t.Fatalf("Put with no reader = %d, %v; want the whole %d bytes", n, err, total)
+	}
+}
