@@ -31,8 +31,7 @@ const (
 // Resampled channels are dithered (see DefaultDitherSeed); WithDitherSeed picks another
 // draw of that noise.
 func Channels(ctx context.Context, d *Decoder, rate int, opts ...Option) []io.ReadCloser {
-	var o options
-	o.seed = DefaultDitherSeed
+	o := options{seed: DefaultDitherSeed}
 	for _, opt := range opts {
 		opt(&o)
 	}
@@ -279,8 +278,9 @@ func (r *channelReader) Close() error {
 }
 
 // Channel is Channels for channel ch alone: the other channels are decoded and dropped,
-// never resampled, and channel ch is dithered as Channels would dither it. Reading one channel from its own Decoder lets each channel of a call
-// go at its own pace, where Channels ties them together through bounded buffers.
+// never resampled, and channel ch is dithered as Channels would dither it. Reading one
+// channel from its own Decoder lets each channel of a call go at its own pace, where
+// Channels ties them together through bounded buffers.
 func Channel(ctx context.Context, d *Decoder, ch, rate int, opts ...Option) io.ReadCloser {
 	readers := Channels(ctx, d, rate, opts...)
 	if ch < 0 || ch >= len(readers) {
