@@ -328,7 +328,7 @@ func TestConvertWERNoWorseThanSox(t *testing.T) {
 	}
 	mono := testcall.Mono(t, dir, testcall.Client, 0.6, spoken...)
 	ref := strings.Join(spoken, " ")
-	// Two recognisers, one per core: 72 recognitions of 40 s of speech.
+	// Two recognisers, one per core: at least 72 recognitions of the 96 words.
 	recs := make(chan *sphinx.Recognizer, 2)
 	for range cap(recs) {
 		rec, err := sphinx.New(sphinx.Config{})
