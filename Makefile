@@ -6,7 +6,7 @@ BIN := bin/callscribe
 TESTDB := $(CURDIR)/.testdb
 TESTS3 := $(CURDIR)/.tests3
 
-.PHONY: demo test bench build deps clean
+.PHONY: demo test bench build deps lint clean
 
 deps:
 	@scripts/deps.sh
@@ -20,8 +20,11 @@ demo: build
 # One PostgreSQL server for the whole run (started as an unprivileged user when root);
 # every test gets its own database from a migrated template. One MinIO likewise (built
 # once into ~/.cache/callscribe/bin); every object-store test gets its own bucket.
-test: deps
-	$(GO) vet ./...
+# The lint gate (gofmt, vet, staticcheck, go mod tidy) runs first: it fails in seconds.
+lint:
+	@GO=$(GO) scripts/lint.sh
+
+test: deps lint
 	@scripts/test-postgres.sh start $(TESTDB)
 	@scripts/test-minio.sh start $(TESTS3) || { scripts/test-postgres.sh stop $(TESTDB); exit 1; }
 	@set -o pipefail; set -a; . $(TESTS3)/env; set +a; \

@@ -312,7 +312,8 @@ func (r *Resampler) fill(acc []float32, start, ph int, grp *[]float32) {
 	if r.up == 2 && r.down == 1 {
 		// 2:1 (8 kHz telephony to 16 kHz): outputs come in pairs on one window.
 		if ph == 1 && len(acc) > 0 {
-			start, ph = fir.Polyphase(acc[:1], table, stride, hist, start, ph, up, step, rem)
+			// One odd output first; the pairs below then start on phase 0.
+			start, _ = fir.Polyphase(acc[:1], table, stride, hist, start, ph, up, step, rem)
 			acc = acc[1:]
 		}
 		n := len(acc) / 2

@@ -46,10 +46,10 @@ func (a *Audit) Record(ctx context.Context, q postgres.Execer, e callscribe.Audi
 		}
 	}
 	for k, v := range e.Detail {
-		switch v.(type) {
+		switch v := v.(type) {
 		case int, int64, float64, bool:
 		case string:
-			if !safeID.MatchString(v.(string)) {
+			if !safeID.MatchString(v) {
 				return callscribe.Errorf(callscribe.EINVALID, "audit entry: detail %s is not an id", k)
 			}
 		default:

@@ -343,8 +343,8 @@ func TestUnreadableAudio(t *testing.T) {
 		t.Fatalf("truncated wav: %d %s; want 202 (its header is sound)", r.status, r.body)
 	}
 	id := r.json(t)["id"].(string)
-	c := h.waitEnded(key, id)
-	c = h.waitReceipt(key, id)
+	h.waitEnded(key, id)
+	c := h.waitReceipt(key, id)
 	e, _ := c["error"].(map[string]any)
 	if c["status"] != "failed" || e == nil || e["code"] != callscribe.EUNREADABLE {
 		t.Errorf("truncated call ended %v; want failed, unreadable", c)
@@ -396,8 +396,8 @@ func TestRetriesThenFails(t *testing.T) {
 		t.Fatalf("upload: %d %s", r.status, r.body)
 	}
 	id := r.json(t)["id"].(string)
-	c := h.waitEnded(key, id)
-	c = h.waitReceipt(key, id)
+	h.waitEnded(key, id)
+	c := h.waitReceipt(key, id)
 	if c["status"] != "failed" {
 		t.Errorf("call ended %v; want failed", c["status"])
 	}
@@ -488,8 +488,8 @@ func TestWithdrawalDiscardsQueuedCall(t *testing.T) {
 	if _, err := h.db.WithdrawConsent(callscribe.AsSystem(context.Background()), u.ID, callscribe.PurposeTranscription, callscribe.ConsentViaAPI, time.Now()); err != nil {
 		t.Fatal(err)
 	}
-	c := h.waitEnded(key, id)
-	c = h.waitReceipt(key, id)
+	h.waitEnded(key, id)
+	c := h.waitReceipt(key, id)
 	if c["status"] != "discarded" {
 		t.Errorf("call %v; want discarded", c["status"])
 	}

@@ -150,8 +150,6 @@ func (s *Server) Handler() http.Handler {
 	return mux
 }
 
-type keyContext struct{}
-
 // auth admits requests that carry a live API key ("Authorization: Bearer csk_…", or the
 // key as a basic-authentication password) and hands the key's organization to the
 // handler.
