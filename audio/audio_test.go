@@ -16,6 +16,7 @@ import (
 // and stereo, at telephony and studio rates, and checks the format, the duration against
 // soxi and what each channel carries: the stereo call has speech on the left only.
 func TestDecodeFormats(t *testing.T) {
+	t.Parallel()
 	testcall.Require(t, "flite", "sox", "soxi", "lame")
 	dir := t.TempDir()
 	mono := testcall.Mono(t, dir, testcall.Agent, 0.2, testcall.Sentences[0])
@@ -99,6 +100,7 @@ func TestDecodeFormats(t *testing.T) {
 // TestMPEG25: sox writes 8 kHz MP3 as MPEG-2.5, as PBXs do; go-mp3, our decoder before
 // libmpg123, refused it.
 func TestMPEG25(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	mono := testcall.Mono(t, dir, testcall.Agent, 0, testcall.Sentences[3])
 	mp3 := testcall.Convert(t, mono, filepath.Join(dir, "8k.mp3"), "-r", "8000")
@@ -120,6 +122,7 @@ func TestMPEG25(t *testing.T) {
 // TestMPEG2Padded: go-mp3 misread the length of padded MPEG-2 frames (22050 Hz at most
 // bitrates) and decoded noise from the first one on.
 func TestMPEG2Padded(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	mono := testcall.Mono(t, dir, testcall.Agent, 0, testcall.Sentences[3])
 	mp3 := testcall.Convert(t, mono, filepath.Join(dir, "22k.mp3"), "-r", "22050", "-C", "32")

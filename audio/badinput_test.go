@@ -44,6 +44,7 @@ func secondFrame(t testing.TB, b []byte) int {
 }
 
 func TestBadInput(t *testing.T) {
+	// Not parallel: it weighs the heap, which other tests would share.
 	rng := rand.New(rand.NewPCG(7, 7))
 	random := make([]byte, 4096)
 	for i := range random {
@@ -135,6 +136,7 @@ func TestBadInput(t *testing.T) {
 // TestWAVOddChunksAndStreamingSizes: chunks we skip (odd sizes padded to even), an
 // extensible fmt chunk, and data sizes that mean "to the end of the stream".
 func TestWAVOddChunksAndStreamingSizes(t *testing.T) {
+	t.Parallel()
 	samples := []int16{1, -1, 2, -2, 3, -3, 32767, -32768}
 	data := make([]byte, 2*len(samples))
 	for i, s := range samples {
@@ -207,6 +209,7 @@ func (r *errReader) Read(p []byte) (int, error) {
 // TestReaderErrorIsNotUnreadable: when the reader under the decoder fails, the error is
 // the reader's (wrapped), not a claim that the audio is bad.
 func TestReaderErrorIsNotUnreadable(t *testing.T) {
+	t.Parallel()
 	boom := errors.New("stage: authentication failed")
 	wav := pcmWAV(1, 8000, make([]int16, 5000))
 	_, _, err := decodeAll(t, &errReader{b: wav[:3000], err: boom})

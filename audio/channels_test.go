@@ -54,6 +54,7 @@ func (w *longWAV) Read(p []byte) (int, error) {
 // TestChannelsMemoryFlat decodes a 10-minute stereo call through Channels and checks the
 // heap stays small and what is allocated does not grow with the call's length.
 func TestChannelsMemoryFlat(t *testing.T) {
+	// Not parallel: it weighs the heap, which other tests would share.
 	measure := func(secs int) (total uint64, peak uint64, outBytes [2]int64) {
 		runtime.GC()
 		var before runtime.MemStats
@@ -107,6 +108,7 @@ func TestChannelsMemoryFlat(t *testing.T) {
 
 // TestChannelsCloseOneReader: closing one reader leaves the other to read to the end.
 func TestChannelsCloseOneReader(t *testing.T) {
+	t.Parallel()
 	d, err := Open(newLongWAV(16000, 30))
 	if err != nil {
 		t.Fatal(err)
@@ -136,6 +138,7 @@ func TestChannelsCloseOneReader(t *testing.T) {
 
 // TestChannelsCancel: cancelling the context makes every reader return ctx.Err().
 func TestChannelsCancel(t *testing.T) {
+	t.Parallel()
 	ctx, cancel := context.WithCancel(context.Background())
 	d, err := Open(newLongWAV(44100, 600))
 	if err != nil {
@@ -167,6 +170,7 @@ func TestChannelsCancel(t *testing.T) {
 // TestChannelsDecodeError: a truncated file gives every reader the audio before the damage
 // and then the same EUNREADABLE error.
 func TestChannelsDecodeError(t *testing.T) {
+	t.Parallel()
 	wav := pcmWAV(2, 16000, sine(2*16000, 440, 16000, 5000))
 	d, err := Open(bytes.NewReader(wav[:len(wav)/2+1]))
 	if err != nil {
@@ -182,6 +186,7 @@ func TestChannelsDecodeError(t *testing.T) {
 }
 
 func TestChannelsBadRate(t *testing.T) {
+	t.Parallel()
 	d, err := Open(bytes.NewReader(pcmWAV(1, 8000, make([]int16, 100))))
 	if err != nil {
 		t.Fatal(err)
@@ -195,6 +200,7 @@ func TestChannelsBadRate(t *testing.T) {
 // TestChannelMatchesChannels: one channel read alone is the same PCM as that channel
 // read with the others.
 func TestChannelMatchesChannels(t *testing.T) {
+	t.Parallel()
 	n := 44100
 	samples := make([]int16, 2*n)
 	left, right := sine(n, 440, 44100, 8000), sine(n, 1000, 44100, 5000)
@@ -237,6 +243,7 @@ func TestChannelMatchesChannels(t *testing.T) {
 // TestChannelsDitherIndependently: two channels carrying the same audio are dithered with
 // different noise, as sox dithers each channel, and WithDitherSeed draws other noise.
 func TestChannelsDitherIndependently(t *testing.T) {
+	t.Parallel()
 	n := 8000
 	tone := sine(n, 440, 8000, 6000)
 	samples := make([]int16, 2*n)

@@ -33,6 +33,7 @@ func soxPCM(t testing.TB, path string, inArgs ...string) []int16 {
 // exercised), and compares our samples with sox's decoding of the same file: exactly, or
 // within ±1 where sox rounds a wider sample differently (tol).
 func TestEncodingsMatchSox(t *testing.T) {
+	t.Parallel()
 	testcall.Require(t, "flite", "sox")
 	dir := t.TempDir()
 	speech := testcall.Mono(t, dir, testcall.Agent, 0.1, testcall.Sentences[0])
@@ -156,6 +157,7 @@ func intAbs(x int) int {
 // decodes the samples it was built from: exactly for PCM and float, to the nearest G.711
 // code for µ-law and A-law (whose tables sox's tests above check).
 func TestSampleEncodingsRoundTrip(t *testing.T) {
+	t.Parallel()
 	tone := sine(2000, 1000, 8000, 32767)
 	tone = append(tone, -32768, 32767, 0, -1, 1, 0)
 	for _, e := range seedEncodings {

@@ -43,6 +43,7 @@ func soxGSM(t testing.TB) (wav []byte, dataAt int, raw []byte) {
 // the size a LIST chunk claims). Each is decoded correctly or refused with an EUNREADABLE
 // error, and the whole parse allocates less than 1 MiB, whatever a header claims.
 func TestHostileWAV(t *testing.T) {
+	// Not parallel: it weighs the heap, which other tests would share.
 	s16 := make([]byte, 100)
 	for i := range 50 {
 		binary.LittleEndian.PutUint16(s16[2*i:], uint16(int16(i*100-2500)))
@@ -163,6 +164,7 @@ func allocated(f func()) uint64 {
 // TestRawGSM: plain GSM frames decode until a frame lacks the magic number or the stream
 // ends inside one; both are errors after the frames before them.
 func TestRawGSM(t *testing.T) {
+	t.Parallel()
 	_, _, raw := soxGSM(t)
 	if len(raw) < 10*33 {
 		t.Fatalf("sox's .gsm is %d bytes, want at least 10 frames", len(raw))
@@ -228,6 +230,7 @@ func wantCode(t testing.TB, err error, code, msg string) {
 }
 
 func TestLimits(t *testing.T) {
+	t.Parallel()
 	second := pcmWAV(1, 8000, sine(8000, 440, 8000, 10000)) // 1 s, 16044 bytes
 
 	t.Run("input bytes", func(t *testing.T) {

@@ -71,6 +71,7 @@ func id3v2(size int, rng *rand.Rand) []byte {
 // delay and padding (its Info frame) we trim them and sox does not: there the decoding
 // must instead have the length of the audio lame was given, and lead sox's by the delay.
 func TestMP3MatchesSox(t *testing.T) {
+	t.Parallel()
 	testcall.Require(t, "flite", "sox", "soxi", "lame")
 	dir := t.TempDir()
 	speech := map[int]string{
@@ -268,6 +269,7 @@ func hasInfoFrame(t testing.TB, path string) bool {
 // or crash, an error must be EUNREADABLE, and no more audio may come out than the frames
 // could hold.
 func TestMP3Hostile(t *testing.T) {
+	t.Parallel()
 	rng := rand.New(rand.NewPCG(72, 72))
 	noise := func(n int) []byte {
 		b := make([]byte, n)
@@ -331,6 +333,7 @@ func TestMP3Hostile(t *testing.T) {
 // TestMP3Truncated: an MP3 cut inside a frame yields every whole frame before the cut,
 // exactly as the uncut file decodes them, and then an error naming the cut frame.
 func TestMP3Truncated(t *testing.T) {
+	t.Parallel()
 	for _, rate := range []string{"8000", "22050", "44100"} {
 		t.Run(rate, func(t *testing.T) {
 			b := makeMP3(t, rate, "1")
@@ -362,6 +365,7 @@ func TestMP3Truncated(t *testing.T) {
 // TestMP3StreamChanges: two recordings glued together, the second at another rate and
 // channel count, are an error at the seam, after the first one's audio.
 func TestMP3StreamChanges(t *testing.T) {
+	t.Parallel()
 	first, second := makeMP3(t, "44100", "2"), makeMP3(t, "22050", "1")
 	_, want, err := decodeAll(t, bytes.NewReader(first))
 	if err != nil {
@@ -380,6 +384,7 @@ func TestMP3StreamChanges(t *testing.T) {
 // TestMP3FreesDecoder: libmpg123's handle is freed at the end of the stream, on an error,
 // on Close, and by the garbage collector when a decoder is dropped half read.
 func TestMP3FreesDecoder(t *testing.T) {
+	t.Parallel()
 	b := makeMP3(t, "8000", "1")
 	open := func() *Decoder {
 		d, err := Open(bytes.NewReader(b))

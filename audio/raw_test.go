@@ -41,6 +41,7 @@ func readAll(t testing.TB, d *Decoder) (Format, []int16, error) {
 }
 
 func TestOpenRawS16(t *testing.T) {
+	t.Parallel()
 	samples := sine(8001, 440, 8000, 20000)
 	data := make([]byte, 2*len(samples))
 	for i, s := range samples {
@@ -65,6 +66,7 @@ func TestOpenRawS16(t *testing.T) {
 }
 
 func TestOpenRawInvalidFormat(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		f    RawFormat
 		want string

@@ -42,6 +42,7 @@ func zeroCrossingFreq(s []int16, rate int) float64 {
 }
 
 func TestResampleSineKeepsFrequencyAndAmplitude(t *testing.T) {
+	t.Parallel()
 	const amp = 10000.0
 	tests := []struct {
 		from, to int
@@ -78,6 +79,7 @@ func TestResampleSineKeepsFrequencyAndAmplitude(t *testing.T) {
 // TestResampleRejectsAboveNyquist: tones the 16 kHz output cannot carry must not alias
 // back into the speech band.
 func TestResampleRejectsAboveNyquist(t *testing.T) {
+	t.Parallel()
 	const amp = 10000.0
 	for _, tt := range []struct {
 		from int
@@ -97,6 +99,7 @@ func TestResampleRejectsAboveNyquist(t *testing.T) {
 
 // TestResampleStreaming: any split of the input into Process calls gives the same output.
 func TestResampleStreaming(t *testing.T) {
+	t.Parallel()
 	rng := rand.New(rand.NewPCG(1, 2))
 	in := make([]int16, 30000)
 	for i := range in {
@@ -138,6 +141,7 @@ func TestResampleStreaming(t *testing.T) {
 // 72–75 dB with our dither, 75–94 dB without it; the filter before this design, flat to
 // 95% with 80 dB, measured 43–79 dB without dither).
 func TestResampleMatchesSox(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	mono := testcall.Mono(t, dir, testcall.Client, 0.2, testcall.Sentences[1], testcall.Sentences[4])
 	for _, rate := range []int{8000, 11025, 44100, 48000} {
@@ -172,6 +176,7 @@ func TestResampleMatchesSox(t *testing.T) {
 // TestResampleDither: resampled output carries triangular dither of ±1 step, seeded, so
 // digital silence becomes a faint noise floor and the same stream gives the same bits.
 func TestResampleDither(t *testing.T) {
+	t.Parallel()
 	silence := make([]int16, 8000)
 	out := resampleAll(8000, 16000, silence)
 	var ones, sum int
@@ -234,6 +239,7 @@ func TestResampleDither(t *testing.T) {
 // TestDitherSequence: the interleaved generator makes the sequence of one LCG stepped
 // once per sample, whatever the length of each call.
 func TestDitherSequence(t *testing.T) {
+	t.Parallel()
 	want := func(n int, x uint64) ([]float32, uint64) {
 		out := make([]float32, n)
 		for i := range out {

@@ -36,6 +36,7 @@ func wantCode(t *testing.T, err error, code string, mention ...string) {
 }
 
 func TestRefusedAddresses(t *testing.T) {
+	t.Parallel()
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "audio") }))
 	defer srv.Close()
 	port := srv.URL[strings.LastIndex(srv.URL, ":"):]
@@ -61,6 +62,7 @@ func TestRefusedAddresses(t *testing.T) {
 }
 
 func TestAllowListed(t *testing.T) {
+	t.Parallel()
 	audio := bytes.Repeat([]byte("RIFF"), 5000)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write(audio) }))
 	defer srv.Close()
@@ -77,6 +79,7 @@ func TestAllowListed(t *testing.T) {
 }
 
 func TestUndeclaredHost(t *testing.T) {
+	t.Parallel()
 	f := New(Config{Hosts: []string{".records.example.ru"}, HostsVariable: "CALLSCRIBE_FETCH_HOSTS"})
 	_, err := f.Fetch(context.Background(), "https://evil.example.com/a.wav")
 	wantCode(t, err, callscribe.EINVALID, "evil.example.com", "CALLSCRIBE_FETCH_HOSTS")
@@ -98,6 +101,7 @@ func TestUndeclaredHost(t *testing.T) {
 }
 
 func TestRedirectToLoopback(t *testing.T) {
+	t.Parallel()
 	inside := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "secret") }))
 	defer inside.Close()
 	front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -112,6 +116,7 @@ func TestRedirectToLoopback(t *testing.T) {
 }
 
 func TestRedirectToUndeclaredHost(t *testing.T) {
+	t.Parallel()
 	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "audio") }))
 	defer other.Close()
 	port := other.URL[strings.LastIndex(other.URL, ":"):]
@@ -132,6 +137,7 @@ func TestRedirectToUndeclaredHost(t *testing.T) {
 }
 
 func TestStatus(t *testing.T) {
+	t.Parallel()
 	status := 0
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(status)
@@ -156,6 +162,7 @@ func TestStatus(t *testing.T) {
 }
 
 func TestTooLarge(t *testing.T) {
+	t.Parallel()
 	const limit = 100 << 10
 	var declare bool
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -187,6 +194,7 @@ func TestTooLarge(t *testing.T) {
 }
 
 func TestTimeLimit(t *testing.T) {
+	t.Parallel()
 	done := make(chan struct{})
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/silent" {
@@ -228,6 +236,7 @@ func TestTimeLimit(t *testing.T) {
 }
 
 func TestBasicAuth(t *testing.T) {
+	t.Parallel()
 	var gotOther string
 	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		gotOther = r.Header.Get("Authorization")

@@ -49,6 +49,7 @@ func sphinxServer(t *testing.T) *fakeServer {
 }
 
 func TestConformance(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name      string
 		maxUpload int64

@@ -205,6 +205,7 @@ func tone(ms int, amp float64) []byte {
 }
 
 func TestRequestShape(t *testing.T) {
+	t.Parallel()
 	srv := newFake(t, replyJSON(200, okAnswer))
 	tr, _ := newTest(t, srv.URL, Config{APIKey: "sk-test-secret", Model: "Systran/faster-whisper-small", Language: "en"})
 	got, err := tr.Transcribe(context.Background(), bytes.NewReader(tone(1000, 3000)))
@@ -242,6 +243,7 @@ func TestRequestShape(t *testing.T) {
 }
 
 func TestRetries(t *testing.T) {
+	t.Parallel()
 	ok := replyJSON(200, okAnswer)
 	fail500 := reply(500, "application/json", `{"error":{"message":"model is loading","type":"server_error"}}`)
 	tests := []struct {
@@ -345,6 +347,7 @@ func TestRetries(t *testing.T) {
 }
 
 func TestTextOnlyAnswers(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name   string
 		answer http.HandlerFunc
@@ -370,6 +373,7 @@ func TestTextOnlyAnswers(t *testing.T) {
 }
 
 func TestEmptyAudioSendsNothing(t *testing.T) {
+	t.Parallel()
 	srv := newFake(t, replyJSON(200, okAnswer))
 	tr, _ := newTest(t, srv.URL, Config{})
 	got, err := tr.Transcribe(context.Background(), bytes.NewReader(nil))
@@ -397,6 +401,7 @@ func (r *failingReader) Read(p []byte) (int, error) {
 }
 
 func TestReadErrorIsUnreadable(t *testing.T) {
+	t.Parallel()
 	srv := newFake(t, replyJSON(200, okAnswer))
 	tr, _ := newTest(t, srv.URL, Config{})
 	_, err := tr.Transcribe(context.Background(), &failingReader{after: 1000})
@@ -409,6 +414,7 @@ func TestReadErrorIsUnreadable(t *testing.T) {
 }
 
 func TestDefaultTimeoutGrowsWithAudio(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		audio, want time.Duration
 	}{
@@ -424,6 +430,7 @@ func TestDefaultTimeoutGrowsWithAudio(t *testing.T) {
 }
 
 func TestHangingServerIsCutOff(t *testing.T) {
+	t.Parallel()
 	release := make(chan struct{})
 	srv := newFake(t, func(w http.ResponseWriter, r *http.Request) {
 		select {
@@ -457,6 +464,7 @@ func TestHangingServerIsCutOff(t *testing.T) {
 }
 
 func TestCancelledContextStops(t *testing.T) {
+	t.Parallel()
 	srv := newFake(t, reply(503, "text/plain", "busy"))
 	tr, err := New(Config{BaseURL: srv.URL + "/v1", MaxRetries: 10})
 	if err != nil {
@@ -475,6 +483,7 @@ func TestCancelledContextStops(t *testing.T) {
 }
 
 func TestNewRejectsBadConfig(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name string
 		cfg  Config
@@ -553,6 +562,7 @@ func findBursts(pcm []byte) []burst {
 }
 
 func TestSplitsAtPausesAndShiftsTimes(t *testing.T) {
+	t.Parallel()
 	const limit = 44 + 3*32000 // three seconds of audio per upload
 	pcm, bursts := synthCall(20000, 7)
 	srv := newFake(t, func(w http.ResponseWriter, r *http.Request) {
@@ -611,6 +621,7 @@ func TestSplitsAtPausesAndShiftsTimes(t *testing.T) {
 func abs(v int64) int64 { return max(v, -v) }
 
 func TestQuietCut(t *testing.T) {
+	t.Parallel()
 	loud := func(ms int) []byte { return tone(ms, 8000) }
 	quiet := func(ms int) []byte { return make([]byte, ms*bytesPerMS) }
 	cat := func(parts ...[]byte) []byte { return bytes.Join(parts, nil) }
@@ -639,6 +650,7 @@ func TestQuietCut(t *testing.T) {
 }
 
 func TestWAVHeader(t *testing.T) {
+	t.Parallel()
 	for _, n := range []int{0, 2, 32000} {
 		wav := append(wavHeader(n), make([]byte, n)...)
 		pcm, err := parseWAV(wav)
@@ -651,6 +663,7 @@ func TestWAVHeader(t *testing.T) {
 }
 
 func TestTidy(t *testing.T) {
+	t.Parallel()
 	w := func(text string, start, end int64) asr.Word { return asr.Word{Text: text, StartMS: start, EndMS: end} }
 	tests := []struct {
 		name  string

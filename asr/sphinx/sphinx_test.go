@@ -33,6 +33,7 @@ func newRecognizer(t testing.TB, cfg Config) *Recognizer {
 }
 
 func TestConformance(t *testing.T) {
+	t.Parallel()
 	asrtest.Run(t, func(t *testing.T) asr.Transcriber { return newRecognizer(t, Config{}) })
 }
 
@@ -78,6 +79,7 @@ func runCLI(t testing.TB, wav string) (string, []cliWord) {
 // TestMatchesCLI checks that Transcribe decodes as pocketsphinx_continuous -infile does:
 // the same words, at the same frames, with the same confidences, hence the same WER.
 func TestMatchesCLI(t *testing.T) {
+	t.Parallel()
 	r := newRecognizer(t, Config{Decoders: 1}) // one decoder, reused: reuse must not show
 	for _, voice := range []string{testcall.Agent, testcall.Client} {
 		t.Run(voice, func(t *testing.T) {
@@ -118,6 +120,7 @@ func TestMatchesCLI(t *testing.T) {
 // TestReuseIsFresh checks that a decoder's earlier calls leave no trace: the same audio
 // gives the same result on a fresh decoder and on one that has heard other audio.
 func TestReuseIsFresh(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	x := asrtest.PCM(t, testcall.Mono(t, dir, testcall.Agent, 0.8, testcall.Sentences[0], testcall.Sentences[1]))
 	y := asrtest.PCM(t, testcall.Speak(t, dir, testcall.Client, testcall.Sentences[5]))
@@ -143,6 +146,7 @@ func TestReuseIsFresh(t *testing.T) {
 }
 
 func TestNewMissingModel(t *testing.T) {
+	t.Parallel()
 	missing := t.TempDir() + "/missing"
 	tests := []struct {
 		name string
@@ -174,6 +178,7 @@ func TestNewMissingModel(t *testing.T) {
 }
 
 func TestProgress(t *testing.T) {
+	t.Parallel()
 	pcm := asrtest.PCM(t, testcall.Speak(t, t.TempDir(), testcall.Agent, testcall.Sentences[2]))
 	var got []int64
 	r := newRecognizer(t, Config{Progress: func(ms int64) { got = append(got, ms) }})
@@ -210,6 +215,7 @@ func (e *errAfter) Read(p []byte) (int, error) {
 }
 
 func TestReadError(t *testing.T) {
+	t.Parallel()
 	pcm := asrtest.PCM(t, testcall.Speak(t, t.TempDir(), testcall.Agent, testcall.Sentences[3]))
 	r := newRecognizer(t, Config{Decoders: 1})
 	bad := callscribe.Errorf(callscribe.EUNREADABLE, "truncated stage")
@@ -243,6 +249,7 @@ func (b *blockReader) Read(p []byte) (int, error) {
 }
 
 func TestWaitForDecoderHonoursContext(t *testing.T) {
+	t.Parallel()
 	r := newRecognizer(t, Config{Decoders: 1})
 	b := &blockReader{reading: make(chan struct{}), release: make(chan struct{})}
 	done := make(chan error)
@@ -268,6 +275,7 @@ func TestWaitForDecoderHonoursContext(t *testing.T) {
 }
 
 func TestClose(t *testing.T) {
+	t.Parallel()
 	r, err := New(Config{})
 	if err != nil {
 		t.Fatal(err)
@@ -287,6 +295,7 @@ func TestClose(t *testing.T) {
 }
 
 func TestBaseWordAndFiller(t *testing.T) {
+	t.Parallel()
 	for _, tt := range []struct {
 		in, base string
 		filler   bool
@@ -363,6 +372,7 @@ func BenchmarkTranscribe(b *testing.B) {
 // pruned to the LM's words: on the same audio they give exactly the Result that the
 // full dictionary gives, words, times and confidences alike.
 func TestPrunedDictDecodesSame(t *testing.T) {
+	t.Parallel()
 	pruned := newRecognizer(t, Config{Decoders: 1})
 	if pruned.dictFile == nil || pruned.dict == DefaultDict {
 		t.Fatalf("New left the dictionary unpruned (dict %s)", pruned.dict)
@@ -408,6 +418,7 @@ func TestPrunedDictDecodesSame(t *testing.T) {
 }
 
 func TestPruneDict(t *testing.T) {
+	t.Parallel()
 	dict := strings.Join([]string{
 		"read R IY D",
 		"read(2) R EH D",

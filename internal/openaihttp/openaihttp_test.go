@@ -14,6 +14,7 @@ import (
 )
 
 func TestParseRetryAfter(t *testing.T) {
+	t.Parallel()
 	now := time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)
 	tests := []struct {
 		in     string
@@ -37,6 +38,7 @@ func TestParseRetryAfter(t *testing.T) {
 }
 
 func TestDelay(t *testing.T) {
+	t.Parallel()
 	r := Retry{Backoff: time.Second, MaxBackoff: 5 * time.Second}
 	tests := []struct {
 		n        int
@@ -60,6 +62,7 @@ func TestDelay(t *testing.T) {
 }
 
 func TestRetryAfterTooLongGivesUp(t *testing.T) {
+	t.Parallel()
 	calls := 0
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		calls++
@@ -87,6 +90,7 @@ func TestRetryAfterTooLongGivesUp(t *testing.T) {
 }
 
 func TestApplicationErrorsPassThrough(t *testing.T) {
+	t.Parallel()
 	want := callscribe.Errorf(callscribe.EUNREADABLE, "bad audio")
 	tries := 0
 	err := Retry{}.Do(context.Background(), "transcribe", 0, func(context.Context) error { tries++; return want })
@@ -96,6 +100,7 @@ func TestApplicationErrorsPassThrough(t *testing.T) {
 }
 
 func TestClip(t *testing.T) {
+	t.Parallel()
 	long := strings.Repeat("я", 400) // 800 bytes of two-byte runes
 	got := clip(long)
 	if len(got) > maxMessage+len("…") || !strings.HasSuffix(got, "…") || !strings.HasPrefix(got, "яя") {

@@ -11,6 +11,7 @@ import (
 )
 
 func TestWhy(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		ip      string
 		blocked bool
@@ -56,6 +57,7 @@ func TestWhy(t *testing.T) {
 }
 
 func TestParsePolicy(t *testing.T) {
+	t.Parallel()
 	p, err := ParsePolicy("X_ALLOW", " minio.internal , 10.20.0.0/16,127.0.0.1, [::1],Files.Example.RU.")
 	if err != nil {
 		t.Fatal(err)
@@ -102,6 +104,7 @@ func get(t *testing.T, c *http.Client, url string) (string, error) {
 }
 
 func TestClientChecksAtDial(t *testing.T) {
+	t.Parallel()
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "inside") }))
 	defer srv.Close()
 	port := srv.URL[strings.LastIndex(srv.URL, ":"):]
@@ -128,6 +131,7 @@ func TestClientChecksAtDial(t *testing.T) {
 }
 
 func TestRedirects(t *testing.T) {
+	t.Parallel()
 	inside := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "secret") }))
 	defer inside.Close()
 	hops := 0

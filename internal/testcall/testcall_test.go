@@ -6,6 +6,7 @@ import (
 )
 
 func TestWER(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		ref, hyp string
 		want     float64
@@ -25,6 +26,7 @@ func TestWER(t *testing.T) {
 }
 
 func TestStereo(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	path, spoken := Stereo(t, dir, 0.5, Dialogue(Sentences[0], Sentences[1], Sentences[2]))
 	if got := len(spoken[0]); got != 2 {

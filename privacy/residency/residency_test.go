@@ -6,6 +6,7 @@ import (
 )
 
 func TestCheck(t *testing.T) {
+	t.Parallel()
 	ru, err := ParseAllowed("CALLSCRIBE_ALLOWED_COUNTRIES", "RU")
 	if err != nil {
 		t.Fatal(err)
@@ -54,6 +55,7 @@ func TestCheck(t *testing.T) {
 }
 
 func TestCheckAll(t *testing.T) {
+	t.Parallel()
 	ru, _ := ParseAllowed("CALLSCRIBE_ALLOWED_COUNTRIES", "RU")
 	err := ru.CheckAll([]Processor{
 		{Name: "the ASR endpoint", Variable: "CALLSCRIBE_ASR_COUNTRY", Country: "RU"},
@@ -77,6 +79,7 @@ func TestCheckAll(t *testing.T) {
 }
 
 func TestParseAllowed(t *testing.T) {
+	t.Parallel()
 	for _, bad := range []string{"", " , ", "RUS", "R1", "RU;BY"} {
 		if _, err := ParseAllowed("CALLSCRIBE_ALLOWED_COUNTRIES", bad); err == nil || !strings.Contains(err.Error(), "CALLSCRIBE_ALLOWED_COUNTRIES") {
 			t.Errorf("ParseAllowed(%q) = %v, want an error naming the variable", bad, err)

@@ -361,6 +361,7 @@ func TestStartFailureShowsServerLog(t *testing.T) {
 }
 
 func TestStartErrors(t *testing.T) {
+	t.Parallel()
 	tmp := t.TempDir()
 	file := filepath.Join(tmp, "a-file")
 	if err := os.WriteFile(file, nil, 0o600); err != nil {
@@ -434,6 +435,7 @@ func TestFindBinDirPicksClusterVersionElseNewest(t *testing.T) {
 }
 
 func TestSearchAllowed(t *testing.T) {
+	t.Parallel()
 	const pg, other = 101, 0
 	gids := []int{104}
 	user := func(perm uint16) aclEntry { return aclEntry{aclUser, perm, pg} }
@@ -463,6 +465,7 @@ func TestSearchAllowed(t *testing.T) {
 }
 
 func TestGrantSearchACL(t *testing.T) {
+	t.Parallel()
 	dir := filepath.Join(t.TempDir(), "private")
 	if err := os.Mkdir(dir, 0o700); err != nil {
 		t.Fatal(err)

@@ -49,6 +49,7 @@ func count(t *testing.T, conn *pgx.Conn) int {
 }
 
 func TestDBsAreMigratedAndIndependent(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	urlA, urlB := pgtest.DB(t), pgtest.DB(t)
 	if urlA == urlB {
@@ -78,6 +79,7 @@ func TestDBsAreMigratedAndIndependent(t *testing.T) {
 }
 
 func TestMigrateRunsOnce(t *testing.T) {
+	t.Parallel()
 	for range 3 {
 		pgtest.DB(t)
 	}
@@ -87,6 +89,7 @@ func TestMigrateRunsOnce(t *testing.T) {
 }
 
 func TestDBDroppedAtCleanup(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	var name string
 	t.Run("user", func(t *testing.T) {
@@ -107,6 +110,7 @@ func TestDBDroppedAtCleanup(t *testing.T) {
 }
 
 func TestParallelDBs(t *testing.T) {
+	t.Parallel()
 	for i := range 6 {
 		t.Run(fmt.Sprint(i), func(t *testing.T) {
 			t.Parallel()

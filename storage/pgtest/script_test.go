@@ -15,6 +15,7 @@ import (
 // scripts/test-postgres.sh is what make test uses to give every package
 // one shared server through CALLSCRIBE_TEST_DATABASE_URL.
 func TestTestPostgresScript(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	script, err := filepath.Abs("../../scripts/test-postgres.sh")
 	if err != nil {

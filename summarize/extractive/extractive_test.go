@@ -23,6 +23,7 @@ var supportCall = []summarize.Turn{
 }
 
 func TestSummarizeSupportCall(t *testing.T) {
+	t.Parallel()
 	got, err := New(Config{}).Summarize(context.Background(), supportCall)
 	if err != nil {
 		t.Fatalf("Summarize: %v", err)
@@ -39,6 +40,7 @@ func TestSummarizeSupportCall(t *testing.T) {
 }
 
 func TestSummaryQuotesTheCallInOrder(t *testing.T) {
+	t.Parallel()
 	var said []string
 	for _, turn := range supportCall {
 		for _, s := range sentences(turn.Text) {
@@ -75,6 +77,7 @@ func TestSummaryQuotesTheCallInOrder(t *testing.T) {
 }
 
 func TestSummarizeIsDeterministic(t *testing.T) {
+	t.Parallel()
 	s := New(Config{})
 	first, err := s.Summarize(context.Background(), supportCall)
 	if err != nil {
@@ -95,6 +98,7 @@ func TestSummarizeIsDeterministic(t *testing.T) {
 }
 
 func TestSummarizeEdgeCases(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name  string
 		turns []summarize.Turn
@@ -148,6 +152,7 @@ func TestSummarizeEdgeCases(t *testing.T) {
 }
 
 func TestSentences(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		in   string
 		want []string

@@ -117,6 +117,7 @@ func newTest(t *testing.T, srv string, cfg Config) (*Summarizer, *[]time.Duratio
 }
 
 func TestRequestAndAnswer(t *testing.T) {
+	t.Parallel()
 	srv := newFake(t, completion("\n The client's order 4567 is late; the agent says it arrives on Monday. \n"))
 	s, _ := newTest(t, srv.URL, Config{APIKey: "sk-test-secret"})
 	got, err := s.Summarize(context.Background(), call)
@@ -153,6 +154,7 @@ func TestRequestAndAnswer(t *testing.T) {
 }
 
 func TestFailures(t *testing.T) {
+	t.Parallel()
 	ok := completion("A summary.")
 	tests := []struct {
 		name       string
@@ -237,6 +239,7 @@ func TestFailures(t *testing.T) {
 }
 
 func TestThinkingIsDropped(t *testing.T) {
+	t.Parallel()
 	srv := newFake(t, completion("<think>\nThe client wants the order.\n</think>\n\nOrder 4567 arrives Monday."))
 	s, _ := newTest(t, srv.URL, Config{})
 	got, err := s.Summarize(context.Background(), call)
@@ -249,6 +252,7 @@ func TestThinkingIsDropped(t *testing.T) {
 }
 
 func TestNoWordsNoRequest(t *testing.T) {
+	t.Parallel()
 	srv := newFake(t, completion("should not be asked"))
 	s, _ := newTest(t, srv.URL, Config{})
 	for _, turns := range [][]summarize.Turn{nil, {{Speaker: "agent", Text: " \n "}}} {
@@ -263,6 +267,7 @@ func TestNoWordsNoRequest(t *testing.T) {
 }
 
 func TestHangingServerIsCutOff(t *testing.T) {
+	t.Parallel()
 	release := make(chan struct{})
 	srv := newFake(t, func(w http.ResponseWriter, r *http.Request) {
 		select {
@@ -286,6 +291,7 @@ func TestHangingServerIsCutOff(t *testing.T) {
 }
 
 func TestCancelled(t *testing.T) {
+	t.Parallel()
 	srv := newFake(t, completion("x"))
 	s, _ := newTest(t, srv.URL, Config{})
 	ctx, cancel := context.WithCancel(context.Background())
@@ -296,6 +302,7 @@ func TestCancelled(t *testing.T) {
 }
 
 func TestNewRejectsBadConfig(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name string
 		cfg  Config
@@ -315,6 +322,7 @@ func TestNewRejectsBadConfig(t *testing.T) {
 }
 
 func TestTranscript(t *testing.T) {
+	t.Parallel()
 	if got := Transcript(call); got != wantTranscript {
 		t.Errorf("Transcript = %q, want %q", got, wantTranscript)
 	}

@@ -9,6 +9,7 @@ import (
 
 // TestDotKernelsAgree runs every kernel this machine has on the same rows.
 func TestDotKernelsAgree(t *testing.T) {
+	t.Parallel()
 	t.Logf("AVX-512: %v, AVX2: %v", useAVX512, useAVX2)
 	saved512, saved2 := useAVX512, useAVX2
 	defer func() { useAVX512, useAVX2 = saved512, saved2 }()
@@ -58,6 +59,7 @@ func BenchmarkKernels(b *testing.B) {
 // TestPortableLoopsAgree: Polyphase, Pairs and ToInt16 give the same outputs (to float
 // rounding) with the assembly turned off, as on a CPU without AVX2.
 func TestPortableLoopsAgree(t *testing.T) {
+	t.Parallel()
 	rng := rand.New(rand.NewPCG(13, 14))
 	stride := 13 * Block
 	table := make([]float32, 3*stride)

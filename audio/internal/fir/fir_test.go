@@ -9,6 +9,7 @@ import (
 // TestDotMatchesFloat64: Dot of every length a filter row can have, at every alignment of
 // the window, agrees with a float64 sum to float32 rounding.
 func TestDotMatchesFloat64(t *testing.T) {
+	t.Parallel()
 	rng := rand.New(rand.NewPCG(3, 4))
 	for n := Block; n <= 40*Block; n += Block {
 		c := make([]float32, n)
@@ -55,6 +56,7 @@ func BenchmarkDot(b *testing.B) {
 // TestToInt16 checks rounding (ties to even), clamping and every tail length against a
 // float64 reference.
 func TestToInt16(t *testing.T) {
+	t.Parallel()
 	special := []float32{0, 0.5, 1.5, 2.5, -0.5, -1.5, -2.5, 0.49999997, 32766.5, 32767, 32767.5, 40000,
 		-32767.5, -32768, -32768.5, -40000, 1e30, -1e30, 12345.4, -12345.6}
 	rng := rand.New(rand.NewPCG(5, 6))
@@ -85,6 +87,7 @@ func TestToInt16(t *testing.T) {
 // TestPolyphaseMatchesDot: Polyphase's outputs are Dot's, row by row and window by window,
 // and it returns where the next output starts.
 func TestPolyphaseMatchesDot(t *testing.T) {
+	t.Parallel()
 	rng := rand.New(rand.NewPCG(9, 10))
 	for _, tt := range []struct{ up, down, stride int }{{2, 1, 208}, {160, 441, 560}, {1, 3, 48}, {640, 441, 112}} {
 		table := make([]float32, tt.up*tt.stride)
@@ -126,6 +129,7 @@ func TestPolyphaseMatchesDot(t *testing.T) {
 
 // TestPairsIsPolyphase: the 2:1 kernel gives the same bits as Polyphase.
 func TestPairsIsPolyphase(t *testing.T) {
+	t.Parallel()
 	rng := rand.New(rand.NewPCG(11, 12))
 	for _, stride := range []int{Block, 3 * Block, 208, 13 * Block, 20 * Block, 35 * Block} {
 		table := make([]float32, 2*stride)
