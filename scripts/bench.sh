@@ -7,17 +7,20 @@
 #  2. transcribe a 10-minute stereo 16 kHz call: wall time and peak memory of
 #     `callscribe transcribe` against pocketsphinx_continuous run once per channel,
 #     one after the other (the target: ≤ 0.6× the time, ≤ 2× one CLI process's memory);
+#  2b. accuracy: word error rate of the embedded engine on the one-minute dialogue as
+#     16 kHz wideband, 8 kHz 16-bit PCM and 8 kHz µ-law (what a PBX records), ours beside
+#     pocketsphinx_continuous on the same audio (sox-converted to 16 kHz for it, per channel);
 #  3. the Go benchmarks (decode + resample against sox, recogniser against the CLI);
 #  4. ingest: `callscribe serve` against a throwaway PostgreSQL and MinIO — 32 concurrent
 #     uploads of one-minute calls per second beside minio-go PutObject of the same bytes
 #     (target: ≥ 0.8×), the server's peak RSS receiving a 1 GiB upload (target: < 64 MiB),
 #     transcript committed → audio confirmed deleted, p50/p99/max (target: p99 ≤ 1 s).
-# BENCH_SECTIONS (default "convert transcribe go ingest") picks sections.
+# BENCH_SECTIONS (default "convert transcribe accuracy go ingest") picks sections.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bin=${BIN:-bin/callscribe}
 minutes=${BENCH_MINUTES:-10}
-sections=" ${BENCH_SECTIONS:-convert transcribe go ingest} "
+sections=" ${BENCH_SECTIONS:-convert transcribe accuracy go ingest} "
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
@@ -130,7 +133,7 @@ if [[ $sections == *" ingest "* ]]; then
   [ "$ingest_status" -eq 0 ] || exit "$ingest_status"
 fi
 
-[[ $sections == *" transcribe "* || $sections == *" go "* ]] || exit 0
+[[ $sections == *" transcribe "* || $sections == *" accuracy "* || $sections == *" go "* ]] || exit 0
 export CALLSCRIBE_DATA_DIR="$work/data"
 "$bin" consent grant --email local@localhost --purpose transcription,summarization >/dev/null
 
@@ -163,6 +166,47 @@ print(f"time:   callscribe {ours:.1f} s / CLI one channel after the other {cli:.
 print(f"        (the two CLI runs at once take {par:.1f} s = {par/cli:.2f}x: what two cores give here)")
 print(f"memory: callscribe {ours_kib/1024:.0f} MiB / one CLI process {max(k0,k1)/1024:.0f} MiB = {ours_kib/max(k0,k1):.2f}x (target <= 2x)")
 PY
+fi
+if [[ $sections == *" accuracy "* ]]; then
+echo
+echo "== accuracy: word error rate of the embedded engine (English), 16 kHz against 8 kHz telephone audio"
+echo "   (the one-minute dialogue; ours: callscribe transcribe of the stereo call; reference:"
+echo "    pocketsphinx_continuous on each channel of the same audio, brought to 16 kHz by sox)"
+for l in "${lines[@]}"; do
+  voice=${l%%|*} text=${l#*|}
+  if [ "$voice" = slt ]; then echo "$text" >>"$work/ref0.txt"; else echo "$text" >>"$work/ref1.txt"; fi
+done
+sox -M "$work/agent1.wav" "$work/client1.wav" "$work/acc-16k.wav"
+sox "$work/acc-16k.wav" -r 8000 "$work/acc-8k-s16.wav"
+sox "$work/acc-16k.wav" -r 8000 -e u-law "$work/acc-8k-ulaw.wav"
+printf '%-14s %12s %12s   %s\n' format "ours WER" "CLI WER" "(words wrong / words spoken, both channels)"
+for f in acc-16k acc-8k-s16 acc-8k-ulaw; do
+  "$bin" transcribe --json "$work/$f.wav" >"$work/$f.json"
+  for ch in 0 1; do
+    sox "$work/$f.wav" -r 16000 -b 16 -e signed-integer "$work/$f-ch$ch.wav" remix $((ch + 1))
+    pocketsphinx_continuous -infile "$work/$f-ch$ch.wav" -logfn /dev/null >"$work/$f-cli$ch.txt"
+  done
+  python3 - "$work" "$f" <<'PY'
+import json, sys
+work, f = sys.argv[1:]
+def words(s): return s.lower().split()
+def errors(ref, hyp):
+    d = list(range(len(hyp) + 1))
+    for i, r in enumerate(ref, 1):
+        prev, d[0] = d[0], i
+        for j, h in enumerate(hyp, 1):
+            prev, d[j] = d[j], min(d[j] + 1, d[j - 1] + 1, prev + (r != h))
+    return d[len(hyp)]
+call = json.load(open(f"{work}/{f}.json"))
+ours = cli = n = 0
+for ch in (0, 1):
+    ref = words(open(f"{work}/ref{ch}.txt").read())
+    n += len(ref)
+    ours += errors(ref, words(" ".join(s["text"] for s in call["segments"] if s["channel"] == ch)))
+    cli += errors(ref, words(open(f"{work}/{f}-cli{ch}.txt").read()))
+print(f"{f[4:]:<14} {ours/n:12.3f} {cli/n:12.3f}   ({ours}/{n} and {cli}/{n})")
+PY
+done
 fi
 [[ $sections == *" go "* ]] || exit 0
 
