@@ -12,7 +12,6 @@ import (
 	"bytes"
 	"cmp"
 	"context"
-	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -26,6 +25,7 @@ import (
 
 	"callscribe"
 	"callscribe/asr"
+	"callscribe/audio"
 	"callscribe/internal/openaihttp"
 
 	openai "github.com/sashabaranov/go-openai"
@@ -39,8 +39,7 @@ const (
 )
 
 const (
-	wavHeaderSize = 44
-	bytesPerMS    = asr.SampleRate * 2 / 1000 // s16le mono
+	bytesPerMS = asr.SampleRate * 2 / 1000 // s16le mono
 	// blockBytes is the grain of cuts: 10 ms, so every chunk starts on a whole millisecond.
 	blockBytes = 10 * bytesPerMS
 	// windowBlocks is the length of the quiet stretch a cut looks for: 200 ms.
@@ -106,13 +105,13 @@ func New(cfg Config) (*Transcriber, error) {
 	if cfg.MaxUploadBytes == 0 {
 		cfg.MaxUploadBytes = DefaultMaxUploadBytes
 	}
-	if cfg.MaxUploadBytes < wavHeaderSize+minUploadAudio {
-		return nil, callscribe.Errorf(callscribe.EINVALID, "asr upload limit %d bytes is too small: want at least %d (1 s of audio)", cfg.MaxUploadBytes, wavHeaderSize+minUploadAudio)
+	if cfg.MaxUploadBytes < audio.WAVHeaderSize+minUploadAudio {
+		return nil, callscribe.Errorf(callscribe.EINVALID, "asr upload limit %d bytes is too small: want at least %d (1 s of audio)", cfg.MaxUploadBytes, audio.WAVHeaderSize+minUploadAudio)
 	}
 	if cfg.Timeout == nil {
 		cfg.Timeout = DefaultTimeout
 	}
-	maxPCM := min(cfg.MaxUploadBytes-wavHeaderSize, math.MaxUint32-36, math.MaxInt32)
+	maxPCM := min(cfg.MaxUploadBytes-audio.WAVHeaderSize, math.MaxUint32-36, math.MaxInt32)
 	var doer openai.HTTPDoer = http.DefaultClient
 	if cfg.HTTPClient != nil {
 		doer = cfg.HTTPClient
@@ -171,7 +170,7 @@ func (t *Transcriber) Transcribe(ctx context.Context, pcm io.Reader) (asr.Result
 // upload sends one chunk as a WAV file, with retries, and returns its segments with
 // times from the start of the chunk.
 func (t *Transcriber) upload(ctx context.Context, chunk []byte, durMS int64) ([]asr.Segment, error) {
-	header := wavHeader(len(chunk))
+	header := audio.WAVHeader(asr.SampleRate, 1, int64(len(chunk)))
 	var resp openai.AudioResponse
 	err := t.retry.Do(ctx, "transcribe", t.timeout(time.Duration(durMS)*time.Millisecond), func(ctx context.Context) error {
 		var err error
@@ -192,24 +191,6 @@ func (t *Transcriber) upload(ctx context.Context, chunk []byte, durMS int64) ([]
 		return nil, err
 	}
 	return tidy(segments(resp, durMS), durMS), nil
-}
-
-// wavHeader is the 44-byte header of a 16 kHz, 16-bit mono PCM WAV holding n data bytes.
-func wavHeader(n int) []byte {
-	h := make([]byte, 0, wavHeaderSize)
-	h = append(h, "RIFF"...)
-	h = binary.LittleEndian.AppendUint32(h, uint32(36+n))
-	h = append(h, "WAVEfmt "...)
-	h = binary.LittleEndian.AppendUint32(h, 16) // fmt chunk size
-	h = binary.LittleEndian.AppendUint16(h, 1)  // PCM
-	h = binary.LittleEndian.AppendUint16(h, 1)  // mono
-	h = binary.LittleEndian.AppendUint32(h, asr.SampleRate)
-	h = binary.LittleEndian.AppendUint32(h, asr.SampleRate*2) // byte rate
-	h = binary.LittleEndian.AppendUint16(h, 2)                // block align
-	h = binary.LittleEndian.AppendUint16(h, 16)               // bits per sample
-	h = append(h, "data"...)
-	h = binary.LittleEndian.AppendUint32(h, uint32(n))
-	return h
 }
 
 // segments turns one upload's answer into segments timed from the chunk's start, never

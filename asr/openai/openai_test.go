@@ -20,6 +20,7 @@ import (
 
 	"callscribe"
 	"callscribe/asr"
+	"callscribe/audio"
 )
 
 // upload is what the fake server received in one request.
@@ -652,12 +653,12 @@ func TestQuietCut(t *testing.T) {
 func TestWAVHeader(t *testing.T) {
 	t.Parallel()
 	for _, n := range []int{0, 2, 32000} {
-		wav := append(wavHeader(n), make([]byte, n)...)
+		wav := append(audio.WAVHeader(asr.SampleRate, 1, int64(n)), make([]byte, n)...)
 		pcm, err := parseWAV(wav)
 		if err != nil {
-			t.Errorf("wavHeader(%d): %v", n, err)
+			t.Errorf("audio.WAVHeader(%d): %v", n, err)
 		} else if len(pcm) != n {
-			t.Errorf("wavHeader(%d) data = %d bytes, want %d", n, len(pcm), n)
+			t.Errorf("audio.WAVHeader(%d) data = %d bytes, want %d", n, len(pcm), n)
 		}
 	}
 }

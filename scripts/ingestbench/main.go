@@ -10,6 +10,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"callscribe/audio"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -477,7 +478,7 @@ func (b *bench) bigUpload(ctx context.Context, s *server, size int64) (peak, hwm
 		}
 	}()
 	start := time.Now()
-	err = b.upload(ctx, s.addr, io.MultiReader(bytes.NewReader(wavHeader(size, 8000, 2)), &noise{left: size}), 44+size)
+	err = b.upload(ctx, s.addr, io.MultiReader(bytes.NewReader(audio.WAVHeader(8000, 2, size)), &noise{left: size}), 44+size)
 	took = time.Since(start)
 	close(done)
 	if err != nil {
@@ -522,24 +523,6 @@ func (n *noise) Read(p []byte) (int, error) {
 	return c, nil
 }
 
-// wavHeader is the 44-byte header of a 16-bit PCM WAV with dataBytes of samples.
-func wavHeader(dataBytes int64, rate, channels int) []byte {
-	h := make([]byte, 44)
-	copy(h, "RIFF")
-	binary.LittleEndian.PutUint32(h[4:], uint32(min(36+dataBytes, math.MaxUint32)))
-	copy(h[8:], "WAVEfmt ")
-	binary.LittleEndian.PutUint32(h[16:], 16)
-	binary.LittleEndian.PutUint16(h[20:], 1)
-	binary.LittleEndian.PutUint16(h[22:], uint16(channels))
-	binary.LittleEndian.PutUint32(h[24:], uint32(rate))
-	binary.LittleEndian.PutUint32(h[28:], uint32(rate*channels*2))
-	binary.LittleEndian.PutUint16(h[32:], uint16(channels*2))
-	binary.LittleEndian.PutUint16(h[34:], 16)
-	copy(h[36:], "data")
-	binary.LittleEndian.PutUint32(h[40:], uint32(dataBytes))
-	return h
-}
-
 // wav is a whole WAV of frames frames: a 440 Hz tone on the first channel, 660 Hz on the others.
 func wav(frames, rate, channels int) []byte {
 	data := make([]byte, frames*channels*2)
@@ -553,7 +536,7 @@ func wav(frames, rate, channels int) []byte {
 			binary.LittleEndian.PutUint16(data[(i*channels+c)*2:], uint16(v))
 		}
 	}
-	return append(wavHeader(int64(len(data)), rate, channels), data...)
+	return append(audio.WAVHeader(rate, channels, int64(len(data))), data...)
 }
 
 // deletionLatency uploads short speech calls to serve with its worker, waits for them to
