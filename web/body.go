@@ -2,10 +2,12 @@ package web
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"os"
+	"strings"
 	"time"
 
 	"callscribe"
@@ -60,8 +62,8 @@ func (b *clientBody) Read(p []byte) (int, error) {
 func (b *clientBody) Close() error { return b.rc.Close() }
 
 // fault names a body read error for the client. Only fixed texts of net/http (the
-// chunked decoder's) reach the message; a network error's text, which holds addresses,
-// does not.
+// chunked decoder's) reach the message, which is also kept with a refused call's
+// receipt; a network error's text (addresses) and a quoted trailer line do not.
 func (b *clientBody) fault(err error) error {
 	var app *callscribe.Error
 	var mbe *http.MaxBytesError
@@ -80,7 +82,13 @@ func (b *clientBody) fault(err error) error {
 	case errors.As(err, &netErr):
 		return callscribe.Wrap(callscribe.EINVALID, err, "the connection failed after %d bytes of the body", b.read)
 	default:
-		return callscribe.Wrap(callscribe.EINVALID, err, "the body is malformed after %d bytes: %s", b.read, err)
+		// net/http's chunked decoder says what is wrong in fixed words; a trailer's
+		// parser quotes the line after a colon, and the client's text is not echoed.
+		what := strings.TrimPrefix(err.Error(), "http: ")
+		if strings.ContainsAny(what, ":\"'") {
+			what = "malformed chunked encoding or trailer"
+		}
+		return callscribe.Wrap(callscribe.EINVALID, err, "the body is malformed after %d bytes: %s", b.read, what)
 	}
 }
 
@@ -92,10 +100,10 @@ func (s *Server) guard(next http.Handler) http.Handler {
 		idle = DefaultUploadIdleTimeout
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if n := headerBytes(r); n > maxHeaderBytes {
+		if headerBytes(r) > maxHeaderBytes {
 			// Its own status, not the code's 413: the header, not the body, is too large.
 			writeJSON(w, http.StatusRequestHeaderFieldsTooLarge, errorBody{errorDetail{Code: callscribe.ETOOLARGE,
-				Message: "the request header is larger than the limit of 65536 bytes"}})
+				Message: fmt.Sprintf("the request header is larger than the limit of %d bytes", maxHeaderBytes)}})
 			return
 		}
 		if r.Body != nil && r.Body != http.NoBody {

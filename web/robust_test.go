@@ -106,7 +106,8 @@ func TestUploadWithoutAudioContentType(t *testing.T) {
 
 // TestClientFaultsAreNotOurs: bodies that break off or are malformed (chunk length too
 // large, a chunk line over 4 KiB, a trailer over 4 KiB, a half-close before the last
-// chunk or inside the trailer after a complete WAV) get a 4xx in JSON naming the fault,
+// chunk or inside the trailer after a complete WAV, a trailer line that is no header)
+// get a 4xx in JSON naming the fault without echoing what the client sent,
 // never 500; what they staged is deleted and receipted under a client-fault code, never
 // internal, and the stage ends empty.
 func TestClientFaultsAreNotOurs(t *testing.T) {
@@ -128,6 +129,7 @@ func TestClientFaultsAreNotOurs(t *testing.T) {
 		{"trailer too long", []byte("0\r\nX-Trailer: " + strings.Repeat("a", 5000)), false, "suspiciously long trailer"},
 		{"half-closed before the last chunk", nil, true, "before its last (zero-length) chunk"},
 		{"half-closed after the last chunk, in the trailer", []byte("0\r\n"), true, "trailer"},
+		{"a trailer line without a colon", []byte("0\r\ncall me on +79161234567\r\n\r\n"), false, "malformed chunked encoding or trailer"},
 	}
 	for _, c := range cases {
 		status, body, ok := rawExchange(t, h.server.URL, head, [][]byte{chunk(wav), c.tail}, c.halfClose, 30*time.Second)
@@ -136,12 +138,15 @@ func TestClientFaultsAreNotOurs(t *testing.T) {
 			continue
 		}
 		refused(t, c.name, status, body, http.StatusBadRequest, callscribe.EINVALID)
-		if msg := errorMessage(body); !strings.Contains(msg, c.says) || strings.Contains(msg, "-1") {
-			t.Errorf("%s: message %q; want it to say %q (and no -1 declared bytes)", c.name, msg, c.says)
+		if msg := errorMessage(body); !strings.Contains(msg, c.says) || strings.Contains(msg, "-1") || strings.Contains(msg, "7916") {
+			t.Errorf("%s: message %q; want it to say %q (and no -1 declared bytes, nothing the client sent)", c.name, msg, c.says)
 		}
 	}
 	if n := h.count(`SELECT count(*) FROM calls WHERE error_code IS DISTINCT FROM 'invalid'`); n != 0 {
 		t.Errorf("%d calls recorded with a code other than invalid; want every client fault named invalid", n)
+	}
+	if n := h.count(`SELECT count(*) FROM calls WHERE error_message LIKE '%7916%'`); n != 0 {
+		t.Errorf("%d refused calls keep text the client sent in their error message; want none", n)
 	}
 	if n := h.count(`SELECT count(*) FROM calls c LEFT JOIN audio_deletion_receipts r ON r.call_id = c.id WHERE r.confirmed_at IS NULL`); n != 0 {
 		t.Errorf("%d refused uploads without a confirmed deletion; want none", n)
