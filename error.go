@@ -21,6 +21,7 @@ const (
 	EUNAVAILABLE  = "unavailable"  // a dependency is down; try again later
 	EUNAUTHORIZED = "unauthorized" // missing or invalid credentials
 	EUNFETCHABLE  = "unfetchable"  // a recording URL's host would not give the recording (a 4xx answer)
+	ETIMEOUT      = "timeout"      // the client stopped sending its request: no byte came for too long
 )
 
 // Error is the application error: a code for machines, a message safe for people.

@@ -21,6 +21,7 @@ var statuses = map[string]int{
 	callscribe.EUNREADABLE:   http.StatusUnsupportedMediaType,
 	callscribe.EUNFETCHABLE:  http.StatusUnprocessableEntity,
 	callscribe.EUNAVAILABLE:  http.StatusServiceUnavailable,
+	callscribe.ETIMEOUT:      http.StatusRequestTimeout,
 	callscribe.EINTERNAL:     http.StatusInternalServerError,
 }
 

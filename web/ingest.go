@@ -1,7 +1,7 @@
 package web
 
 import (
-	"errors"
+	"bufio"
 	"io"
 	"mime"
 	"net/http"
@@ -52,107 +52,145 @@ type callAccepted struct {
 // multipart field, or a form field: Twilio's recording callback posts RecordingUrl as
 // application/x-www-form-urlencoded). It is fetched at once, once the owner's consent
 // is known, and streamed into the pipeline as a body would be.
-func (s *Server) postCall(w http.ResponseWriter, r *http.Request, key callscribe.APIKey) {
-	ctx := r.Context()
-	if s.cfg.MaxBodyBytes > 0 {
-		r.Body = http.MaxBytesReader(w, r.Body, s.cfg.MaxBodyBytes)
+func (s *Server) postCall(w http.ResponseWriter, r *http.Request, key callscribe.APIKey) error {
+	up, done, err := s.readUpload(r, key)
+	if err != nil {
+		return err
 	}
+	defer done()
+	return s.acceptUpload(w, r, key, up)
+}
+
+// readUpload reads an upload's fields and finds its audio: the body, the multipart file,
+// or the recording pull mode names. Nothing of the audio is read yet but the multipart
+// parts before it; done ends a download begun in pull mode.
+func (s *Server) readUpload(r *http.Request, key callscribe.APIKey) (up pipeline.Upload, done func(), err error) {
 	fields := url.Values{}
 	for name, v := range r.URL.Query() {
 		if !uploadFields[name] {
-			s.writeError(w, r, callscribe.Errorf(callscribe.EINVALID, "unknown field %q (known: external_id, owner, started_at, channels, sample_rate, encoding, channel_count, recording_url)", name))
-			return
+			return up, nil, callscribe.Errorf(callscribe.EINVALID, "unknown field %q (known: external_id, owner, started_at, channels, sample_rate, encoding, channel_count, recording_url)", name)
 		}
 		fields[name] = v
 	}
-	mediaType, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
-	var body io.Reader
-	size := int64(-1)
-	switch {
-	case mediaType == "application/x-www-form-urlencoded":
-		if err := formFields(w, r, fields); err != nil {
-			s.writeError(w, r, err)
-			return
-		}
-		if fields.Get("recording_url") == "" {
-			s.writeError(w, r, callscribe.Errorf(callscribe.EINVALID,
-				"a form post names its recording by recording_url (or Twilio's RecordingUrl); to send the audio itself use a raw body or multipart/form-data"))
-			return
-		}
-	case mediaType == "multipart/form-data":
-		mr, err := r.MultipartReader()
-		if err != nil {
-			s.writeError(w, r, callscribe.Wrap(callscribe.EINVALID, err, "the multipart body cannot be read"))
-			return
-		}
-		for body == nil {
-			part, err := mr.NextPart()
-			if err == io.EOF && fields.Get("recording_url") != "" {
-				break // pull mode: no file part
-			}
-			if err == io.EOF {
-				s.writeError(w, r, callscribe.Errorf(callscribe.EINVALID, `the multipart body has no "file" part (nor a recording_url)`))
-				return
-			}
-			if err != nil {
-				s.writeError(w, r, callscribe.Wrap(callscribe.EINVALID, err, "the multipart body cannot be read"))
-				return
-			}
-			name := part.FormName()
-			if name == "file" {
-				body = part // streamed: fields after the file are not read
-				break
-			}
-			if !uploadFields[name] {
-				s.writeError(w, r, callscribe.Errorf(callscribe.EINVALID, "unknown field %q (known: file, external_id, owner, started_at, channels, sample_rate, encoding, channel_count, recording_url)", name))
-				return
-			}
-			b, err := io.ReadAll(io.LimitReader(part, maxFieldBytes+1))
-			if err != nil {
-				s.writeError(w, r, err)
-				return
-			}
-			if len(b) > maxFieldBytes {
-				s.writeError(w, r, callscribe.Errorf(callscribe.EINVALID, "field %q is longer than %d bytes", name, maxFieldBytes))
-				return
-			}
-			fields.Set(name, string(b))
-		}
-	case fields.Get("recording_url") != "" && r.ContentLength == 0:
-		// Pull mode with an empty body: whatever the Content-Type says.
-	case mediaType == "" || mediaType == "application/octet-stream" || strings.HasPrefix(mediaType, "audio/"):
-		body, size = &declaredBody{r: r.Body, declared: r.ContentLength}, r.ContentLength
-	default:
-		s.writeError(w, r, callscribe.Errorf(callscribe.EUNREADABLE,
-			"Content-Type %q is not audio: send the audio as the body (audio/wav, audio/mpeg, application/octet-stream…) or as the multipart field \"file\"", mediaType))
-		return
+	body, size, err := uploadBody(r, fields)
+	if err != nil {
+		return up, nil, err
 	}
-
 	pull := fields.Get("recording_url")
 	if pull != "" && body != nil {
-		s.writeError(w, r, callscribe.Errorf(callscribe.EINVALID, "send either the audio or a recording_url, not both"))
-		return
+		return up, nil, callscribe.Errorf(callscribe.EINVALID, "send either the audio or a recording_url, not both")
 	}
-
-	up, err := s.parseUpload(r, key, fields)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
+	if up, err = s.parseUpload(r, key, fields); err != nil {
+		return up, nil, err
 	}
+	done = func() {}
 	if pull != "" {
-		p, err := s.pullMode(ctx, pull)
+		p, err := s.pullMode(r.Context(), pull)
 		if err != nil {
-			s.writeError(w, r, err)
-			return
+			return up, nil, err
 		}
-		defer p.Close()
-		body = p
+		body, done = p, func() { p.Close() }
 	}
 	up.Audio, up.Size = body, size
+	return up, done, nil
+}
+
+// uploadBody finds the audio of a request by its Content-Type, reading the fields a
+// multipart or form body carries into fields. It returns a nil reader for pull mode, and
+// the audio's size when the request declares it (-1 otherwise).
+func uploadBody(r *http.Request, fields url.Values) (io.Reader, int64, error) {
+	mediaType, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	switch {
+	case mediaType == "application/x-www-form-urlencoded":
+		// What curl --data-binary sends unless told otherwise: a body that is clearly
+		// audio is taken as the audio, anything else must be a form.
+		in := bufio.NewReaderSize(r.Body, 64)
+		if clearlyAudio(in) {
+			return in, r.ContentLength, nil
+		}
+		if err := formFields(in, fields); err != nil {
+			return nil, 0, err
+		}
+		if fields.Get("recording_url") == "" {
+			return nil, 0, callscribe.Errorf(callscribe.EINVALID,
+				"a form post names its recording by recording_url (or Twilio's RecordingUrl); to send the audio itself use a raw body or multipart/form-data")
+		}
+		return nil, -1, nil
+	case mediaType == "multipart/form-data":
+		file, err := multipartFile(r, fields)
+		return file, -1, err
+	case fields.Get("recording_url") != "" && r.ContentLength == 0:
+		return nil, -1, nil // pull mode with an empty body: whatever the Content-Type says
+	case mediaType == "" || mediaType == "application/octet-stream" || strings.HasPrefix(mediaType, "audio/"):
+		// No Content-Type at all: the pipeline sniffs the bytes, as it does every upload.
+		return r.Body, r.ContentLength, nil
+	}
+	return nil, 0, callscribe.Errorf(callscribe.EUNREADABLE,
+		"Content-Type %q is not audio: send the audio as the body (audio/wav, audio/mpeg, application/octet-stream…) or as the multipart field \"file\"", mediaType)
+}
+
+// multipartFile reads the fields before the part "file" and returns that part, unread:
+// fields after it are not read. It returns nil without a file part when the fields name
+// a recording_url.
+func multipartFile(r *http.Request, fields url.Values) (io.Reader, error) {
+	mr, err := r.MultipartReader()
+	if err != nil {
+		return nil, callscribe.Wrap(callscribe.EINVALID, err, "the multipart body cannot be read")
+	}
+	for {
+		part, err := mr.NextPart()
+		if err == io.EOF && fields.Get("recording_url") != "" {
+			return nil, nil // pull mode: no file part
+		}
+		if err == io.EOF {
+			return nil, callscribe.Errorf(callscribe.EINVALID, `the multipart body has no "file" part (nor a recording_url)`)
+		}
+		if err != nil {
+			if callscribe.ErrorCode(err) != callscribe.EINTERNAL {
+				return nil, err // the body's own fault (clientBody named it)
+			}
+			return nil, callscribe.Wrap(callscribe.EINVALID, err, "the multipart body cannot be read")
+		}
+		name := part.FormName()
+		if name == "file" {
+			return part, nil
+		}
+		if !uploadFields[name] {
+			return nil, callscribe.Errorf(callscribe.EINVALID, "unknown field %q (known: file, external_id, owner, started_at, channels, sample_rate, encoding, channel_count, recording_url)", name)
+		}
+		b, err := io.ReadAll(io.LimitReader(part, maxFieldBytes+1))
+		if err != nil {
+			return nil, err
+		}
+		if len(b) > maxFieldBytes {
+			return nil, callscribe.Errorf(callscribe.EINVALID, "field %q is longer than %d bytes", name, maxFieldBytes)
+		}
+		fields.Set(name, string(b))
+	}
+}
+
+// clearlyAudio reports whether a body starts as a WAV or an MP3 does (a RIFF/RF64 WAVE
+// header, an ID3 tag, an MPEG audio frame sync): no form field starts so.
+func clearlyAudio(in *bufio.Reader) bool {
+	head, _ := in.Peek(12)
+	switch {
+	case len(head) >= 12 && (string(head[:4]) == "RIFF" || string(head[:4]) == "RF64") && string(head[8:12]) == "WAVE":
+		return true
+	case len(head) >= 3 && string(head[:3]) == "ID3":
+		return true
+	case len(head) >= 2 && head[0] == 0xFF && head[1]&0xE0 == 0xE0:
+		return true
+	}
+	return false
+}
+
+// acceptUpload hands the upload to the pipeline and answers: 202 for a new call, 200 with
+// the first call's status for a repeat of its external id.
+func (s *Server) acceptUpload(w http.ResponseWriter, r *http.Request, key callscribe.APIKey, up pipeline.Upload) error {
+	ctx := r.Context()
 	acc, err := s.cfg.Ingester.Accept(ctx, up)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	status := http.StatusAccepted
 	answer := callAccepted{ID: acc.CallID.String(), Status: "queued", StatusURL: "/v1/calls/" + acc.CallID.String()}
@@ -160,13 +198,13 @@ func (s *Server) postCall(w http.ResponseWriter, r *http.Request, key callscribe
 		status = http.StatusOK
 		c, err := s.cfg.Store.Call(ctx, key.OrgID, acc.CallID)
 		if err != nil {
-			s.writeError(w, r, err)
-			return
+			return err
 		}
 		answer.Status = apiStatus(c.Status)
 	}
 	s.log.InfoContext(ctx, "upload answered", "call_id", acc.CallID, "key_id", key.ID, "existing", acc.Existing)
 	writeJSON(w, status, answer)
+	return nil
 }
 
 // parseUpload checks the metadata of an upload and finds its owner in the key's
@@ -254,20 +292,4 @@ func parseID(r *http.Request) (uuid.UUID, error) {
 		return uuid.Nil, callscribe.Errorf(callscribe.ENOTFOUND, "no call %q", r.PathValue("id"))
 	}
 	return id, nil
-}
-
-// declaredBody reads a raw body and names one that ends before its declared
-// Content-Length (the server's reader says only io.ErrUnexpectedEOF).
-type declaredBody struct {
-	r              io.Reader
-	declared, read int64
-}
-
-func (b *declaredBody) Read(p []byte) (int, error) {
-	n, err := b.r.Read(p)
-	b.read += int64(n)
-	if errors.Is(err, io.ErrUnexpectedEOF) {
-		err = callscribe.Errorf(callscribe.EINVALID, "the body ended after %d of its %d declared bytes (Content-Length)", b.read, b.declared)
-	}
-	return n, err
 }

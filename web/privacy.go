@@ -61,18 +61,17 @@ type consentsView struct {
 	Events   []callscribe.ConsentEvent `json:"events"`   // every grant and withdrawal, oldest first
 }
 
-func (s *Server) getConsents(w http.ResponseWriter, r *http.Request, key callscribe.APIKey) {
+func (s *Server) getConsents(w http.ResponseWriter, r *http.Request, key callscribe.APIKey) error {
 	u, err := s.pathUser(r, key)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	v, err := s.consents(r, u.ID)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	writeJSON(w, http.StatusOK, v)
+	return nil
 }
 
 func (s *Server) consents(r *http.Request, userID uuid.UUID) (consentsView, error) {
@@ -100,24 +99,21 @@ func (s *Server) consents(r *http.Request, userID uuid.UUID) (consentsView, erro
 // postConsents grants or withdraws consents through channel api:
 // {"action": "grant"|"withdraw", "purposes": ["transcription", ...]}. A withdrawal of
 // transcription stops the user's calls in flight as any withdrawal does.
-func (s *Server) postConsents(w http.ResponseWriter, r *http.Request, key callscribe.APIKey) {
+func (s *Server) postConsents(w http.ResponseWriter, r *http.Request, key callscribe.APIKey) error {
 	u, err := s.pathUser(r, key)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	var body struct {
 		Action   string   `json:"action"`
 		Purposes []string `json:"purposes"`
 	}
 	if err := readJSON(w, r, &body); err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	purposes, err := privacy.ParsePurposes(strings.Join(body.Purposes, ","))
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	consents := *s.cfg.Consents
 	consents.Actor = actor(key) // each change audited as this key's
@@ -133,15 +129,14 @@ func (s *Server) postConsents(w http.ResponseWriter, r *http.Request, key callsc
 		err = callscribe.Errorf(callscribe.EINVALID, "action %q is not grant or withdraw", body.Action)
 	}
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	v, err := s.consents(r, u.ID)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	writeJSON(w, http.StatusOK, v)
+	return nil
 }
 
 // discardQueued ends the user's queued calls at once after a withdrawal of
@@ -170,7 +165,7 @@ type requestView struct {
 
 // postRequest records a data-subject request:
 // {"kind", "user_id" or "email", "received": "YYYY-MM-DD" (Moscow; default now), "notes"}.
-func (s *Server) postRequest(w http.ResponseWriter, r *http.Request, key callscribe.APIKey) {
+func (s *Server) postRequest(w http.ResponseWriter, r *http.Request, key callscribe.APIKey) error {
 	var body struct {
 		Kind     string `json:"kind"`
 		UserID   string `json:"user_id"`
@@ -179,13 +174,11 @@ func (s *Server) postRequest(w http.ResponseWriter, r *http.Request, key callscr
 		Notes    string `json:"notes"`
 	}
 	if err := readJSON(w, r, &body); err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	kind, err := callscribe.ParseRequestKind(body.Kind)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	var u callscribe.User
 	switch {
@@ -204,25 +197,23 @@ func (s *Server) postRequest(w http.ResponseWriter, r *http.Request, key callscr
 		err = callscribe.Errorf(callscribe.EINVALID, "the subject is required: user_id or email")
 	}
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	var received time.Time
 	if body.Received != "" {
 		d, err := callscribe.ParseDate(body.Received)
 		if err != nil {
-			s.writeError(w, r, callscribe.Errorf(callscribe.EINVALID, "received: %s", callscribe.ErrorMessage(err)))
-			return
+			return callscribe.Errorf(callscribe.EINVALID, "received: %s", callscribe.ErrorMessage(err))
 		}
 		received = d.In(privacy.Moscow)
 	}
 	req, err := s.cfg.Requests.Add(r.Context(), privacy.NewRequest{
 		OrgID: key.OrgID, UserID: u.ID, Kind: kind, ReceivedAt: received, Notes: body.Notes, Actor: actor(key)})
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	writeJSON(w, http.StatusCreated, s.viewRequest(req, nil))
+	return nil
 }
 
 func (s *Server) viewRequest(req callscribe.Request, events []callscribe.RequestEvent) requestView {
@@ -230,35 +221,33 @@ func (s *Server) viewRequest(req callscribe.Request, events []callscribe.Request
 }
 
 // listRequests lists the organization's requests: ?status=&due_within=3d&overdue=true.
-func (s *Server) listRequests(w http.ResponseWriter, r *http.Request, key callscribe.APIKey) {
+func (s *Server) listRequests(w http.ResponseWriter, r *http.Request, key callscribe.APIKey) error {
 	q := r.URL.Query()
 	o := privacy.ListOptions{OrgID: key.OrgID, Overdue: q.Get("overdue") == "true"}
 	if v := q.Get("status"); v != "" {
 		st, err := callscribe.ParseRequestStatus(v)
 		if err != nil {
-			s.writeError(w, r, err)
-			return
+			return err
 		}
 		o.Status = st
 	}
 	if v := q.Get("due_within"); v != "" {
 		n, err := privacy.ParseDays(v)
 		if err != nil {
-			s.writeError(w, r, callscribe.Errorf(callscribe.EINVALID, "due_within: %s", callscribe.ErrorMessage(err)))
-			return
+			return callscribe.Errorf(callscribe.EINVALID, "due_within: %s", callscribe.ErrorMessage(err))
 		}
 		o.DueWithin = n
 	}
 	list, err := s.cfg.Requests.List(r.Context(), o)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	out := []requestView{}
 	for _, req := range list {
 		out = append(out, s.viewRequest(req, nil))
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"requests": out})
+	return nil
 }
 
 // pathRequest is the request the path names, in the key's organization.
@@ -275,69 +264,66 @@ func (s *Server) pathRequest(r *http.Request, key callscribe.APIKey) (callscribe
 	return req, err
 }
 
-func (s *Server) getRequest(w http.ResponseWriter, r *http.Request, key callscribe.APIKey) {
+func (s *Server) getRequest(w http.ResponseWriter, r *http.Request, key callscribe.APIKey) error {
 	req, err := s.pathRequest(r, key)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	events, err := s.cfg.Requests.Events(r.Context(), req.ID)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	writeJSON(w, http.StatusOK, s.viewRequest(req, events))
+	return nil
 }
 
 // transition runs one step of a request's life on the request the path names.
 func (s *Server) transition(w http.ResponseWriter, r *http.Request, key callscribe.APIKey, body any,
-	do func(id uuid.UUID) (callscribe.Request, error)) {
+	do func(id uuid.UUID) (callscribe.Request, error)) error {
 	req, err := s.pathRequest(r, key)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	if body != nil {
 		if err := readJSON(w, r, body); err != nil {
-			s.writeError(w, r, err)
-			return
+			return err
 		}
 	}
 	req, err = do(req.ID)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	writeJSON(w, http.StatusOK, s.viewRequest(req, nil))
+	return nil
 }
 
-func (s *Server) startRequest(w http.ResponseWriter, r *http.Request, key callscribe.APIKey) {
-	s.transition(w, r, key, nil, func(id uuid.UUID) (callscribe.Request, error) {
+func (s *Server) startRequest(w http.ResponseWriter, r *http.Request, key callscribe.APIKey) error {
+	return s.transition(w, r, key, nil, func(id uuid.UUID) (callscribe.Request, error) {
 		return s.cfg.Requests.Start(r.Context(), id, actor(key))
 	})
 }
 
 // extendRequest: {"reason" (required), "days" (1–5, default 5), "notice"}.
-func (s *Server) extendRequest(w http.ResponseWriter, r *http.Request, key callscribe.APIKey) {
+func (s *Server) extendRequest(w http.ResponseWriter, r *http.Request, key callscribe.APIKey) error {
 	var body struct {
 		Reason string `json:"reason"`
 		Days   int    `json:"days"`
 		Notice string `json:"notice"`
 	}
-	s.transition(w, r, key, &body, func(id uuid.UUID) (callscribe.Request, error) {
+	return s.transition(w, r, key, &body, func(id uuid.UUID) (callscribe.Request, error) {
 		return s.cfg.Requests.Extend(r.Context(), id, privacy.Extension{
 			Days: body.Days, Reason: body.Reason, Notice: body.Notice, Actor: actor(key)})
 	})
 }
 
 // closeRequest: {"reject": true, "reason" (required to reject), "notes"}.
-func (s *Server) closeRequest(w http.ResponseWriter, r *http.Request, key callscribe.APIKey) {
+func (s *Server) closeRequest(w http.ResponseWriter, r *http.Request, key callscribe.APIKey) error {
 	var body struct {
 		Reject bool   `json:"reject"`
 		Reason string `json:"reason"`
 		Notes  string `json:"notes"`
 	}
-	s.transition(w, r, key, &body, func(id uuid.UUID) (callscribe.Request, error) {
+	return s.transition(w, r, key, &body, func(id uuid.UUID) (callscribe.Request, error) {
 		req, err := s.cfg.Requests.Close(r.Context(), id, privacy.Closing{
 			Reject: body.Reject, Reason: body.Reason, Notes: body.Notes, Actor: actor(key), Channel: callscribe.ConsentViaAPI})
 		if err == nil && req.Kind == callscribe.RequestWithdrawal && req.Status == callscribe.RequestCompleted {
@@ -355,60 +341,54 @@ func (s *Server) audit(r *http.Request, key callscribe.APIKey, e callscribe.Audi
 
 // exportUser answers an access request: everything held about the user, as JSON. The
 // export is audited before a byte of it is sent.
-func (s *Server) exportUser(w http.ResponseWriter, r *http.Request, key callscribe.APIKey) {
+func (s *Server) exportUser(w http.ResponseWriter, r *http.Request, key callscribe.APIKey) error {
 	u, err := s.pathUser(r, key)
 	if err == nil {
 		err = s.audit(r, key, callscribe.AuditEntry{Action: privacy.ActionExport, ObjectType: "user",
 			ObjectID: u.ID.String(), SubjectID: u.ID})
 	}
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	var buf bytes.Buffer // bounded by one user's data; an error can still become a clean 500
 	if err := s.cfg.Exporter.Export(r.Context(), &buf, u.ID); err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.Header().Set("Content-Disposition", `attachment; filename="export-`+u.ID.String()+`.json"`)
 	w.WriteHeader(http.StatusOK)
 	_, _ = buf.WriteTo(w)
+	return nil
 }
 
 // editSegment rectifies segment n (from 1, as the transcript lists them):
 // {"text": "...", "speaker": "..."} (either or both).
-func (s *Server) editSegment(w http.ResponseWriter, r *http.Request, key callscribe.APIKey) {
+func (s *Server) editSegment(w http.ResponseWriter, r *http.Request, key callscribe.APIKey) error {
 	id, err := parseID(r)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	if _, err := s.cfg.Store.Call(r.Context(), key.OrgID, id); err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	n, err := strconv.Atoi(r.PathValue("n"))
 	if err != nil || n < 1 {
-		s.writeError(w, r, callscribe.Errorf(callscribe.EINVALID, "segment %q is not a number from 1", r.PathValue("n")))
-		return
+		return callscribe.Errorf(callscribe.EINVALID, "segment %q is not a number from 1", r.PathValue("n"))
 	}
 	var body struct {
 		Text    *string `json:"text"`
 		Speaker *string `json:"speaker"`
 	}
 	if err := readJSON(w, r, &body); err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	if body.Text == nil && body.Speaker == nil {
-		s.writeError(w, r, callscribe.Errorf(callscribe.EINVALID, "nothing to correct: give text, speaker or both"))
-		return
+		return callscribe.Errorf(callscribe.EINVALID, "nothing to correct: give text, speaker or both")
 	}
 	rs, err := s.cfg.Editor.EditSegment(r.Context(), id, n-1, body.Text, body.Speaker, actor(key))
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"call_id": id, "segment": n, "corrected": len(rs)})
+	return nil
 }

@@ -3,10 +3,10 @@ package web
 import (
 	"context"
 	"io"
-	"net/http"
 	"net/url"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"callscribe"
 )
@@ -51,11 +51,17 @@ func twilioFields(form url.Values, fields url.Values) error {
 
 // formFields reads an application/x-www-form-urlencoded body into fields: the upload
 // fields by their own names, Twilio's by theirs; fields already given in the query win.
-func formFields(w http.ResponseWriter, r *http.Request, fields url.Values) error {
-	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
-	b, err := io.ReadAll(r.Body)
+// A body over maxFormBytes or with bytes no form holds is taken for audio sent with the
+// wrong type (curl --data-binary's default), and refused with the type to send.
+func formFields(body io.Reader, fields url.Values) error {
+	b, err := io.ReadAll(io.LimitReader(body, maxFormBytes+1))
 	if err != nil {
-		return callscribe.Wrap(callscribe.EINVALID, err, "the form body cannot be read (at most %d bytes)", maxFormBytes)
+		return err // the body's own fault, named by clientBody
+	}
+	if len(b) > maxFormBytes || !formText(b) {
+		return callscribe.Errorf(callscribe.EUNREADABLE,
+			"the body is sent as a form (Content-Type: application/x-www-form-urlencoded, what curl --data-binary sends unless told otherwise) but is not one: "+
+				"send the audio with Content-Type: audio/wav (audio/mpeg, application/octet-stream…), e.g. curl -H \"Content-Type: audio/wav\" --data-binary @call.wav")
 	}
 	form, err := url.ParseQuery(string(b))
 	if err != nil {
@@ -67,6 +73,20 @@ func formFields(w http.ResponseWriter, r *http.Request, fields url.Values) error
 		}
 	}
 	return twilioFields(form, fields)
+}
+
+// formText reports whether b can be a form body: UTF-8 text without control characters
+// (line ends and tabs aside, which some clients leave in).
+func formText(b []byte) bool {
+	if !utf8.Valid(b) {
+		return false
+	}
+	for _, c := range b {
+		if c < 0x20 && c != '\r' && c != '\n' && c != '\t' || c == 0x7f {
+			return false
+		}
+	}
+	return true
 }
 
 // pulled is a recording fetched when first read: after the pipeline has checked the

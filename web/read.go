@@ -72,50 +72,55 @@ func viewCall(c callscribe.Call) callView {
 	return v
 }
 
-func (s *Server) getCall(w http.ResponseWriter, r *http.Request, key callscribe.APIKey) {
+func (s *Server) getCall(w http.ResponseWriter, r *http.Request, key callscribe.APIKey) error {
 	id, err := parseID(r)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	c, err := s.cfg.Store.Call(r.Context(), key.OrgID, id)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	// A blocked owner's calls are kept but not shown, as the list leaves them out.
 	owner, err := s.cfg.Store.UserByEmail(r.Context(), key.OrgID, c.OwnerEmail)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	if owner.BlockedAt != nil {
-		s.writeError(w, r, callscribe.Errorf(callscribe.EBLOCKED, "the owner of call %s is blocked: their data is kept but not shown until they are unblocked", c.ID))
-		return
+		return callscribe.Errorf(callscribe.EBLOCKED, "the owner of call %s is blocked: their data is kept but not shown until they are unblocked", c.ID)
 	}
 	writeJSON(w, http.StatusOK, viewCall(c))
+	return nil
 }
 
-// callList is a page of calls, newest first; next_cursor fetches the next page.
+// callList is a page of calls, newest first; next_cursor fetches the next page, and is
+// left out on the last one.
 type callList struct {
 	Calls      []callView `json:"calls"`
 	NextCursor string     `json:"next_cursor,omitempty"`
 }
 
-func (s *Server) listCalls(w http.ResponseWriter, r *http.Request, key callscribe.APIKey) {
+// listParams are the query parameters of GET /v1/calls: any other is refused, so a
+// client that sends one the API does not know (a search, say) is not answered as if it
+// had filtered.
+var listParams = map[string]bool{"owner": true, "status": true, "from": true, "to": true, "limit": true, "cursor": true}
+
+func (s *Server) listCalls(w http.ResponseWriter, r *http.Request, key callscribe.APIKey) error {
 	ctx := r.Context()
 	q := r.URL.Query()
+	for name := range q {
+		if !listParams[name] {
+			return callscribe.Errorf(callscribe.EINVALID, "unknown query parameter %q (known: owner, status, from, to, limit, cursor)", name)
+		}
+	}
 	f := callscribe.CallFilter{OrgID: key.OrgID, Limit: defaultListLimit}
-	fail := func(err error) { s.writeError(w, r, err) }
 	if v := q.Get("owner"); v != "" {
 		u, err := s.cfg.Store.UserByEmail(ctx, key.OrgID, v)
 		if callscribe.ErrorCode(err) == callscribe.ENOTFOUND {
-			fail(callscribe.Errorf(callscribe.ENOTFOUND, "owner: no user with this email in your organization"))
-			return
+			return callscribe.Errorf(callscribe.ENOTFOUND, "owner: no user with this email in your organization")
 		}
 		if err != nil {
-			fail(err)
-			return
+			return err
 		}
 		f.OwnerID = &u.ID
 	}
@@ -126,16 +131,14 @@ func (s *Server) listCalls(w http.ResponseWriter, r *http.Request, key callscrib
 		case callscribe.CallProcessing, callscribe.CallCompleted, callscribe.CallDiscarded, callscribe.CallFailed:
 			f.Status = st
 		default:
-			fail(callscribe.Errorf(callscribe.EINVALID, "status %q is not one of queued, processing, completed, discarded, failed", v))
-			return
+			return callscribe.Errorf(callscribe.EINVALID, "status %q is not one of queued, processing, completed, discarded, failed", v)
 		}
 	}
 	for name, dst := range map[string]**time.Time{"from": &f.From, "to": &f.To} {
 		if v := q.Get(name); v != "" {
 			t, err := time.Parse(time.RFC3339, v)
 			if err != nil {
-				fail(callscribe.Errorf(callscribe.EINVALID, "%s %q is not an RFC 3339 time such as 2026-01-31T09:15:00Z", name, v))
-				return
+				return callscribe.Errorf(callscribe.EINVALID, "%s %q is not an RFC 3339 time such as 2026-01-31T09:15:00Z", name, v)
 			}
 			*dst = &t
 		}
@@ -143,33 +146,36 @@ func (s *Server) listCalls(w http.ResponseWriter, r *http.Request, key callscrib
 	if v := q.Get("limit"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 || n > maxListLimit {
-			fail(callscribe.Errorf(callscribe.EINVALID, "limit %q is not a number from 1 to %d", v, maxListLimit))
-			return
+			return callscribe.Errorf(callscribe.EINVALID, "limit %q is not a number from 1 to %d", v, maxListLimit)
 		}
 		f.Limit = n
 	}
 	if v := q.Get("cursor"); v != "" {
 		c, err := decodeCursor(v)
 		if err != nil {
-			fail(err)
-			return
+			return err
 		}
 		f.After = &c
 	}
+	// One call more than the page: only when it is there is there a next page.
+	limit := f.Limit
+	f.Limit++
 	calls, err := s.cfg.Store.Calls(ctx, f)
 	if err != nil {
-		fail(err)
-		return
+		return err
 	}
-	out := callList{Calls: make([]callView, len(calls))}
+	out := callList{}
+	if len(calls) > limit {
+		calls = calls[:limit]
+		last := calls[limit-1]
+		out.NextCursor = encodeCursor(callscribe.CallCursor{CreatedAt: last.CreatedAt, ID: last.ID})
+	}
+	out.Calls = make([]callView, len(calls))
 	for i, c := range calls {
 		out.Calls[i] = viewCall(c)
 	}
-	if len(calls) == f.Limit {
-		last := calls[len(calls)-1]
-		out.NextCursor = encodeCursor(callscribe.CallCursor{CreatedAt: last.CreatedAt, ID: last.ID})
-	}
 	writeJSON(w, http.StatusOK, out)
+	return nil
 }
 
 // A cursor is opaque to clients: the last call's creation time and id.
@@ -204,33 +210,28 @@ type transcriptView struct {
 	CreatedAt  time.Time            `json:"created_at"`
 }
 
-func (s *Server) getTranscript(w http.ResponseWriter, r *http.Request, key callscribe.APIKey) {
+func (s *Server) getTranscript(w http.ResponseWriter, r *http.Request, key callscribe.APIKey) error {
 	id, err := parseID(r)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	format := r.URL.Query().Get("format")
 	if format == "" {
 		format = "json"
 	}
 	if format != "json" && format != "txt" && format != "srt" && format != "vtt" {
-		s.writeError(w, r, callscribe.Errorf(callscribe.EINVALID, "format %q is not one of json, txt, srt, vtt", format))
-		return
+		return callscribe.Errorf(callscribe.EINVALID, "format %q is not one of json, txt, srt, vtt", format)
 	}
 	c, err := s.cfg.Store.Call(r.Context(), key.OrgID, id)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	switch c.Status {
 	case callscribe.CallCompleted:
 	case callscribe.CallDiscarded, callscribe.CallFailed:
-		s.writeError(w, r, callscribe.Errorf(callscribe.ENOTFOUND, "call %s has no transcript: it %s and nothing was stored", id, c.Status))
-		return
+		return callscribe.Errorf(callscribe.ENOTFOUND, "call %s has no transcript: it %s and nothing was stored", id, c.Status)
 	default:
-		s.writeError(w, r, callscribe.Errorf(callscribe.ECONFLICT, "call %s is %s: its transcript is not ready yet", id, apiStatus(c.Status)))
-		return
+		return callscribe.Errorf(callscribe.ECONFLICT, "call %s is %s: its transcript is not ready yet", id, apiStatus(c.Status))
 	}
 	t, err := s.cfg.Store.Transcript(r.Context(), id)
 	if err == nil {
@@ -238,8 +239,7 @@ func (s *Server) getTranscript(w http.ResponseWriter, r *http.Request, key calls
 			ObjectType: "call", ObjectID: id.String(), SubjectID: c.OwnerID})
 	}
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	if t.Segments == nil {
 		t.Segments = []callscribe.Segment{}
@@ -249,7 +249,7 @@ func (s *Server) getTranscript(w http.ResponseWriter, r *http.Request, key calls
 	case "json":
 		writeJSON(w, http.StatusOK, transcriptView{CallID: id.String(), Engine: t.Engine, DurationMS: t.DurationMS,
 			Channels: t.Channels, Segments: t.Segments, Text: t.Text, Summary: t.Summary, CreatedAt: t.CreatedAt})
-		return
+		return nil
 	case "txt":
 		writeText(&b, t)
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
@@ -267,6 +267,7 @@ func (s *Server) getTranscript(w http.ResponseWriter, r *http.Request, key calls
 	}
 	w.WriteHeader(http.StatusOK)
 	_, _ = w.Write([]byte(b.String()))
+	return nil
 }
 
 // writeText writes the CLI's text form: one line per turn, "[mm:ss.cc speaker] words",

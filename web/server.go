@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -57,7 +58,10 @@ type Config struct {
 	// MaxBodyBytes bounds a request body; the pipeline refuses audio over its own limit
 	// first, this catches what surrounds it (multipart headers and fields).
 	MaxBodyBytes int64
-	Logger       *slog.Logger
+	// UploadIdleTimeout drops a request whose body sends nothing for this long (0:
+	// DefaultUploadIdleTimeout); what it staged is deleted.
+	UploadIdleTimeout time.Duration
+	Logger            *slog.Logger
 	// Consents and Requests serve the privacy API: consents over channel api, and
 	// data-subject requests. Their stores are scoped like every query of a request.
 	Consents *privacy.Consents
@@ -99,11 +103,18 @@ type route struct {
 	h http.Handler
 }
 
+// keyedHandler serves a keyed route for the key's organization; openHandler an open one.
+// Both return their error instead of writing it: handle writes it, in one place.
+type (
+	keyedHandler func(w http.ResponseWriter, r *http.Request, key callscribe.APIKey) error
+	openHandler  func(w http.ResponseWriter, r *http.Request) error
+)
+
 // routes is every endpoint, in one table: Handler serves it and Routes lists it, so the
 // test that calls every route with another organization's ids cannot miss a new one.
 func (s *Server) routes() []route {
-	keyed := func(method, pattern string, h func(http.ResponseWriter, *http.Request, callscribe.APIKey)) route {
-		return route{Route{method, pattern, true}, s.auth(h)}
+	keyed := func(method, pattern string, h keyedHandler) route {
+		return route{Route{method, pattern, true}, s.handle(s.auth(h))}
 	}
 	open := func(method, pattern string, h http.Handler) route { return route{Route{method, pattern, false}, h} }
 	return []route{
@@ -144,17 +155,26 @@ func (s *Server) Handler() http.Handler {
 	for _, r := range s.routes() {
 		mux.Handle(r.Method+" "+r.Pattern, r.h)
 	}
-	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		s.writeError(w, r, callscribe.Errorf(callscribe.ENOTFOUND, "no such endpoint: %s %s", r.Method, r.URL.Path))
+	mux.Handle("/", s.handle(func(w http.ResponseWriter, r *http.Request) error {
+		return callscribe.Errorf(callscribe.ENOTFOUND, "no such endpoint: %s %s", r.Method, r.URL.Path)
+	}))
+	return s.guard(mux)
+}
+
+// handle serves h and writes the error it returns: the one place an error is answered.
+func (s *Server) handle(h openHandler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := h(w, r); err != nil {
+			s.writeError(w, r, err)
+		}
 	})
-	return mux
 }
 
 // auth admits requests that carry a live API key ("Authorization: Bearer csk_…", or the
 // key as a basic-authentication password) and hands the key's organization to the
 // handler.
-func (s *Server) auth(h func(w http.ResponseWriter, r *http.Request, key callscribe.APIKey)) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+func (s *Server) auth(h keyedHandler) openHandler {
+	return func(w http.ResponseWriter, r *http.Request) error {
 		token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 		if !ok {
 			// Basic authentication with the key as the password: what a telephony cloud
@@ -162,32 +182,48 @@ func (s *Server) auth(h func(w http.ResponseWriter, r *http.Request, key callscr
 			_, token, ok = r.BasicAuth()
 		}
 		if !ok || strings.TrimSpace(token) == "" {
-			s.writeError(w, r, callscribe.Errorf(callscribe.EUNAUTHORIZED, "an API key is required: Authorization: Bearer <key> (or basic authentication with the key as the password)"))
-			return
+			return callscribe.Errorf(callscribe.EUNAUTHORIZED, "an API key is required: Authorization: Bearer <key> (or basic authentication with the key as the password)")
 		}
 		key, err := s.cfg.Store.Authenticate(r.Context(), strings.TrimSpace(token))
 		if err != nil {
-			s.writeError(w, r, err)
-			return
+			return err
 		}
 		// From here on the database sees this organization's rows only (row-level security).
-		h(w, r.WithContext(callscribe.WithOrg(r.Context(), key.OrgID)), key)
-	})
+		return h(w, r.WithContext(callscribe.WithOrg(r.Context(), key.OrgID)), key)
+	}
 }
 
+// readyTimeout bounds each check of /readyz: a dependency that does not answer within it
+// is not ready, and the probe gets its answer instead of hanging with it.
+const readyTimeout = 2 * time.Second
+
+// ready answers /readyz: the database and the stage, checked at once, each within
+// readyTimeout; 503 names the one not ready.
 func (s *Server) ready(w http.ResponseWriter, r *http.Request) {
-	checks := map[string]string{"database": "ok"}
-	status := http.StatusOK
-	if err := s.cfg.Store.Ping(r.Context()); err != nil {
-		s.log.WarnContext(r.Context(), "not ready: database", "err", err)
-		checks["database"], status = "unavailable", http.StatusServiceUnavailable
-	}
+	checks := map[string]func(context.Context) error{"database": s.cfg.Store.Ping}
 	if st, ok := s.cfg.Stage.(Readier); ok {
-		checks["stage"] = "ok"
-		if err := st.Ready(r.Context()); err != nil {
-			s.log.WarnContext(r.Context(), "not ready: stage", "err", err)
-			checks["stage"], status = "unavailable", http.StatusServiceUnavailable
+		checks["stage"] = st.Ready
+	}
+	type result struct {
+		name string
+		err  error
+	}
+	results := make(chan result, len(checks))
+	for name, check := range checks {
+		go func() {
+			ctx, cancel := context.WithTimeout(r.Context(), readyTimeout)
+			defer cancel()
+			results <- result{name, check(ctx)}
+		}()
+	}
+	answer, status := map[string]string{}, http.StatusOK
+	for range checks {
+		res := <-results
+		answer[res.name] = "ok"
+		if res.err != nil {
+			s.log.WarnContext(r.Context(), "not ready", "dependency", res.name, "err", res.err)
+			answer[res.name], status = "unavailable", http.StatusServiceUnavailable
 		}
 	}
-	writeJSON(w, status, checks)
+	writeJSON(w, status, answer)
 }

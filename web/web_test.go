@@ -64,7 +64,9 @@ type options struct {
 	maxBytes    int64
 	maxDuration time.Duration
 	maxAttempts int
-	fetcher     web.Fetcher // pull mode; nil: off
+	fetcher     web.Fetcher   // pull mode; nil: off
+	stageBytes  int64         // the memory stage's limit; 0: none
+	idle        time.Duration // the upload idle timeout; 0: the default
 }
 
 // harness is one test's service: a fresh database, a memory stage, the pipeline, River
@@ -99,7 +101,7 @@ func newHarness(t *testing.T, o options) *harness {
 	}
 	logs := &syncBuffer{}
 	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	stage := memory.New(0)
+	stage := memory.New(o.stageBytes)
 	queued := &postgres.Queued{DB: db, MaxAttempts: o.maxAttempts}
 	p := pipeline.New(pipeline.Config{
 		Store: queued, Stage: stage, Decode: decode, DecodeRaw: decodeRaw, Transcriber: o.transcriber,
@@ -129,13 +131,17 @@ func newHarness(t *testing.T, o options) *harness {
 		})
 	}
 	api := web.New(web.Config{Store: db, Ingester: p, Stage: stage, Fetcher: o.fetcher, MaxBodyBytes: 64 << 20, Logger: log,
-		Consents: &privacy.Consents{Store: db, PolicyVersion: "1", Audit: &privacy.Audit{}, AuditLog: db},
-		Requests: &privacy.Requests{Store: db},
-		Exporter: &privacy.Exporter{Store: db},
-		Editor:   db,
-		AuditLog: db,
+		UploadIdleTimeout: o.idle,
+		Consents:          &privacy.Consents{Store: db, PolicyVersion: "1", Audit: &privacy.Audit{}, AuditLog: db},
+		Requests:          &privacy.Requests{Store: db},
+		Exporter:          &privacy.Exporter{Store: db},
+		Editor:            db,
+		AuditLog:          db,
 	})
-	srv := httptest.NewServer(api.Handler())
+	// The server `callscribe serve` runs: its limits and timeouts are part of what is tested.
+	srv := httptest.NewUnstartedServer(nil)
+	srv.Config = api.HTTPServer()
+	srv.Start()
 	t.Cleanup(srv.Close)
 	return &harness{t: t, db: db, stage: stage, queue: client, server: srv, api: api, logs: logs}
 }

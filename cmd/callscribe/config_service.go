@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"callscribe/pipeline"
+	"callscribe/web"
 )
 
 // ServiceConfig is what `serve` and `worker` read beyond Config.
@@ -23,6 +24,8 @@ type ServiceConfig struct {
 	SweepEvery      time.Duration // CALLSCRIBE_SWEEP_EVERY: time between the sweeper's passes over the object store
 	SweepGrace      time.Duration // CALLSCRIBE_SWEEP_GRACE: an object no call claims is left this long
 	CPUProfile      string        // CALLSCRIBE_CPU_PROFILE: serve writes a CPU profile here until it stops; empty (the default): off
+	// CALLSCRIBE_UPLOAD_IDLE_TIMEOUT: a request body that sends nothing this long is dropped
+	UploadIdleTimeout time.Duration
 }
 
 const (
@@ -50,6 +53,7 @@ func LoadServiceConfig(getenv func(string) string) (ServiceConfig, error) {
 		SweepEvery:      pipeline.DefaultSweepEvery,
 		SweepGrace:      pipeline.DefaultSweepGrace,
 	}
+	c.UploadIdleTimeout = web.DefaultUploadIdleTimeout
 	if v := strings.TrimSpace(getenv("CALLSCRIBE_HTTP_ADDR")); v != "" {
 		c.HTTPAddr = v
 	}
@@ -66,6 +70,7 @@ func LoadServiceConfig(getenv func(string) string) (ServiceConfig, error) {
 		{"CALLSCRIBE_SHUTDOWN_TIMEOUT", &c.ShutdownTimeout, false, "a positive duration such as 30s"},
 		{"CALLSCRIBE_SWEEP_EVERY", &c.SweepEvery, false, "a positive duration such as 5m"},
 		{"CALLSCRIBE_SWEEP_GRACE", &c.SweepGrace, false, "a positive duration such as 10m"},
+		{"CALLSCRIBE_UPLOAD_IDLE_TIMEOUT", &c.UploadIdleTimeout, false, "a positive duration such as 30s"},
 	}
 	for _, d := range durations {
 		v := getenv(d.name)

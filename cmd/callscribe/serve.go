@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"net/http"
 	"os"
 	"time"
 
@@ -156,19 +155,17 @@ func cmdServe(ctx context.Context, cfg Config, args []string, stdout io.Writer) 
 	if err != nil {
 		return callscribe.Wrap(callscribe.EINVALID, err, "CALLSCRIBE_HTTP_ADDR: cannot listen on %s: %v", scfg.HTTPAddr, err)
 	}
-	srv := &http.Server{
-		Handler: web.New(web.Config{
-			Store: a.db, Ingester: svc.pipeline, Stage: svc.stage, Fetcher: a.cfg.fetcher(),
-			MaxBodyBytes: a.cfg.MaxCallBytes + 1<<20, // the audio and its multipart wrapping
-			Logger:       a.log,
-			Consents:     &privacy.Consents{Store: a.db, PolicyVersion: a.cfg.PolicyVersion, Audit: &privacy.Audit{}, AuditLog: a.db},
-			Requests:     &privacy.Requests{Store: a.db, Calendar: cal, Eraser: optionalEraser(eraser)},
-			Exporter:     &privacy.Exporter{Store: a.db},
-			Editor:       a.db,
-			AuditLog:     a.db,
-		}).Handler(),
-		ReadHeaderTimeout: 10 * time.Second,
-	}
+	srv := web.New(web.Config{
+		Store: a.db, Ingester: svc.pipeline, Stage: svc.stage, Fetcher: a.cfg.fetcher(),
+		MaxBodyBytes:      a.cfg.MaxCallBytes + 1<<20, // the audio and its multipart wrapping
+		UploadIdleTimeout: scfg.UploadIdleTimeout,
+		Logger:            a.log,
+		Consents:          &privacy.Consents{Store: a.db, PolicyVersion: a.cfg.PolicyVersion, Audit: &privacy.Audit{}, AuditLog: a.db},
+		Requests:          &privacy.Requests{Store: a.db, Calendar: cal, Eraser: optionalEraser(eraser)},
+		Exporter:          &privacy.Exporter{Store: a.db},
+		Editor:            a.db,
+		AuditLog:          a.db,
+	}).HTTPServer()
 	if scfg.ServeWorker {
 		if err := svc.queue.Start(ctx); err != nil {
 			return fmt.Errorf("start the job queue: %w", err)

@@ -157,6 +157,7 @@ func TestWorkerNeedsAnObjectStore(t *testing.T) {
 }
 
 func TestServiceConfig(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		env  map[string]string
 		want string // in the error; "" for none
@@ -172,6 +173,8 @@ func TestServiceConfig(t *testing.T) {
 		{map[string]string{"CALLSCRIBE_SWEEP_EVERY": "0"}, "CALLSCRIBE_SWEEP_EVERY"},
 		{map[string]string{"CALLSCRIBE_SWEEP_GRACE": "later"}, "CALLSCRIBE_SWEEP_GRACE"},
 		{map[string]string{"CALLSCRIBE_SWEEP_EVERY": "2s", "CALLSCRIBE_SWEEP_GRACE": "1s"}, ""},
+		{map[string]string{"CALLSCRIBE_UPLOAD_IDLE_TIMEOUT": "0"}, "CALLSCRIBE_UPLOAD_IDLE_TIMEOUT"},
+		{map[string]string{"CALLSCRIBE_UPLOAD_IDLE_TIMEOUT": "2m"}, ""},
 	} {
 		_, err := LoadServiceConfig(func(k string) string { return tc.env[k] })
 		switch {

@@ -357,3 +357,7 @@ func (r *reader) Close() error {
 // ProcessLocal reports that objects live in this process only: the pipeline keeps their
 // encryption keys in memory and never records them.
 func (s *Stage) ProcessLocal() bool { return true }
+
+// Ready reports whether the stage can take uploads: memory is always there, so only a
+// cancelled or expired ctx makes it not ready.
+func (s *Stage) Ready(ctx context.Context) error { return ctx.Err() }

@@ -537,3 +537,16 @@ func classify(err error) error {
 	}
 	return err
 }
+
+// Ready reports whether the store answers and the bucket is there, within ctx's
+// deadline: a store that stopped answering is not ready (the caller bounds the wait).
+func (s *Stage) Ready(ctx context.Context) error {
+	ok, err := s.client.BucketExists(ctx, s.bucket)
+	if err != nil {
+		return fmt.Errorf("s3 ready: %w", classify(err))
+	}
+	if !ok {
+		return callscribe.Errorf(callscribe.EUNAVAILABLE, "the staging bucket %s does not exist", s.bucket)
+	}
+	return nil
+}
