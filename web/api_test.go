@@ -23,6 +23,7 @@ import (
 // the worker (real PocketSphinx) to finish it, and reads the transcript in every format,
 // the receipt, and the empty stage; the logs of the whole journey hold no text.
 func TestUploadTranscribeEndToEnd(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, options{work: true})
 	org, key := h.org("acme")
 	u := h.user(org, "ivanova@example.ru", true)
@@ -123,6 +124,7 @@ func TestUploadTranscribeEndToEnd(t *testing.T) {
 
 // TestMultipartUpload streams the multipart field "file": the staged bytes are the file's.
 func TestMultipartUpload(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, options{})
 	org, key := h.org("acme")
 	u := h.user(org, "ivanova@example.ru", true)
@@ -149,6 +151,7 @@ func TestMultipartUpload(t *testing.T) {
 // TestAuthentication refuses a missing, malformed, unknown or revoked key with 401 and a
 // JSON error, and admits a live one.
 func TestAuthentication(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, options{})
 	org, key := h.org("acme")
 	keys, err := h.db.APIKeys(callscribe.AsSystem(context.Background()), org)
@@ -182,6 +185,7 @@ func TestAuthentication(t *testing.T) {
 
 // TestNoConsentStagesNothing: 403 with the reason, no call row, no job, nothing staged.
 func TestNoConsentStagesNothing(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, options{})
 	org, key := h.org("acme")
 	u := h.user(org, "ivanova@example.ru", false)
@@ -205,6 +209,7 @@ func TestNoConsentStagesNothing(t *testing.T) {
 // the length is declared and as soon as the limit is crossed when it is not; nothing
 // stays staged and what was staged has its receipt.
 func TestOversizedUpload(t *testing.T) {
+	t.Parallel()
 	const limit = 50_000
 	h := newHarness(t, options{maxBytes: limit})
 	org, key := h.org("acme")
@@ -242,6 +247,7 @@ func TestOversizedUpload(t *testing.T) {
 // TestIdempotentExternalID: concurrent uploads of one external id make one call and one
 // job; every answer names that call; a later repeat answers 200 without a new job.
 func TestIdempotentExternalID(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, options{})
 	org, key := h.org("acme")
 	u := h.user(org, "ivanova@example.ru", true)
@@ -292,6 +298,7 @@ func TestIdempotentExternalID(t *testing.T) {
 // TestOrganizationsAreWalledOff: a key of org B cannot read org A's call, nor upload for
 // A's user, and is told exactly what it would be told for a call or user that does not exist.
 func TestOrganizationsAreWalledOff(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, options{})
 	orgA, keyA := h.org("a")
 	orgB, keyB := h.org("b")
@@ -325,6 +332,7 @@ func TestOrganizationsAreWalledOff(t *testing.T) {
 // whose header passes but whose body is cut short fails at the worker at once — the job
 // cancelled, not retried — and its audio is deleted with a receipt.
 func TestUnreadableAudio(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, options{work: true})
 	org, key := h.org("acme")
 	u := h.user(org, "ivanova@example.ru", true)
@@ -387,6 +395,7 @@ func (f *failing) Transcribe(ctx context.Context, pcm io.Reader) (asr.Result, er
 // TestRetriesThenFails: a fault that may pass leaves the call staged for the next
 // attempt; the last attempt fails the call and deletes its audio with a receipt.
 func TestRetriesThenFails(t *testing.T) {
+	t.Parallel()
 	tr := &failing{}
 	h := newHarness(t, options{work: true, transcriber: tr, maxAttempts: 2})
 	org, key := h.org("acme")
@@ -417,6 +426,7 @@ func TestRetriesThenFails(t *testing.T) {
 // TestLostMemoryCallsFailAtStart: a call staged in the memory of a process that is gone
 // is marked failed at the next start, with a receipt saying its audio is gone.
 func TestLostMemoryCallsFailAtStart(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, options{})
 	org, key := h.org("acme")
 	u := h.user(org, "ivanova@example.ru", true)
@@ -439,6 +449,7 @@ func TestLostMemoryCallsFailAtStart(t *testing.T) {
 // TestDurationLimit: a WAV whose size and byte rate show it is over the limit is refused
 // at once; one under it is accepted.
 func TestDurationLimit(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, options{maxDuration: 2 * time.Second})
 	org, key := h.org("acme")
 	u := h.user(org, "ivanova@example.ru", true)
@@ -471,6 +482,7 @@ func (b *blocking) Transcribe(ctx context.Context, pcm io.Reader) (asr.Result, e
 // recognised discards it — found by the pipeline's polling, not by cancelling the job —
 // deletes its audio with a receipt, and the job is cancelled, not retried.
 func TestWithdrawalDiscardsQueuedCall(t *testing.T) {
+	t.Parallel()
 	tr := &blocking{started: make(chan struct{}, 1)}
 	h := newHarness(t, options{work: true, transcriber: tr})
 	org, key := h.org("acme")

@@ -24,6 +24,7 @@ import (
 // refused with a 4xx naming what was wrong; nothing of theirs stays staged or queued;
 // the good call completes with its transcript and its audio's deletion confirmed.
 func TestBadUploadsLeaveAcceptedCallsAlone(t *testing.T) {
+	t.Parallel()
 	const limit = 2 << 20
 	h := newHarness(t, options{work: true, maxBytes: limit})
 	org, key := h.org("acme")

@@ -17,6 +17,7 @@ import (
 // call list leaves their calls out; another user's calls are unaffected, and unblocking shows
 // everything again.
 func TestBlockedOwnerOverHTTP(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, options{work: true})
 	org, key := h.org("acme")
 	u := h.user(org, "ivanova@example.ru", true)

@@ -21,6 +21,7 @@ import (
 // A's ids. Every route naming an id of A's answers 404, no answer holds anything of A's,
 // and A's data is as it was.
 func TestEveryRouteRefusesOtherOrganizations(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, options{work: true})
 	orgA, keyA := h.org("alpha")
 	orgB, keyB := h.org("beta")
@@ -167,6 +168,7 @@ func TestEveryRouteRefusesOtherOrganizations(t *testing.T) {
 // of the user's is being recognised, discards it with its audio deleted and confirmed;
 // the withdrawal is recorded with channel api, and the user's next upload is refused.
 func TestWithdrawalOverTheAPI(t *testing.T) {
+	t.Parallel()
 	tr := &blocking{started: make(chan struct{}, 1)}
 	h := newHarness(t, options{work: true, transcriber: tr})
 	org, key := h.org("acme")
@@ -214,6 +216,7 @@ func TestWithdrawalOverTheAPI(t *testing.T) {
 // by the withdrawal itself, not when a worker gets to them: their audio is deleted and
 // confirmed before the API answers.
 func TestWithdrawalOverTheAPIDiscardsQueuedCalls(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, options{}) // no worker: the calls stay queued
 	org, key := h.org("acme")
 	u := h.user(org, "ivanova@example.ru", true)
@@ -267,6 +270,7 @@ func TestWithdrawalOverTheAPIDiscardsQueuedCalls(t *testing.T) {
 // TestRequestsOverTheAPI: a request recorded, listed as due, started, extended with a
 // reason (refused without one), and closed; each step is in its history with the key.
 func TestRequestsOverTheAPI(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, options{})
 	org, key := h.org("acme")
 	u := h.user(org, "ivanova@example.ru", true)

@@ -87,6 +87,7 @@ func (s *swappable) Fetch(ctx context.Context, u string) (io.ReadCloser, error) 
 // host is fetched, transcribed by PocketSphinx, and its audio deleted and receipted like
 // an uploaded one.
 func TestPullRecording(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	path := testcall.Mono(t, dir, "slt", 0.5, testcall.Sentences[:2]...)
 	file, err := os.ReadFile(path)
@@ -130,6 +131,7 @@ func TestPullRecording(t *testing.T) {
 // TestPullRefused: every refusal of pull mode is a 4xx that names what was wrong, and
 // leaves no call row and nothing staged.
 func TestPullRefused(t *testing.T) {
+	t.Parallel()
 	rs := newRecordings(t, silence(8000))
 	sw := &swappable{}
 	h := newHarness(t, options{fetcher: sw})
@@ -216,6 +218,7 @@ func TestPullRefused(t *testing.T) {
 // recording under its RecordingSid; Twilio's retry of the callback gets the same call
 // and fetches nothing again.
 func TestTwilioRecordingCallback(t *testing.T) {
+	t.Parallel()
 	rs := newRecordings(t, silence(16000))
 	h := newHarness(t, options{fetcher: fetcher(t, "127.0.0.1", "127.0.0.1", 64<<20)})
 	org, key := h.org("acme")

@@ -17,6 +17,7 @@ import (
 // same samples in a WAV, and the 16-bit one as spoken. A headerless upload
 // naming no known encoding is refused before anything is recorded.
 func TestRawUpload(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, options{work: true})
 	org, key := h.org("acme")
 	u := h.user(org, "ivanova@example.ru", true)

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
-	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -297,20 +296,7 @@ func sha(b []byte) string {
 
 // wavHeader is a 16-bit PCM WAV header claiming dataBytes of data.
 func wavHeader(rate, channels int, dataBytes uint32) []byte {
-	var b bytes.Buffer
-	b.WriteString("RIFF")
-	binary.Write(&b, binary.LittleEndian, uint32(36+dataBytes))
-	b.WriteString("WAVEfmt ")
-	binary.Write(&b, binary.LittleEndian, uint32(16))
-	binary.Write(&b, binary.LittleEndian, uint16(1))
-	binary.Write(&b, binary.LittleEndian, uint16(channels))
-	binary.Write(&b, binary.LittleEndian, uint32(rate))
-	binary.Write(&b, binary.LittleEndian, uint32(rate*channels*2))
-	binary.Write(&b, binary.LittleEndian, uint16(channels*2))
-	binary.Write(&b, binary.LittleEndian, uint16(16))
-	b.WriteString("data")
-	binary.Write(&b, binary.LittleEndian, dataBytes)
-	return b.Bytes()
+	return audio.WAVHeader(rate, channels, int64(dataBytes))
 }
 
 // silence is a valid mono WAV of n samples of near-silence.
