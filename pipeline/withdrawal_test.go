@@ -59,7 +59,7 @@ func TestWithdrawalDuringLongTranscription(t *testing.T) {
 			if !notified {
 				store = pollOnly{e.db}
 			}
-			p := pipeline.New(pipeline.Config{Store: store, Stage: e.stage, Decode: decode, Transcriber: r, ConsentPoll: time.Second})
+			p := pipeline.New(pipeline.Config{Store: store, Stream: e.stage, Decode: decode, Transcriber: r, ConsentPoll: time.Second})
 			var read atomic.Int64
 			type outcome struct {
 				res pipeline.Result
@@ -115,7 +115,7 @@ func TestWithdrawalDuringLongTranscription(t *testing.T) {
 func TestWithdrawalNotifiedWithoutPolling(t *testing.T) {
 	e := newEnv(t, callscribe.PurposeTranscription)
 	started := make(chan struct{})
-	p := pipeline.New(pipeline.Config{Store: e.db, Stage: e.stage, Decode: decode,
+	p := pipeline.New(pipeline.Config{Store: e.db, Stream: e.stage, Decode: decode,
 		Transcriber: blockingTranscriber{started: started}, ConsentPoll: time.Hour})
 	wav := speech(t)
 	done := make(chan error, 1)
@@ -190,7 +190,7 @@ func TestBlockedOwner(t *testing.T) {
 	t.Run("blocked before storing", func(t *testing.T) {
 		e := newEnv(t, callscribe.PurposeTranscription)
 		store := &blockBeforeStore{DB: e.db, user: e.user.ID}
-		p := pipeline.New(pipeline.Config{Store: store, Stage: e.stage, Decode: decode, Transcriber: fixedTranscriber{}, ConsentPoll: time.Hour})
+		p := pipeline.New(pipeline.Config{Store: store, Stream: e.stage, Decode: decode, Transcriber: fixedTranscriber{}, ConsentPoll: time.Hour})
 		wav := speech(t)
 		res, err := p.Run(ctx, pipeline.Input{Owner: e.user, Audio: bytes.NewReader(wav), Size: int64(len(wav))})
 		if got := callscribe.ErrorCode(err); got != callscribe.EBLOCKED || res.Status != callscribe.CallDiscarded {

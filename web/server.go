@@ -52,8 +52,8 @@ type Config struct {
 	// Fetcher, when set, fetches the recording a call names by recording_url (pull
 	// mode); nil: pull mode is off.
 	Fetcher Fetcher
-	// Stage, when it implements Readier, is checked by /readyz.
-	Stage any
+	// Stage, when set, is checked by /readyz.
+	Stage Readier
 	// MaxBodyBytes bounds a request body; the pipeline refuses audio over its own limit
 	// first, this catches what surrounds it (multipart headers and fields).
 	MaxBodyBytes int64
@@ -182,9 +182,9 @@ func (s *Server) ready(w http.ResponseWriter, r *http.Request) {
 		s.log.WarnContext(r.Context(), "not ready: database", "err", err)
 		checks["database"], status = "unavailable", http.StatusServiceUnavailable
 	}
-	if st, ok := s.cfg.Stage.(Readier); ok {
+	if s.cfg.Stage != nil {
 		checks["stage"] = "ok"
-		if err := st.Ready(r.Context()); err != nil {
+		if err := s.cfg.Stage.Ready(r.Context()); err != nil {
 			s.log.WarnContext(r.Context(), "not ready: stage", "err", err)
 			checks["stage"], status = "unavailable", http.StatusServiceUnavailable
 		}

@@ -66,19 +66,21 @@ func cmdTranscribe(ctx context.Context, cfg Config, args []string, stdout, stder
 	if err != nil {
 		return err
 	}
-	stage, err := newStage(ctx, cfg, 1, a.log)
-	if err != nil {
-		return err
-	}
-	p := pipeline.New(pipeline.Config{
+	pcfg := pipeline.Config{
 		Store:       a.db,
-		Stage:       stage,
 		Decode:      decoder(rawFormat, audio.Limits{MaxInputBytes: cfg.MaxCallBytes}),
 		Transcriber: transcriber,
 		Summarizer:  summarizer,
 		Logger:      a.log,
 		ConsentPoll: cfg.ConsentPoll,
-	})
+	}
+	if cfg.S3.Endpoint == "" {
+		// In memory the call streams through the stage: recognised while it is staged.
+		pcfg.Stream = newMemoryStage(cfg, 1)
+	} else if pcfg.Stage, err = newStage(ctx, cfg, 1, a.log); err != nil {
+		return err
+	}
+	p := pipeline.New(pcfg)
 
 	worst := exitOK
 	for _, file := range files {

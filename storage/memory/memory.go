@@ -25,6 +25,8 @@ const chunkSize = 1 << 20
 // waits for it: what bounds the memory of a call read while it is staged.
 const aheadChunks = 4
 
+var _ callscribe.Stage = (*Stage)(nil)
+
 // Stage keeps staged objects in memory.
 type Stage struct {
 	maxBytes int64
@@ -357,3 +359,6 @@ func (r *reader) Close() error {
 // ProcessLocal reports that objects live in this process only: the pipeline keeps their
 // encryption keys in memory and never records them.
 func (s *Stage) ProcessLocal() bool { return true }
+
+// Ready is always nil: the memory stage is up while the process is.
+func (s *Stage) Ready(ctx context.Context) error { return nil }

@@ -20,10 +20,10 @@ import (
 	"callscribe/storage/stagetest"
 )
 
-var _ stagetest.Stage = (*s3.Stage)(nil)
-
+// TestConformance runs the stage suite against a real MinIO bucket.
 func TestConformance(t *testing.T) {
-	stagetest.Run(t, func(t *testing.T) stagetest.Stage {
+	t.Parallel()
+	stagetest.Run(t, func(t *testing.T) callscribe.Stage {
 		st, _ := s3test.Stage(t)
 		return st
 	})
