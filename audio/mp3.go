@@ -229,7 +229,7 @@ func (f *mp3Framer) next(dst []byte) (size int, at int64, err error) {
 				return 0, 0, readErr(err, "")
 			}
 			if len(b) > 0 && b[0] == 0xFF && junk == 0 {
-				return 0, 0, unreadable("mp3: truncated: stream ends inside a frame header at byte %d", f.off)
+				return 0, 0, truncated("mp3: truncated: stream ends inside a frame header at byte %d", f.off)
 			}
 			return 0, 0, io.EOF // nothing, or a few bytes of trailing junk
 		}

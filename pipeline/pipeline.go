@@ -10,6 +10,7 @@ package pipeline
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
@@ -26,6 +27,7 @@ import (
 
 	"callscribe"
 	"callscribe/asr"
+	"callscribe/audio"
 	"callscribe/summarize"
 )
 
@@ -169,7 +171,6 @@ func (p *Pipeline) Run(ctx context.Context, in Input) (Result, error) {
 		if err == nil {
 			err = p.cfg.Store.RecordStaging(ctx, callID, staging)
 		}
-		clear(staging.Key) // the key stays in this process (p.keys): Run reads it here
 		if err == nil {
 			p.cfg.Logger.InfoContext(ctx, "call staged", "call_id", callID, "stage", staging.Stage, "bytes", staging.Bytes)
 		}
@@ -213,9 +214,8 @@ func (p *Pipeline) admit(ctx context.Context, owner callscribe.User) error {
 // stage is the one way audio enters a stage, for the CLI and the API alike: it encrypts
 // the audio with a fresh per-call key and puts it in the stage — in the background, and
 // readable as it comes, when stream is set — hashing and counting the plaintext on the
-// way. The key is registered for this process's readers before the first byte is
-// staged, and put in the staging record only for a stage shared between processes.
-// wait returns the staging record once the whole input is staged; on failure the record
+// way. The key is registered for this process's readers (p.keys) before the first byte
+// is staged; it is not in the staging record (see Accept). wait returns the staging record once the whole input is staged; on failure the record
 // still counts what was received (a refused upload's receipt covers every byte) and the
 // key is forgotten. Deleting what was staged is the caller's (finish, reject).
 func (p *Pipeline) stage(ctx context.Context, callID uuid.UUID, audio io.Reader, size int64, stream bool) (wait func() (callscribe.Staging, error)) {
@@ -228,7 +228,7 @@ func (p *Pipeline) stage(ctx context.Context, callID uuid.UUID, audio io.Reader,
 	if size >= 0 {
 		n, err := sio.EncryptedSize(uint64(size))
 		if err != nil {
-			return failed(fmt.Errorf("encrypted size: %w", err))
+			return failed(callscribe.Wrap(callscribe.ETOOLARGE, err, "%d bytes is more than one call's encryption can hold", size))
 		}
 		encSize = int64(n)
 	}
@@ -264,11 +264,15 @@ func (p *Pipeline) stage(ctx context.Context, callID uuid.UUID, audio io.Reader,
 		if err != nil {
 			return failed(err)()
 		}
-		if !p.cfg.Stage.ProcessLocal() {
-			s.Key = bytes.Clone(key) // a shared stage: the worker, maybe elsewhere, reads it from the call's row
-		}
 		return s, nil
 	}
+}
+
+// key returns a copy of this process's key of a call; nil when it has none.
+func (p *Pipeline) key(callID uuid.UUID) []byte {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return bytes.Clone(p.keys[callID])
 }
 
 // forget erases this process's copy of a call's key.
@@ -439,10 +443,11 @@ func (p *Pipeline) recognise(ctx context.Context, callID uuid.UUID, run callRun,
 			return 0, nil, err
 		}
 		open = append(open, pcm)
+		var r io.Reader = pcm
 		if p.cfg.MaxDuration > 0 {
-			return n, &durationLimit{r: pcm, left: int64(p.cfg.MaxDuration.Seconds()*asr.SampleRate) * 2, max: p.cfg.MaxDuration}, nil
+			r = &durationLimit{r: pcm, left: int64(p.cfg.MaxDuration.Seconds()*asr.SampleRate) * 2, max: p.cfg.MaxDuration}
 		}
-		return n, pcm, nil
+		return n, r, nil
 	}
 	n, first, err := decode(0, progress)
 	if err != nil {
@@ -463,12 +468,14 @@ func (p *Pipeline) recognise(ctx context.Context, callID uuid.UUID, run callRun,
 	results := make([]asr.Result, n)
 	samples := make([]int64, n)
 	errs := make([]error, n)
+	cuts := make([]*cutShort, n)
 	var wg sync.WaitGroup
 	for i, pcm := range pcms {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			counter := &countingReader{r: pcm}
+			cuts[i] = &cutShort{r: pcm}
+			counter := &countingReader{r: cuts[i]}
 			results[i], errs[i] = p.cfg.Transcriber.Transcribe(ctx, counter)
 			samples[i] = counter.n / 2
 		}()
@@ -478,10 +485,38 @@ func (p *Pipeline) recognise(ctx context.Context, callID uuid.UUID, run callRun,
 		return callscribe.Transcript{}, firstClassified(errs)
 	}
 	t := merge(results, names)
-	for _, n := range samples {
+	var cut error
+	var decoded int64
+	for i, n := range samples {
 		t.DurationMS = max(t.DurationMS, n*1000/asr.SampleRate)
+		decoded += n
+		cut = cmp.Or(cut, cuts[i].err)
+	}
+	if cut != nil {
+		if decoded == 0 {
+			return callscribe.Transcript{}, cut // cut off before any audio: nothing to transcribe
+		}
+		t.Truncated = true
+		p.cfg.Logger.WarnContext(ctx, "recording truncated; transcribed the part that was there", "call_id", callID, "duration_ms", t.DurationMS)
 	}
 	return t, nil
+}
+
+// cutShort ends a channel's PCM where its recording was cut off (audio.ErrTruncated), as
+// if that were its end: the audio decoded before the cut is transcribed, and err says
+// the call was truncated.
+type cutShort struct {
+	r   io.Reader
+	err error
+}
+
+func (c *cutShort) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	if errors.Is(err, audio.ErrTruncated) {
+		c.err = err
+		return n, io.EOF
+	}
+	return n, err
 }
 
 // firstClassified returns the most telling of the channels' errors: an application error

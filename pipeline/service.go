@@ -104,6 +104,11 @@ func (p *Pipeline) Accept(ctx context.Context, up Upload) (_ Accepted, err error
 		return Accepted{}, err
 	}
 	metrics.Step("staging", began, p.cfg.Now())
+	if !p.cfg.Stage.ProcessLocal() {
+		// A shared stage: the worker, maybe in another process, reads the key from the
+		// call's row, which erases it when the call ends.
+		staging.Key = p.key(nc.ID)
+	}
 	id, existing, err := st.AcceptCall(ctx, nc, staging)
 	clear(staging.Key) // recorded with the call, or about to be forgotten by reject
 	if err != nil {

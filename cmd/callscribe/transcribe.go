@@ -170,6 +170,7 @@ type jsonOutput struct {
 	Segments   []callscribe.Segment `json:"segments"`
 	Text       string               `json:"text"`
 	Summary    *callscribe.Summary  `json:"summary"`
+	Truncated  bool                 `json:"truncated"` // the recording was cut short: transcribed up to the cut
 	Audio      jsonAudio            `json:"audio"`
 }
 
@@ -192,16 +193,19 @@ func jsonResult(file string, res pipeline.Result) jsonOutput {
 	return jsonOutput{
 		File: file, CallID: res.CallID.String(), Status: string(res.Status),
 		DurationMS: t.DurationMS, Channels: t.Channels, Engine: t.Engine,
-		Segments: segs, Text: t.Text, Summary: t.Summary,
+		Segments: segs, Text: t.Text, Summary: t.Summary, Truncated: t.Truncated,
 		Audio: jsonAudio{Bytes: r.Bytes, SHA256: r.SHA256, Stage: r.Stage, StagedAt: r.StagedAt, DeletedAt: r.DeletedAt, ConfirmedAt: r.ConfirmedAt},
 	}
 }
 
-// printText prints one line per turn, "[mm:ss.cc speaker] words", then the summary and
-// the deletion receipt.
+// printText prints one line per turn, "[mm:ss.cc speaker] words" (after a line saying so
+// when the recording was truncated), then the summary and the deletion receipt.
 func printText(w io.Writer, file string, res pipeline.Result) {
 	t := res.Transcript
 	fmt.Fprintf(w, "== %s  (call %s, %s, %s)\n", file, res.CallID, clock(t.DurationMS), strings.Join(t.Channels, "+"))
+	if t.Truncated {
+		fmt.Fprintf(w, "-- truncated: the recording was cut short; transcribed up to the cut (%s)\n", clock(t.DurationMS))
+	}
 	turns := pipeline.Turns(t.Segments)
 	if len(turns) == 0 {
 		fmt.Fprintln(w, "(no speech recognised)")
