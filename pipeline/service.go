@@ -137,7 +137,10 @@ func (p *Pipeline) tooLarge() error {
 var errSniffEnd = errors.New("end of the sniffed bytes")
 
 // sniff peeks at the upload's first bytes and refuses what is not audio the decoder
-// knows, and a WAV whose byte rate shows the call is longer than MaxDuration.
+// knows, and a call that its size and its format's byte rate show to be longer than
+// MaxDuration: every codec counts (PCM of any width, float, G.711, GSM, raw, MP3 whose
+// start tells its length; see audio.Decoder.Duration), so no long call is staged whole
+// only to be refused by the worker.
 func (p *Pipeline) sniff(in *bufio.Reader, up Upload) error {
 	head, err := in.Peek(sniffBytes)
 	if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, bufio.ErrBufferFull) {
@@ -146,29 +149,31 @@ func (p *Pipeline) sniff(in *bufio.Reader, up Upload) error {
 	if len(head) == 0 {
 		return callscribe.Errorf(callscribe.EUNREADABLE, "the upload is empty")
 	}
-	if up.Raw != nil {
-		if p.cfg.DecodeRaw == nil {
-			return callscribe.Errorf(callscribe.EUNREADABLE, "raw (headerless) audio cannot be decoded by this server; send WAV or MP3")
-		}
-		return nil
-	}
 	var r io.Reader = bytes.NewReader(head)
 	if len(head) == sniffBytes {
 		r = io.MultiReader(r, errorReader{errSniffEnd})
 	}
-	d, err := audio.Open(r)
+	var d *audio.Decoder
+	if up.Raw != nil {
+		if p.cfg.DecodeRaw == nil {
+			return callscribe.Errorf(callscribe.EUNREADABLE, "raw (headerless) audio cannot be decoded by this server; send WAV or MP3")
+		}
+		d, err = audio.OpenRaw(r, audio.RawFormat{Encoding: up.Raw.Encoding, SampleRate: up.Raw.SampleRate, Channels: up.Raw.Channels})
+	} else {
+		d, err = audio.Open(r)
+	}
 	if errors.Is(err, errSniffEnd) {
 		return nil
 	}
 	if err != nil {
 		return err
 	}
-	f := d.Format()
-	if p.cfg.MaxDuration > 0 && up.Size > 0 && f.Codec == "pcm_s16le" && f.SampleRate > 0 && f.Channels > 0 {
-		secs := float64(up.Size) / float64(f.SampleRate*f.Channels*2)
-		if secs > p.cfg.MaxDuration.Seconds() {
-			return callscribe.Errorf(callscribe.ETOOLARGE, "the call lasts about %.0f s, longer than the limit of %s (CALLSCRIBE_MAX_CALL_DURATION)", secs, p.cfg.MaxDuration)
-		}
+	defer d.Close() // frees what a codec holds outside the Go heap (libmpg123, libgsm)
+	if p.cfg.MaxDuration <= 0 || up.Size <= 0 {
+		return nil
+	}
+	if length, ok := d.Duration(up.Size); ok && length > p.cfg.MaxDuration {
+		return callscribe.Errorf(callscribe.ETOOLARGE, "the call lasts about %.0f s, longer than the limit of %s (CALLSCRIBE_MAX_CALL_DURATION)", length.Seconds(), p.cfg.MaxDuration)
 	}
 	return nil
 }
