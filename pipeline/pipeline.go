@@ -61,9 +61,9 @@ type Streamer interface {
 	Seal(ctx context.Context, key string) error
 }
 
-// UserWatcher is a Store that can also wake the consent watcher as soon as a user's
-// consent is withdrawn or the user is blocked (PostgreSQL LISTEN/NOTIFY), instead of at
-// the next poll. The poll stays: a wake-up is a hint, and one may be lost.
+// UserWatcher wakes the consent watcher as soon as a user's consent is withdrawn or the
+// user is blocked (PostgreSQL LISTEN/NOTIFY), instead of at the next poll. The poll
+// stays: a wake-up is a hint, and one may be lost.
 type UserWatcher interface {
 	WatchUser(ctx context.Context, userID uuid.UUID) (wake <-chan struct{}, stop func())
 }
@@ -95,8 +95,11 @@ type Config struct {
 	Now         func() time.Time
 	// ConsentPoll is how often a call in flight re-checks its owner's transcription
 	// consent and block; a withdrawal or block cancels the call within this time, or at
-	// once when the Store is a UserWatcher and its message gets through. Default 1s.
+	// once when Watcher is set and its message gets through. Default 1s.
 	ConsentPoll time.Duration
+	// Watcher, when set, wakes a call's consent watcher at a withdrawal or a block (the
+	// database's notifications); nil: the poll alone.
+	Watcher UserWatcher
 	// MaxBytes refuses (ETOOLARGE) an upload longer than this as soon as it is crossed;
 	// 0: no limit. MaxDuration fails a call whose audio is longer; 0: no limit.
 	MaxBytes    int64
@@ -567,7 +570,7 @@ func (p *Pipeline) watchConsent(ctx context.Context, cancel context.CancelCauseF
 	defer tick.Stop()
 	var wake <-chan struct{}
 	first := make(chan struct{}, 1)
-	if w, ok := p.cfg.Store.(UserWatcher); ok {
+	if w := p.cfg.Watcher; w != nil {
 		var stop func()
 		wake, stop = w.WatchUser(ctx, ownerID)
 		defer stop()

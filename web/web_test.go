@@ -102,7 +102,7 @@ func newHarness(t *testing.T, o options) *harness {
 	stage := memory.New(0)
 	queued := &postgres.Queued{DB: db, MaxAttempts: o.maxAttempts}
 	p := pipeline.New(pipeline.Config{
-		Store: queued, Service: queued, Stage: stage, Decode: decode, DecodeRaw: decodeRaw, Transcriber: o.transcriber,
+		Store: queued, Service: queued, Watcher: db, Stage: stage, Decode: decode, DecodeRaw: decodeRaw, Transcriber: o.transcriber,
 		Logger: log, ConsentPoll: 50 * time.Millisecond, MaxBytes: o.maxBytes, MaxDuration: o.maxDuration,
 	})
 	workers := river.NewWorkers()

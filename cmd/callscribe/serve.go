@@ -62,6 +62,7 @@ func newService(ctx context.Context, a *app, scfg ServiceConfig, runJobs bool) (
 	p := pipeline.New(pipeline.Config{
 		Store:       queued,
 		Service:     queued,
+		Watcher:     a.db,
 		Stage:       stage,
 		Decode:      decoder(nil, limits),
 		DecodeRaw:   rawDecoder(limits),

@@ -68,6 +68,7 @@ func cmdTranscribe(ctx context.Context, cfg Config, args []string, stdout, stder
 	}
 	pcfg := pipeline.Config{
 		Store:       a.db,
+		Watcher:     a.db,
 		Decode:      decoder(rawFormat, audio.Limits{MaxInputBytes: cfg.MaxCallBytes}),
 		Transcriber: transcriber,
 		Summarizer:  summarizer,
