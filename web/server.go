@@ -38,6 +38,9 @@ type Store interface {
 // Ingester accepts uploads: the pipeline.
 type Ingester interface {
 	Accept(ctx context.Context, up pipeline.Upload) (pipeline.Accepted, error)
+	// DiscardQueued ends the owner's queued calls after a withdrawal, their audio deleted
+	// and confirmed, and says how many.
+	DiscardQueued(ctx context.Context, ownerID uuid.UUID) (int, error)
 }
 
 // Readier is a dependency that can say whether it is ready (a stage, say).
