@@ -105,7 +105,10 @@ type Transcript struct {
 	Segments   []Segment `json:"segments"`
 	Text       string    `json:"text"`
 	Summary    *Summary  `json:"summary"`
-	CreatedAt  time.Time `json:"created_at"`
+	// Truncated: the recording was cut short (its header or last frame promised more);
+	// the transcript is of the part that was there.
+	Truncated bool      `json:"truncated"`
+	CreatedAt time.Time `json:"created_at"`
 }
 
 // Staging says where a call's audio is staged and what it was: no audio, only its

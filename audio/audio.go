@@ -145,7 +145,8 @@ func openWith(r io.Reader, l Limits, open func(*bufio.Reader) (codec, error)) (*
 func (d *Decoder) Format() Format { return d.f }
 
 // Read fills p with interleaved int16 samples (whole frames) and returns io.EOF at the end.
-// A truncated stream returns what was decoded and then an EUNREADABLE error saying so.
+// A truncated stream returns what was decoded and then an EUNREADABLE error saying so,
+// marked ErrTruncated.
 // p must hold at least one frame (Format().Channels samples).
 func (d *Decoder) Read(p []int16) (int, error) {
 	if d.err != nil {
@@ -246,18 +247,29 @@ func (d *Decoder) Close() error {
 	return nil
 }
 
+// ErrTruncated is in the chain (errors.Is) of the EUNREADABLE error of a stream that
+// ends before its header or its last frame said it would: the audio decoded before the
+// error is sound, and a caller may keep it.
+var ErrTruncated = errors.New("audio: the stream was cut short")
+
+// truncated returns an EUNREADABLE application error, marked ErrTruncated, with a
+// formatted message.
+func truncated(format string, args ...any) error {
+	return callscribe.Wrap(callscribe.EUNREADABLE, ErrTruncated, format, args...)
+}
+
 // unreadable returns an EUNREADABLE application error with a formatted message.
 func unreadable(format string, args ...any) error {
 	return callscribe.Errorf(callscribe.EUNREADABLE, format, args...)
 }
 
 // readErr turns an error from the underlying reader into the decoder's error: a short
-// stream is unreadable (truncated, described by format), anything else is the reader's own
+// stream is unreadable and truncated (ErrTruncated, described by format), anything else is the reader's own
 // failure, returned wrapped so the caller classifies it (a stage that cannot decrypt, a
 // cancelled request), since the bytes were not shown to be bad.
 func readErr(err error, format string, args ...any) error {
 	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
-		return unreadable(format, args...)
+		return truncated(format, args...)
 	}
 	return fmt.Errorf("audio: read input: %w", err)
 }

@@ -229,7 +229,7 @@ func (f *mp3Framer) next(dst []byte) (size int, at int64, err error) {
 				return 0, 0, readErr(err, "")
 			}
 			if len(b) > 0 && b[0] == 0xFF && junk == 0 {
-				return 0, 0, unreadable("mp3: truncated: stream ends inside a frame header at byte %d", f.off)
+				return 0, 0, truncated("mp3: truncated: stream ends inside a frame header at byte %d", f.off)
 			}
 			return 0, 0, io.EOF // nothing, or a few bytes of trailing junk
 		}
@@ -340,8 +340,9 @@ type mp3Decoder struct {
 	batchAt int64  // input offset of the first of them
 	fedAt   int64  // input offsets of the batch most recently fed, for error messages
 	fedEnd  int64
-	end     error // why the framer stopped (io.EOF for a clean end), once it has
-	hungry  bool  // libmpg123 has decoded all it was fed
+	end     error     // why the framer stopped (io.EOF for a clean end), once it has
+	hungry  bool      // libmpg123 has decoded all it was fed
+	length  mp3Length // what the stream's start says of its length (Duration)
 }
 
 func openMP3(br *bufio.Reader) (codec, error) {
@@ -370,6 +371,7 @@ func openMP3(br *bufio.Reader) (codec, error) {
 		}
 		return nil, m.end
 	}
+	m.length = measureMP3(m.batch, m.batchAt, first)
 	if isVBRI(m.batch) {
 		// libmpg123 reads Xing/Info frames but not Fraunhofer's VBRI, which is metadata
 		// shaped like a silent frame: decoding it would add silence the encoder never heard.

@@ -259,7 +259,7 @@ func (s *blockStream) readBlocks(p []int16) (int, error) {
 		return samples, io.EOF // the data ran to the end of the stream, as declared
 	case errors.Is(err, io.ErrUnexpectedEOF) && s.declared < 0:
 		if n%s.blockBytes != 0 {
-			return samples, unreadable("%s: truncated: stream ends inside a %d-byte %s at byte %d",
+			return samples, truncated("%s: truncated: stream ends inside a %d-byte %s at byte %d",
 				s.name, s.blockBytes, s.unit(), s.dataAt+s.consumed)
 		}
 		s.remaining = 0

@@ -9,6 +9,8 @@
 package pipeline
 
 import (
+	"bytes"
+	"cmp"
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
@@ -25,11 +27,15 @@ import (
 
 	"callscribe"
 	"callscribe/asr"
+	"callscribe/audio"
 	"callscribe/summarize"
 )
 
 // Store is what the pipeline needs of the database.
 type Store interface {
+	// Admission is UserBlocked and ConsentInForce in one round trip: what every call is
+	// asked before anything of it is read.
+	Admission(ctx context.Context, userID uuid.UUID, purpose callscribe.Purpose) (blocked, consented bool, err error)
 	ConsentInForce(ctx context.Context, userID uuid.UUID, purpose callscribe.Purpose) (bool, error)
 	// UserBlocked reports whether the user is blocked: their calls are not processed.
 	UserBlocked(ctx context.Context, userID uuid.UUID) (bool, error)
@@ -43,21 +49,21 @@ type Store interface {
 	ConfirmDeletion(ctx context.Context, callID uuid.UUID, deletedAt, confirmedAt time.Time) (callscribe.Receipt, error)
 }
 
-// Stage holds staged audio (ciphertext only) between ingestion and recognition.
-type Stage interface {
-	Name() string
-	// Put stores r under key; size is r's length when known, -1 otherwise.
-	Put(ctx context.Context, key string, r io.Reader, size int64) (int64, error)
-	Open(ctx context.Context, key string) (io.ReadCloser, error)
-	// Delete removes key (every version of it); deleting a missing key is not an error.
-	Delete(ctx context.Context, key string) error
-	// Exists reports whether anything (any version) is still stored under key.
-	Exists(ctx context.Context, key string) (bool, error)
+// Streamer is a stage that can be read while it is still being written and can free what
+// its readers have passed (the memory stage). Run streams a call through such a stage,
+// so the memory a call takes does not grow with its length.
+type Streamer interface {
+	callscribe.Stage
+	// Start creates the object under key, readable by Open at once, and copies r into it
+	// in the background; wait returns when the copy ends, with Put's results.
+	Start(ctx context.Context, key string, r io.Reader) (wait func() (int64, error), err error)
+	// Seal says no reader will be opened on key again: what every reader has passed is freed.
+	Seal(ctx context.Context, key string) error
 }
 
-// UserWatcher is a Store that can also wake the consent watcher as soon as a user's
-// consent is withdrawn or the user is blocked (PostgreSQL LISTEN/NOTIFY), instead of at
-// the next poll. The poll stays: a wake-up is a hint, and one may be lost.
+// UserWatcher wakes the consent watcher as soon as a user's consent is withdrawn or the
+// user is blocked (PostgreSQL LISTEN/NOTIFY), instead of at the next poll. The poll
+// stays: a wake-up is a hint, and one may be lost.
 type UserWatcher interface {
 	WatchUser(ctx context.Context, userID uuid.UUID) (wake <-chan struct{}, stop func())
 }
@@ -73,8 +79,15 @@ var DefaultRoles = []string{"agent", "client"}
 
 // Config wires a Pipeline.
 type Config struct {
-	Store       Store
-	Stage       Stage
+	Store Store
+	// Service is the service's store (the database with its job queue): Accept,
+	// ProcessQueued and DiscardQueued need it; nil in the CLI, which runs calls itself.
+	Service ServiceStore
+	// Stage holds the staged audio. Stream is set instead for a stage that can be read
+	// while it is written (the memory stage): Run then recognises a call while it is
+	// staged. When Stream is set, Stage is Stream.
+	Stage       callscribe.Stage
+	Stream      Streamer
 	Decode      Decoder
 	Transcriber asr.Transcriber
 	Summarizer  summarize.Summarizer // nil: summaries are off
@@ -82,8 +95,11 @@ type Config struct {
 	Now         func() time.Time
 	// ConsentPoll is how often a call in flight re-checks its owner's transcription
 	// consent and block; a withdrawal or block cancels the call within this time, or at
-	// once when the Store is a UserWatcher and its message gets through. Default 1s.
+	// once when Watcher is set and its message gets through. Default 1s.
 	ConsentPoll time.Duration
+	// Watcher, when set, wakes a call's consent watcher at a withdrawal or a block (the
+	// database's notifications); nil: the poll alone.
+	Watcher UserWatcher
 	// MaxBytes refuses (ETOOLARGE) an upload longer than this as soon as it is crossed;
 	// 0: no limit. MaxDuration fails a call whose audio is longer; 0: no limit.
 	MaxBytes    int64
@@ -114,6 +130,9 @@ func New(cfg Config) *Pipeline {
 	if cfg.ConsentPoll <= 0 {
 		cfg.ConsentPoll = time.Second
 	}
+	if cfg.Stream != nil {
+		cfg.Stage = cfg.Stream
+	}
 	return &Pipeline{cfg: cfg, keys: map[uuid.UUID][]byte{}}
 }
 
@@ -136,145 +155,137 @@ type Result struct {
 	Receipt    callscribe.Receipt    // the audio's deletion receipt
 }
 
-// streamer is a stage that can be read while it is still being written and can free
-// what its readers have passed (the memory stage). Run streams a call through such a
-// stage, so the memory a call takes does not grow with its length.
-type streamer interface {
-	Start(ctx context.Context, key string, r io.Reader) (wait func() (int64, error), err error)
-	Seal(ctx context.Context, key string) error
-}
-
-// Run ingests and processes one call in this process: the CLI's path. A call refused for
-// lack of consent is never staged; a call that was staged always ends with its audio
-// deleted and the deletion confirmed, and Result.Receipt says so. With a stage that can
-// stream, recognition reads the audio while it is being staged.
+// Run ingests and processes one call in this process: the CLI's path. It admits the call
+// as Accept does (a call refused for being blocked or for lack of consent is never read,
+// recorded or staged), records it, and stages it through the one staging path (stage);
+// a call that was staged always ends with its audio deleted and the deletion confirmed,
+// and Result.Receipt says so. With a stage that streams (Config.Stream), recognition
+// reads the audio while it is being staged.
 func (p *Pipeline) Run(ctx context.Context, in Input) (Result, error) {
-	st, ok := p.cfg.Stage.(streamer)
-	if !ok {
-		callID, staging, err := p.Ingest(ctx, in)
-		if err != nil {
-			return Result{CallID: callID}, err
-		}
-		return p.Process(ctx, in.Owner, callID, staging, in.Roles, in.Progress)
+	if err := p.admit(ctx, in.Owner); err != nil {
+		return Result{}, err
 	}
-	callID, err := p.admit(ctx, in)
+	callID, err := p.cfg.Store.CreateCall(ctx, in.Owner.OrgID, in.Owner.ID, roles(in.Roles, 0))
 	if err != nil {
 		return Result{}, err
 	}
-	// Staging runs to the end of the input even if recognition stops early, so that the
-	// receipt covers every byte received; sealed, the stage frees what nobody reads.
-	wait, err := p.startStage(context.WithoutCancel(ctx), callID, in.Audio, in.Size, st)
-	if err != nil {
-		p.finish(ctx, callID, callscribe.CallFailed, err)
-		return Result{CallID: callID}, err
-	}
-	seal := func() { st.Seal(context.WithoutCancel(ctx), objectKey(callID)) }
-	staged := func() error {
+	record := func(wait func() (callscribe.Staging, error)) error {
 		staging, err := wait()
 		if err == nil {
 			err = p.cfg.Store.RecordStaging(ctx, callID, staging)
 		}
+		if err == nil {
+			p.cfg.Logger.InfoContext(ctx, "call staged", "call_id", callID, "stage", staging.Stage, "bytes", staging.Bytes)
+		}
 		return err
 	}
+	st := p.cfg.Stream
+	if st == nil {
+		if err := record(p.stage(ctx, callID, in.Audio, in.Size, false)); err != nil {
+			// Nothing of the audio may stay behind; the call ends failed.
+			res := Result{CallID: callID, Status: callscribe.CallFailed}
+			res.Receipt, err = p.end(ctx, callID, callscribe.CallFailed, err)
+			return res, err
+		}
+		return p.process(ctx, in.Owner, callID, callRun{total: in.Size, roles: in.Roles, progress: in.Progress})
+	}
+	// Staging runs to the end of the input even if recognition stops early, so that the
+	// receipt covers every byte received; sealed, the stage frees what nobody reads.
+	wait := p.stage(context.WithoutCancel(ctx), callID, in.Audio, in.Size, true)
+	seal := func() { st.Seal(context.WithoutCancel(ctx), objectKey(callID)) }
+	staged := func() error { return record(wait) }
 	return p.process(ctx, in.Owner, callID, callRun{total: in.Size, roles: in.Roles, progress: in.Progress, seal: seal, staged: staged})
 }
 
-// Ingest checks the owner's consent to transcription, records the call and stages its
-// audio encrypted with a fresh key. Without consent nothing is recorded or staged.
-func (p *Pipeline) Ingest(ctx context.Context, in Input) (uuid.UUID, callscribe.Staging, error) {
-	callID, err := p.admit(ctx, in)
-	if err != nil {
-		return uuid.Nil, callscribe.Staging{}, err
+// admit is the admission of every call, the CLI's (Run) and the API's (Accept): the
+// owner's block and consent to transcription, asked in one round trip before anything
+// of the call is read, recorded or staged. A blocked owner is refused first (EBLOCKED),
+// then an owner without consent (ENOCONSENT).
+func (p *Pipeline) admit(ctx context.Context, owner callscribe.User) error {
+	blocked, consented, err := p.cfg.Store.Admission(ctx, owner.ID, callscribe.PurposeTranscription)
+	switch {
+	case err != nil:
+		return err
+	case blocked:
+		return blockedError(owner)
+	case !consented:
+		return callscribe.Errorf(callscribe.ENOCONSENT, "user %s has not consented to transcription; nothing was stored", owner.Email)
 	}
-	wait, err := p.startStage(ctx, callID, in.Audio, in.Size, nil)
-	var staging callscribe.Staging
-	if err == nil {
-		staging, err = wait()
-	}
-	if err == nil {
-		err = p.cfg.Store.RecordStaging(ctx, callID, staging)
-	}
-	if err != nil {
-		// Nothing of the audio may stay behind; the call ends failed.
-		p.finish(ctx, callID, callscribe.CallFailed, err)
-		return callID, callscribe.Staging{}, err
-	}
-	p.cfg.Logger.InfoContext(ctx, "call staged", "call_id", callID, "stage", staging.Stage, "bytes", staging.Bytes)
-	return callID, staging, nil
+	return nil
 }
 
-// admit checks that the owner is not blocked and consents to transcription, and
-// records the call.
-func (p *Pipeline) admit(ctx context.Context, in Input) (uuid.UUID, error) {
-	blocked, err := p.cfg.Store.UserBlocked(ctx, in.Owner.ID)
-	if err != nil {
-		return uuid.Nil, err
-	}
-	if blocked {
-		return uuid.Nil, blockedError(in.Owner)
-	}
-	ok, err := p.cfg.Store.ConsentInForce(ctx, in.Owner.ID, callscribe.PurposeTranscription)
-	if err != nil {
-		return uuid.Nil, err
-	}
-	if !ok {
-		return uuid.Nil, callscribe.Errorf(callscribe.ENOCONSENT,
-			"user %s has not consented to transcription", in.Owner.Email)
-	}
-	return p.cfg.Store.CreateCall(ctx, in.Owner.OrgID, in.Owner.ID, roles(in.Roles, 0))
-}
-
-// startStage encrypts the audio with a fresh per-call key and starts putting it in the
-// stage (in the background when st is given), hashing and counting the plaintext on the
-// way; wait returns the staging record once the whole input is staged.
-func (p *Pipeline) startStage(ctx context.Context, callID uuid.UUID, audio io.Reader, size int64, st streamer) (wait func() (callscribe.Staging, error), err error) {
-	key := make([]byte, 32)
-	if _, err := rand.Read(key); err != nil {
-		return nil, fmt.Errorf("stage: new key: %w", err)
-	}
-	p.mu.Lock()
-	p.keys[callID] = key
-	p.mu.Unlock()
-
-	hash := sha256.New()
-	counter := &countingReader{r: io.TeeReader(audio, hash)}
-	enc, err := sio.EncryptReader(counter, sioConfig(key))
-	if err != nil {
-		return nil, fmt.Errorf("stage: encrypt: %w", err)
+// stage is the one way audio enters a stage, for the CLI and the API alike: it encrypts
+// the audio with a fresh per-call key and puts it in the stage — in the background, and
+// readable as it comes, when stream is set — hashing and counting the plaintext on the
+// way. The key is registered for this process's readers (p.keys) before the first byte
+// is staged; it is not in the staging record (see Accept). wait returns the staging record once the whole input is staged; on failure the record
+// still counts what was received (a refused upload's receipt covers every byte) and the
+// key is forgotten. Deleting what was staged is the caller's (finish, reject).
+func (p *Pipeline) stage(ctx context.Context, callID uuid.UUID, audio io.Reader, size int64, stream bool) (wait func() (callscribe.Staging, error)) {
+	s := callscribe.Staging{Stage: p.cfg.Stage.Name(), ObjectKey: objectKey(callID), StagedAt: p.cfg.Now()}
+	failed := func(err error) func() (callscribe.Staging, error) {
+		p.forget(callID)
+		return func() (callscribe.Staging, error) { return s, fmt.Errorf("stage: %w", err) }
 	}
 	encSize := int64(-1)
 	if size >= 0 {
 		n, err := sio.EncryptedSize(uint64(size))
 		if err != nil {
-			return nil, fmt.Errorf("stage: encrypted size: %w", err)
+			return failed(callscribe.Wrap(callscribe.ETOOLARGE, err, "%d bytes is more than one call's encryption can hold", size))
 		}
 		encSize = int64(n)
 	}
-	stagedAt := p.cfg.Now()
+	key := make([]byte, 32)
+	if _, err := rand.Read(key); err != nil {
+		return failed(fmt.Errorf("new key: %w", err))
+	}
+	hash := sha256.New()
+	counter := &countingReader{r: io.TeeReader(audio, hash)}
+	enc, err := sio.EncryptReader(counter, sioConfig(key))
+	if err != nil {
+		clear(key)
+		return failed(fmt.Errorf("encrypt: %w", err))
+	}
+	p.mu.Lock()
+	p.keys[callID] = key
+	p.mu.Unlock()
 	var put func() (int64, error)
-	if st != nil {
-		if put, err = st.Start(ctx, objectKey(callID), enc); err != nil {
-			return nil, fmt.Errorf("stage: %w", err)
+	if stream {
+		if put, err = p.cfg.Stream.Start(ctx, objectKey(callID), enc); err != nil {
+			return failed(err)
 		}
 	} else {
 		n, err := p.cfg.Stage.Put(ctx, objectKey(callID), enc, encSize)
 		put = func() (int64, error) { return n, err }
 	}
 	return func() (callscribe.Staging, error) {
-		if _, err := put(); err != nil {
-			return callscribe.Staging{}, fmt.Errorf("stage: %w", err)
+		_, err := put()
+		s.Bytes, s.SHA256 = counter.n, hex.EncodeToString(hash.Sum(nil))
+		if err == nil && counter.n == 0 {
+			err = callscribe.Errorf(callscribe.EUNREADABLE, "the audio is empty")
 		}
-		if counter.n == 0 {
-			return callscribe.Staging{}, callscribe.Errorf(callscribe.EUNREADABLE, "the audio is empty")
+		if err != nil {
+			return failed(err)()
 		}
-		return callscribe.Staging{
-			Stage:     p.cfg.Stage.Name(),
-			ObjectKey: objectKey(callID),
-			Bytes:     counter.n,
-			SHA256:    hex.EncodeToString(hash.Sum(nil)),
-			StagedAt:  stagedAt,
-		}, nil
-	}, nil
+		return s, nil
+	}
+}
+
+// key returns a copy of this process's key of a call; nil when it has none.
+func (p *Pipeline) key(callID uuid.UUID) []byte {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return bytes.Clone(p.keys[callID])
+}
+
+// forget erases this process's copy of a call's key.
+func (p *Pipeline) forget(callID uuid.UUID) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if key := p.keys[callID]; key != nil {
+		clear(key)
+		delete(p.keys, callID)
+	}
 }
 
 func objectKey(callID uuid.UUID) string { return "calls/" + callID.String() }
@@ -292,12 +303,6 @@ var (
 
 func blockedError(owner callscribe.User) error {
 	return callscribe.Errorf(callscribe.EBLOCKED, "user %s is blocked: their calls are not processed until they are unblocked", owner.Email)
-}
-
-// Process recognises a staged call and stores what its owner consented to, then deletes
-// the staged audio, confirms it is gone and writes the receipt — on every path.
-func (p *Pipeline) Process(ctx context.Context, owner callscribe.User, callID uuid.UUID, staging callscribe.Staging, roleNames []string, progress func(done, total int64)) (Result, error) {
-	return p.process(ctx, owner, callID, callRun{total: staging.Bytes, roles: roleNames, progress: progress})
 }
 
 // callRun is how process runs one call.
@@ -329,7 +334,8 @@ func (p *Pipeline) process(ctx context.Context, owner callscribe.User, callID uu
 		if run.retry != nil && run.retry(err) {
 			return res, err
 		}
-		p.finish(ctx, callID, callscribe.CallFailed, err)
+		res.Status = callscribe.CallFailed
+		res.Receipt, err = p.end(ctx, callID, callscribe.CallFailed, err)
 		return res, err
 	}
 	callCtx, cancel := context.WithCancelCause(ctx)
@@ -362,7 +368,7 @@ func (p *Pipeline) process(ctx context.Context, owner callscribe.User, callID uu
 			return res, err
 		}
 		res.Status = status
-		res.Receipt, _ = p.finish(ctx, callID, status, err)
+		res.Receipt, err = p.end(ctx, callID, status, err)
 		return res, err
 	}
 
@@ -375,7 +381,7 @@ func (p *Pipeline) process(ctx context.Context, owner callscribe.User, callID uu
 	}
 	if err != nil {
 		res.Status = callscribe.CallFailed
-		res.Receipt, _ = p.finish(ctx, callID, callscribe.CallFailed, err)
+		res.Receipt, err = p.end(ctx, callID, callscribe.CallFailed, err)
 		return res, err
 	}
 	if !done.Stored {
@@ -384,7 +390,7 @@ func (p *Pipeline) process(ctx context.Context, owner callscribe.User, callID uu
 			err = callscribe.Errorf(callscribe.EBLOCKED, "user %s was blocked before the transcript was stored; nothing was stored", owner.Email)
 		}
 		res.Status = callscribe.CallDiscarded
-		res.Receipt, _ = p.finish(ctx, callID, callscribe.CallDiscarded, err)
+		res.Receipt, err = p.end(ctx, callID, callscribe.CallDiscarded, err)
 		return res, err
 	}
 	if !done.SummaryStored {
@@ -392,7 +398,7 @@ func (p *Pipeline) process(ctx context.Context, owner callscribe.User, callID uu
 	}
 	res.Status = callscribe.CallCompleted
 	res.Transcript = t
-	res.Receipt, err = p.finish(ctx, callID, callscribe.CallCompleted, nil)
+	res.Receipt, err = p.end(ctx, callID, callscribe.CallCompleted, nil)
 	return res, err
 }
 
@@ -440,10 +446,11 @@ func (p *Pipeline) recognise(ctx context.Context, callID uuid.UUID, run callRun,
 			return 0, nil, err
 		}
 		open = append(open, pcm)
+		var r io.Reader = pcm
 		if p.cfg.MaxDuration > 0 {
-			return n, &durationLimit{r: pcm, left: int64(p.cfg.MaxDuration.Seconds()*asr.SampleRate) * 2, max: p.cfg.MaxDuration}, nil
+			r = &durationLimit{r: pcm, left: int64(p.cfg.MaxDuration.Seconds()*asr.SampleRate) * 2, max: p.cfg.MaxDuration}
 		}
-		return n, pcm, nil
+		return n, r, nil
 	}
 	n, first, err := decode(0, progress)
 	if err != nil {
@@ -464,12 +471,14 @@ func (p *Pipeline) recognise(ctx context.Context, callID uuid.UUID, run callRun,
 	results := make([]asr.Result, n)
 	samples := make([]int64, n)
 	errs := make([]error, n)
+	cuts := make([]*cutShort, n)
 	var wg sync.WaitGroup
 	for i, pcm := range pcms {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			counter := &countingReader{r: pcm}
+			cuts[i] = &cutShort{r: pcm}
+			counter := &countingReader{r: cuts[i]}
 			results[i], errs[i] = p.cfg.Transcriber.Transcribe(ctx, counter)
 			samples[i] = counter.n / 2
 		}()
@@ -479,10 +488,38 @@ func (p *Pipeline) recognise(ctx context.Context, callID uuid.UUID, run callRun,
 		return callscribe.Transcript{}, firstClassified(errs)
 	}
 	t := merge(results, names)
-	for _, n := range samples {
+	var cut error
+	var decoded int64
+	for i, n := range samples {
 		t.DurationMS = max(t.DurationMS, n*1000/asr.SampleRate)
+		decoded += n
+		cut = cmp.Or(cut, cuts[i].err)
+	}
+	if cut != nil {
+		if decoded == 0 {
+			return callscribe.Transcript{}, cut // cut off before any audio: nothing to transcribe
+		}
+		t.Truncated = true
+		p.cfg.Logger.WarnContext(ctx, "recording truncated; transcribed the part that was there", "call_id", callID, "duration_ms", t.DurationMS)
 	}
 	return t, nil
+}
+
+// cutShort ends a channel's PCM where its recording was cut off (audio.ErrTruncated), as
+// if that were its end: the audio decoded before the cut is transcribed, and err says
+// the call was truncated.
+type cutShort struct {
+	r   io.Reader
+	err error
+}
+
+func (c *cutShort) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	if errors.Is(err, audio.ErrTruncated) {
+		c.err = err
+		return n, io.EOF
+	}
+	return n, err
 }
 
 // firstClassified returns the most telling of the channels' errors: an application error
@@ -533,7 +570,7 @@ func (p *Pipeline) watchConsent(ctx context.Context, cancel context.CancelCauseF
 	defer tick.Stop()
 	var wake <-chan struct{}
 	first := make(chan struct{}, 1)
-	if w, ok := p.cfg.Store.(UserWatcher); ok {
+	if w := p.cfg.Watcher; w != nil {
 		var stop func()
 		wake, stop = w.WatchUser(ctx, ownerID)
 		defer stop()
@@ -560,21 +597,35 @@ func (p *Pipeline) watchConsent(ctx context.Context, cancel context.CancelCauseF
 	}
 }
 
+// end ends a call through finish and returns cause (nil for a completed call) joined
+// with finish's own failure, if any: a caller never drops the news that the audio's
+// deletion is unconfirmed.
+func (p *Pipeline) end(ctx context.Context, callID uuid.UUID, status callscribe.CallStatus, cause error) (callscribe.Receipt, error) {
+	r, err := p.finish(ctx, callID, status, cause)
+	if err != nil {
+		return r, errors.Join(cause, err)
+	}
+	return r, cause
+}
+
 // finish ends a staged call: it records the final status (erasing the key) unless the
 // call completed, deletes the staged audio, confirms it is gone and writes the receipt.
 // It runs to the end even when ctx was cancelled: the audio must not outlive the call.
+// A step that fails is logged at once, with the call id, the step and its cause, and
+// returned; the sweeper (Sweeper) finishes the deletion and its proof later.
 func (p *Pipeline) finish(ctx context.Context, callID uuid.UUID, status callscribe.CallStatus, cause error) (callscribe.Receipt, error) {
 	ctx = context.WithoutCancel(ctx)
-	p.mu.Lock()
-	if key := p.keys[callID]; key != nil {
-		clear(key)
-		delete(p.keys, callID)
+	p.forget(callID)
+	fail := func(step string, err error) (callscribe.Receipt, error) {
+		p.cfg.Logger.ErrorContext(ctx, "staged audio not confirmed deleted; the sweeper will finish it",
+			"call_id", callID, "step", step, "err", err)
+		return callscribe.Receipt{}, fmt.Errorf("%s of call %s's staged audio: %w", step, callID, err)
 	}
-	p.mu.Unlock()
 	if status != callscribe.CallCompleted {
 		code := callscribe.ErrorCode(cause)
 		if err := p.cfg.Store.EndCall(ctx, callID, status, code, callscribe.ErrorMessage(cause)); err != nil {
-			p.cfg.Logger.ErrorContext(ctx, "end call", "call_id", callID, "err", err)
+			// The deletion goes on: the audio must go whatever the call's row says.
+			p.cfg.Logger.ErrorContext(ctx, "end call", "call_id", callID, "step", "end call", "err", err)
 		}
 		if code == callscribe.EINTERNAL {
 			p.cfg.Logger.ErrorContext(ctx, "call failed", "call_id", callID, "err", cause)
@@ -583,25 +634,25 @@ func (p *Pipeline) finish(ctx context.Context, callID uuid.UUID, status callscri
 	key := objectKey(callID)
 	began := p.cfg.Now()
 	if err := p.cfg.Stage.Delete(ctx, key); err != nil {
-		return callscribe.Receipt{}, fmt.Errorf("delete staged audio of call %s: %w", callID, err)
+		return fail("delete", err)
 	}
 	deletedAt := p.cfg.Now()
 	exists, err := p.cfg.Stage.Exists(ctx, key)
 	if err != nil {
-		return callscribe.Receipt{}, fmt.Errorf("confirm deletion of call %s: %w", callID, err)
+		return fail("confirm deletion", err)
 	}
 	if exists {
-		return callscribe.Receipt{}, fmt.Errorf("staged audio of call %s is still there after deletion", callID)
+		return fail("confirm deletion", errors.New("still there after deletion"))
 	}
 	r, err := p.cfg.Store.ConfirmDeletion(ctx, callID, deletedAt, p.cfg.Now())
 	observeStep("deletion", began, p.cfg.Now())
 	p.callEnded(status)
+	if callscribe.ErrorCode(err) == callscribe.ENOTFOUND {
+		// Nothing was ever recorded as staged (staging failed): nothing to prove.
+		return callscribe.Receipt{}, nil
+	}
 	if err != nil {
-		if callscribe.ErrorCode(err) == callscribe.ENOTFOUND {
-			// Nothing was ever recorded as staged (staging failed): nothing to prove.
-			return callscribe.Receipt{}, nil
-		}
-		return callscribe.Receipt{}, err
+		return fail("write receipt", err)
 	}
 	deletionConfirmed(r.Bytes)
 	p.cfg.Logger.InfoContext(ctx, "staged audio deleted and confirmed", "call_id", callID, "status", status)

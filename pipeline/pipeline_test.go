@@ -73,7 +73,7 @@ func (e *env) pipeline(t *testing.T, tr asr.Transcriber, s summarize.Summarizer)
 		tr = r
 	}
 	return pipeline.New(pipeline.Config{
-		Store: e.db, Stage: e.stage, Decode: decode, Transcriber: tr, Summarizer: s,
+		Store: e.db, Stream: e.stage, Decode: decode, Transcriber: tr, Summarizer: s,
 		ConsentPoll: 50 * time.Millisecond,
 	})
 }
@@ -253,7 +253,7 @@ func TestStoringTransactionRechecksConsent(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			e := newEnv(t, callscribe.PurposeTranscription, callscribe.PurposeSummarization)
 			store := &withdrawBeforeStore{DB: e.db, user: e.user.ID, purpose: tt.withdraw}
-			p := pipeline.New(pipeline.Config{Store: store, Stage: e.stage, Decode: decode,
+			p := pipeline.New(pipeline.Config{Store: store, Stream: e.stage, Decode: decode,
 				Transcriber: fixedTranscriber{}, Summarizer: extractive.New(extractive.Config{}), ConsentPoll: time.Hour})
 			wav := speech(t)
 			res, _ := p.Run(callscribe.AsSystem(context.Background()), pipeline.Input{Owner: e.user, Audio: bytes.NewReader(wav), Size: int64(len(wav))})
@@ -304,7 +304,7 @@ func TestUnreadableAudioFailsAndIsDeleted(t *testing.T) {
 }
 
 // TestStagedAudioIsEncrypted records every byte handed to the stage, by both the
-// streaming path (Run through the memory stage) and the plain one (Ingest): none of it
+// streaming path (Run through the memory stage) and the plain one (Put): none of it
 // may be the audio.
 func TestStagedAudioIsEncrypted(t *testing.T) {
 	for _, streaming := range []bool{true, false} {
@@ -312,11 +312,11 @@ func TestStagedAudioIsEncrypted(t *testing.T) {
 			e := newEnv(t, callscribe.PurposeTranscription)
 			wav := speech(t)
 			rec := &recordingStage{Stage: e.stage}
-			var stage pipeline.Stage = rec
-			if !streaming {
-				stage = putOnly{rec}
+			cfg := pipeline.Config{Store: e.db, Stage: rec, Decode: decode, Transcriber: fixedTranscriber{}}
+			if streaming {
+				cfg.Stream = rec
 			}
-			p := pipeline.New(pipeline.Config{Store: e.db, Stage: stage, Decode: decode, Transcriber: fixedTranscriber{}})
+			p := pipeline.New(cfg)
 			res, err := p.Run(callscribe.AsSystem(context.Background()), pipeline.Input{Owner: e.user, Audio: bytes.NewReader(wav), Size: int64(len(wav))})
 			if err != nil {
 				t.Fatal(err)
@@ -359,19 +359,6 @@ func (r *recordingStage) Put(ctx context.Context, key string, src io.Reader, siz
 func (r *recordingStage) Start(ctx context.Context, key string, src io.Reader) (func() (int64, error), error) {
 	return r.Stage.Start(ctx, key, io.TeeReader(src, r))
 }
-
-// putOnly hides the memory stage's streaming, as a stage without it (S3) would be.
-type putOnly struct{ s *recordingStage }
-
-func (p putOnly) Name() string { return p.s.Name() }
-func (p putOnly) Put(ctx context.Context, key string, r io.Reader, size int64) (int64, error) {
-	return p.s.Put(ctx, key, r, size)
-}
-func (p putOnly) Open(ctx context.Context, key string) (io.ReadCloser, error) {
-	return p.s.Open(ctx, key)
-}
-func (p putOnly) Delete(ctx context.Context, key string) error         { return p.s.Delete(ctx, key) }
-func (p putOnly) Exists(ctx context.Context, key string) (bool, error) { return p.s.Exists(ctx, key) }
 
 // TestRunStreamsThroughTheStage: a call run through the memory stage is recognised
 // while it is staged, and the stage frees what the channels have read, so the memory

@@ -4,16 +4,11 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"crypto/rand"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
-	"fmt"
 	"io"
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/minio/sio"
 
 	"callscribe"
 	"callscribe/audio"
@@ -22,20 +17,19 @@ import (
 
 // ServiceStore is what the service's ingestion and job worker need of the database
 // beyond Store: the one transaction that records a call with its staging and its job,
-// the record of a refused upload's deletion, and lookups.
+// the record of a refused upload's deletion, the discarding of queued calls, and lookups.
 type ServiceStore interface {
-	Store
 	AcceptCall(ctx context.Context, c callscribe.NewCall, s callscribe.Staging) (id uuid.UUID, existing bool, err error)
-	// Admission is UserBlocked and ConsentInForce in one round trip: an upload asks both.
-	Admission(ctx context.Context, userID uuid.UUID, purpose callscribe.Purpose) (blocked, consented bool, err error)
 	RecordRejected(ctx context.Context, c callscribe.NewCall, s callscribe.Staging, code, message string, deletedAt, confirmedAt time.Time) (callscribe.Receipt, error)
 	CallIDByExternalID(ctx context.Context, orgID uuid.UUID, externalID string) (uuid.UUID, error)
 	CallForWork(ctx context.Context, callID uuid.UUID) (callscribe.Call, callscribe.User, error)
+	// DiscardQueuedCalls ends the owner's queued calls (discarded, keys erased) and
+	// returns them.
+	DiscardQueuedCalls(ctx context.Context, ownerID uuid.UUID, code, message string) ([]uuid.UUID, error)
 }
 
-// local is a stage whose objects live in this process only (the memory stage): the
-// encryption keys of its objects stay in process memory and are never recorded.
-type local interface{ ProcessLocal() bool }
+// errNoService refuses the service's paths on a pipeline wired without a ServiceStore.
+var errNoService = errors.New("the pipeline has no service store (Config.Service): it cannot queue calls")
 
 // Upload is one call offered over the API: its audio as a stream and what the client
 // says of it.
@@ -59,30 +53,27 @@ type Accepted struct {
 // else: enough for any WAV or MP3 header short of a large ID3 tag.
 const sniffBytes = 4096
 
-// Accept ingests an upload: the owner's block and consent first (blocked or without
-// consent, nothing is read, staged or recorded), then the first bytes are sniffed (not
-// audio: refused before staging), then the stream is encrypted with a fresh key and
-// staged, counting bytes against MaxBytes as it goes (crossed: refused at once). Only a
-// wholly staged call is recorded, with its staging record and its job, in one
-// transaction. Whatever was staged of a refused upload is deleted, the deletion
-// confirmed and receipted. Every refusal is counted by its code.
+// Accept ingests an upload: admission first (admit: blocked or without consent,
+// nothing is read, staged or recorded), then the first bytes are sniffed (not audio, or
+// longer than MaxDuration by its byte rate: refused before staging), then the stream
+// goes through the one staging path (stage), counting bytes against MaxBytes as it goes
+// (crossed: refused at once). Only a wholly staged call is recorded, with its staging
+// record and its job, in one transaction. Whatever was staged of a refused upload is
+// deleted, the deletion confirmed and receipted. Every refusal is counted by its code.
 func (p *Pipeline) Accept(ctx context.Context, up Upload) (_ Accepted, err error) {
 	defer func() {
 		if err != nil {
 			metrics.CallsRefused.WithLabelValues(callscribe.ErrorCode(err)).Inc()
 		}
 	}()
-	st, ok := p.cfg.Store.(ServiceStore)
-	if !ok {
-		return Accepted{}, errors.New("accept: the store cannot queue calls")
+	st := p.cfg.Service
+	if st == nil {
+		return Accepted{}, errNoService
 	}
-	blocked, consented, err := st.Admission(ctx, up.Owner.ID, callscribe.PurposeTranscription)
-	if err != nil {
-		return Accepted{}, err
-	}
+	refused := p.admit(ctx, up.Owner)
 	// A blocked owner's data is not processed, nor shown: not even a repeat's call id.
-	if blocked {
-		return Accepted{}, blockedError(up.Owner)
+	if code := callscribe.ErrorCode(refused); refused != nil && code != callscribe.ENOCONSENT {
+		return Accepted{}, refused
 	}
 	if up.ExternalID != "" {
 		id, err := st.CallIDByExternalID(ctx, up.Owner.OrgID, up.ExternalID)
@@ -93,9 +84,8 @@ func (p *Pipeline) Accept(ctx context.Context, up Upload) (_ Accepted, err error
 			return Accepted{}, err
 		}
 	}
-	if !consented {
-		return Accepted{}, callscribe.Errorf(callscribe.ENOCONSENT,
-			"user %s has not consented to transcription; nothing was stored", up.Owner.Email)
+	if refused != nil {
+		return Accepted{}, refused
 	}
 	if p.cfg.MaxBytes > 0 && up.Size > p.cfg.MaxBytes {
 		return Accepted{}, p.tooLarge()
@@ -108,13 +98,19 @@ func (p *Pipeline) Accept(ctx context.Context, up Upload) (_ Accepted, err error
 	nc := callscribe.NewCall{ID: uuid.New(), OrgID: up.Owner.OrgID, OwnerID: up.Owner.ID,
 		ExternalID: up.ExternalID, StartedAt: up.StartedAt, Channels: roles(up.Roles, 0), Raw: up.Raw}
 	began := p.cfg.Now()
-	staging, err := p.stage(ctx, nc.ID, in, up.Size)
+	staging, err := p.stage(ctx, nc.ID, in, up.Size, false)()
 	if err != nil {
 		p.reject(ctx, nc, staging, err)
 		return Accepted{}, err
 	}
 	metrics.Step("staging", began, p.cfg.Now())
+	if !p.cfg.Stage.ProcessLocal() {
+		// A shared stage: the worker, maybe in another process, reads the key from the
+		// call's row, which erases it when the call ends.
+		staging.Key = p.key(nc.ID)
+	}
 	id, existing, err := st.AcceptCall(ctx, nc, staging)
+	clear(staging.Key) // recorded with the call, or about to be forgotten by reject
 	if err != nil {
 		p.reject(ctx, nc, staging, err)
 		return Accepted{}, err
@@ -141,7 +137,10 @@ func (p *Pipeline) tooLarge() error {
 var errSniffEnd = errors.New("end of the sniffed bytes")
 
 // sniff peeks at the upload's first bytes and refuses what is not audio the decoder
-// knows, and a WAV whose byte rate shows the call is longer than MaxDuration.
+// knows, and a call that its size and its format's byte rate show to be longer than
+// MaxDuration: every codec counts (PCM of any width, float, G.711, GSM, raw, MP3 whose
+// start tells its length; see audio.Decoder.Duration), so no long call is staged whole
+// only to be refused by the worker.
 func (p *Pipeline) sniff(in *bufio.Reader, up Upload) error {
 	head, err := in.Peek(sniffBytes)
 	if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, bufio.ErrBufferFull) {
@@ -150,29 +149,31 @@ func (p *Pipeline) sniff(in *bufio.Reader, up Upload) error {
 	if len(head) == 0 {
 		return callscribe.Errorf(callscribe.EUNREADABLE, "the upload is empty")
 	}
-	if up.Raw != nil {
-		if p.cfg.DecodeRaw == nil {
-			return callscribe.Errorf(callscribe.EUNREADABLE, "raw (headerless) audio cannot be decoded by this server; send WAV or MP3")
-		}
-		return nil
-	}
 	var r io.Reader = bytes.NewReader(head)
 	if len(head) == sniffBytes {
 		r = io.MultiReader(r, errorReader{errSniffEnd})
 	}
-	d, err := audio.Open(r)
+	var d *audio.Decoder
+	if up.Raw != nil {
+		if p.cfg.DecodeRaw == nil {
+			return callscribe.Errorf(callscribe.EUNREADABLE, "raw (headerless) audio cannot be decoded by this server; send WAV or MP3")
+		}
+		d, err = audio.OpenRaw(r, audio.RawFormat{Encoding: up.Raw.Encoding, SampleRate: up.Raw.SampleRate, Channels: up.Raw.Channels})
+	} else {
+		d, err = audio.Open(r)
+	}
 	if errors.Is(err, errSniffEnd) {
 		return nil
 	}
 	if err != nil {
 		return err
 	}
-	f := d.Format()
-	if p.cfg.MaxDuration > 0 && up.Size > 0 && f.Codec == "pcm_s16le" && f.SampleRate > 0 && f.Channels > 0 {
-		secs := float64(up.Size) / float64(f.SampleRate*f.Channels*2)
-		if secs > p.cfg.MaxDuration.Seconds() {
-			return callscribe.Errorf(callscribe.ETOOLARGE, "the call lasts about %.0f s, longer than the limit of %s (CALLSCRIBE_MAX_CALL_DURATION)", secs, p.cfg.MaxDuration)
-		}
+	defer d.Close() // frees what a codec holds outside the Go heap (libmpg123, libgsm)
+	if p.cfg.MaxDuration <= 0 || up.Size <= 0 {
+		return nil
+	}
+	if length, ok := d.Duration(up.Size); ok && length > p.cfg.MaxDuration {
+		return callscribe.Errorf(callscribe.ETOOLARGE, "the call lasts about %.0f s, longer than the limit of %s (CALLSCRIBE_MAX_CALL_DURATION)", length.Seconds(), p.cfg.MaxDuration)
 	}
 	return nil
 }
@@ -204,67 +205,28 @@ func (b *byteLimit) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// stage encrypts the audio with a fresh per-call key and puts it in the stage, hashing
-// and counting the plaintext on the way. It returns what was staged even on failure, so
-// a refused upload's receipt covers every byte received.
-func (p *Pipeline) stage(ctx context.Context, callID uuid.UUID, in io.Reader, size int64) (callscribe.Staging, error) {
-	s := callscribe.Staging{Stage: p.cfg.Stage.Name(), ObjectKey: objectKey(callID), StagedAt: p.cfg.Now()}
-	key := make([]byte, 32)
-	if _, err := rand.Read(key); err != nil {
-		return s, fmt.Errorf("stage: new key: %w", err)
-	}
-	hash := sha256.New()
-	counter := &countingReader{r: io.TeeReader(in, hash)}
-	enc, err := sio.EncryptReader(counter, sioConfig(key))
-	if err != nil {
-		return s, fmt.Errorf("stage: encrypt: %w", err)
-	}
-	encSize := int64(-1)
-	if size >= 0 {
-		if n, err := sio.EncryptedSize(uint64(size)); err == nil {
-			encSize = int64(n)
-		}
-	}
-	_, err = p.cfg.Stage.Put(ctx, objectKey(callID), enc, encSize)
-	s.Bytes, s.SHA256 = counter.n, hex.EncodeToString(hash.Sum(nil))
-	if err == nil && counter.n == 0 {
-		err = callscribe.Errorf(callscribe.EUNREADABLE, "the upload is empty")
-	}
-	if err != nil {
-		clear(key)
-		return s, fmt.Errorf("stage: %w", err)
-	}
-	if l, ok := p.cfg.Stage.(local); !ok || !l.ProcessLocal() {
-		s.Key = key // a shared stage: the worker, maybe elsewhere, reads the key from its row
-	}
-	p.mu.Lock()
-	p.keys[callID] = key
-	p.mu.Unlock()
-	return s, nil
-}
-
 // reject ends an upload that was (partly) staged but will not be queued: the staged
 // object is deleted and confirmed gone, and when any byte was received a failed call is
 // recorded with the receipt. It runs to the end even if the request was cancelled.
 func (p *Pipeline) reject(ctx context.Context, nc callscribe.NewCall, s callscribe.Staging, cause error) {
 	ctx = context.WithoutCancel(ctx)
-	p.mu.Lock()
-	if key := p.keys[nc.ID]; key != nil {
-		clear(key)
-		delete(p.keys, nc.ID)
-	}
-	p.mu.Unlock()
-	if s.Key != nil {
-		clear(s.Key)
+	p.forget(nc.ID)
+	clear(s.Key)
+	fail := func(step string, err error) {
+		p.cfg.Logger.ErrorContext(ctx, "a refused upload's staged audio is not confirmed deleted; the sweeper will finish it",
+			"call_id", nc.ID, "step", step, "err", err)
 	}
 	key := objectKey(nc.ID)
 	if err := p.cfg.Stage.Delete(ctx, key); err != nil {
-		p.cfg.Logger.ErrorContext(ctx, "delete a refused upload", "call_id", nc.ID, "err", err)
+		fail("delete", err)
 		return
 	}
 	deletedAt := p.cfg.Now()
 	if exists, err := p.cfg.Stage.Exists(ctx, key); err != nil || exists {
-		p.cfg.Logger.ErrorContext(ctx, "a refused upload's staged audio is not confirmed gone", "call_id", nc.ID, "exists", exists, "err", err)
+		if err == nil {
+			err = errors.New("still there after deletion")
+		}
+		fail("confirm deletion", err)
 		return
 	}
 	if callscribe.ErrorCode(cause) == callscribe.EINTERNAL {
@@ -274,8 +236,8 @@ func (p *Pipeline) reject(ctx context.Context, nc callscribe.NewCall, s callscri
 		return // nothing was received: nothing to prove
 	}
 	nc.ExternalID = "" // the id stays free for the client's retry
-	if _, err := p.cfg.Store.(ServiceStore).RecordRejected(ctx, nc, s, callscribe.ErrorCode(cause), callscribe.ErrorMessage(cause), deletedAt, p.cfg.Now()); err != nil {
-		p.cfg.Logger.ErrorContext(ctx, "record a refused upload", "call_id", nc.ID, "err", err)
+	if _, err := p.cfg.Service.RecordRejected(ctx, nc, s, callscribe.ErrorCode(cause), callscribe.ErrorMessage(cause), deletedAt, p.cfg.Now()); err != nil {
+		fail("write receipt", err)
 		return
 	}
 	metrics.DeletionsConfirmed.Inc()
@@ -288,9 +250,9 @@ func (p *Pipeline) reject(ctx context.Context, nc callscribe.NewCall, s callscri
 // unless last is set; any other error, and any error on the last attempt, ends the call
 // with its audio deleted, the deletion confirmed and receipted.
 func (p *Pipeline) ProcessQueued(ctx context.Context, callID uuid.UUID, last bool) error {
-	st, ok := p.cfg.Store.(ServiceStore)
-	if !ok {
-		return errors.New("process queued call: the store cannot read queued calls")
+	st := p.cfg.Service
+	if st == nil {
+		return errNoService
 	}
 	c, owner, err := st.CallForWork(ctx, callID)
 	if callscribe.ErrorCode(err) == callscribe.ENOTFOUND {
@@ -303,8 +265,7 @@ func (p *Pipeline) ProcessQueued(ctx context.Context, callID uuid.UUID, last boo
 		return nil
 	}
 	if c.Staging == nil || c.Receipt != nil {
-		err := callscribe.Errorf(callscribe.EINTERNAL, "call %s has no staged audio to transcribe", callID)
-		p.finish(ctx, callID, callscribe.CallFailed, err)
+		_, err := p.end(ctx, callID, callscribe.CallFailed, callscribe.Errorf(callscribe.EINTERNAL, "call %s has no staged audio to transcribe", callID))
 		return ended{err}
 	}
 	p.mu.Lock()
@@ -315,9 +276,8 @@ func (p *Pipeline) ProcessQueued(ctx context.Context, callID uuid.UUID, last boo
 	p.mu.Unlock()
 	clear(c.Staging.Key)
 	if !have {
-		err := callscribe.Errorf(callscribe.EUNAVAILABLE,
-			"the call's audio was staged in the memory of another server process and cannot be read here; upload the call again")
-		p.finish(ctx, callID, callscribe.CallFailed, err)
+		_, err := p.end(ctx, callID, callscribe.CallFailed, callscribe.Errorf(callscribe.EUNAVAILABLE,
+			"the call's audio was staged in the memory of another server process and cannot be read here; upload the call again"))
 		return ended{err}
 	}
 	_, err = p.process(ctx, owner, callID, callRun{
@@ -380,11 +340,9 @@ func (d *durationLimit) Read(p []byte) (int, error) {
 // writing the receipt; it returns how many it discarded. Calls already being recognised
 // are stopped by their consent watcher.
 func (p *Pipeline) DiscardQueued(ctx context.Context, ownerID uuid.UUID) (int, error) {
-	st, ok := p.cfg.Store.(interface {
-		DiscardQueuedCalls(ctx context.Context, ownerID uuid.UUID, code, message string) ([]uuid.UUID, error)
-	})
-	if !ok {
-		return 0, errors.New("discard queued calls: the store cannot")
+	st := p.cfg.Service
+	if st == nil {
+		return 0, errNoService
 	}
 	cause := callscribe.Errorf(callscribe.ENOCONSENT, "consent to transcription was withdrawn")
 	ids, err := st.DiscardQueuedCalls(ctx, ownerID, callscribe.ENOCONSENT, callscribe.ErrorMessage(cause))

@@ -29,7 +29,7 @@ type SweepStore interface {
 
 // SweepStage is a stage the sweeper can tidy: an object store.
 type SweepStage interface {
-	Stage
+	callscribe.Stage
 	// Keys lists every key under which anything (any version) is stored.
 	Keys(ctx context.Context) ([]string, error)
 	// ModTime is when anything under key was last written; ENOTFOUND when nothing is.

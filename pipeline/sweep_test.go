@@ -258,7 +258,7 @@ func TestStoreDownAtDeletionOfAQueuedCall(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ingest := pipeline.New(pipeline.Config{Store: queued, Stage: st, Decode: decode, Transcriber: rec})
+	ingest := pipeline.New(pipeline.Config{Store: queued, Service: queued, Stage: st, Decode: decode, Transcriber: rec})
 	audio := speech(t)
 	acc, err := ingest.Accept(ctx, pipeline.Upload{Owner: e.user, Roles: []string{"agent"}, Audio: bytes.NewReader(audio), Size: int64(len(audio))})
 	if err != nil {
@@ -277,7 +277,7 @@ func TestStoreDownAtDeletionOfAQueuedCall(t *testing.T) {
 		t.Fatalf("accepted call's recorded key: %d bytes, want 32 (a worker in another process needs it)", n)
 	}
 
-	worker := pipeline.New(pipeline.Config{Store: queued, Stage: st, Decode: decode,
+	worker := pipeline.New(pipeline.Config{Store: queued, Service: queued, Stage: st, Decode: decode,
 		Transcriber: stopStore{srv: srv, tr: rec}, ConsentPoll: 50 * time.Millisecond})
 	err = worker.ProcessQueued(ctx, id, false)
 	if callscribe.ErrorCode(err) != callscribe.EUNAVAILABLE || !pipeline.Retryable(err) {

@@ -18,11 +18,6 @@ import (
 	"callscribe/storage/postgres"
 )
 
-// pollOnly hides the database's notifications, leaving the watcher its poll alone.
-type pollOnly struct{ *postgres.DB }
-
-func (pollOnly) WatchUser() {} // shadows DB.WatchUser with another signature: not a UserWatcher
-
 var _ pipeline.UserWatcher = (*postgres.DB)(nil)
 
 // longCall is about a hundred seconds of flite speech: six sentences, five times over.
@@ -55,11 +50,11 @@ func TestWithdrawalDuringLongTranscription(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			var store pipeline.Store = e.db
-			if !notified {
-				store = pollOnly{e.db}
+			var watcher pipeline.UserWatcher // nil: the poll alone
+			if notified {
+				watcher = e.db
 			}
-			p := pipeline.New(pipeline.Config{Store: store, Stage: e.stage, Decode: decode, Transcriber: r, ConsentPoll: time.Second})
+			p := pipeline.New(pipeline.Config{Store: e.db, Watcher: watcher, Stream: e.stage, Decode: decode, Transcriber: r, ConsentPoll: time.Second})
 			var read atomic.Int64
 			type outcome struct {
 				res pipeline.Result
@@ -115,7 +110,7 @@ func TestWithdrawalDuringLongTranscription(t *testing.T) {
 func TestWithdrawalNotifiedWithoutPolling(t *testing.T) {
 	e := newEnv(t, callscribe.PurposeTranscription)
 	started := make(chan struct{})
-	p := pipeline.New(pipeline.Config{Store: e.db, Stage: e.stage, Decode: decode,
+	p := pipeline.New(pipeline.Config{Store: e.db, Watcher: e.db, Stream: e.stage, Decode: decode,
 		Transcriber: blockingTranscriber{started: started}, ConsentPoll: time.Hour})
 	wav := speech(t)
 	done := make(chan error, 1)
@@ -190,7 +185,7 @@ func TestBlockedOwner(t *testing.T) {
 	t.Run("blocked before storing", func(t *testing.T) {
 		e := newEnv(t, callscribe.PurposeTranscription)
 		store := &blockBeforeStore{DB: e.db, user: e.user.ID}
-		p := pipeline.New(pipeline.Config{Store: store, Stage: e.stage, Decode: decode, Transcriber: fixedTranscriber{}, ConsentPoll: time.Hour})
+		p := pipeline.New(pipeline.Config{Store: store, Stream: e.stage, Decode: decode, Transcriber: fixedTranscriber{}, ConsentPoll: time.Hour})
 		wav := speech(t)
 		res, err := p.Run(ctx, pipeline.Input{Owner: e.user, Audio: bytes.NewReader(wav), Size: int64(len(wav))})
 		if got := callscribe.ErrorCode(err); got != callscribe.EBLOCKED || res.Status != callscribe.CallDiscarded {

@@ -2,7 +2,6 @@ package web
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"errors"
 	"io"
@@ -143,13 +142,10 @@ func (s *Server) postConsents(w http.ResponseWriter, r *http.Request, key callsc
 // transcription, their audio deleted and confirmed (calls being recognised are stopped by
 // the pipeline's consent watcher).
 func (s *Server) discardQueued(r *http.Request, userID uuid.UUID) error {
-	d, ok := s.cfg.Ingester.(interface {
-		DiscardQueued(ctx context.Context, ownerID uuid.UUID) (int, error)
-	})
-	if !ok {
+	if s.cfg.Ingester == nil {
 		return nil
 	}
-	n, err := d.DiscardQueued(r.Context(), userID)
+	n, err := s.cfg.Ingester.DiscardQueued(r.Context(), userID)
 	if n > 0 {
 		s.log.InfoContext(r.Context(), "queued calls discarded on withdrawal", "user_id", userID, "calls", n)
 	}

@@ -207,6 +207,7 @@ type transcriptView struct {
 	Segments   []callscribe.Segment `json:"segments"`
 	Text       string               `json:"text"`
 	Summary    *callscribe.Summary  `json:"summary"`
+	Truncated  bool                 `json:"truncated"` // the recording was cut short: transcribed up to the cut
 	CreatedAt  time.Time            `json:"created_at"`
 }
 
@@ -248,7 +249,7 @@ func (s *Server) getTranscript(w http.ResponseWriter, r *http.Request, key calls
 	switch format {
 	case "json":
 		writeJSON(w, http.StatusOK, transcriptView{CallID: id.String(), Engine: t.Engine, DurationMS: t.DurationMS,
-			Channels: t.Channels, Segments: t.Segments, Text: t.Text, Summary: t.Summary, CreatedAt: t.CreatedAt})
+			Channels: t.Channels, Segments: t.Segments, Text: t.Text, Summary: t.Summary, Truncated: t.Truncated, CreatedAt: t.CreatedAt})
 		return nil
 	case "txt":
 		writeText(&b, t)

@@ -39,6 +39,9 @@ type Store interface {
 // Ingester accepts uploads: the pipeline.
 type Ingester interface {
 	Accept(ctx context.Context, up pipeline.Upload) (pipeline.Accepted, error)
+	// DiscardQueued ends the owner's queued calls after a withdrawal, their audio deleted
+	// and confirmed, and says how many.
+	DiscardQueued(ctx context.Context, ownerID uuid.UUID) (int, error)
 }
 
 // Readier is a dependency that can say whether it is ready (a stage, say).
@@ -53,8 +56,8 @@ type Config struct {
 	// Fetcher, when set, fetches the recording a call names by recording_url (pull
 	// mode); nil: pull mode is off.
 	Fetcher Fetcher
-	// Stage, when it implements Readier, is checked by /readyz.
-	Stage any
+	// Stage, when set, is checked by /readyz.
+	Stage Readier
 	// MaxBodyBytes bounds a request body; the pipeline refuses audio over its own limit
 	// first, this catches what surrounds it (multipart headers and fields).
 	MaxBodyBytes int64
@@ -201,8 +204,8 @@ const readyTimeout = 2 * time.Second
 // readyTimeout; 503 names the one not ready.
 func (s *Server) ready(w http.ResponseWriter, r *http.Request) {
 	checks := map[string]func(context.Context) error{"database": s.cfg.Store.Ping}
-	if st, ok := s.cfg.Stage.(Readier); ok {
-		checks["stage"] = st.Ready
+	if s.cfg.Stage != nil {
+		checks["stage"] = s.cfg.Stage.Ready
 	}
 	type result struct {
 		name string

@@ -103,7 +103,7 @@ func newHarness(t *testing.T, o options) *harness {
 	stage := memory.New(o.stageBytes)
 	queued := &postgres.Queued{DB: db, MaxAttempts: o.maxAttempts}
 	p := pipeline.New(pipeline.Config{
-		Store: queued, Stage: stage, Decode: decode, DecodeRaw: decodeRaw, Transcriber: o.transcriber,
+		Store: queued, Service: queued, Watcher: db, Stage: stage, Decode: decode, DecodeRaw: decodeRaw, Transcriber: o.transcriber,
 		Logger: log, ConsentPoll: 50 * time.Millisecond, MaxBytes: o.maxBytes, MaxDuration: o.maxDuration,
 	})
 	workers := river.NewWorkers()

@@ -33,7 +33,7 @@ const webhookWorkers = 4
 // River client that inserts jobs and, with workers, runs them.
 type service struct {
 	pipeline *pipeline.Pipeline
-	stage    pipeline.Stage
+	stage    callscribe.Stage
 	queue    *river.Client[pgx.Tx]
 	closeASR func()
 }
@@ -60,6 +60,8 @@ func newService(ctx context.Context, a *app, scfg ServiceConfig, runJobs bool) (
 	queued := &postgres.Queued{DB: a.db, MaxAttempts: scfg.JobMaxAttempts}
 	p := pipeline.New(pipeline.Config{
 		Store:       queued,
+		Service:     queued,
+		Watcher:     a.db,
 		Stage:       stage,
 		Decode:      decoder(nil, limits),
 		DecodeRaw:   rawDecoder(limits),
@@ -128,7 +130,7 @@ func cmdServe(ctx context.Context, cfg Config, args []string, stdout io.Writer) 
 	if err := metrics.Registry.Register(privacy.NewRequestsCollector(a.db)); err != nil {
 		return fmt.Errorf("metrics: %w", err)
 	}
-	if _, ok := svc.stage.(interface{ ProcessLocal() bool }); ok {
+	if svc.stage.ProcessLocal() {
 		// Audio staged in memory by a previous process died with it: say so on each call.
 		lost, err := a.db.FailLostCalls(ctx, svc.stage.Name(), time.Now())
 		if err != nil {
@@ -171,7 +173,7 @@ func cmdServe(ctx context.Context, cfg Config, args []string, stdout io.Writer) 
 			return fmt.Errorf("start the job queue: %w", err)
 		}
 	}
-	startSweeper(ctx, a, scfg, svc.stage)
+	startSweeper(ctx, a, scfg)
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 	fmt.Fprintf(stdout, "callscribe serve: listening on http://%s (worker %v)\n", ln.Addr(), scfg.ServeWorker)
@@ -237,7 +239,7 @@ func cmdWorker(ctx context.Context, cfg Config, args []string, stdout io.Writer)
 	if err := svc.queue.Start(ctx); err != nil {
 		return fmt.Errorf("start the job queue: %w", err)
 	}
-	startSweeper(ctx, a, scfg, svc.stage)
+	startSweeper(ctx, a, scfg)
 	fmt.Fprintf(stdout, "callscribe worker: working the queue, %d calls at once\n", scfg.Workers)
 	<-ctx.Done()
 	down, cancel := context.WithTimeout(context.Background(), scfg.ShutdownTimeout)

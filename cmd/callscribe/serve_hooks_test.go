@@ -151,9 +151,9 @@ func TestServeWebhooksPullAndMetrics(t *testing.T) {
 	}
 	owner := "owner=" + url.QueryEscape(email)
 	pulled := accept("/v1/calls?"+owner+"&external_id=pull-e2e&recording_url="+url.QueryEscape(recordings.URL+"/rec.wav"), "", nil)
-	// A sound WAV header over a body far shorter than it claims: accepted, then
-	// unreadable at the worker.
-	truncated := append(pcmWAVHeader(16000, 1, 1_000_000), make([]byte, 3000)...)
+	// A sound WAV header over a body cut inside its first sample: accepted, then
+	// unreadable at the worker (a recording cut later is transcribed up to the cut).
+	truncated := append(pcmWAVHeader(16000, 1, 1_000_000), 0)
 	broken := accept("/v1/calls?"+owner+"&external_id=broken-e2e", "audio/wav", bytes.NewReader(truncated))
 
 	// A refused pull: the recording host answers 404; no call, counted by its code.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 
+	"callscribe"
 	"callscribe/pipeline"
 	"callscribe/storage/memory"
 	"callscribe/storage/s3"
@@ -14,9 +15,9 @@ import (
 // this process's memory, bounded to hold calls calls of the largest size (with room for the
 // encryption overhead), so that uploads are refused (503 while other calls fill it) rather
 // than the process running out of memory.
-func newStage(ctx context.Context, cfg Config, calls int64, log *slog.Logger) (pipeline.Stage, error) {
+func newStage(ctx context.Context, cfg Config, calls int64, log *slog.Logger) (callscribe.Stage, error) {
 	if cfg.S3.Endpoint == "" {
-		return memory.New(calls * (cfg.MaxCallBytes + cfg.MaxCallBytes/8)), nil
+		return newMemoryStage(cfg, calls), nil
 	}
 	st, err := newS3Stage(cfg)
 	if err != nil {
@@ -32,6 +33,11 @@ func newStage(ctx context.Context, cfg Config, calls int64, log *slog.Logger) (p
 	return st, nil
 }
 
+// newMemoryStage is the memory stage, bounded to hold calls calls of the largest size.
+func newMemoryStage(cfg Config, calls int64) *memory.Stage {
+	return memory.New(calls * (cfg.MaxCallBytes + cfg.MaxCallBytes/8))
+}
+
 // newS3Stage is the object-store stage of cfg, without talking to the server.
 func newS3Stage(cfg Config) (*s3.Stage, error) {
 	return s3.New(s3.Options{
@@ -40,12 +46,17 @@ func newS3Stage(cfg Config) (*s3.Stage, error) {
 	})
 }
 
-// startSweeper runs the sweeper until ctx ends when the stage is an object store: the
-// memory stage dies with its process and has nothing to sweep. It passes every
-// scfg.SweepEvery and leaves unclaimed objects younger than scfg.SweepGrace.
-func startSweeper(ctx context.Context, a *app, scfg ServiceConfig, stage pipeline.Stage) {
-	st, ok := stage.(pipeline.SweepStage)
-	if !ok {
+// startSweeper runs the sweeper until ctx ends when the stage is an object store
+// (CALLSCRIBE_S3_ENDPOINT): the memory stage dies with its process and has nothing to
+// sweep. It passes every scfg.SweepEvery and leaves unclaimed objects younger than
+// scfg.SweepGrace.
+func startSweeper(ctx context.Context, a *app, scfg ServiceConfig) {
+	if a.cfg.S3.Endpoint == "" {
+		return
+	}
+	st, err := newS3Stage(a.cfg) // the stage's bucket, through a client of the sweeper's own
+	if err != nil {
+		a.log.ErrorContext(ctx, "the sweeper cannot start", "err", err)
 		return
 	}
 	sw := pipeline.Sweeper{Store: a.db, Stage: st, Logger: a.log, Every: scfg.SweepEvery, Grace: scfg.SweepGrace}

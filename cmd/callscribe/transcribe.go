@@ -66,19 +66,22 @@ func cmdTranscribe(ctx context.Context, cfg Config, args []string, stdout, stder
 	if err != nil {
 		return err
 	}
-	stage, err := newStage(ctx, cfg, 1, a.log)
-	if err != nil {
-		return err
-	}
-	p := pipeline.New(pipeline.Config{
+	pcfg := pipeline.Config{
 		Store:       a.db,
-		Stage:       stage,
+		Watcher:     a.db,
 		Decode:      decoder(rawFormat, audio.Limits{MaxInputBytes: cfg.MaxCallBytes}),
 		Transcriber: transcriber,
 		Summarizer:  summarizer,
 		Logger:      a.log,
 		ConsentPoll: cfg.ConsentPoll,
-	})
+	}
+	if cfg.S3.Endpoint == "" {
+		// In memory the call streams through the stage: recognised while it is staged.
+		pcfg.Stream = newMemoryStage(cfg, 1)
+	} else if pcfg.Stage, err = newStage(ctx, cfg, 1, a.log); err != nil {
+		return err
+	}
+	p := pipeline.New(pcfg)
 
 	worst := exitOK
 	for _, file := range files {
@@ -168,6 +171,7 @@ type jsonOutput struct {
 	Segments   []callscribe.Segment `json:"segments"`
 	Text       string               `json:"text"`
 	Summary    *callscribe.Summary  `json:"summary"`
+	Truncated  bool                 `json:"truncated"` // the recording was cut short: transcribed up to the cut
 	Audio      jsonAudio            `json:"audio"`
 }
 
@@ -190,16 +194,19 @@ func jsonResult(file string, res pipeline.Result) jsonOutput {
 	return jsonOutput{
 		File: file, CallID: res.CallID.String(), Status: string(res.Status),
 		DurationMS: t.DurationMS, Channels: t.Channels, Engine: t.Engine,
-		Segments: segs, Text: t.Text, Summary: t.Summary,
+		Segments: segs, Text: t.Text, Summary: t.Summary, Truncated: t.Truncated,
 		Audio: jsonAudio{Bytes: r.Bytes, SHA256: r.SHA256, Stage: r.Stage, StagedAt: r.StagedAt, DeletedAt: r.DeletedAt, ConfirmedAt: r.ConfirmedAt},
 	}
 }
 
-// printText prints one line per turn, "[mm:ss.cc speaker] words", then the summary and
-// the deletion receipt.
+// printText prints one line per turn, "[mm:ss.cc speaker] words" (after a line saying so
+// when the recording was truncated), then the summary and the deletion receipt.
 func printText(w io.Writer, file string, res pipeline.Result) {
 	t := res.Transcript
 	fmt.Fprintf(w, "== %s  (call %s, %s, %s)\n", file, res.CallID, clock(t.DurationMS), strings.Join(t.Channels, "+"))
+	if t.Truncated {
+		fmt.Fprintf(w, "-- truncated: the recording was cut short; transcribed up to the cut (%s)\n", clock(t.DurationMS))
+	}
 	turns := pipeline.Turns(t.Segments)
 	if len(turns) == 0 {
 		fmt.Fprintln(w, "(no speech recognised)")

@@ -25,6 +25,8 @@ const chunkSize = 1 << 20
 // waits for it: what bounds the memory of a call read while it is staged.
 const aheadChunks = 4
 
+var _ callscribe.Stage = (*Stage)(nil)
+
 // Stage keeps staged objects in memory.
 type Stage struct {
 	maxBytes int64

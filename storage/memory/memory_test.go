@@ -11,10 +11,9 @@ import (
 	"callscribe/storage/stagetest"
 )
 
-var _ stagetest.Stage = (*Stage)(nil)
-
 func TestConformance(t *testing.T) {
-	stagetest.Run(t, func(t *testing.T) stagetest.Stage { return New(0) })
+	t.Parallel()
+	stagetest.Run(t, func(t *testing.T) callscribe.Stage { return New(0) })
 }
 
 func TestLimit(t *testing.T) {

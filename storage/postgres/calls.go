@@ -103,8 +103,8 @@ func (db *DB) CompleteCall(ctx context.Context, ownerID uuid.UUID, t callscribe.
 		}
 		var transcriptID uuid.UUID
 		if err := tx.QueryRow(ctx, `
-			INSERT INTO transcripts (call_id, engine, text) VALUES ($1, $2, $3) RETURNING id`,
-			t.CallID, t.Engine, t.Text).Scan(&transcriptID); err != nil {
+			INSERT INTO transcripts (call_id, engine, text, truncated) VALUES ($1, $2, $3, $4) RETURNING id`,
+			t.CallID, t.Engine, t.Text, t.Truncated).Scan(&transcriptID); err != nil {
 			return err
 		}
 		// One INSERT of arrays, not COPY: PostgreSQL refuses COPY FROM into a table under
@@ -254,10 +254,10 @@ func (db *DB) Transcript(ctx context.Context, callID uuid.UUID) (callscribe.Tran
 	var duration *int64
 	var blocked bool
 	err := db.pool.QueryRow(ctx, `
-		SELECT t.id, t.engine, t.text, t.created_at, c.duration_ms, c.channels, u.blocked_at IS NOT NULL
+		SELECT t.id, t.engine, t.text, t.truncated, t.created_at, c.duration_ms, c.channels, u.blocked_at IS NOT NULL
 		FROM transcripts t JOIN calls c ON c.id = t.call_id JOIN users u ON u.id = c.owner_id
 		WHERE t.call_id = $1 AND u.erased_at IS NULL`, callID).
-		Scan(&id, &t.Engine, &t.Text, &t.CreatedAt, &duration, &t.Channels, &blocked)
+		Scan(&id, &t.Engine, &t.Text, &t.Truncated, &t.CreatedAt, &duration, &t.Channels, &blocked)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return t, callscribe.Errorf(callscribe.ENOTFOUND, "no transcript for call %s", callID)
 	}

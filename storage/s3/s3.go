@@ -62,6 +62,8 @@ type Options struct {
 	Now        func() time.Time // default time.Now
 }
 
+var _ callscribe.Stage = (*Stage)(nil)
+
 // Stage keeps staged objects in one bucket.
 type Stage struct {
 	client *minio.Client
@@ -95,6 +97,22 @@ func New(o Options) (*Stage, error) {
 
 // Name is the stage's name in receipts.
 func (s *Stage) Name() string { return "s3" }
+
+// ProcessLocal is false: any process with the bucket's credentials reads the objects, so
+// their encryption keys are recorded with the call for the worker that reads them.
+func (s *Stage) ProcessLocal() bool { return false }
+
+// Ready checks that the store answers and the bucket is there.
+func (s *Stage) Ready(ctx context.Context) error {
+	ok, err := s.client.BucketExists(ctx, s.bucket)
+	if err != nil {
+		return fmt.Errorf("s3 bucket %s: %w", s.bucket, classify(err))
+	}
+	if !ok {
+		return callscribe.Errorf(callscribe.EUNAVAILABLE, "s3 bucket %s does not exist", s.bucket)
+	}
+	return nil
+}
 
 // Bucket is the bucket the stage keeps its objects in.
 func (s *Stage) Bucket() string { return s.bucket }
@@ -536,17 +554,4 @@ func classify(err error) error {
 		return callscribe.Wrap(callscribe.EUNAVAILABLE, err, "the object store does not answer")
 	}
 	return err
-}
-
-// Ready reports whether the store answers and the bucket is there, within ctx's
-// deadline: a store that stopped answering is not ready (the caller bounds the wait).
-func (s *Stage) Ready(ctx context.Context) error {
-	ok, err := s.client.BucketExists(ctx, s.bucket)
-	if err != nil {
-		return fmt.Errorf("s3 ready: %w", classify(err))
-	}
-	if !ok {
-		return callscribe.Errorf(callscribe.EUNAVAILABLE, "the staging bucket %s does not exist", s.bucket)
-	}
-	return nil
 }

@@ -20,10 +20,10 @@ import (
 	"callscribe/storage/stagetest"
 )
 
-var _ stagetest.Stage = (*s3.Stage)(nil)
-
+// TestConformance runs the stage suite against a real MinIO bucket.
 func TestConformance(t *testing.T) {
-	stagetest.Run(t, func(t *testing.T) stagetest.Stage {
+	t.Parallel()
+	stagetest.Run(t, func(t *testing.T) callscribe.Stage {
 		st, _ := s3test.Stage(t)
 		return st
 	})
@@ -455,4 +455,33 @@ func TestPutMemoryBounded(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+}
+
+// TestReady: the stage is ready only while the store answers and has the bucket, so
+// /readyz says when staged audio could not be taken (it once could not tell: the stage
+// had no Ready).
+func TestReady(t *testing.T) {
+	t.Parallel()
+	srv := s3test.StartServer(t)
+	o := srv.Options
+	o.MaxRetries = 1
+	st, err := s3.New(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if err := st.Ready(ctx); callscribe.ErrorCode(err) != callscribe.EUNAVAILABLE {
+		t.Errorf("Ready before the bucket exists: %v; want %s", err, callscribe.EUNAVAILABLE)
+	}
+	if _, err := st.EnsureBucket(ctx, time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Ready(ctx); err != nil {
+		t.Errorf("Ready with the bucket: %v; want nil", err)
+	}
+	srv.Stop()
+	if err := st.Ready(ctx); callscribe.ErrorCode(err) != callscribe.EUNAVAILABLE {
+		t.Errorf("Ready with the store stopped: %v (code %q); want %s", err, callscribe.ErrorCode(err), callscribe.EUNAVAILABLE)
+	}
+	srv.Start()
 }

@@ -14,18 +14,17 @@ import (
 	"callscribe"
 )
 
-// Stage is the contract under test (the same as pipeline.Stage).
-type Stage interface {
-	Name() string
-	Put(ctx context.Context, key string, r io.Reader, size int64) (int64, error)
-	Open(ctx context.Context, key string) (io.ReadCloser, error)
-	Delete(ctx context.Context, key string) error
-	Exists(ctx context.Context, key string) (bool, error)
-}
-
-// Run runs the suite against stages made by newStage; each subtest gets a fresh one.
-func Run(t *testing.T, newStage func(t *testing.T) Stage) {
+// Run runs the suite against stages made by newStage (the contract is callscribe.Stage);
+// each subtest gets a fresh one.
+func Run(t *testing.T, newStage func(t *testing.T) callscribe.Stage) {
 	ctx := context.Background()
+
+	t.Run("Ready", func(t *testing.T) {
+		s := newStage(t)
+		if err := s.Ready(ctx); err != nil {
+			t.Errorf("Ready() of a working stage = %v, want nil", err)
+		}
+	})
 
 	t.Run("RoundTrip", func(t *testing.T) {
 		s := newStage(t)
@@ -126,7 +125,7 @@ func random(t *testing.T, n int) []byte {
 	return b
 }
 
-func read(t *testing.T, s Stage, key string) []byte {
+func read(t *testing.T, s callscribe.Stage, key string) []byte {
 	t.Helper()
 	r, err := s.Open(context.Background(), key)
 	if err != nil {
@@ -140,7 +139,7 @@ func read(t *testing.T, s Stage, key string) []byte {
 	return b
 }
 
-func mustDelete(t *testing.T, s Stage, key string) {
+func mustDelete(t *testing.T, s callscribe.Stage, key string) {
 	t.Helper()
 	ctx := context.Background()
 	if err := s.Delete(ctx, key); err != nil {
