@@ -31,6 +31,9 @@ type ServiceStore interface {
 	RecordRejected(ctx context.Context, c callscribe.NewCall, s callscribe.Staging, code, message string, deletedAt, confirmedAt time.Time) (callscribe.Receipt, error)
 	CallIDByExternalID(ctx context.Context, orgID uuid.UUID, externalID string) (uuid.UUID, error)
 	CallForWork(ctx context.Context, callID uuid.UUID) (callscribe.Call, callscribe.User, error)
+	// RequeueCall moves a processing call back to staged: its attempt failed, another
+	// will come, and no worker holds it meanwhile.
+	RequeueCall(ctx context.Context, callID uuid.UUID) error
 }
 
 // local is a stage whose objects live in this process only (the memory stage): the
@@ -320,10 +323,18 @@ func (p *Pipeline) ProcessQueued(ctx context.Context, callID uuid.UUID, last boo
 		p.finish(ctx, callID, callscribe.CallFailed, err)
 		return ended{err}
 	}
+	retry := func(err error) bool { return !last && Retryable(err) }
 	_, err = p.process(ctx, owner, callID, callRun{
-		total: c.Staging.Bytes, roles: c.Channels, raw: c.Raw,
-		retry: func(err error) bool { return !last && Retryable(err) },
+		total: c.Staging.Bytes, roles: c.Channels, raw: c.Raw, retry: retry,
 	})
+	if err != nil && retry(err) {
+		// The call waits for its next attempt: it says queued, not processing, until a
+		// worker takes it again. This runs even when the attempt was cancelled (a timeout,
+		// a shutdown).
+		if rerr := st.RequeueCall(context.WithoutCancel(ctx), callID); rerr != nil {
+			p.cfg.Logger.ErrorContext(ctx, "requeue call", "call_id", callID, "err", rerr)
+		}
+	}
 	return err
 }
 
