@@ -121,17 +121,34 @@ func (db *DB) CallIDByExternalID(ctx context.Context, orgID uuid.UUID, externalI
 	return id, nil
 }
 
+// callStatus is a call's status as far as anyone outside the worker can tell: a call
+// recorded as processing whose job is waiting for its next attempt (its worker's attempt
+// timed out, failed or died and River has since rescheduled it) is held by no worker, so
+// it is staged (queued). The job is the call's latest transcription job (j, joined by
+// callFrom).
+const callStatus = `CASE WHEN c.status = 'processing' AND j.state IN ('available', 'scheduled', 'retryable', 'pending')
+	THEN 'staged' ELSE c.status END`
+
+// callJob joins a call's latest transcription job, found through the index on the call
+// id in its args.
+const callJob = `
+	LEFT JOIN LATERAL (
+		SELECT state::text AS state, attempt, scheduled_at FROM river_job
+		WHERE kind = 'transcribe_call' AND args ->> 'call_id' = c.id::text
+		ORDER BY id DESC LIMIT 1) j ON true`
+
 const callColumns = `
-	c.id, c.organization_id, c.owner_id, u.email, coalesce(c.external_id, ''), c.status, c.channels,
+	c.id, c.organization_id, c.owner_id, u.email, coalesce(c.external_id, ''), ` + callStatus + `, c.channels,
 	c.duration_ms, c.started_at, coalesce(c.error_code, ''), coalesce(c.error_message, ''), c.raw_format,
 	c.created_at, c.updated_at,
 	s.stage, s.object_key, s.key, s.bytes, s.sha256, s.staged_at,
-	r.stage, r.bytes, r.sha256, r.staged_at, r.deleted_at, r.confirmed_at`
+	r.stage, r.bytes, r.sha256, r.staged_at, r.deleted_at, r.confirmed_at,
+	j.state, j.attempt, j.scheduled_at`
 
 const callFrom = `
 	FROM calls c JOIN users u ON u.id = c.owner_id
 	LEFT JOIN call_stages s ON s.call_id = c.id
-	LEFT JOIN audio_deletion_receipts r ON r.call_id = c.id`
+	LEFT JOIN audio_deletion_receipts r ON r.call_id = c.id` + callJob
 
 func scanCall(row pgx.Row) (callscribe.Call, error) {
 	var c callscribe.Call
@@ -146,15 +163,28 @@ func scanCall(row pgx.Row) (callscribe.Call, error) {
 		rBytes          *int64
 		rStaged, rDel   *time.Time
 		rConf           *time.Time
+		jState          *string
+		jAttempt        *int
+		jScheduled      *time.Time
 	)
 	err := row.Scan(&c.ID, &c.OrgID, &c.OwnerID, &c.OwnerEmail, &c.ExternalID, &status, &c.Channels,
 		&c.DurationMS, &c.StartedAt, &c.ErrorCode, &c.ErrorMessage, &c.Raw, &c.CreatedAt, &c.UpdatedAt,
 		&sStage, &sObject, &sKey, &sBytes, &sSHA, &sAt,
-		&rStage, &rBytes, &rSHA, &rStaged, &rDel, &rConf)
+		&rStage, &rBytes, &rSHA, &rStaged, &rDel, &rConf,
+		&jState, &jAttempt, &jScheduled)
 	if err != nil {
 		return c, err
 	}
 	c.Status = callscribe.CallStatus(status)
+	if jState != nil && !c.Status.Ended() {
+		switch {
+		case *jState == "running":
+			c.Attempt = *jAttempt
+		case *jAttempt > 0:
+			// Waiting after a failed attempt: the next one is due at scheduled_at.
+			c.Attempt, c.NextAttemptAt = *jAttempt+1, jScheduled
+		}
+	}
 	if sStage != nil {
 		c.Staging = &callscribe.Staging{Stage: *sStage, ObjectKey: *sObject, Key: sKey, Bytes: *sBytes, SHA256: *sSHA, StagedAt: *sAt}
 	}
@@ -214,7 +244,7 @@ func (db *DB) Calls(ctx context.Context, f callscribe.CallFilter) ([]callscribe.
 		WHERE c.organization_id = $1
 		  AND u.blocked_at IS NULL
 		  AND ($2::uuid IS NULL OR c.owner_id = $2)
-		  AND ($3 = '' OR c.status = $3)
+		  AND ($3 = '' OR `+callStatus+` = $3)
 		  AND ($4::timestamptz IS NULL OR c.created_at >= $4)
 		  AND ($5::timestamptz IS NULL OR c.created_at < $5)
 		  AND ($6::timestamptz IS NULL OR (c.created_at, c.id) < ($6, $7::uuid))
@@ -275,9 +305,10 @@ func (db *DB) FailLostCalls(ctx context.Context, stage string, now time.Time) ([
 	return ids, nil
 }
 
-// CallCountsByStatus counts calls by status, across organizations, for metrics.
+// CallCountsByStatus counts calls by status (as callStatus tells it), across
+// organizations, for metrics.
 func (db *DB) CallCountsByStatus(ctx context.Context) (map[string]int64, error) {
-	rows, err := db.pool.Query(ctx, `SELECT status, count(*) FROM calls GROUP BY status`)
+	rows, err := db.pool.Query(ctx, `SELECT `+callStatus+`, count(*) FROM calls c`+callJob+` GROUP BY 1`)
 	if err != nil {
 		return nil, fmt.Errorf("count calls: %w", err)
 	}
