@@ -33,6 +33,8 @@ type NewCall struct {
 	StartedAt  *time.Time // when the call started, as the client says
 	Channels   []string
 	Raw        *RawFormat
+	// RetryOf is the failed call this one sends again under the same external id.
+	RetryOf *uuid.UUID
 }
 
 // Call is a call as the read API shows it: no audio, no transcript text.
@@ -53,6 +55,8 @@ type Call struct {
 	UpdatedAt    time.Time
 	Staging      *Staging // nil until the audio was staged
 	Receipt      *Receipt // nil until its deletion was confirmed
+	// RetryOf is the failed call this one sends again under the same external id.
+	RetryOf *uuid.UUID
 	// Attempt is the number (from 1) of the attempt at a live call that is under way
 	// (processing) or awaited after a failed one (queued); 0 otherwise.
 	Attempt int

@@ -29,7 +29,9 @@ type ServiceStore interface {
 	// Admission is UserBlocked and ConsentInForce in one round trip: an upload asks both.
 	Admission(ctx context.Context, userID uuid.UUID, purpose callscribe.Purpose) (blocked, consented bool, err error)
 	RecordRejected(ctx context.Context, c callscribe.NewCall, s callscribe.Staging, code, message string, deletedAt, confirmedAt time.Time) (callscribe.Receipt, error)
-	CallIDByExternalID(ctx context.Context, orgID uuid.UUID, externalID string) (uuid.UUID, error)
+	// CallByExternalID finds the call an external id names (the one that has not
+	// failed, else the latest that did) and its status.
+	CallByExternalID(ctx context.Context, orgID uuid.UUID, externalID string) (uuid.UUID, callscribe.CallStatus, error)
 	CallForWork(ctx context.Context, callID uuid.UUID) (callscribe.Call, callscribe.User, error)
 	// RequeueCall moves a processing call back to staged: its attempt failed, another
 	// will come, and no worker holds it meanwhile.
@@ -44,7 +46,7 @@ type local interface{ ProcessLocal() bool }
 // says of it.
 type Upload struct {
 	Owner      callscribe.User
-	ExternalID string // the client's id of the call; a repeat returns the first call
+	ExternalID string // the client's id of the call; a repeat returns its call, unless that failed
 	StartedAt  *time.Time
 	Roles      []string
 	Raw        *callscribe.RawFormat // headerless audio of this format; nil: sniffed
@@ -56,6 +58,8 @@ type Upload struct {
 type Accepted struct {
 	CallID   uuid.UUID
 	Existing bool // a call with the same external id was there already; nothing was queued
+	// RetryOf is the failed call of the same external id that this new call sends again.
+	RetryOf *uuid.UUID
 }
 
 // sniffBytes is how much of an upload is read before staging to tell audio from anything
@@ -87,12 +91,17 @@ func (p *Pipeline) Accept(ctx context.Context, up Upload) (_ Accepted, err error
 	if blocked {
 		return Accepted{}, blockedError(up.Owner)
 	}
+	// A repeat of an external id returns its call, unless that call failed: then the
+	// upload is a new call, linked to the failed one.
+	var retryOf *uuid.UUID
 	if up.ExternalID != "" {
-		id, err := st.CallIDByExternalID(ctx, up.Owner.OrgID, up.ExternalID)
-		if err == nil {
+		id, status, err := st.CallByExternalID(ctx, up.Owner.OrgID, up.ExternalID)
+		switch {
+		case err == nil && status != callscribe.CallFailed:
 			return Accepted{CallID: id, Existing: true}, nil
-		}
-		if callscribe.ErrorCode(err) != callscribe.ENOTFOUND {
+		case err == nil:
+			retryOf = &id
+		case callscribe.ErrorCode(err) != callscribe.ENOTFOUND:
 			return Accepted{}, err
 		}
 	}
@@ -109,7 +118,7 @@ func (p *Pipeline) Accept(ctx context.Context, up Upload) (_ Accepted, err error
 	}
 
 	nc := callscribe.NewCall{ID: uuid.New(), OrgID: up.Owner.OrgID, OwnerID: up.Owner.ID,
-		ExternalID: up.ExternalID, StartedAt: up.StartedAt, Channels: roles(up.Roles, 0), Raw: up.Raw}
+		ExternalID: up.ExternalID, StartedAt: up.StartedAt, Channels: roles(up.Roles, 0), Raw: up.Raw, RetryOf: retryOf}
 	began := p.cfg.Now()
 	staging, err := p.stage(ctx, nc.ID, in, up.Size)
 	if err != nil {
@@ -132,7 +141,7 @@ func (p *Pipeline) Accept(ctx context.Context, up Upload) (_ Accepted, err error
 	// upload rejected after staging (deleted by reject) never counts.
 	metrics.StagedBytes.Add(float64(staging.Bytes))
 	p.cfg.Logger.InfoContext(ctx, "call accepted", "call_id", id, "stage", staging.Stage, "bytes", staging.Bytes)
-	return Accepted{CallID: id}, nil
+	return Accepted{CallID: id, RetryOf: retryOf}, nil
 }
 
 func (p *Pipeline) tooLarge() error {

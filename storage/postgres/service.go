@@ -15,9 +15,10 @@ import (
 
 // AcceptCall records a staged call in one transaction: the call row (status staged), its
 // staging record and its transcription job. A call with the same external id in the same
-// organization wins: then nothing is inserted and AcceptCall returns that call's id with
-// existing true; the unique index on (organization, external id) makes this hold under
-// concurrent uploads. The job is unique by its arguments, so a call never has two.
+// organization that has not failed wins: then nothing is inserted and AcceptCall returns
+// that call's id with existing true; the unique index on (organization, external id) of
+// the calls that have not failed makes this hold under concurrent uploads. The job is
+// unique by its arguments, so a call never has two.
 func (q *Queued) AcceptCall(ctx context.Context, c callscribe.NewCall, s callscribe.Staging) (id uuid.UUID, existing bool, err error) {
 	if q.Jobs == nil {
 		return uuid.Nil, false, errors.New("accept call: no job queue configured")
@@ -25,15 +26,14 @@ func (q *Queued) AcceptCall(ctx context.Context, c callscribe.NewCall, s callscr
 	err = q.inTx(ctx, func(tx pgx.Tx) error {
 		existing = false
 		err := tx.QueryRow(ctx, `
-			INSERT INTO calls (id, organization_id, owner_id, status, channels, external_id, started_at, raw_format)
-			VALUES ($1, $2, $3, 'staged', $4, nullif($5, ''), $6, $7)
-			ON CONFLICT (organization_id, external_id) WHERE external_id IS NOT NULL DO NOTHING
+			INSERT INTO calls (id, organization_id, owner_id, status, channels, external_id, started_at, raw_format, retry_of)
+			VALUES ($1, $2, $3, 'staged', $4, nullif($5, ''), $6, $7, $8)
+			ON CONFLICT (organization_id, external_id) WHERE external_id IS NOT NULL AND status <> 'failed' DO NOTHING
 			RETURNING id`,
-			c.ID, c.OrgID, c.OwnerID, nonNil(c.Channels), c.ExternalID, c.StartedAt, c.Raw).Scan(&id)
+			c.ID, c.OrgID, c.OwnerID, nonNil(c.Channels), c.ExternalID, c.StartedAt, c.Raw, c.RetryOf).Scan(&id)
 		if errors.Is(err, pgx.ErrNoRows) {
 			existing = true
-			return tx.QueryRow(ctx, `SELECT id FROM calls WHERE organization_id = $1 AND external_id = $2`,
-				c.OrgID, c.ExternalID).Scan(&id)
+			return tx.QueryRow(ctx, externalIDQuery, c.OrgID, c.ExternalID).Scan(&id, new(string))
 		}
 		if err != nil {
 			return err
@@ -107,18 +107,26 @@ func writeReceipt(ctx context.Context, tx pgx.Tx, callID uuid.UUID, deletedAt, c
 	return scanReceipt(tx.QueryRow(ctx, receiptQuery, callID), r)
 }
 
-// CallIDByExternalID finds the call an organization uploaded under its own id;
-// ENOTFOUND when there is none.
-func (db *DB) CallIDByExternalID(ctx context.Context, orgID uuid.UUID, externalID string) (uuid.UUID, error) {
+// externalIDQuery finds the call an external id names: the one that has not failed,
+// else the latest that failed.
+const externalIDQuery = `
+	SELECT id, status FROM calls WHERE organization_id = $1 AND external_id = $2
+	ORDER BY status = 'failed', created_at DESC, id DESC LIMIT 1`
+
+// CallByExternalID finds the call an organization uploaded under its own id, with its
+// status: the call that has not failed, or else the latest one that did (which a new
+// upload may send again); ENOTFOUND when there is none.
+func (db *DB) CallByExternalID(ctx context.Context, orgID uuid.UUID, externalID string) (uuid.UUID, callscribe.CallStatus, error) {
 	var id uuid.UUID
-	err := db.pool.QueryRow(ctx, `SELECT id FROM calls WHERE organization_id = $1 AND external_id = $2`, orgID, externalID).Scan(&id)
+	var status string
+	err := db.pool.QueryRow(ctx, externalIDQuery, orgID, externalID).Scan(&id, &status)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return uuid.Nil, callscribe.Errorf(callscribe.ENOTFOUND, "no call with that external id")
+		return uuid.Nil, "", callscribe.Errorf(callscribe.ENOTFOUND, "no call with that external id")
 	}
 	if err != nil {
-		return uuid.Nil, fmt.Errorf("find call by external id: %w", err)
+		return uuid.Nil, "", fmt.Errorf("find call by external id: %w", err)
 	}
-	return id, nil
+	return id, callscribe.CallStatus(status), nil
 }
 
 // callStatus is a call's status as far as anyone outside the worker can tell: a call
@@ -140,7 +148,7 @@ const callJob = `
 const callColumns = `
 	c.id, c.organization_id, c.owner_id, u.email, coalesce(c.external_id, ''), ` + callStatus + `, c.channels,
 	c.duration_ms, c.started_at, coalesce(c.error_code, ''), coalesce(c.error_message, ''), c.raw_format,
-	c.created_at, c.updated_at,
+	c.created_at, c.updated_at, c.retry_of,
 	s.stage, s.object_key, s.key, s.bytes, s.sha256, s.staged_at,
 	r.stage, r.bytes, r.sha256, r.staged_at, r.deleted_at, r.confirmed_at,
 	j.state, j.attempt, j.scheduled_at`
@@ -168,7 +176,7 @@ func scanCall(row pgx.Row) (callscribe.Call, error) {
 		jScheduled      *time.Time
 	)
 	err := row.Scan(&c.ID, &c.OrgID, &c.OwnerID, &c.OwnerEmail, &c.ExternalID, &status, &c.Channels,
-		&c.DurationMS, &c.StartedAt, &c.ErrorCode, &c.ErrorMessage, &c.Raw, &c.CreatedAt, &c.UpdatedAt,
+		&c.DurationMS, &c.StartedAt, &c.ErrorCode, &c.ErrorMessage, &c.Raw, &c.CreatedAt, &c.UpdatedAt, &c.RetryOf,
 		&sStage, &sObject, &sKey, &sBytes, &sSHA, &sAt,
 		&rStage, &rBytes, &rSHA, &rStaged, &rDel, &rConf,
 		&jState, &jAttempt, &jScheduled)
