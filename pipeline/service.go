@@ -300,13 +300,6 @@ func (p *Pipeline) reject(ctx context.Context, nc callscribe.NewCall, s callscri
 // unless last is set; any other error, and any error on the last attempt, ends the call
 // with its audio deleted, the deletion confirmed and receipted.
 func (p *Pipeline) ProcessQueued(ctx context.Context, callID uuid.UUID, last bool) error {
-	return p.ProcessQueuedWithin(ctx, callID, last, nil)
-}
-
-// ProcessQueuedWithin is ProcessQueued whose attempt runs within timeout(d), d being the
-// call's audio duration as its staged header and size tell (0 when they do not); nil:
-// no limit but ctx's.
-func (p *Pipeline) ProcessQueuedWithin(ctx context.Context, callID uuid.UUID, last bool, timeout func(audio time.Duration) time.Duration) error {
 	st, ok := p.cfg.Store.(ServiceStore)
 	if !ok {
 		return errors.New("process queued call: the store cannot read queued calls")
@@ -340,11 +333,6 @@ func (p *Pipeline) ProcessQueuedWithin(ctx context.Context, callID uuid.UUID, la
 		return ended{err}
 	}
 	retry := func(err error) bool { return !last && Retryable(err) }
-	if timeout != nil {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, timeout(p.stagedDuration(ctx, callID, c.Staging.Bytes, c.Raw)))
-		defer cancel()
-	}
 	_, err = p.process(ctx, owner, callID, callRun{
 		total: c.Staging.Bytes, roles: c.Channels, raw: c.Raw, retry: retry,
 	})

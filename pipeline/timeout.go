@@ -28,19 +28,39 @@ func AttemptTimeout(floor, audio time.Duration) time.Duration {
 	return max(floor, TimeoutPerAudio*audio)
 }
 
+// QueuedDuration tells how long the queued call callID lasts, from its staged audio
+// (see stagedDuration); 0 when it cannot be told (the call has ended, say). The key of
+// audio on a shared stage is read for this and cleared again: it is kept only by the
+// attempt that recognises the call.
+func (p *Pipeline) QueuedDuration(ctx context.Context, callID uuid.UUID) time.Duration {
+	st, ok := p.cfg.Store.(ServiceStore)
+	if !ok {
+		return 0
+	}
+	c, _, err := st.CallForWork(ctx, callID)
+	if err != nil || c.Status.Ended() || c.Staging == nil {
+		return 0
+	}
+	defer clear(c.Staging.Key)
+	p.mu.Lock()
+	key := p.keys[callID]
+	p.mu.Unlock()
+	if key == nil {
+		key = c.Staging.Key
+	}
+	return p.stagedDuration(ctx, callID, key, c.Staging.Bytes, c.Raw)
+}
+
 // stagedDuration tells how long a staged call lasts from its size and the header at the
 // start of its staged audio (read back and decrypted), or from its raw format: an
 // estimate, on the long side when the header does not tell the byte rate (MP3: the
 // lowest bit rate is assumed). It is capped at MaxDuration, which the decoder enforces.
 // 0 when it cannot be told.
-func (p *Pipeline) stagedDuration(ctx context.Context, callID uuid.UUID, total int64, raw *callscribe.RawFormat) time.Duration {
+func (p *Pipeline) stagedDuration(ctx context.Context, callID uuid.UUID, key []byte, total int64, raw *callscribe.RawFormat) time.Duration {
 	var rate float64 // bytes per second
 	if raw != nil {
 		rate = rawByteRate(*raw)
 	} else {
-		p.mu.Lock()
-		key := p.keys[callID]
-		p.mu.Unlock()
 		if key == nil {
 			return 0
 		}

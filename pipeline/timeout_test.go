@@ -2,17 +2,14 @@ package pipeline
 
 import (
 	"context"
-	"log/slog"
 	"os"
 	"path/filepath"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/google/uuid"
 
 	"callscribe"
-	"callscribe/internal/eventually"
 	"callscribe/internal/testcall"
 	"callscribe/storage/memory"
 )
@@ -94,29 +91,8 @@ func stagedDurationOf(t *testing.T, file string, raw *callscribe.RawFormat, limi
 	if err != nil {
 		t.Fatal(err)
 	}
-	return p.stagedDuration(ctx, id, s.Bytes, raw), s.Bytes
-}
-
-// TestWorkerRenewsItsClaim: while an attempt runs its job's claim is renewed every
-// RenewEvery, and not once the attempt is over.
-func TestWorkerRenewsItsClaim(t *testing.T) {
-	t.Parallel()
-	var renewals atomic.Int32
-	var over atomic.Bool
-	w := &Worker{Pipeline: New(Config{Logger: slog.New(slog.DiscardHandler)}), RenewEvery: time.Millisecond,
-		Renew: func(ctx context.Context, jobID int64) error {
-			if jobID != 42 {
-				t.Errorf("renewed job %d; want 42", jobID)
-			}
-			if over.Load() {
-				t.Errorf("renewed after the attempt ended")
-			}
-			renewals.Add(1)
-			return nil
-		}}
-	stop := w.renew(context.Background(), 42)
-	eventually.True(t, 5*time.Second, "three renewals while the attempt runs", func() bool { return renewals.Load() >= 3 })
-	// stop returns once the renewing goroutine is gone: a renewal after it is a bug.
-	stop()
-	over.Store(true)
+	p.mu.Lock()
+	key := p.keys[id]
+	p.mu.Unlock()
+	return p.stagedDuration(ctx, id, key, s.Bytes, raw), s.Bytes
 }

@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"callscribe"
-	"callscribe/internal/eventually"
 )
 
 // TestLongCallNotTimedOutByTheFloor: CALLSCRIBE_JOB_TIMEOUT is the floor of an attempt's
@@ -26,20 +25,6 @@ func TestLongCallNotTimedOutByTheFloor(t *testing.T) {
 	began := time.Now()
 	id := api.upload(longCall(t), "ivanova@example.ru")
 	ctx := callscribe.AsSystem(context.Background())
-	claim := func() (time.Time, string) {
-		var at time.Time
-		var state string
-		db.Pool().QueryRow(ctx, `SELECT coalesce(attempted_at, 'epoch'), state::text FROM river_job WHERE kind = 'transcribe_call' AND args->>'call_id' = $1`, id.String()).Scan(&at, &state)
-		return at, state
-	}
-	started := eventually.Value(t, time.Minute, "the call's job running", func() (time.Time, bool) {
-		at, state := claim()
-		return at, state == "running"
-	})
-	eventually.True(t, time.Minute, "the running job's claim renewed", func() bool {
-		at, state := claim()
-		return state == "running" && at.After(started)
-	})
 	s := api.waitEnded(3*time.Minute, id)[id]
 	t.Logf("a call of about 30 s ended %s in %s", s.Status, time.Since(began).Round(100*time.Millisecond))
 	if s.Status != "completed" {

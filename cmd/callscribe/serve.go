@@ -72,8 +72,7 @@ func newService(ctx context.Context, a *app, scfg ServiceConfig, runJobs bool) (
 		MaxDuration: scfg.MaxCallDuration,
 	})
 	workers := river.NewWorkers()
-	river.AddWorker(workers, &pipeline.Worker{Pipeline: p, TimeoutFloor: scfg.JobTimeout,
-		Renew: a.db.RenewJob, RenewEvery: scfg.JobRescueAfter / 3})
+	river.AddWorker(workers, &pipeline.Worker{Pipeline: p, TimeoutFloor: scfg.JobTimeout})
 	river.AddWorker(workers, webhook.NewWorker(webhook.New(a.db.Pool(), a.cfg.webhookConfig())))
 	rcfg := &river.Config{
 		Workers:              workers,

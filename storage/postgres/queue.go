@@ -53,18 +53,6 @@ type Queued struct {
 	MaxAttempts int // of each call's job; 0: River's default
 }
 
-// RenewJob renews a running job's claim: River's rescuer presumes a job dead once its
-// attempt began RescueStuckJobsAfter ago, so its start (attempted_at) is moved to now
-// while its worker is alive. The rescuer re-checks the time in the statement that
-// rescues, so a renewal racing with it wins or loses whole. A job no longer running is
-// left alone.
-func (db *DB) RenewJob(ctx context.Context, jobID int64) error {
-	if _, err := db.pool.Exec(ctx, `UPDATE river_job SET attempted_at = now() WHERE id = $1 AND state = 'running'`, jobID); err != nil {
-		return fmt.Errorf("renew job: %w", err)
-	}
-	return nil
-}
-
 // QueueDepth counts transcription jobs not yet finished, by River state (available,
 // scheduled, retryable, running).
 func (db *DB) QueueDepth(ctx context.Context) (map[string]int64, error) {
