@@ -33,6 +33,8 @@ type NewCall struct {
 	StartedAt  *time.Time // when the call started, as the client says
 	Channels   []string
 	Raw        *RawFormat
+	// RetryOf is the failed call this one sends again under the same external id.
+	RetryOf *uuid.UUID
 }
 
 // Call is a call as the read API shows it: no audio, no transcript text.
@@ -53,11 +55,27 @@ type Call struct {
 	UpdatedAt    time.Time
 	Staging      *Staging // nil until the audio was staged
 	Receipt      *Receipt // nil until its deletion was confirmed
+	// RetryOf is the failed call this one sends again under the same external id.
+	RetryOf *uuid.UUID
+	// Attempt is the number (from 1) of the attempt at a live call that is under way
+	// (processing) or awaited after a failed one (queued); 0 otherwise.
+	Attempt int
+	// NextAttemptAt is when a call queued after a failed attempt is tried again.
+	NextAttemptAt *time.Time
 }
 
 // Ended reports whether the call has reached a final status.
 func (s CallStatus) Ended() bool {
 	return s == CallCompleted || s == CallDiscarded || s == CallFailed
+}
+
+// Public is the status as the API and the metrics name it: a call received or staged,
+// waiting for a worker, is "queued".
+func (s CallStatus) Public() string {
+	if s == CallStaged || s == CallReceived {
+		return "queued"
+	}
+	return string(s)
 }
 
 // CallFilter selects calls of one organization for listing, newest first.

@@ -81,6 +81,10 @@ func Step(step string, began, ended time.Time) {
 	StepSeconds.WithLabelValues(step).Observe(ended.Sub(began).Seconds())
 }
 
+// PublicStatuses are the values of callscribe_calls{status}, the API's names of a call's
+// status; each is exported, zero or not.
+var PublicStatuses = []string{"queued", "processing", "completed", "discarded", "failed"}
+
 // Source is what the database collector reads at each scrape.
 type Source interface {
 	CallCountsByStatus(ctx context.Context) (map[string]int64, error)
@@ -101,7 +105,7 @@ type dbCollector struct {
 func RegisterDatabase(src Source) error {
 	return Registry.Register(&dbCollector{
 		src:     src,
-		calls:   prometheus.NewDesc("callscribe_calls", "Calls in the database, by status.", []string{"status"}, nil),
+		calls:   prometheus.NewDesc("callscribe_calls", "Calls in the database, by status (queued, processing, completed, discarded, failed).", []string{"status"}, nil),
 		queue:   prometheus.NewDesc("callscribe_queue_jobs", "Transcription jobs not yet finished, by queue state.", []string{"state"}, nil),
 		timeout: 5 * time.Second,
 	})
@@ -117,7 +121,15 @@ func (c *dbCollector) Collect(ch chan<- prometheus.Metric) {
 	ctx, cancel := context.WithTimeout(callscribe.AsSystem(context.Background()), c.timeout)
 	defer cancel()
 	if counts, err := c.src.CallCountsByStatus(ctx); err == nil {
+		// The API's words (queued, not staged): one vocabulary for a call's status.
+		public := map[string]int64{}
+		for _, s := range PublicStatuses {
+			public[s] = 0
+		}
 		for s, n := range counts {
+			public[callscribe.CallStatus(s).Public()] += n
+		}
+		for s, n := range public {
 			ch <- prometheus.MustNewConstMetric(c.calls, prometheus.GaugeValue, float64(n), s)
 		}
 	} else {

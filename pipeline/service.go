@@ -21,11 +21,16 @@ import (
 type ServiceStore interface {
 	AcceptCall(ctx context.Context, c callscribe.NewCall, s callscribe.Staging) (id uuid.UUID, existing bool, err error)
 	RecordRejected(ctx context.Context, c callscribe.NewCall, s callscribe.Staging, code, message string, deletedAt, confirmedAt time.Time) (callscribe.Receipt, error)
-	CallIDByExternalID(ctx context.Context, orgID uuid.UUID, externalID string) (uuid.UUID, error)
+	// CallByExternalID finds the call an external id names (the one that has not
+	// failed, else the latest that did) and its status.
+	CallByExternalID(ctx context.Context, orgID uuid.UUID, externalID string) (uuid.UUID, callscribe.CallStatus, error)
 	CallForWork(ctx context.Context, callID uuid.UUID) (callscribe.Call, callscribe.User, error)
 	// DiscardQueuedCalls ends the owner's queued calls (discarded, keys erased) and
 	// returns them.
 	DiscardQueuedCalls(ctx context.Context, ownerID uuid.UUID, code, message string) ([]uuid.UUID, error)
+	// RequeueCall moves a processing call back to staged: its attempt failed, another
+	// will come, and no worker holds it meanwhile.
+	RequeueCall(ctx context.Context, callID uuid.UUID) error
 }
 
 // errNoService refuses the service's paths on a pipeline wired without a ServiceStore.
@@ -35,7 +40,7 @@ var errNoService = errors.New("the pipeline has no service store (Config.Service
 // says of it.
 type Upload struct {
 	Owner      callscribe.User
-	ExternalID string // the client's id of the call; a repeat returns the first call
+	ExternalID string // the client's id of the call; a repeat returns its call, unless that failed
 	StartedAt  *time.Time
 	Roles      []string
 	Raw        *callscribe.RawFormat // headerless audio of this format; nil: sniffed
@@ -47,6 +52,8 @@ type Upload struct {
 type Accepted struct {
 	CallID   uuid.UUID
 	Existing bool // a call with the same external id was there already; nothing was queued
+	// RetryOf is the failed call of the same external id that this new call sends again.
+	RetryOf *uuid.UUID
 }
 
 // sniffBytes is how much of an upload is read before staging to tell audio from anything
@@ -75,12 +82,17 @@ func (p *Pipeline) Accept(ctx context.Context, up Upload) (_ Accepted, err error
 	if code := callscribe.ErrorCode(refused); refused != nil && code != callscribe.ENOCONSENT {
 		return Accepted{}, refused
 	}
+	// A repeat of an external id returns its call, unless that call failed: then the
+	// upload is a new call, linked to the failed one.
+	var retryOf *uuid.UUID
 	if up.ExternalID != "" {
-		id, err := st.CallIDByExternalID(ctx, up.Owner.OrgID, up.ExternalID)
-		if err == nil {
+		id, status, err := st.CallByExternalID(ctx, up.Owner.OrgID, up.ExternalID)
+		switch {
+		case err == nil && status != callscribe.CallFailed:
 			return Accepted{CallID: id, Existing: true}, nil
-		}
-		if callscribe.ErrorCode(err) != callscribe.ENOTFOUND {
+		case err == nil:
+			retryOf = &id
+		case callscribe.ErrorCode(err) != callscribe.ENOTFOUND:
 			return Accepted{}, err
 		}
 	}
@@ -96,7 +108,7 @@ func (p *Pipeline) Accept(ctx context.Context, up Upload) (_ Accepted, err error
 	}
 
 	nc := callscribe.NewCall{ID: uuid.New(), OrgID: up.Owner.OrgID, OwnerID: up.Owner.ID,
-		ExternalID: up.ExternalID, StartedAt: up.StartedAt, Channels: roles(up.Roles, 0), Raw: up.Raw}
+		ExternalID: up.ExternalID, StartedAt: up.StartedAt, Channels: roles(up.Roles, 0), Raw: up.Raw, RetryOf: retryOf}
 	began := p.cfg.Now()
 	staging, err := p.stage(ctx, nc.ID, in, up.Size, false)()
 	if err != nil {
@@ -125,7 +137,7 @@ func (p *Pipeline) Accept(ctx context.Context, up Upload) (_ Accepted, err error
 	// upload rejected after staging (deleted by reject) never counts.
 	metrics.StagedBytes.Add(float64(staging.Bytes))
 	p.cfg.Logger.InfoContext(ctx, "call accepted", "call_id", id, "stage", staging.Stage, "bytes", staging.Bytes)
-	return Accepted{CallID: id}, nil
+	return Accepted{CallID: id, RetryOf: retryOf}, nil
 }
 
 func (p *Pipeline) tooLarge() error {
@@ -280,10 +292,18 @@ func (p *Pipeline) ProcessQueued(ctx context.Context, callID uuid.UUID, last boo
 			"the call's audio was staged in the memory of another server process and cannot be read here; upload the call again"))
 		return ended{err}
 	}
+	retry := func(err error) bool { return !last && Retryable(err) }
 	_, err = p.process(ctx, owner, callID, callRun{
-		total: c.Staging.Bytes, roles: c.Channels, raw: c.Raw,
-		retry: func(err error) bool { return !last && Retryable(err) },
+		total: c.Staging.Bytes, roles: c.Channels, raw: c.Raw, retry: retry,
 	})
+	if err != nil && retry(err) {
+		// The call waits for its next attempt: it says queued, not processing, until a
+		// worker takes it again. This runs even when the attempt was cancelled (a timeout,
+		// a shutdown).
+		if rerr := st.RequeueCall(context.WithoutCancel(ctx), callID); rerr != nil {
+			p.cfg.Logger.ErrorContext(ctx, "requeue call", "call_id", callID, "err", rerr)
+		}
+	}
 	return err
 }
 

@@ -3,6 +3,7 @@ package pipeline
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/riverqueue/river"
 
@@ -16,6 +17,26 @@ import (
 type Worker struct {
 	river.WorkerDefaults[callscribe.TranscribeJob]
 	Pipeline *Pipeline
+	// TimeoutFloor (CALLSCRIBE_JOB_TIMEOUT), when set, is the shortest time an attempt
+	// gets: a call gets AttemptTimeout of its audio's duration. Unset: River's JobTimeout
+	// for every call.
+	TimeoutFloor time.Duration
+}
+
+// timeoutLookup bounds how long Timeout may take to tell a call's duration.
+const timeoutLookup = 10 * time.Second
+
+// Timeout is the attempt's deadline: AttemptTimeout of the call's duration, told from its
+// staged audio (the floor when it cannot be told). River applies it to the attempt, and
+// its rescuer leaves a running job alone for as long as this, so a long call is neither
+// cut off nor run twice.
+func (w *Worker) Timeout(job *river.Job[callscribe.TranscribeJob]) time.Duration {
+	if w.TimeoutFloor <= 0 {
+		return 0
+	}
+	ctx, cancel := context.WithTimeout(callscribe.AsSystem(context.Background()), timeoutLookup)
+	defer cancel()
+	return AttemptTimeout(w.TimeoutFloor, w.Pipeline.QueuedDuration(ctx, job.Args.CallID))
 }
 
 // Work processes the job's call. An error that another attempt cannot mend (unreadable

@@ -38,9 +38,10 @@ var uploadFields = map[string]bool{
 // callAccepted is the answer to an upload: 202 for a new call, 200 for a repeat of an
 // external id (the first call, nothing queued again).
 type callAccepted struct {
-	ID        string `json:"id"`
-	Status    string `json:"status"`
-	StatusURL string `json:"status_url"`
+	ID        string     `json:"id"`
+	Status    string     `json:"status"`
+	StatusURL string     `json:"status_url"`
+	RetryOf   *uuid.UUID `json:"retry_of,omitempty"` // a new call sending a failed one's external id again
 }
 
 // postCall ingests a call: the audio is the raw body (Content-Type audio/* or
@@ -193,7 +194,7 @@ func (s *Server) acceptUpload(w http.ResponseWriter, r *http.Request, key callsc
 		return err
 	}
 	status := http.StatusAccepted
-	answer := callAccepted{ID: acc.CallID.String(), Status: "queued", StatusURL: "/v1/calls/" + acc.CallID.String()}
+	answer := callAccepted{ID: acc.CallID.String(), Status: "queued", StatusURL: "/v1/calls/" + acc.CallID.String(), RetryOf: acc.RetryOf}
 	if acc.Existing {
 		status = http.StatusOK
 		c, err := s.cfg.Store.Call(ctx, key.OrgID, acc.CallID)

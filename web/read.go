@@ -34,6 +34,11 @@ type callView struct {
 	Error         *errorDetail `json:"error,omitempty"`
 	TranscriptURL string       `json:"transcript_url,omitempty"`
 	Receipt       *receiptView `json:"receipt"`
+	RetryOf       *uuid.UUID   `json:"retry_of,omitempty"` // the failed call this one sends again
+	// Attempt and NextAttemptAt: the attempt under way (processing) or awaited after a
+	// failed one (queued, until next_attempt_at).
+	Attempt       int        `json:"attempt,omitempty"`
+	NextAttemptAt *time.Time `json:"next_attempt_at,omitempty"`
 }
 
 // receiptView is the audio's record: staged, then deleted and confirmed gone.
@@ -50,7 +55,7 @@ func viewCall(c callscribe.Call) callView {
 	v := callView{
 		ID: c.ID.String(), Status: apiStatus(c.Status), ExternalID: c.ExternalID, Owner: c.OwnerEmail,
 		Channels: c.Channels, DurationMS: c.DurationMS, StartedAt: c.StartedAt,
-		CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt,
+		CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt, Attempt: c.Attempt, NextAttemptAt: c.NextAttemptAt, RetryOf: c.RetryOf,
 	}
 	if v.Channels == nil {
 		v.Channels = []string{}

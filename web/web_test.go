@@ -63,9 +63,10 @@ type options struct {
 	maxBytes    int64
 	maxDuration time.Duration
 	maxAttempts int
-	fetcher     web.Fetcher   // pull mode; nil: off
-	stageBytes  int64         // the memory stage's limit; 0: none
-	idle        time.Duration // the upload idle timeout; 0: the default
+	fetcher     web.Fetcher             // pull mode; nil: off
+	stageBytes  int64                   // the memory stage's limit; 0: none
+	idle        time.Duration           // the upload idle timeout; 0: the default
+	retryPolicy river.ClientRetryPolicy // when a failed attempt is tried again; nil: River's
 }
 
 // harness is one test's service: a fresh database, a memory stage, the pipeline, River
@@ -110,7 +111,7 @@ func newHarness(t *testing.T, o options) *harness {
 	river.AddWorker(workers, &pipeline.Worker{Pipeline: p})
 	rcfg := &river.Config{Workers: workers, Logger: log, MaxAttempts: o.maxAttempts,
 		FetchPollInterval: 100 * time.Millisecond, FetchCooldown: 50 * time.Millisecond,
-		JobTimeout: 5 * time.Minute, RescueStuckJobsAfter: 10 * time.Minute}
+		JobTimeout: 5 * time.Minute, RescueStuckJobsAfter: 10 * time.Minute, RetryPolicy: o.retryPolicy}
 	if o.work {
 		rcfg.Queues = map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: 2}}
 	}

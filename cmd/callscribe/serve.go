@@ -73,7 +73,7 @@ func newService(ctx context.Context, a *app, scfg ServiceConfig, runJobs bool) (
 		MaxDuration: scfg.MaxCallDuration,
 	})
 	workers := river.NewWorkers()
-	river.AddWorker(workers, &pipeline.Worker{Pipeline: p})
+	river.AddWorker(workers, &pipeline.Worker{Pipeline: p, TimeoutFloor: scfg.JobTimeout})
 	river.AddWorker(workers, webhook.NewWorker(webhook.New(a.db.Pool(), a.cfg.webhookConfig())))
 	rcfg := &river.Config{
 		Workers:              workers,
@@ -169,8 +169,8 @@ func cmdServe(ctx context.Context, cfg Config, args []string, stdout io.Writer) 
 		AuditLog:          a.db,
 	}).HTTPServer()
 	if scfg.ServeWorker {
-		if err := svc.queue.Start(ctx); err != nil {
-			return fmt.Errorf("start the job queue: %w", err)
+		if err := startQueue(ctx, svc.queue); err != nil {
+			return err
 		}
 	}
 	startSweeper(ctx, a, scfg)
@@ -186,16 +186,32 @@ func cmdServe(ctx context.Context, cfg Config, args []string, stdout io.Writer) 
 	// SIGTERM: stop accepting, let uploads in flight finish (or be cleaned up by their
 	// own refusal path), then let the calls being transcribed finish; past the timeout
 	// their contexts are cancelled and the jobs are retried later.
+	// Both get the whole timeout: the queue stops beside the HTTP server, not after it.
 	down, cancel := context.WithTimeout(context.Background(), scfg.ShutdownTimeout)
 	defer cancel()
+	queueStopped := make(chan struct{})
+	go func() {
+		defer close(queueStopped)
+		if scfg.ServeWorker {
+			stopQueue(down, svc.queue, a)
+		}
+	}()
 	if err := srv.Shutdown(down); err != nil {
 		a.log.Warn("uploads still in flight at shutdown", "err", err)
 		srv.Close()
 	}
-	if scfg.ServeWorker {
-		stopQueue(down, svc.queue, a)
-	}
+	<-queueStopped
 	fmt.Fprintln(stdout, "callscribe serve: stopped")
+	return nil
+}
+
+// startQueue starts working the queue. River treats the cancellation of the context
+// given to Start as a hard stop (every running job's context cancelled at once), so it
+// gets one that SIGTERM does not cancel: stopQueue stops it, softly first.
+func startQueue(ctx context.Context, q *river.Client[pgx.Tx]) error {
+	if err := q.Start(context.WithoutCancel(ctx)); err != nil {
+		return fmt.Errorf("start the job queue: %w", err)
+	}
 	return nil
 }
 
@@ -236,8 +252,8 @@ func cmdWorker(ctx context.Context, cfg Config, args []string, stdout io.Writer)
 		return err
 	}
 	defer svc.closeASR()
-	if err := svc.queue.Start(ctx); err != nil {
-		return fmt.Errorf("start the job queue: %w", err)
+	if err := startQueue(ctx, svc.queue); err != nil {
+		return err
 	}
 	startSweeper(ctx, a, scfg)
 	fmt.Fprintf(stdout, "callscribe worker: working the queue, %d calls at once\n", scfg.Workers)

@@ -288,6 +288,7 @@ func TestServeWebhooksPullAndMetrics(t *testing.T) {
 	}{
 		{`callscribe_calls{status="completed"}`, 1, 1},
 		{`callscribe_calls{status="failed"}`, 1, 1},
+		{`callscribe_calls{status="queued"}`, 0, 0}, // the API's word, not staged
 		{`callscribe_calls_accepted_total`, 2, 2},
 		{`callscribe_calls_refused_total{code="unfetchable"}`, 1, 1},
 		{`callscribe_calls_ended_total{status="completed"}`, 1, 1},

@@ -63,6 +63,18 @@ func (db *DB) SetProcessing(ctx context.Context, callID uuid.UUID) error {
 	return nil
 }
 
+// RequeueCall moves a call that was processing back to staged (the API's queued) once
+// its attempt has failed and another will come: no worker holds it until then. A call
+// that has ended meanwhile keeps its status.
+func (db *DB) RequeueCall(ctx context.Context, callID uuid.UUID) error {
+	if _, err := db.pool.Exec(ctx, `
+		UPDATE calls SET status = 'staged', updated_at = now()
+		WHERE id = $1 AND status = 'processing'`, callID); err != nil {
+		return fmt.Errorf("requeue call: %w", err)
+	}
+	return nil
+}
+
 // CompleteCall stores a call's transcript, segments and (when given) summary in one
 // transaction that holds the owner's row lock and re-checks consent: without
 // transcription consent, or when the owner is blocked, nothing is stored and the call is

@@ -23,6 +23,7 @@ func TestJobsIndexedByCall(t *testing.T) {
 	}{
 		{"erasure", `SELECT 1 FROM river_job WHERE args->>'call_id' IN (SELECT unnest($1::uuid[])::text)`, []uuid.UUID{uuid.New()}},
 		{"sweeper", `SELECT 1 FROM river_job j WHERE j.kind = 'transcribe_call' AND j.args->>'call_id' = $1::uuid::text`, uuid.New()},
+		{"call read", `SELECT state FROM river_job WHERE kind = 'transcribe_call' AND args ->> 'call_id' = $1::uuid::text ORDER BY id DESC LIMIT 1`, uuid.New()},
 	} {
 		err := pgx.BeginFunc(ctx, db.Pool(), func(tx pgx.Tx) error {
 			// The table is empty, so only with sequential scans off does the plan show

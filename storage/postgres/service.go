@@ -15,9 +15,10 @@ import (
 
 // AcceptCall records a staged call in one transaction: the call row (status staged), its
 // staging record and its transcription job. A call with the same external id in the same
-// organization wins: then nothing is inserted and AcceptCall returns that call's id with
-// existing true; the unique index on (organization, external id) makes this hold under
-// concurrent uploads. The job is unique by its arguments, so a call never has two.
+// organization that has not failed wins: then nothing is inserted and AcceptCall returns
+// that call's id with existing true; the unique index on (organization, external id) of
+// the calls that have not failed makes this hold under concurrent uploads. The job is
+// unique by its arguments, so a call never has two.
 func (q *Queued) AcceptCall(ctx context.Context, c callscribe.NewCall, s callscribe.Staging) (id uuid.UUID, existing bool, err error) {
 	if q.Jobs == nil {
 		return uuid.Nil, false, errors.New("accept call: no job queue configured")
@@ -25,15 +26,14 @@ func (q *Queued) AcceptCall(ctx context.Context, c callscribe.NewCall, s callscr
 	err = q.inTx(ctx, func(tx pgx.Tx) error {
 		existing = false
 		err := tx.QueryRow(ctx, `
-			INSERT INTO calls (id, organization_id, owner_id, status, channels, external_id, started_at, raw_format)
-			VALUES ($1, $2, $3, 'staged', $4, nullif($5, ''), $6, $7)
-			ON CONFLICT (organization_id, external_id) WHERE external_id IS NOT NULL DO NOTHING
+			INSERT INTO calls (id, organization_id, owner_id, status, channels, external_id, started_at, raw_format, retry_of)
+			VALUES ($1, $2, $3, 'staged', $4, nullif($5, ''), $6, $7, $8)
+			ON CONFLICT (organization_id, external_id) WHERE external_id IS NOT NULL AND status <> 'failed' DO NOTHING
 			RETURNING id`,
-			c.ID, c.OrgID, c.OwnerID, nonNil(c.Channels), c.ExternalID, c.StartedAt, c.Raw).Scan(&id)
+			c.ID, c.OrgID, c.OwnerID, nonNil(c.Channels), c.ExternalID, c.StartedAt, c.Raw, c.RetryOf).Scan(&id)
 		if errors.Is(err, pgx.ErrNoRows) {
 			existing = true
-			return tx.QueryRow(ctx, `SELECT id FROM calls WHERE organization_id = $1 AND external_id = $2`,
-				c.OrgID, c.ExternalID).Scan(&id)
+			return tx.QueryRow(ctx, externalIDQuery, c.OrgID, c.ExternalID).Scan(&id, new(string))
 		}
 		if err != nil {
 			return err
@@ -107,31 +107,56 @@ func writeReceipt(ctx context.Context, tx pgx.Tx, callID uuid.UUID, deletedAt, c
 	return scanReceipt(tx.QueryRow(ctx, receiptQuery, callID), r)
 }
 
-// CallIDByExternalID finds the call an organization uploaded under its own id;
-// ENOTFOUND when there is none.
-func (db *DB) CallIDByExternalID(ctx context.Context, orgID uuid.UUID, externalID string) (uuid.UUID, error) {
+// externalIDQuery finds the call an external id names: the one that has not failed,
+// else the latest that failed.
+const externalIDQuery = `
+	SELECT id, status FROM calls WHERE organization_id = $1 AND external_id = $2
+	ORDER BY status = 'failed', created_at DESC, id DESC LIMIT 1`
+
+// CallByExternalID finds the call an organization uploaded under its own id, with its
+// status: the call that has not failed, or else the latest one that did (which a new
+// upload may send again); ENOTFOUND when there is none.
+func (db *DB) CallByExternalID(ctx context.Context, orgID uuid.UUID, externalID string) (uuid.UUID, callscribe.CallStatus, error) {
 	var id uuid.UUID
-	err := db.pool.QueryRow(ctx, `SELECT id FROM calls WHERE organization_id = $1 AND external_id = $2`, orgID, externalID).Scan(&id)
+	var status string
+	err := db.pool.QueryRow(ctx, externalIDQuery, orgID, externalID).Scan(&id, &status)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return uuid.Nil, callscribe.Errorf(callscribe.ENOTFOUND, "no call with that external id")
+		return uuid.Nil, "", callscribe.Errorf(callscribe.ENOTFOUND, "no call with that external id")
 	}
 	if err != nil {
-		return uuid.Nil, fmt.Errorf("find call by external id: %w", err)
+		return uuid.Nil, "", fmt.Errorf("find call by external id: %w", err)
 	}
-	return id, nil
+	return id, callscribe.CallStatus(status), nil
 }
 
+// callStatus is a call's status as far as anyone outside the worker can tell: a call
+// recorded as processing whose job is waiting for its next attempt (its worker's attempt
+// timed out, failed or died and River has since rescheduled it) is held by no worker, so
+// it is staged (queued). The job is the call's latest transcription job (j, joined by
+// callFrom).
+const callStatus = `CASE WHEN c.status = 'processing' AND j.state IN ('available', 'scheduled', 'retryable', 'pending')
+	THEN 'staged' ELSE c.status END`
+
+// callJob joins a call's latest transcription job, found through the index on the call
+// id in its args.
+const callJob = `
+	LEFT JOIN LATERAL (
+		SELECT state::text AS state, attempt, scheduled_at FROM river_job
+		WHERE kind = 'transcribe_call' AND args ->> 'call_id' = c.id::text
+		ORDER BY id DESC LIMIT 1) j ON true`
+
 const callColumns = `
-	c.id, c.organization_id, c.owner_id, u.email, coalesce(c.external_id, ''), c.status, c.channels,
+	c.id, c.organization_id, c.owner_id, u.email, coalesce(c.external_id, ''), ` + callStatus + `, c.channels,
 	c.duration_ms, c.started_at, coalesce(c.error_code, ''), coalesce(c.error_message, ''), c.raw_format,
-	c.created_at, c.updated_at,
+	c.created_at, c.updated_at, c.retry_of,
 	s.stage, s.object_key, s.key, s.bytes, s.sha256, s.staged_at,
-	r.stage, r.bytes, r.sha256, r.staged_at, r.deleted_at, r.confirmed_at`
+	r.stage, r.bytes, r.sha256, r.staged_at, r.deleted_at, r.confirmed_at,
+	j.state, j.attempt, j.scheduled_at`
 
 const callFrom = `
 	FROM calls c JOIN users u ON u.id = c.owner_id
 	LEFT JOIN call_stages s ON s.call_id = c.id
-	LEFT JOIN audio_deletion_receipts r ON r.call_id = c.id`
+	LEFT JOIN audio_deletion_receipts r ON r.call_id = c.id` + callJob
 
 func scanCall(row pgx.Row) (callscribe.Call, error) {
 	var c callscribe.Call
@@ -146,15 +171,28 @@ func scanCall(row pgx.Row) (callscribe.Call, error) {
 		rBytes          *int64
 		rStaged, rDel   *time.Time
 		rConf           *time.Time
+		jState          *string
+		jAttempt        *int
+		jScheduled      *time.Time
 	)
 	err := row.Scan(&c.ID, &c.OrgID, &c.OwnerID, &c.OwnerEmail, &c.ExternalID, &status, &c.Channels,
-		&c.DurationMS, &c.StartedAt, &c.ErrorCode, &c.ErrorMessage, &c.Raw, &c.CreatedAt, &c.UpdatedAt,
+		&c.DurationMS, &c.StartedAt, &c.ErrorCode, &c.ErrorMessage, &c.Raw, &c.CreatedAt, &c.UpdatedAt, &c.RetryOf,
 		&sStage, &sObject, &sKey, &sBytes, &sSHA, &sAt,
-		&rStage, &rBytes, &rSHA, &rStaged, &rDel, &rConf)
+		&rStage, &rBytes, &rSHA, &rStaged, &rDel, &rConf,
+		&jState, &jAttempt, &jScheduled)
 	if err != nil {
 		return c, err
 	}
 	c.Status = callscribe.CallStatus(status)
+	if jState != nil && !c.Status.Ended() {
+		switch {
+		case *jState == "running":
+			c.Attempt = *jAttempt
+		case *jAttempt > 0:
+			// Waiting after a failed attempt: the next one is due at scheduled_at.
+			c.Attempt, c.NextAttemptAt = *jAttempt+1, jScheduled
+		}
+	}
 	if sStage != nil {
 		c.Staging = &callscribe.Staging{Stage: *sStage, ObjectKey: *sObject, Key: sKey, Bytes: *sBytes, SHA256: *sSHA, StagedAt: *sAt}
 	}
@@ -214,7 +252,7 @@ func (db *DB) Calls(ctx context.Context, f callscribe.CallFilter) ([]callscribe.
 		WHERE c.organization_id = $1
 		  AND u.blocked_at IS NULL
 		  AND ($2::uuid IS NULL OR c.owner_id = $2)
-		  AND ($3 = '' OR c.status = $3)
+		  AND ($3 = '' OR `+callStatus+` = $3)
 		  AND ($4::timestamptz IS NULL OR c.created_at >= $4)
 		  AND ($5::timestamptz IS NULL OR c.created_at < $5)
 		  AND ($6::timestamptz IS NULL OR (c.created_at, c.id) < ($6, $7::uuid))
@@ -275,9 +313,10 @@ func (db *DB) FailLostCalls(ctx context.Context, stage string, now time.Time) ([
 	return ids, nil
 }
 
-// CallCountsByStatus counts calls by status, across organizations, for metrics.
+// CallCountsByStatus counts calls by status (as callStatus tells it), across
+// organizations, for metrics.
 func (db *DB) CallCountsByStatus(ctx context.Context) (map[string]int64, error) {
-	rows, err := db.pool.Query(ctx, `SELECT status, count(*) FROM calls GROUP BY status`)
+	rows, err := db.pool.Query(ctx, `SELECT `+callStatus+`, count(*) FROM calls c`+callJob+` GROUP BY 1`)
 	if err != nil {
 		return nil, fmt.Errorf("count calls: %w", err)
 	}
