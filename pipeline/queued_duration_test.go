@@ -18,7 +18,9 @@ import (
 
 // sharedStage hides the memory stage's ProcessLocal: its keys are recorded in the
 // database, as an object store's are, so another process can read the audio.
-type sharedStage struct{ pipeline.Stage }
+type sharedStage struct{ callscribe.Stage }
+
+func (sharedStage) ProcessLocal() bool { return false }
 
 // noJobs stands in for River's client: the call is recorded, its job is not run.
 type noJobs struct{}
@@ -37,7 +39,7 @@ func TestWorkerTimeoutFollowsTheCall(t *testing.T) {
 	ctx := callscribe.AsSystem(context.Background())
 	stage := sharedStage{e.stage}
 	queued := &postgres.Queued{DB: e.db, Jobs: noJobs{}}
-	accepting := pipeline.New(pipeline.Config{Store: queued, Stage: stage})
+	accepting := pipeline.New(pipeline.Config{Store: queued, Service: queued, Stage: stage})
 	file := testcall.Mono(t, t.TempDir(), testcall.Agent, 0.5, testcall.Sentences[:2]...)
 	f, err := os.Open(file)
 	if err != nil {
@@ -48,7 +50,7 @@ func TestWorkerTimeoutFollowsTheCall(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	other := pipeline.New(pipeline.Config{Store: queued, Stage: stage})
+	other := pipeline.New(pipeline.Config{Store: queued, Service: queued, Stage: stage})
 	want := time.Duration(testcall.Duration(t, file) * float64(time.Second))
 	if got := other.QueuedDuration(ctx, acc.CallID); got < want*98/100 || got > want*102/100 {
 		t.Errorf("another process tells the queued call lasts %s; want %s ± 2%%", got, want)
