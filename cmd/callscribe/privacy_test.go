@@ -92,7 +92,7 @@ func TestPrivacyCommands(t *testing.T) {
 	if r := runCLI(t, env, t.TempDir(), "org", "set", "--org", "local", "--retention", "soon"); r.code != exitBadInput {
 		t.Errorf("org set --retention soon: exit %d, want %d", r.code, exitBadInput)
 	}
-	db.Exec(ctx, `UPDATE calls SET created_at = now() - interval '31 days' WHERE id = $1`, call)
+	db.Pool().Exec(ctx, `UPDATE calls SET created_at = now() - interval '31 days' WHERE id = $1`, call)
 	if out := mustRun(t, env, "retention", "run"); !strings.Contains(out, "1 transcripts, 2 segments") {
 		t.Errorf("retention run: %s", out)
 	}

@@ -20,6 +20,7 @@ import (
 	"callscribe/pipeline"
 	"callscribe/privacy"
 	"callscribe/storage/postgres"
+	"callscribe/summarize"
 	"callscribe/web"
 	"callscribe/webhook"
 )
@@ -36,7 +37,11 @@ type service struct {
 	pipeline *pipeline.Pipeline
 	stage    pipeline.Stage
 	queue    *river.Client[pgx.Tx]
-	closeASR func()
+	queued   *postgres.Queued // the database with the queue: closing a request enqueues in it
+	eraser   *privacy.Eraser  // nil without a ledger key
+	// summarizer writes a corrected transcript's summary again; nil: summaries are off.
+	summarizer summarize.Summarizer
+	closeASR   func()
 }
 
 // newService wires the pipeline, the stage and the job queue. With runJobs the River
@@ -74,6 +79,16 @@ func newService(ctx context.Context, a *app, scfg ServiceConfig, runJobs bool) (
 	workers := river.NewWorkers()
 	river.AddWorker(workers, &pipeline.Worker{Pipeline: p})
 	river.AddWorker(workers, webhook.NewWorker(webhook.New(a.db.Pool(), a.cfg.webhookConfig())))
+	// Without a ledger key the service still runs; completing an erasure request then
+	// fails (privacy.Requests refuses it without an eraser), and nothing works the
+	// erasure queue.
+	eraser, err := a.eraser()
+	if err != nil {
+		a.log.Warn("erasure requests cannot be completed over the API", "err", err)
+		eraser = nil
+	} else {
+		river.AddWorker(workers, &privacy.EraseWorker{Requests: a.db, Eraser: eraser, Logger: a.log})
+	}
 	rcfg := &river.Config{
 		Workers:              workers,
 		JobTimeout:           scfg.JobTimeout,
@@ -86,6 +101,9 @@ func newService(ctx context.Context, a *app, scfg ServiceConfig, runJobs bool) (
 			river.QueueDefault: {MaxWorkers: scfg.Workers},
 			webhook.Queue:      {MaxWorkers: webhookWorkers},
 		}
+		if eraser != nil {
+			rcfg.Queues[callscribe.EraseQueue] = river.QueueConfig{MaxWorkers: 1}
+		}
 	}
 	client, err := river.NewClient(riverpgxv5.New(a.db.Pool()), rcfg)
 	if err != nil {
@@ -97,7 +115,7 @@ func newService(ctx context.Context, a *app, scfg ServiceConfig, runJobs bool) (
 	// that ends it: whichever process or path ends a call (a worker, the sweeper, a
 	// withdrawal of consent), its event is sent, even if that process dies right after.
 	a.db.OnCallEnd(webhook.NewNotifier(client).CallEnded)
-	return &service{pipeline: p, stage: stage, queue: client, closeASR: closeASR}, nil
+	return &service{pipeline: p, stage: stage, queue: client, queued: queued, eraser: eraser, summarizer: summarizer, closeASR: closeASR}, nil
 }
 
 func cmdServe(ctx context.Context, cfg Config, args []string, stdout io.Writer) error {
@@ -144,14 +162,6 @@ func cmdServe(ctx context.Context, cfg Config, args []string, stdout io.Writer) 
 	if err != nil {
 		return err
 	}
-	// Without a ledger key the API still serves every other request; completing an
-	// erasure request then fails (privacy.Requests refuses it without an eraser).
-	eraser, err := a.eraser()
-	if err != nil {
-		a.log.Warn("erasure requests cannot be completed over the API", "err", err)
-		eraser = nil
-	}
-
 	ln, err := net.Listen("tcp", scfg.HTTPAddr)
 	if err != nil {
 		return callscribe.Wrap(callscribe.EINVALID, err, "CALLSCRIBE_HTTP_ADDR: cannot listen on %s: %v", scfg.HTTPAddr, err)
@@ -162,9 +172,9 @@ func cmdServe(ctx context.Context, cfg Config, args []string, stdout io.Writer) 
 			MaxBodyBytes: a.cfg.MaxCallBytes + 1<<20, // the audio and its multipart wrapping
 			Logger:       a.log,
 			Consents:     &privacy.Consents{Store: a.db, PolicyVersion: a.cfg.PolicyVersion, Audit: &privacy.Audit{}, AuditLog: a.db},
-			Requests:     &privacy.Requests{Store: a.db, Calendar: cal, Eraser: optionalEraser(eraser)},
+			Requests:     &privacy.Requests{Store: svc.queued, Calendar: cal, Eraser: svc.eraser},
 			Exporter:     &privacy.Exporter{Store: a.db},
-			Editor:       a.db,
+			Editor:       corrections(a.db, svc.summarizer, a.log),
 			AuditLog:     a.db,
 		}).Handler(),
 		ReadHeaderTimeout: 10 * time.Second,
@@ -248,12 +258,4 @@ func cmdWorker(ctx context.Context, cfg Config, args []string, stdout io.Writer)
 	stopQueue(down, svc.queue, a)
 	fmt.Fprintln(stdout, "callscribe worker: stopped")
 	return nil
-}
-
-// optionalEraser keeps a missing eraser a nil interface, which privacy.Requests checks.
-func optionalEraser(e *privacy.Eraser) privacy.SubjectEraser {
-	if e == nil {
-		return nil
-	}
-	return e
 }
