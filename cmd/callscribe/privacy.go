@@ -338,7 +338,11 @@ func cmdTranscript(ctx context.Context, cfg Config, args []string, stdout io.Wri
 		fmt.Fprintf(stdout, "%3d [%s %s] %s\n", i+1, clock(s.StartMS), s.Speaker, s.Text)
 	}
 	if t.Summary != nil {
-		fmt.Fprintf(stdout, "-- summary (%s)\n   %s\n", t.Summary.Engine, strings.ReplaceAll(t.Summary.Text, "\n", "\n   "))
+		stale := ""
+		if t.Summary.Stale {
+			stale = ", stale: written before a correction"
+		}
+		fmt.Fprintf(stdout, "-- summary (%s%s)\n   %s\n", t.Summary.Engine, stale, strings.ReplaceAll(t.Summary.Text, "\n", "\n   "))
 	}
 	return nil
 }
