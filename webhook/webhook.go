@@ -11,7 +11,6 @@
 package webhook
 
 import (
-	"fmt"
 	"slices"
 	"strings"
 	"time"
@@ -22,7 +21,7 @@ import (
 )
 
 // Event is what happened to a call.
-type Event string
+type Event = callscribe.WebhookEvent
 
 const (
 	CallCompleted Event = "call.completed" // transcript stored
@@ -67,20 +66,9 @@ func ParseEvents(list string) ([]Event, error) {
 	return out, nil
 }
 
-// Endpoint is where an organization receives events.
-type Endpoint struct {
-	ID         uuid.UUID
-	OrgID      uuid.UUID
-	Org        string // the organization's name
-	URL        string
-	Events     []Event
-	Country    string // ISO 3166-1 alpha-2
-	CreatedAt  time.Time
-	DisabledAt *time.Time
-	// Secret signs every delivery. It is set only on the Endpoint that Add returns: the
-	// one time it is shown.
-	Secret string
-}
+// Endpoint is where an organization receives events; its Secret is set only on the
+// endpoint Add returns: the one time it is shown.
+type Endpoint = callscribe.WebhookEndpoint
 
 // Payload is the JSON body of a delivery.
 type Payload struct {
@@ -99,30 +87,7 @@ type Data struct {
 }
 
 // Delivery is the state of one delivery, for listings and tests.
-type Delivery struct {
-	ID          uuid.UUID
-	EndpointID  uuid.UUID
-	Event       Event
-	CallID      uuid.UUID
-	Attempts    int
-	LastStatus  *int
-	LastError   string
-	DeliveredAt *time.Time
-	FailedAt    *time.Time
-	NextAttempt *time.Time
-}
+type Delivery = callscribe.WebhookDelivery
 
-// State names where a delivery is: pending, delivered or failed.
-func (d Delivery) State() string {
-	switch {
-	case d.DeliveredAt != nil:
-		return "delivered"
-	case d.FailedAt != nil:
-		return "failed"
-	}
-	return "pending"
-}
-
-func (d Delivery) String() string {
-	return fmt.Sprintf("delivery %s: %s after %d attempts", d.ID, d.State(), d.Attempts)
-}
+// DeliveryFilter selects deliveries to list; zero fields select everything.
+type DeliveryFilter = callscribe.WebhookDeliveryFilter

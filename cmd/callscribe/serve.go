@@ -78,7 +78,7 @@ func newService(ctx context.Context, a *app, scfg ServiceConfig, runJobs bool) (
 	})
 	workers := river.NewWorkers()
 	river.AddWorker(workers, &pipeline.Worker{Pipeline: p})
-	river.AddWorker(workers, webhook.NewWorker(webhook.New(a.db.Pool(), a.cfg.webhookConfig())))
+	river.AddWorker(workers, webhook.NewWorker(webhook.New(a.db, a.cfg.webhookConfig(a.log))))
 	// Without a ledger key the service still runs; completing an erasure request then
 	// fails (privacy.Requests refuses it without an eraser), and nothing works the
 	// erasure queue.
@@ -114,7 +114,7 @@ func newService(ctx context.Context, a *app, scfg ServiceConfig, runJobs bool) (
 	// A call's end records its webhook deliveries, with their jobs, in the transaction
 	// that ends it: whichever process or path ends a call (a worker, the sweeper, a
 	// withdrawal of consent), its event is sent, even if that process dies right after.
-	a.db.OnCallEnd(webhook.NewNotifier(client).CallEnded)
+	a.db.NotifyOnCallEnd(webhook.NewNotifier().CallEnded, client)
 	return &service{pipeline: p, stage: stage, queue: client, queued: queued, eraser: eraser, summarizer: summarizer, closeASR: closeASR}, nil
 }
 
