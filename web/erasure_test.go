@@ -156,6 +156,7 @@ func TestErasureOverHTTP(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	started := time.Now()
 	if err := client.Start(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -163,6 +164,7 @@ func TestErasureOverHTTP(t *testing.T) {
 	eventually.True(t, 10*time.Second, "erasure ledger entry for the request", func() bool {
 		return h.count(`SELECT count(*) FROM erasure_ledger WHERE request_id = $1`, request) == 1
 	})
+	t.Logf("purge and ledger entry %s after the worker started", time.Since(started).Round(time.Millisecond))
 	if hits := pgtest.Scan(t, h.url, alice.needles()); len(hits) != 0 {
 		t.Errorf("after the purge the database still holds alice's data:\n%s", strings.Join(hits, "\n"))
 	}
