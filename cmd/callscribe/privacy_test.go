@@ -18,6 +18,7 @@ import (
 // a transcript, correct a profile, export, set a retention and run it, erase, and read
 // the ledger; reads, edits and the export land in the audit log without any text.
 func TestPrivacyCommands(t *testing.T) {
+	t.Parallel()
 	ctx := callscribe.AsSystem(context.Background())
 	url := pgtest.DB(t)
 	data := t.TempDir()

@@ -38,6 +38,7 @@ func decodeRequest(t *testing.T, s string) requestOut {
 // TestRequestsCommand drives the requests commands as an operator does; the first
 // request is the policy's check (received Friday 2025-10-31, due 2025-11-17).
 func TestRequestsCommand(t *testing.T) {
+	t.Parallel()
 	env := dbEnv(t)
 	mustRun(t, env, "users", "add", "--email", "sokolova@example.ru")
 	old := decodeRequest(t, mustRun(t, env, "requests", "add", "--kind", "access", "--email", "sokolova@example.ru", "--received", "2025-10-31"))
