@@ -1,7 +1,8 @@
 // Package webhook tells an organization's systems that a call has ended: it keeps the
 // organization's endpoints, records one delivery per endpoint and event in the
 // transaction that ends the call, and sends each one, signed, with retries, from a
-// River job (kind deliver_webhook).
+// River job (kind deliver_webhook). It holds no SQL: what it needs of the database is its
+// own Store and CallEndTx, which storage/postgres implements.
 //
 // A payload carries ids and a status only — never transcript text, a name or a phone
 // number. An endpoint receives those ids, so it is a processor: it has a declared
