@@ -93,6 +93,9 @@ type Segment struct {
 type Summary struct {
 	Engine string `json:"engine"`
 	Text   string `json:"text"`
+	// Stale is set when the transcript was corrected after the summary was written and the
+	// summary could not be written again (no consent to summarization, no summarizer).
+	Stale bool `json:"stale"`
 }
 
 // Transcript is what a call leaves behind once its audio is gone: the segments of every

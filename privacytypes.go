@@ -48,3 +48,36 @@ type Rectification struct {
 	Before     string     `json:"before"`
 	After      string     `json:"after"`
 }
+
+// Organization is an organization and its retention period for transcripts and
+// summaries (nil: kept until erased).
+type Organization struct {
+	ID        uuid.UUID
+	Name      string
+	Retention *time.Duration
+}
+
+// Subject is a user as the re-application of the erasure ledger needs them: the id, the
+// request of an erasure started and not finished (empty when none), and the contacts the
+// ledger's hashes are over.
+type Subject struct {
+	ID             uuid.UUID
+	Email, Phone   string
+	ErasureRequest string
+}
+
+// EraseSubjectJob is the job that purges an erased subject's data (kind erase_subject):
+// queued in the transaction that completes their erasure request, so the purge and its
+// ledger entry follow the close without waiting for the retention pass. It names the
+// request alone, not the subject: its row outlives the purge (River keeps finished jobs a
+// while), and the request's user id is cleared with the user row.
+type EraseSubjectJob struct {
+	RequestID uuid.UUID `json:"request_id"`
+}
+
+// Kind names the job for River.
+func (EraseSubjectJob) Kind() string { return "erase_subject" }
+
+// EraseQueue is the queue erase_subject jobs run in, apart from transcription, so that a
+// purge never waits behind calls being recognised.
+const EraseQueue = "erasure"

@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"callscribe"
-	"callscribe/storage/postgres"
 )
 
 // Audit appends entries to the audit log, which the database keeps append-only (a
@@ -38,8 +37,13 @@ const (
 // safeID is what an actor or object id may look like: ids, kinds and separators.
 var safeID = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9:._/-]{0,199}$`)
 
-// Record appends e through q: the pool, or the transaction of the change it records.
-func (a *Audit) Record(ctx context.Context, q postgres.Execer, e callscribe.AuditEntry) error {
+// AuditLog is where Record appends: the database.
+type AuditLog interface {
+	AppendAudit(ctx context.Context, e callscribe.AuditEntry) error
+}
+
+// Record checks e and appends it to log.
+func (a *Audit) Record(ctx context.Context, log AuditLog, e callscribe.AuditEntry) error {
 	for name, v := range map[string]string{"actor": e.Actor, "action": e.Action, "object type": e.ObjectType, "object id": e.ObjectID} {
 		if !safeID.MatchString(v) {
 			return callscribe.Errorf(callscribe.EINVALID, "audit entry: the %s %q is not an id", name, v)
@@ -59,7 +63,7 @@ func (a *Audit) Record(ctx context.Context, q postgres.Execer, e callscribe.Audi
 	if e.At.IsZero() && a != nil && a.Now != nil {
 		e.At = a.Now()
 	}
-	if err := postgres.RecordAudit(ctx, q, e); err != nil {
+	if err := log.AppendAudit(ctx, e); err != nil {
 		return fmt.Errorf("audit %s: %w", e.Action, err)
 	}
 	return nil

@@ -14,7 +14,6 @@ import (
 	"github.com/google/uuid"
 
 	"callscribe"
-	"callscribe/storage/postgres"
 )
 
 // ConsentStore is what consent needs of the database.
@@ -32,7 +31,7 @@ type Consents struct {
 	Now           func() time.Time // default time.Now
 	// Audit, AuditLog and Actor, when set, record every change in the audit log.
 	Audit    *Audit
-	AuditLog postgres.Execer
+	AuditLog AuditLog
 	Actor    string
 }
 

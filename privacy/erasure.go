@@ -15,15 +15,12 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5"
 
 	"callscribe"
-	"callscribe/storage/postgres"
 )
 
 // ErasureStore is what erasure needs of the database.
 type ErasureStore interface {
-	MarkErasedTx(ctx context.Context, tx pgx.Tx, userID uuid.UUID, requestID string, at time.Time) error
 	MarkErased(ctx context.Context, userID uuid.UUID, requestID string, at time.Time) (callscribe.User, error)
 	SubjectCalls(ctx context.Context, userID uuid.UUID) ([]uuid.UUID, error)
 	PurgeCalls(ctx context.Context, userID uuid.UUID, callIDs []uuid.UUID, counts map[string]int64) error
@@ -32,10 +29,8 @@ type ErasureStore interface {
 	VerifyErased(ctx context.Context, userID uuid.UUID, callIDs []uuid.UUID) (map[string]int64, error)
 	ErasureLedger(ctx context.Context) ([]callscribe.ErasureEntry, error)
 	ImportLedger(ctx context.Context, entries []callscribe.ErasureEntry) (int, error)
-	Subjects(ctx context.Context, fn func(postgres.Subject) error) error
+	Subjects(ctx context.Context, fn func(callscribe.Subject) error) error
 }
-
-var _ ErasureStore = (*postgres.DB)(nil)
 
 // DefaultEraseBatch is how many calls one purge transaction takes: small enough that
 // its locks are short (other users never wait long), large enough that the per-batch
@@ -86,14 +81,6 @@ func (r Report) Clean() bool {
 	}
 	return true
 }
-
-// EraseSubject marks an erasure request's subject erased in the transaction that
-// completes the request, so the two commit together; see SubjectEraser.
-func (e *Eraser) EraseSubject(ctx context.Context, tx pgx.Tx, req callscribe.Request) error {
-	return e.Store.MarkErasedTx(ctx, tx, req.UserID, req.ID.String(), e.now())
-}
-
-var _ SubjectEraser = (*Eraser)(nil)
 
 // Erase purges everything held about the user and records the erasure under requestID.
 func (e *Eraser) Erase(ctx context.Context, userID uuid.UUID, requestID string) (Erasure, error) {
@@ -178,7 +165,7 @@ func (e *Eraser) Reapply(ctx context.Context) ([]Erasure, error) {
 		again   bool
 	}
 	var work []todo
-	err = e.Store.Subjects(ctx, func(s postgres.Subject) error {
+	err = e.Store.Subjects(ctx, func(s callscribe.Subject) error {
 		if req, ok := requestOf[e.Hasher.Subject(s.ID)]; ok {
 			work = append(work, todo{s.ID, req, true})
 		} else if s.ErasureRequest != "" {

@@ -119,53 +119,10 @@ func newEraser(t *testing.T, db *postgres.DB, ledger string) *privacy.Eraser {
 	return &privacy.Eraser{Store: db, Hasher: h, Ledger: &privacy.LedgerFile{Path: ledger}, Batch: 2}
 }
 
-// scanDatabase looks for each needle in every row of every table of the database,
-// generically: each row cast to text. It returns "table: needle" for each hit.
+// scanDatabase looks for each needle in every row of every table (pgtest.Scan).
 func scanDatabase(t *testing.T, url string, needles []string) []string {
 	t.Helper()
-	ctx := callscribe.AsSystem(context.Background())
-	conn, err := pgx.Connect(ctx, url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(ctx)
-	rows, err := conn.Query(ctx, `
-		SELECT table_schema, table_name FROM information_schema.tables
-		WHERE table_type = 'BASE TABLE' AND table_schema NOT IN ('pg_catalog', 'information_schema')`)
-	if err != nil {
-		t.Fatal(err)
-	}
-	type table struct{ schema, name string }
-	tables, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (table, error) {
-		var tb table
-		return tb, r.Scan(&tb.schema, &tb.name)
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(tables) < 10 {
-		t.Fatalf("found %d tables; the scan would prove nothing", len(tables))
-	}
-	var hits []string
-	for _, tb := range tables {
-		rows, err := conn.Query(ctx, "SELECT t::text FROM "+pgx.Identifier{tb.schema, tb.name}.Sanitize()+" t")
-		if err != nil {
-			t.Fatalf("scan %s: %v", tb.name, err)
-		}
-		texts, err := pgx.CollectRows(rows, pgx.RowTo[string])
-		if err != nil {
-			t.Fatalf("scan %s: %v", tb.name, err)
-		}
-		for _, row := range texts {
-			low := strings.ToLower(row)
-			for _, n := range needles {
-				if strings.Contains(low, strings.ToLower(n)) {
-					hits = append(hits, tb.name+": "+n)
-				}
-			}
-		}
-	}
-	return hits
+	return pgtest.Scan(t, url, needles)
 }
 
 func (p person) needles() []string {

@@ -7,14 +7,12 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5"
 
 	"callscribe"
 )
 
 // RequestStore is what requests need of the database. UpdateRequest runs change under
-// the request's row lock and effect in the same transaction; the *InTx methods are the
-// effects of closing a request, run inside that transaction.
+// the request's row lock and effect in the same transaction.
 type RequestStore interface {
 	CreateRequest(ctx context.Context, r callscribe.Request, ev callscribe.RequestEvent) (callscribe.Request, error)
 	Request(ctx context.Context, id uuid.UUID) (callscribe.Request, error)
@@ -22,30 +20,38 @@ type RequestStore interface {
 	RequestEvents(ctx context.Context, id uuid.UUID) ([]callscribe.RequestEvent, error)
 	UpdateRequest(ctx context.Context, id uuid.UUID,
 		change func(callscribe.Request) (callscribe.Request, callscribe.RequestEvent, error),
-		effect func(ctx context.Context, tx pgx.Tx, r callscribe.Request) error) (callscribe.Request, error)
-	BlockUserInTx(ctx context.Context, tx pgx.Tx, userID uuid.UUID, at time.Time) error
-	WithdrawAllConsentsInTx(ctx context.Context, tx pgx.Tx, userID uuid.UUID, channel callscribe.ConsentChannel, at time.Time) error
+		effect func(ctx context.Context, tx RequestTx, r callscribe.Request) error) (callscribe.Request, error)
 }
 
-// SubjectEraser takes an erasure request's subject out of reach. It runs inside the
-// transaction that completes the request: if it fails, the request stays open. *Eraser
-// implements it by marking the subject erased (invisible to every read from that commit
-// on); the purge of their rows follows the commit (Eraser.Erase, or the retention job's
-// Reapply, which finishes every marked subject).
-type SubjectEraser interface {
-	EraseSubject(ctx context.Context, tx pgx.Tx, req callscribe.Request) error
+// RequestTx is the transaction that closes a request, as what the close does needs it:
+// it commits with the close or not at all. EraseSubject marks the user erased (from the
+// commit on, every read leaves them and their calls out, and nothing more is stored for
+// them) and enqueues the purge of their data, a callscribe.EraseSubjectJob that
+// EraseWorker runs.
+//
+// It is an alias of an interface literal, not a named type, so that the adapter's
+// UpdateRequest, declared where privacy cannot be imported, has the very same signature.
+type RequestTx = interface {
+	BlockUser(ctx context.Context, userID uuid.UUID, at time.Time) error
+	WithdrawAllConsents(ctx context.Context, userID uuid.UUID, channel callscribe.ConsentChannel, at time.Time) error
+	EraseSubject(ctx context.Context, userID, requestID uuid.UUID, at time.Time) error
 }
 
 // Requests keeps data-subject requests and their clock: each is due on the tenth
 // business day after it was received (Moscow), extendable once by at most five business
 // days with a recorded reason and notice. Completing a request does what it asked, in
 // the transaction that completes it: blocking blocks the subject, withdrawal withdraws
-// every consent, erasure runs the Eraser.
+// every consent, erasure marks the subject erased and enqueues their purge.
+//
+// Every request it returns has its instants (received_at, notice_at, closed_at) in UTC,
+// whichever path it took, so the API and the CLI print one form.
 type Requests struct {
 	Store    RequestStore
-	Calendar *Calendar        // default DefaultCalendar()
-	Eraser   SubjectEraser    // needed to complete erasure requests
-	Now      func() time.Time // default time.Now
+	Calendar *Calendar // default DefaultCalendar()
+	// Eraser is needed to complete erasure requests: without one (no ledger key) nothing
+	// could carry out the purge the close enqueues, so the request stays open.
+	Eraser *Eraser
+	Now    func() time.Time // default time.Now
 }
 
 func (q *Requests) now() time.Time {
@@ -94,19 +100,36 @@ func (q *Requests) Add(ctx context.Context, n NewRequest) (callscribe.Request, e
 		OrgID: n.OrgID, UserID: n.UserID, Kind: n.Kind, Status: callscribe.RequestReceived,
 		ReceivedAt: n.ReceivedAt, DueAt: q.calendar().DueDate(n.ReceivedAt), Notes: n.Notes,
 	}
-	return q.Store.CreateRequest(ctx, r, callscribe.RequestEvent{
+	return inUTC(q.Store.CreateRequest(ctx, r, callscribe.RequestEvent{
 		Action: "received", Status: r.Status, Actor: n.Actor, At: now,
-	})
+	}))
 }
 
 // Get reads one request.
 func (q *Requests) Get(ctx context.Context, id uuid.UUID) (callscribe.Request, error) {
-	return q.Store.Request(ctx, id)
+	return inUTC(q.Store.Request(ctx, id))
+}
+
+// inUTC puts a request's instants in UTC: one form, whichever path the request took
+// (as received, in Moscow; or as read back, in the process's zone).
+func inUTC(r callscribe.Request, err error) (callscribe.Request, error) {
+	r.ReceivedAt = r.ReceivedAt.UTC()
+	for _, t := range []**time.Time{&r.NoticeAt, &r.ClosedAt} {
+		if *t != nil {
+			u := (**t).UTC()
+			*t = &u
+		}
+	}
+	return r, err
 }
 
 // Events lists a request's transitions, oldest first.
 func (q *Requests) Events(ctx context.Context, id uuid.UUID) ([]callscribe.RequestEvent, error) {
-	return q.Store.RequestEvents(ctx, id)
+	events, err := q.Store.RequestEvents(ctx, id)
+	for i := range events {
+		events[i].At = events[i].At.UTC()
+	}
+	return events, err
 }
 
 // ListOptions selects requests to list; zero fields select everything.
@@ -138,7 +161,11 @@ func (q *Requests) List(ctx context.Context, o ListOptions) ([]callscribe.Reques
 		}
 		f.DueBy = &by
 	}
-	return q.Store.Requests(ctx, f)
+	list, err := q.Store.Requests(ctx, f)
+	for i := range list {
+		list[i], _ = inUTC(list[i], nil)
+	}
+	return list, err
 }
 
 // Overdue reports whether r is open and its due day (extended when extended) has passed.
@@ -152,13 +179,13 @@ func (q *Requests) Start(ctx context.Context, id uuid.UUID, actor string) (calls
 		return callscribe.Request{}, err
 	}
 	at := q.now()
-	return q.Store.UpdateRequest(ctx, id, func(r callscribe.Request) (callscribe.Request, callscribe.RequestEvent, error) {
+	return inUTC(q.Store.UpdateRequest(ctx, id, func(r callscribe.Request) (callscribe.Request, callscribe.RequestEvent, error) {
 		if r.Status != callscribe.RequestReceived {
 			return r, callscribe.RequestEvent{}, callscribe.Errorf(callscribe.ECONFLICT, "request %s is %s; only a received request can be started", id, r.Status)
 		}
 		r.Status = callscribe.RequestInProgress
 		return r, callscribe.RequestEvent{Action: "started", Status: r.Status, Actor: actor, At: at}, nil
-	}, nil)
+	}, nil))
 }
 
 // Extension extends a request's term.
@@ -187,7 +214,7 @@ func (q *Requests) Extend(ctx context.Context, id uuid.UUID, e Extension) (calls
 	}
 	at := q.now()
 	today := q.Today()
-	return q.Store.UpdateRequest(ctx, id, func(r callscribe.Request) (callscribe.Request, callscribe.RequestEvent, error) {
+	return inUTC(q.Store.UpdateRequest(ctx, id, func(r callscribe.Request) (callscribe.Request, callscribe.RequestEvent, error) {
 		switch {
 		case !r.Status.Open():
 			return r, callscribe.RequestEvent{}, callscribe.Errorf(callscribe.ECONFLICT, "request %s is %s; only an open request can be extended", id, r.Status)
@@ -205,7 +232,7 @@ func (q *Requests) Extend(ctx context.Context, id uuid.UUID, e Extension) (calls
 		r.ExtendedDueAt, r.ExtensionReason, r.NoticeText, r.NoticeAt = &due, e.Reason, notice, &at
 		return r, callscribe.RequestEvent{Action: "extended", Status: r.Status, Actor: e.Actor, At: at,
 			Note: fmt.Sprintf("due %s → %s: %s", r.DueAt, due, e.Reason)}, nil
-	}, nil)
+	}, nil))
 }
 
 // Closing closes a request.
@@ -255,21 +282,21 @@ func (q *Requests) Close(ctx context.Context, id uuid.UUID, c Closing) (callscri
 		}
 		return r, callscribe.RequestEvent{Action: action, Status: r.Status, Actor: c.Actor, At: at, Note: c.Reason}, nil
 	}
-	effect := func(ctx context.Context, tx pgx.Tx, r callscribe.Request) error {
+	effect := func(ctx context.Context, tx RequestTx, r callscribe.Request) error {
 		if r.Status != callscribe.RequestCompleted {
 			return nil
 		}
 		switch r.Kind {
 		case callscribe.RequestBlocking:
-			return q.Store.BlockUserInTx(ctx, tx, r.UserID, at)
+			return tx.BlockUser(ctx, r.UserID, at)
 		case callscribe.RequestWithdrawal:
-			return q.Store.WithdrawAllConsentsInTx(ctx, tx, r.UserID, c.Channel, at)
+			return tx.WithdrawAllConsents(ctx, r.UserID, c.Channel, at)
 		case callscribe.RequestErasure:
-			return q.Eraser.EraseSubject(ctx, tx, r)
+			return tx.EraseSubject(ctx, r.UserID, r.ID, at)
 		}
 		return nil
 	}
-	return q.Store.UpdateRequest(ctx, id, change, effect)
+	return inUTC(q.Store.UpdateRequest(ctx, id, change, effect))
 }
 
 func needActor(actor string) error {

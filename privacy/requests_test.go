@@ -2,7 +2,7 @@ package privacy_test
 
 import (
 	"context"
-	"errors"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -10,8 +10,9 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5"
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 
 	"callscribe"
 	"callscribe/privacy"
@@ -277,22 +278,12 @@ func TestClosingBlockingBlocks(t *testing.T) {
 	}
 }
 
-// eraser deletes the subject's calls in the closing transaction, then fails when told to.
-type eraser struct{ fail bool }
-
-func (e eraser) EraseSubject(ctx context.Context, tx pgx.Tx, r callscribe.Request) error {
-	if _, err := tx.Exec(ctx, `DELETE FROM calls WHERE owner_id = $1`, r.UserID); err != nil {
-		return err
-	}
-	if e.fail {
-		return errors.New("purge failed")
-	}
-	return nil
-}
-
-// TestErasureRunsInTheClosingTransaction: the Eraser's work commits with the close or
-// not at all, and without an Eraser an erasure request cannot be completed.
+// TestErasureRunsInTheClosingTransaction: completing an erasure request marks the
+// subject erased and enqueues their purge in the closing transaction, or does neither;
+// without an Eraser an erasure request cannot be completed. The queued job names the
+// request alone, and running it purges the subject and writes the ledger entry.
 func TestErasureRunsInTheClosingTransaction(t *testing.T) {
+	t.Parallel()
 	ctx := callscribe.AsSystem(context.Background())
 	w := newWorld(t, time.Now())
 	w.db.GrantConsent(ctx, w.user.ID, callscribe.PurposeTranscription, "1", callscribe.ConsentViaCLI, time.Now())
@@ -303,27 +294,57 @@ func TestErasureRunsInTheClosingTransaction(t *testing.T) {
 
 	_, err := w.reqs.Close(ctx, r.ID, closing)
 	wantCode(t, "complete an erasure without an eraser", err, callscribe.ECONFLICT)
-	w.reqs.Eraser = eraser{fail: true}
+	eraser := newEraser(t, w.db, filepath.Join(t.TempDir(), "ledger.jsonl"))
+	w.reqs.Eraser = eraser
+	// A store without a job queue cannot enqueue the purge: the close rolls back whole.
 	if _, err := w.reqs.Close(ctx, r.ID, closing); err == nil {
-		t.Fatal("Close succeeded although the eraser failed")
+		t.Fatal("Close succeeded although the purge could not be enqueued")
 	}
-	if got, _ := w.reqs.Get(ctx, r.ID); got.Status != callscribe.RequestInProgress || count(t, w.db, "calls") != 1 {
-		t.Fatalf("after a failed purge: status %s, %d calls; want in_progress and the call kept (rolled back)", got.Status, count(t, w.db, "calls"))
+	if got, _ := w.reqs.Get(ctx, r.ID); got.Status != callscribe.RequestInProgress {
+		t.Fatalf("after a failed close: status %s; want in_progress (rolled back)", got.Status)
 	}
-	w.reqs.Eraser = eraser{}
+	if _, err := w.db.UserByID(ctx, w.user.ID); err != nil {
+		t.Fatalf("after a failed close the subject is out of reach: %v; want the mark rolled back", err)
+	}
+	jobs, err := river.NewClient(riverpgxv5.New(w.db.Pool()), &river.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.reqs.Store = &postgres.Queued{DB: w.db, Jobs: jobs}
 	if _, err := w.reqs.Close(ctx, r.ID, closing); err != nil {
 		t.Fatal(err)
 	}
-	if got, _ := w.reqs.Get(ctx, r.ID); got.Status != callscribe.RequestCompleted || count(t, w.db, "calls") != 0 {
-		t.Errorf("after the purge: status %s, %d calls; want completed and none", got.Status, count(t, w.db, "calls"))
+	if _, err := w.db.UserByID(ctx, w.user.ID); callscribe.ErrorCode(err) != callscribe.ENOTFOUND {
+		t.Errorf("after the close the subject is still read: %v; want ENOTFOUND", err)
 	}
-	// The record that the request was answered outlives the subject.
-	if _, err := w.db.Pool().Exec(ctx, `DELETE FROM users WHERE id = $1`, w.user.ID); err != nil {
+	var args string
+	if err := w.db.Pool().QueryRow(ctx, `SELECT args::text FROM river_job WHERE kind = 'erase_subject' AND queue = $1`,
+		callscribe.EraseQueue).Scan(&args); err != nil {
+		t.Fatalf("no erase_subject job queued in the %s queue: %v", callscribe.EraseQueue, err)
+	}
+	if strings.Contains(args, w.user.ID.String()) || !strings.Contains(args, r.ID.String()) {
+		t.Errorf("job args %s; want the request id and not the subject's", args)
+	}
+	var job callscribe.EraseSubjectJob
+	if err := json.Unmarshal([]byte(args), &job); err != nil {
 		t.Fatal(err)
 	}
+	worker := &privacy.EraseWorker{Requests: w.db, Eraser: eraser}
+	if err := worker.Work(ctx, &river.Job[callscribe.EraseSubjectJob]{Args: job}); err != nil {
+		t.Fatal(err)
+	}
+	if count(t, w.db, "calls") != 0 || count(t, w.db, "users") != 0 || count(t, w.db, "erasure_ledger") != 1 {
+		t.Errorf("after the job: %d calls, %d users, %d ledger entries; want 0, 0, 1",
+			count(t, w.db, "calls"), count(t, w.db, "users"), count(t, w.db, "erasure_ledger"))
+	}
+	// Run again (River runs a job at least once): nothing more happens.
+	if err := worker.Work(ctx, &river.Job[callscribe.EraseSubjectJob]{Args: job}); err != nil || count(t, w.db, "erasure_ledger") != 1 {
+		t.Errorf("second run: %v, %d ledger entries; want no error and still 1", err, count(t, w.db, "erasure_ledger"))
+	}
+	// The record that the request was answered outlives the subject.
 	got, err := w.reqs.Get(ctx, r.ID)
 	if err != nil || got.Status != callscribe.RequestCompleted || got.UserID != uuid.Nil {
-		t.Errorf("request after its subject was deleted: %+v, %v; want kept, completed, without the user", got, err)
+		t.Errorf("request after its subject was erased: %+v, %v; want kept, completed, without the user", got, err)
 	}
 }
 

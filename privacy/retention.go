@@ -12,12 +12,11 @@ import (
 	"github.com/google/uuid"
 
 	"callscribe"
-	"callscribe/storage/postgres"
 )
 
 // RetentionStore is what retention needs of the database.
 type RetentionStore interface {
-	Organizations(ctx context.Context) ([]postgres.Organization, error)
+	Organizations(ctx context.Context) ([]callscribe.Organization, error)
 	PurgeExpired(ctx context.Context, orgID uuid.UUID, cutoff time.Time, limit int, actor string) (map[string]int64, error)
 }
 

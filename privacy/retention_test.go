@@ -21,7 +21,7 @@ func TestRetentionPurgesOldTranscripts(t *testing.T) {
 	now := time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC)
 	created := []time.Time{now.AddDate(0, 0, -200), now.AddDate(0, 0, -91), now.AddDate(0, 0, -89)}
 	for i, c := range p.calls {
-		if _, err := db.Exec(ctx, `UPDATE calls SET created_at = $2 WHERE id = $1`, c, created[i]); err != nil {
+		if _, err := db.Pool().Exec(ctx, `UPDATE calls SET created_at = $2 WHERE id = $1`, c, created[i]); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -32,7 +32,7 @@ func TestRetentionPurgesOldTranscripts(t *testing.T) {
 	}
 	(&privacy.Consents{Store: db, PolicyVersion: "1"}).Grant(ctx, bob.ID, []callscribe.Purpose{callscribe.PurposeTranscription, callscribe.PurposeSummarization}, callscribe.ConsentViaCLI)
 	bobCall := storeCall(t, db, bob, []string{"bobold"})
-	db.Exec(ctx, `UPDATE calls SET created_at = $2 WHERE id = $1`, bobCall, now.AddDate(-1, 0, 0))
+	db.Pool().Exec(ctx, `UPDATE calls SET created_at = $2 WHERE id = $1`, bobCall, now.AddDate(-1, 0, 0))
 
 	d, err := privacy.ParseRetention("90d")
 	if err != nil {

@@ -381,10 +381,11 @@ func (s *Server) editSegment(w http.ResponseWriter, r *http.Request, key callscr
 	if body.Text == nil && body.Speaker == nil {
 		return callscribe.Errorf(callscribe.EINVALID, "nothing to correct: give text, speaker or both")
 	}
-	rs, err := s.cfg.Editor.EditSegment(r.Context(), id, n-1, body.Text, body.Speaker, actor(key))
+	c, err := s.cfg.Editor.EditSegment(r.Context(), id, n-1, body.Text, body.Speaker, actor(key))
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"call_id": id, "segment": n, "corrected": len(rs)})
+	// summary: none, unchanged, regenerated, or stale (kept, written from the old words).
+	writeJSON(w, http.StatusOK, map[string]any{"call_id": id, "segment": n, "corrected": len(c.Rectifications), "summary": c.Summary})
 	return nil
 }

@@ -86,8 +86,12 @@ func (s *Server) getCall(w http.ResponseWriter, r *http.Request, key callscribe.
 	if err != nil {
 		return err
 	}
-	// A blocked owner's calls are kept but not shown, as the list leaves them out.
-	owner, err := s.cfg.Store.UserByEmail(r.Context(), key.OrgID, c.OwnerEmail)
+	// A blocked owner's calls are kept but not shown, as the list leaves them out. The
+	// owner is looked up by id: an error names no one (an erased owner's email least).
+	owner, err := s.cfg.Store.UserInOrg(r.Context(), key.OrgID, c.OwnerID)
+	if callscribe.ErrorCode(err) == callscribe.ENOTFOUND {
+		err = callscribe.Errorf(callscribe.ENOTFOUND, "no call %s", id)
+	}
 	if err != nil {
 		return err
 	}

@@ -22,7 +22,6 @@ import (
 	"callscribe/metrics"
 	"callscribe/pipeline"
 	"callscribe/privacy"
-	"callscribe/storage/postgres"
 )
 
 // Store is what the API reads of the database.
@@ -73,13 +72,14 @@ type Config struct {
 	// AuditLog records every read of a transcript, export and change made through the API.
 	Exporter *privacy.Exporter
 	Editor   SegmentEditor
-	AuditLog postgres.Execer
+	AuditLog privacy.AuditLog
 }
 
 // SegmentEditor rectifies one segment of a call's transcript (ord from 0), keeping the
-// before and after and auditing the change.
+// before and after, auditing the change and bringing the summary up to date
+// (privacy.Corrections, the CLI's path too).
 type SegmentEditor interface {
-	EditSegment(ctx context.Context, callID uuid.UUID, ord int, text, speaker *string, actor string) ([]callscribe.Rectification, error)
+	EditSegment(ctx context.Context, callID uuid.UUID, ord int, text, speaker *string, actor string) (privacy.Correction, error)
 }
 
 // Server serves the API.

@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -32,6 +33,7 @@ import (
 	"callscribe/storage/memory"
 	"callscribe/storage/pgtest"
 	"callscribe/storage/postgres"
+	"callscribe/summarize/extractive"
 	"callscribe/web"
 )
 
@@ -73,7 +75,9 @@ type options struct {
 // and the HTTP API on a local server, wired as `callscribe serve` wires them.
 type harness struct {
 	t      *testing.T
+	url    string // the test's database
 	db     *postgres.DB
+	eraser *privacy.Eraser // what the erasure queue's worker runs
 	stage  *memory.Stage
 	queue  *river.Client[pgx.Tx]
 	server *httptest.Server
@@ -84,7 +88,8 @@ type harness struct {
 func newHarness(t *testing.T, o options) *harness {
 	t.Helper()
 	ctx := callscribe.AsSystem(context.Background())
-	db, err := postgres.Open(ctx, pgtest.DB(t))
+	url := pgtest.DB(t)
+	db, err := postgres.Open(ctx, url)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -107,13 +112,19 @@ func newHarness(t *testing.T, o options) *harness {
 		Store: queued, Service: queued, Watcher: db, Stage: stage, Decode: decode, DecodeRaw: decodeRaw, Transcriber: o.transcriber,
 		Logger: log, ConsentPoll: 50 * time.Millisecond, MaxBytes: o.maxBytes, MaxDuration: o.maxDuration,
 	})
+	hasher, err := privacy.NewSubjectHasher([]byte("web test ledger key, 32 bytes or more"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	eraser := &privacy.Eraser{Store: db, Hasher: hasher, Ledger: &privacy.LedgerFile{Path: filepath.Join(t.TempDir(), "ledger.jsonl")}}
 	workers := river.NewWorkers()
 	river.AddWorker(workers, &pipeline.Worker{Pipeline: p})
+	river.AddWorker(workers, &privacy.EraseWorker{Requests: db, Eraser: eraser, Logger: log})
 	rcfg := &river.Config{Workers: workers, Logger: log, MaxAttempts: o.maxAttempts,
 		FetchPollInterval: 100 * time.Millisecond, FetchCooldown: 50 * time.Millisecond,
 		JobTimeout: 5 * time.Minute, RescueStuckJobsAfter: 10 * time.Minute, RetryPolicy: o.retryPolicy}
 	if o.work {
-		rcfg.Queues = map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: 2}}
+		rcfg.Queues = map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: 2}, callscribe.EraseQueue: {MaxWorkers: 1}}
 	}
 	client, err := river.NewClient(riverpgxv5.New(db.Pool()), rcfg)
 	if err != nil {
@@ -133,17 +144,20 @@ func newHarness(t *testing.T, o options) *harness {
 	api := web.New(web.Config{Store: db, Ingester: p, Stage: stage, Fetcher: o.fetcher, MaxBodyBytes: 64 << 20, Logger: log,
 		UploadIdleTimeout: o.idle,
 		Consents:          &privacy.Consents{Store: db, PolicyVersion: "1", Audit: &privacy.Audit{}, AuditLog: db},
-		Requests:          &privacy.Requests{Store: db},
+		Requests:          &privacy.Requests{Store: queued, Eraser: eraser},
 		Exporter:          &privacy.Exporter{Store: db},
-		Editor:            db,
-		AuditLog:          db,
+		Editor: &privacy.Corrections{Store: db, Logger: log, Summarize: func(ctx context.Context, segs []callscribe.Segment) (callscribe.Summary, error) {
+			s, err := extractive.New(extractive.Config{}).Summarize(ctx, pipeline.Turns(segs))
+			return callscribe.Summary{Engine: s.Engine, Text: s.Text}, err
+		}},
+		AuditLog: db,
 	})
 	// The server `callscribe serve` runs: its limits and timeouts are part of what is tested.
 	srv := httptest.NewUnstartedServer(nil)
 	srv.Config = api.HTTPServer()
 	srv.Start()
 	t.Cleanup(srv.Close)
-	return &harness{t: t, db: db, stage: stage, queue: client, server: srv, api: api, logs: logs}
+	return &harness{t: t, url: url, db: db, eraser: eraser, stage: stage, queue: client, server: srv, api: api, logs: logs}
 }
 
 func decode(ctx context.Context, r io.Reader, ch int) (int, io.ReadCloser, error) {

@@ -13,7 +13,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river"
 
 	"callscribe"
@@ -24,17 +23,11 @@ import (
 
 // Queue is the River queue deliveries run in, apart from transcription so that a slow
 // receiver never holds up a call. The River client must be configured with it.
-const Queue = "webhooks"
+const Queue = callscribe.WebhookQueue
 
 // DeliverArgs is the deliver_webhook job: a delivery id and nothing else (River keeps
-// job arguments as plain JSON).
-type DeliverArgs struct {
-	DeliveryID uuid.UUID `json:"delivery_id"`
-}
-
-func (DeliverArgs) Kind() string { return "deliver_webhook" }
-
-func (DeliverArgs) InsertOpts() river.InsertOpts { return river.InsertOpts{Queue: Queue} }
+// job arguments as plain JSON). The transaction that ends a call enqueues it in Queue.
+type DeliverArgs = callscribe.WebhookDeliverJob
 
 // Worker runs deliver_webhook jobs: one attempt per run; a retry snoozes the job until
 // the delivery's next attempt is due, so the delivery's own attempt count and backoff
@@ -68,6 +61,7 @@ func (k *Worker) Timeout(*river.Job[DeliverArgs]) time.Duration {
 type Outcome struct {
 	DeliveryID uuid.UUID
 	EndpointID uuid.UUID
+	CallID     uuid.UUID
 	Event      Event
 	State      string        // delivered, retry, failed, or gone (nothing to do)
 	Status     int           // the receiver's HTTP status; 0: no answer
@@ -82,36 +76,25 @@ type Outcome struct {
 // stored payload, byte for byte the same on every attempt, signed anew each time.
 func (w *Webhooks) Deliver(ctx context.Context, id uuid.UUID) (Outcome, error) {
 	out := Outcome{DeliveryID: id}
-	var d struct {
-		payload              string
-		attempts             int
-		done                 bool
-		url, secret, country string
-		disabled             bool
-	}
-	err := w.pool.QueryRow(ctx, `
-		SELECT d.endpoint_id, d.event, d.payload::text, d.attempts,
-		       d.delivered_at IS NOT NULL OR d.failed_at IS NOT NULL,
-		       e.url, e.secret, e.country, e.disabled_at IS NOT NULL
-		FROM webhook_deliveries d JOIN webhook_endpoints e ON e.id = d.endpoint_id
-		WHERE d.id = $1`, id).Scan(&out.EndpointID, &out.Event, &d.payload, &d.attempts, &d.done, &d.url, &d.secret, &d.country, &d.disabled)
-	if errors.Is(err, pgx.ErrNoRows) || (err == nil && d.done) {
+	d, err := w.store.WebhookSend(ctx, id)
+	if callscribe.ErrorCode(err) == callscribe.ENOTFOUND || (err == nil && d.Done) {
 		// Erased with its call, or finished by an earlier run.
 		out.State = "gone"
 		return out, nil
 	}
 	if err != nil {
-		return out, fmt.Errorf("load webhook delivery: %w", err)
+		return out, err
 	}
-	if d.disabled {
-		return w.record(ctx, out, d.attempts, "failed", "endpoint removed")
+	out.EndpointID, out.Event, out.CallID = d.EndpointID, d.Event, d.CallID
+	if d.Disabled {
+		return w.record(ctx, out, d.Attempts, "failed", "endpoint removed")
 	}
-	if err := w.cfg.Allowed.Check(residency.Processor{Name: "the webhook endpoint", Variable: "country", URL: d.url, Country: d.country}); err != nil {
-		return w.record(ctx, out, d.attempts, "failed", err.Error())
+	if err := w.cfg.Allowed.Check(residency.Processor{Name: "the webhook endpoint", Variable: "country", URL: d.URL, Country: d.Country}); err != nil {
+		return w.record(ctx, out, d.Attempts, "failed", err.Error())
 	}
 
-	attempts := d.attempts + 1
-	status, retryAfter, hasRetryAfter, sendErr := w.send(ctx, id, out.Event, d.url, d.secret, []byte(d.payload))
+	attempts := d.Attempts + 1
+	status, retryAfter, hasRetryAfter, sendErr := w.send(ctx, id, out.Event, d.URL, d.Secret, d.Payload)
 	if ctx.Err() != nil {
 		// Shutting down: this attempt does not count; River runs the job again.
 		return out, fmt.Errorf("deliver webhook: %w", ctx.Err())
@@ -199,13 +182,15 @@ func (w *Webhooks) record(ctx context.Context, out Outcome, attempts int, state,
 		t := now.Add(out.RetryIn)
 		next = &t
 	}
-	_, err := w.pool.Exec(ctx, `
-		UPDATE webhook_deliveries
-		SET attempts = $2, last_status = $3, last_error = nullif($4, ''),
-		    next_attempt_at = $5, delivered_at = $6, failed_at = $7
-		WHERE id = $1`, out.DeliveryID, attempts, status, clip(reason), next, delivered, failed)
-	if err != nil {
-		return out, fmt.Errorf("record webhook attempt: %w", err)
+	if err := w.store.RecordWebhookAttempt(ctx, out.DeliveryID, callscribe.WebhookAttempt{Attempts: attempts,
+		LastStatus: status, LastError: clip(reason), NextAttempt: next, DeliveredAt: delivered, FailedAt: failed}); err != nil {
+		return out, err
+	}
+	if state == "failed" {
+		// Given up for good: the operator is told, by ids (the reason may name the host),
+		// and finds it again with `callscribe webhook deliveries --status failed`.
+		w.cfg.Logger.WarnContext(ctx, "webhook delivery failed for good", "delivery_id", out.DeliveryID,
+			"endpoint_id", out.EndpointID, "call_id", out.CallID, "event", string(out.Event), "attempts", attempts, "status", out.Status)
 	}
 	if w.cfg.Observe != nil {
 		w.cfg.Observe(out)

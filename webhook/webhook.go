@@ -1,7 +1,8 @@
 // Package webhook tells an organization's systems that a call has ended: it keeps the
 // organization's endpoints, records one delivery per endpoint and event in the
 // transaction that ends the call, and sends each one, signed, with retries, from a
-// River job (kind deliver_webhook).
+// River job (kind deliver_webhook). It holds no SQL: what it needs of the database is its
+// own Store and CallEndTx, which storage/postgres implements.
 //
 // A payload carries ids and a status only — never transcript text, a name or a phone
 // number. An endpoint receives those ids, so it is a processor: it has a declared
@@ -11,7 +12,6 @@
 package webhook
 
 import (
-	"fmt"
 	"slices"
 	"strings"
 	"time"
@@ -22,7 +22,7 @@ import (
 )
 
 // Event is what happened to a call.
-type Event string
+type Event = callscribe.WebhookEvent
 
 const (
 	CallCompleted Event = "call.completed" // transcript stored
@@ -67,20 +67,9 @@ func ParseEvents(list string) ([]Event, error) {
 	return out, nil
 }
 
-// Endpoint is where an organization receives events.
-type Endpoint struct {
-	ID         uuid.UUID
-	OrgID      uuid.UUID
-	Org        string // the organization's name
-	URL        string
-	Events     []Event
-	Country    string // ISO 3166-1 alpha-2
-	CreatedAt  time.Time
-	DisabledAt *time.Time
-	// Secret signs every delivery. It is set only on the Endpoint that Add returns: the
-	// one time it is shown.
-	Secret string
-}
+// Endpoint is where an organization receives events; its Secret is set only on the
+// endpoint Add returns: the one time it is shown.
+type Endpoint = callscribe.WebhookEndpoint
 
 // Payload is the JSON body of a delivery.
 type Payload struct {
@@ -99,30 +88,7 @@ type Data struct {
 }
 
 // Delivery is the state of one delivery, for listings and tests.
-type Delivery struct {
-	ID          uuid.UUID
-	EndpointID  uuid.UUID
-	Event       Event
-	CallID      uuid.UUID
-	Attempts    int
-	LastStatus  *int
-	LastError   string
-	DeliveredAt *time.Time
-	FailedAt    *time.Time
-	NextAttempt *time.Time
-}
+type Delivery = callscribe.WebhookDelivery
 
-// State names where a delivery is: pending, delivered or failed.
-func (d Delivery) State() string {
-	switch {
-	case d.DeliveredAt != nil:
-		return "delivered"
-	case d.FailedAt != nil:
-		return "failed"
-	}
-	return "pending"
-}
-
-func (d Delivery) String() string {
-	return fmt.Sprintf("delivery %s: %s after %d attempts", d.ID, d.State(), d.Attempts)
-}
+// DeliveryFilter selects deliveries to list; zero fields select everything.
+type DeliveryFilter = callscribe.WebhookDeliveryFilter

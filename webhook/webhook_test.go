@@ -70,7 +70,7 @@ func newEnv(t *testing.T, mod ...func(*Config)) *env {
 	for _, f := range mod {
 		f(&cfg)
 	}
-	return &env{db: db, w: New(db.Pool(), cfg), cfg: cfg}
+	return &env{db: db, w: New(db, cfg), cfg: cfg}
 }
 
 // call records an ended call of a new user of org, whose phone number and transcript
@@ -395,10 +395,8 @@ func TestOtherOrganizationNeverReceives(t *testing.T) {
 // manual records a delivery without running it, for tests that drive Deliver.
 type manual struct{ args []DeliverArgs }
 
-func (m *manual) InsertManyTx(_ context.Context, _ pgx.Tx, ps []river.InsertManyParams) ([]*rivertype.JobInsertResult, error) {
-	for _, p := range ps {
-		m.args = append(m.args, p.Args.(DeliverArgs))
-	}
+func (m *manual) InsertTx(_ context.Context, _ pgx.Tx, args river.JobArgs, _ *river.InsertOpts) (*rivertype.JobInsertResult, error) {
+	m.args = append(m.args, args.(DeliverArgs))
 	return nil, nil
 }
 
@@ -524,7 +522,7 @@ func TestResidencyAndRemoval(t *testing.T) {
 	// An endpoint added while KZ was allowed; the operator has since narrowed the list.
 	rcvKZ, rcvGone := newReceiver(t), newReceiver(t)
 	wide := newEnv(t)
-	wide.w.pool = e.db.Pool()
+	wide.w.store = e.db
 	wide.w.cfg.Allowed, _ = residency.ParseAllowed("CALLSCRIBE_ALLOWED_COUNTRIES", "RU,KZ")
 	if _, err := wide.w.Add(callscribe.AsSystem(context.Background()), "acme", rcvKZ.URL, "KZ", nil); err != nil {
 		t.Fatal(err)
@@ -577,7 +575,7 @@ func TestNotifyRules(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := n.CallEnded(ctx, tx, call); err != nil {
+	if err := n.CallEnded(ctx, postgres.NewCallEndTx(tx, n.jobs), call); err != nil {
 		t.Fatal(err)
 	}
 	tx.Rollback(ctx)
@@ -605,16 +603,85 @@ func TestNotifyRules(t *testing.T) {
 type poolNotifier struct {
 	*Notifier
 	pool *pgxpool.Pool
+	jobs postgres.JobInserter
 }
 
-func newNotifier(pool *pgxpool.Pool, jobs Inserter) *poolNotifier {
-	return &poolNotifier{NewNotifier(jobs), pool}
+func newNotifier(pool *pgxpool.Pool, jobs postgres.JobInserter) *poolNotifier {
+	return &poolNotifier{NewNotifier(), pool, jobs}
 }
 
 // notify runs CallEnded in a transaction of its own, as the transaction that ends a call
 // would (postgres.DB.OnCallEnd).
 func notify(n *poolNotifier, ctx context.Context, callID uuid.UUID) error {
 	return pgx.BeginFunc(ctx, n.pool, func(tx pgx.Tx) error {
-		return n.CallEnded(ctx, tx, callID)
+		return n.CallEnded(ctx, postgres.NewCallEndTx(tx, n.jobs), callID)
 	})
+}
+
+// TestGivenUpDeliveryIsLoggedAndListed: a delivery given up for good leaves one log line
+// naming it by ids only, and is listed among the failed deliveries of its organization.
+func TestGivenUpDeliveryIsLoggedAndListed(t *testing.T) {
+	t.Parallel()
+	var logs syncLog
+	e := newEnv(t, func(c *Config) { c.Logger = slog.New(slog.NewTextHandler(&logs, nil)) })
+	rcv := newReceiver(t, http.StatusBadRequest)
+	ep := e.add(t, "acme", rcv.URL+"/hooks?token=s3cret")
+	e.add(t, "other", rcv.URL+"/other")
+	jobs := &manual{}
+	ctx := callscribe.AsSystem(context.Background())
+	call := e.call(t, "acme", callscribe.CallCompleted)
+	if err := notify(newNotifier(e.db.Pool(), jobs), ctx, call); err != nil {
+		t.Fatal(err)
+	}
+	pending, err := e.w.ListDeliveries(ctx, DeliveryFilter{Org: "acme", State: "pending"})
+	if err != nil || len(pending) != 1 {
+		t.Fatalf("pending deliveries of acme: %v, %v; want 1", pending, err)
+	}
+	if logs.String() != "" {
+		t.Errorf("log before any attempt: %s", logs.String())
+	}
+	id := jobs.args[0].DeliveryID
+	if out, err := e.w.Deliver(ctx, id); err != nil || out.State != "failed" {
+		t.Fatalf("deliver: %+v, %v; want failed (400 is final)", out, err)
+	}
+	line := logs.String()
+	for _, want := range []string{"webhook delivery failed for good", "delivery_id=" + id.String(), "endpoint_id=" + ep.ID.String(),
+		"call_id=" + call.String(), "event=call.completed", "attempts=1", "status=400"} {
+		if !strings.Contains(line, want) {
+			t.Errorf("log line %q lacks %q", line, want)
+		}
+	}
+	for _, never := range []string{"s3cret", "127.0.0.1", secretWords, "+7903"} {
+		if strings.Contains(line, never) {
+			t.Errorf("log line %q holds %q", line, never)
+		}
+	}
+	failed, err := e.w.ListDeliveries(ctx, DeliveryFilter{Org: "acme", State: "failed"})
+	if err != nil || len(failed) != 1 || failed[0].ID != id || failed[0].Org != "acme" || failed[0].LastStatus == nil || *failed[0].LastStatus != 400 {
+		t.Errorf("failed deliveries of acme: %+v, %v; want the one given up, with its status", failed, err)
+	}
+	if other, _ := e.w.ListDeliveries(ctx, DeliveryFilter{Org: "other", State: "failed"}); len(other) != 0 {
+		t.Errorf("failed deliveries of another organization: %v; want none", other)
+	}
+	if _, err := e.w.ListDeliveries(ctx, DeliveryFilter{State: "lost"}); callscribe.ErrorCode(err) != callscribe.EINVALID {
+		t.Errorf("list with state lost: %v; want EINVALID", err)
+	}
+}
+
+// syncLog collects log lines written from any goroutine.
+type syncLog struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *syncLog) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *syncLog) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }

@@ -4,15 +4,12 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base64"
-	"errors"
-	"fmt"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgxpool"
 
 	"callscribe"
 	"callscribe/internal/safehttp"
@@ -44,17 +41,29 @@ type Config struct {
 	// Observe, when set, is told the outcome of every attempt (for metrics: its fields
 	// are ids, an event, a state and a status, never a payload).
 	Observe func(Outcome)
+	// Logger is told, by ids only, of every delivery given up for good (failed).
+	Logger *slog.Logger
+}
+
+// Store is what Webhooks needs of the database.
+type Store interface {
+	AddWebhookEndpoint(ctx context.Context, org string, e Endpoint) (Endpoint, error)
+	WebhookEndpoints(ctx context.Context, org string) ([]Endpoint, error)
+	DisableWebhookEndpoint(ctx context.Context, id uuid.UUID, at time.Time) error
+	WebhookDeliveries(ctx context.Context, f DeliveryFilter) ([]Delivery, error)
+	WebhookSend(ctx context.Context, id uuid.UUID) (callscribe.WebhookSend, error)
+	RecordWebhookAttempt(ctx context.Context, id uuid.UUID, a callscribe.WebhookAttempt) error
 }
 
 // Webhooks keeps endpoints and sends deliveries. It is safe for concurrent use.
 type Webhooks struct {
-	pool   *pgxpool.Pool
+	store  Store
 	cfg    Config
 	client *http.Client
 }
 
-// New returns Webhooks over the database behind pool.
-func New(pool *pgxpool.Pool, cfg Config) *Webhooks {
+// New returns Webhooks over store.
+func New(store Store, cfg Config) *Webhooks {
 	if cfg.Timeout <= 0 {
 		cfg.Timeout = DefaultTimeout
 	}
@@ -73,10 +82,13 @@ func New(pool *pgxpool.Pool, cfg Config) *Webhooks {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
 	if cfg.Allowed.Variable == "" {
 		cfg.Allowed.Variable = "CALLSCRIBE_ALLOWED_COUNTRIES"
 	}
-	return &Webhooks{pool: pool, cfg: cfg, client: safehttp.NewClient(cfg.Policy, safehttp.Options{
+	return &Webhooks{store: store, cfg: cfg, client: safehttp.NewClient(cfg.Policy, safehttp.Options{
 		ConnectTimeout: min(cfg.Timeout, safehttp.DefaultConnectTimeout),
 		MaxRedirects:   -1, // a receiver that moved must be re-registered, not followed
 	})}
@@ -105,84 +117,34 @@ func (w *Webhooks) Add(ctx context.Context, org, rawURL, country string, events 
 	}
 	secret := make([]byte, 32)
 	rand.Read(secret)
-	e := Endpoint{Org: org, URL: u.String(), Events: events, Country: country, Secret: "whsec_" + base64.RawURLEncoding.EncodeToString(secret)}
-	err = w.pool.QueryRow(ctx, `
-		INSERT INTO webhook_endpoints (organization_id, url, secret, events, country)
-		SELECT id, $2, $3, $4, $5 FROM organizations WHERE name = $1
-		RETURNING id, organization_id, created_at`,
-		org, e.URL, e.Secret, eventStrings(events), country).Scan(&e.ID, &e.OrgID, &e.CreatedAt)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return Endpoint{}, callscribe.Errorf(callscribe.ENOTFOUND, "no organization named %q", org)
-	}
-	if err != nil {
-		return Endpoint{}, fmt.Errorf("add webhook endpoint: %w", err)
-	}
-	return e, nil
+	return w.store.AddWebhookEndpoint(ctx, org, Endpoint{URL: u.String(), Events: events, Country: country,
+		Secret: "whsec_" + base64.RawURLEncoding.EncodeToString(secret)})
 }
 
 // List returns the endpoints of the organization named org (every organization's when
 // org is empty), removed ones included, oldest first, without their secrets.
 func (w *Webhooks) List(ctx context.Context, org string) ([]Endpoint, error) {
-	rows, err := w.pool.Query(ctx, `
-		SELECT e.id, e.organization_id, o.name, e.url, e.events, e.country, e.created_at, e.disabled_at
-		FROM webhook_endpoints e JOIN organizations o ON o.id = e.organization_id
-		WHERE $1 = '' OR o.name = $1
-		ORDER BY e.created_at, e.id`, org)
-	if err != nil {
-		return nil, fmt.Errorf("list webhook endpoints: %w", err)
-	}
-	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (Endpoint, error) {
-		var e Endpoint
-		var events []string
-		err := row.Scan(&e.ID, &e.OrgID, &e.Org, &e.URL, &events, &e.Country, &e.CreatedAt, &e.DisabledAt)
-		for _, ev := range events {
-			e.Events = append(e.Events, Event(ev))
-		}
-		return e, err
-	})
-	if err != nil {
-		return nil, fmt.Errorf("list webhook endpoints: %w", err)
-	}
-	return out, nil
+	return w.store.WebhookEndpoints(ctx, org)
 }
 
 // Remove disables an endpoint: it receives nothing more, and its pending deliveries
 // fail. Its past deliveries stay, for the record, until their calls are erased.
 func (w *Webhooks) Remove(ctx context.Context, id uuid.UUID) error {
-	tag, err := w.pool.Exec(ctx, `UPDATE webhook_endpoints SET disabled_at = $2 WHERE id = $1 AND disabled_at IS NULL`, id, w.cfg.Now())
-	if err != nil {
-		return fmt.Errorf("remove webhook endpoint: %w", err)
-	}
-	if tag.RowsAffected() == 0 {
-		return callscribe.Errorf(callscribe.ENOTFOUND, "no active webhook endpoint %s", id)
-	}
-	return nil
+	return w.store.DisableWebhookEndpoint(ctx, id, w.cfg.Now())
 }
 
 // Deliveries lists the deliveries of a call, oldest first.
 func (w *Webhooks) Deliveries(ctx context.Context, callID uuid.UUID) ([]Delivery, error) {
-	rows, err := w.pool.Query(ctx, `
-		SELECT id, endpoint_id, event, call_id, attempts, last_status, coalesce(last_error, ''),
-		       delivered_at, failed_at, next_attempt_at
-		FROM webhook_deliveries WHERE call_id = $1 ORDER BY created_at, id`, callID)
-	if err != nil {
-		return nil, fmt.Errorf("list deliveries: %w", err)
-	}
-	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (Delivery, error) {
-		var d Delivery
-		err := row.Scan(&d.ID, &d.EndpointID, &d.Event, &d.CallID, &d.Attempts, &d.LastStatus, &d.LastError, &d.DeliveredAt, &d.FailedAt, &d.NextAttempt)
-		return d, err
-	})
-	if err != nil {
-		return nil, fmt.Errorf("list deliveries: %w", err)
-	}
-	return out, nil
+	return w.store.WebhookDeliveries(ctx, DeliveryFilter{CallID: callID})
 }
 
-func eventStrings(events []Event) []string {
-	out := make([]string, len(events))
-	for i, e := range events {
-		out[i] = string(e)
+// ListDeliveries lists the deliveries f selects (by organization, by state), oldest
+// first: where an operator finds what failed for good.
+func (w *Webhooks) ListDeliveries(ctx context.Context, f DeliveryFilter) ([]Delivery, error) {
+	switch f.State {
+	case "", callscribe.WebhookPending, callscribe.WebhookDelivered, callscribe.WebhookFailed:
+	default:
+		return nil, callscribe.Errorf(callscribe.EINVALID, "status %q is not one of pending, delivered, failed", f.State)
 	}
-	return out
+	return w.store.WebhookDeliveries(ctx, f)
 }

@@ -9,6 +9,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -17,8 +18,10 @@ import (
 	"github.com/google/uuid"
 
 	"callscribe"
+	"callscribe/pipeline"
 	"callscribe/privacy"
 	"callscribe/storage/postgres"
+	"callscribe/summarize"
 )
 
 // cliActor names the command line in the audit log: whoever runs it is the operator.
@@ -83,6 +86,19 @@ func (a *app) eraser() (*privacy.Eraser, error) {
 		return nil, fmt.Errorf("CALLSCRIBE_LEDGER_FILE: %w", err)
 	}
 	return &privacy.Eraser{Store: a.db, Hasher: h, Ledger: &privacy.LedgerFile{Path: a.cfg.LedgerFile}}, nil
+}
+
+// corrections wires the one path of a transcript's correction (the API's and the CLI's):
+// the configured summarizer writes a corrected transcript's summary again.
+func corrections(db *postgres.DB, s summarize.Summarizer, log *slog.Logger) *privacy.Corrections {
+	c := &privacy.Corrections{Store: db, Logger: log}
+	if s != nil {
+		c.Summarize = func(ctx context.Context, segs []callscribe.Segment) (callscribe.Summary, error) {
+			out, err := s.Summarize(ctx, pipeline.Turns(segs))
+			return callscribe.Summary{Engine: out.Engine, Text: out.Text}, err
+		}
+	}
+	return c
 }
 
 // reapplyAtStart re-applies the erasure ledger when its file holds entries: after a
@@ -290,11 +306,15 @@ func cmdTranscript(ctx context.Context, cfg Config, args []string, stdout io.Wri
 		if set["speaker"] {
 			sp = speaker
 		}
-		rs, err := a.db.EditSegment(ctx, callID, *segment-1, tp, sp, cliActor)
+		summarizer, err := newSummarizer(a.cfg)
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(stdout, "call %s segment %d: %d field(s) corrected\n", callID, *segment, len(rs))
+		c, err := corrections(a.db, summarizer, a.log).EditSegment(ctx, callID, *segment-1, tp, sp, cliActor)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "call %s segment %d: %d field(s) corrected; summary %s\n", callID, *segment, len(c.Rectifications), c.Summary)
 		return nil
 	}
 	owner, org, err := a.db.CallOwner(ctx, callID)
@@ -318,7 +338,11 @@ func cmdTranscript(ctx context.Context, cfg Config, args []string, stdout io.Wri
 		fmt.Fprintf(stdout, "%3d [%s %s] %s\n", i+1, clock(s.StartMS), s.Speaker, s.Text)
 	}
 	if t.Summary != nil {
-		fmt.Fprintf(stdout, "-- summary (%s)\n   %s\n", t.Summary.Engine, strings.ReplaceAll(t.Summary.Text, "\n", "\n   "))
+		stale := ""
+		if t.Summary.Stale {
+			stale = ", stale: written before a correction"
+		}
+		fmt.Fprintf(stdout, "-- summary (%s%s)\n   %s\n", t.Summary.Engine, stale, strings.ReplaceAll(t.Summary.Text, "\n", "\n   "))
 	}
 	return nil
 }

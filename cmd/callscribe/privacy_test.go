@@ -18,6 +18,7 @@ import (
 // a transcript, correct a profile, export, set a retention and run it, erase, and read
 // the ledger; reads, edits and the export land in the audit log without any text.
 func TestPrivacyCommands(t *testing.T) {
+	t.Parallel()
 	ctx := callscribe.AsSystem(context.Background())
 	url := pgtest.DB(t)
 	data := t.TempDir()
@@ -46,16 +47,25 @@ func TestPrivacyCommands(t *testing.T) {
 	db.RecordStaging(ctx, call, callscribe.Staging{Stage: "memory", ObjectKey: "k", Bytes: 1, SHA256: strings.Repeat("a", 64), StagedAt: time.Now()})
 	db.SetProcessing(ctx, call)
 	if _, err := db.CompleteCall(ctx, u.ID, callscribe.Transcript{CallID: call, Engine: "test", Text: "flamingo meadow",
-		Segments: []callscribe.Segment{{Speaker: "agent", Text: "flamingo"}, {Speaker: "agent", StartMS: 1000, EndMS: 1500, Text: "meadow"}}}); err != nil {
+		Segments: []callscribe.Segment{{Speaker: "agent", Text: "flamingo"}, {Speaker: "agent", StartMS: 1000, EndMS: 1500, Text: "meadow"}},
+		Summary:  &callscribe.Summary{Engine: "extractive", Text: "agent: flamingo meadow"}}); err != nil {
 		t.Fatal(err)
 	}
 
 	if out := mustRun(t, env, "transcript", "show", call.String()); !strings.Contains(out, "  1 [00:00.00 agent] flamingo") {
 		t.Errorf("transcript show:\n%s", out)
 	}
-	mustRun(t, env, "transcript", "edit", call.String(), "--segment", "2", "--text", "pasture", "--speaker", "client")
-	if out := mustRun(t, env, "transcript", "show", call.String()); !strings.Contains(out, "  2 [00:01.00 client] pasture") {
+	// The correction reaches the summary: written again by the configured summarizer
+	// (the extractive one), as over the API.
+	if out := mustRun(t, env, "transcript", "edit", call.String(), "--segment", "2", "--text", "pasture", "--speaker", "client"); !strings.Contains(out, "summary regenerated") {
+		t.Errorf("transcript edit: %s; want the summary regenerated", out)
+	}
+	out := mustRun(t, env, "transcript", "show", call.String())
+	if !strings.Contains(out, "  2 [00:01.00 client] pasture") {
 		t.Errorf("transcript show after edit:\n%s", out)
+	}
+	if _, summary, _ := strings.Cut(out, "-- summary (extractive)"); !strings.Contains(summary, "pasture") || strings.Contains(summary, "meadow") {
+		t.Errorf("summary after the correction:\n%s\nwant it written from the corrected words", out)
 	}
 	mustRun(t, env, "users", "edit", "ivanova@example.ru", "--phone", "+79990000000", "--patronymic", "Petrovna")
 	exportFile := filepath.Join(t.TempDir(), "export.json")
@@ -92,12 +102,12 @@ func TestPrivacyCommands(t *testing.T) {
 	if r := runCLI(t, env, t.TempDir(), "org", "set", "--org", "local", "--retention", "soon"); r.code != exitBadInput {
 		t.Errorf("org set --retention soon: exit %d, want %d", r.code, exitBadInput)
 	}
-	db.Exec(ctx, `UPDATE calls SET created_at = now() - interval '31 days' WHERE id = $1`, call)
+	db.Pool().Exec(ctx, `UPDATE calls SET created_at = now() - interval '31 days' WHERE id = $1`, call)
 	if out := mustRun(t, env, "retention", "run"); !strings.Contains(out, "1 transcripts, 2 segments") {
 		t.Errorf("retention run: %s", out)
 	}
 
-	out := mustRun(t, env, "erasure", "run", "--email", "ivanova@example.ru", "--request", "req-5")
+	out = mustRun(t, env, "erasure", "run", "--email", "ivanova@example.ru", "--request", "req-5")
 	var entry callscribe.ErasureEntry
 	if err := json.Unmarshal([]byte(out), &entry); err != nil || entry.Counts["users"] != 1 || entry.Counts["calls"] != 1 {
 		t.Errorf("erasure run printed %q (%v); want its ledger entry", out, err)

@@ -10,9 +10,12 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 
 	"callscribe"
 	"callscribe/privacy"
+	"callscribe/storage/postgres"
 )
 
 const requestsUsage = `usage:
@@ -105,7 +108,13 @@ func cmdRequests(ctx context.Context, cfg Config, args []string, stdout io.Write
 	if err != nil {
 		return err
 	}
-	reqs := &privacy.Requests{Store: a.db, Calendar: cal}
+	// Closing an erasure request enqueues its purge in the closing transaction: the store
+	// needs the job queue (as an insert-only client: the CLI works no jobs).
+	jobs, err := river.NewClient(riverpgxv5.New(a.db.Pool()), &river.Config{Logger: a.log})
+	if err != nil {
+		return fmt.Errorf("job queue: %w", err)
+	}
+	reqs := &privacy.Requests{Store: &postgres.Queued{DB: a.db, Jobs: jobs}, Calendar: cal}
 	actor := requestActor()
 	var r callscribe.Request
 	switch action {
@@ -155,9 +164,12 @@ func cmdRequests(ctx context.Context, cfg Config, args []string, stdout io.Write
 		}
 		r, err = reqs.Close(ctx, id, privacy.Closing{Reject: *reject, Reason: *reason, Notes: *notes, Actor: actor, Channel: callscribe.ConsentViaCLI})
 		if err == nil && r.Kind == callscribe.RequestErasure && r.Status == callscribe.RequestCompleted {
-			// The subject is out of reach since the close committed; purge now rather
-			// than at the retention job's next run.
-			_, err = eraser.Erase(ctx, r.UserID, r.ID.String())
+			// The subject is out of reach since the close committed, and the close queued
+			// their purge; purge now rather than wait for a worker (which then finds the
+			// subject gone and does nothing).
+			if _, err = eraser.Erase(ctx, r.UserID, r.ID.String()); callscribe.ErrorCode(err) == callscribe.ENOTFOUND {
+				err = nil // a worker was first
+			}
 		}
 	}
 	if err != nil {
@@ -174,18 +186,17 @@ func requestActor() string {
 	return "cli"
 }
 
-// requestOutput is how the CLI prints a request: times in Moscow, where its clock runs.
+// requestOutput is how the CLI prints a request: as the API does (instants in UTC), with
+// the day it is due.
 type requestOutput struct {
 	callscribe.Request
-	ReceivedAt string                    `json:"received_at"`
-	Due        callscribe.Date           `json:"due"` // extended_due_at when extended, else due_at
-	Overdue    bool                      `json:"overdue"`
-	Events     []callscribe.RequestEvent `json:"events,omitempty"`
+	Due     callscribe.Date           `json:"due"` // extended_due_at when extended, else due_at
+	Overdue bool                      `json:"overdue"`
+	Events  []callscribe.RequestEvent `json:"events,omitempty"`
 }
 
 func requestJSON(reqs *privacy.Requests, r callscribe.Request) requestOutput {
-	return requestOutput{Request: r, ReceivedAt: r.ReceivedAt.In(privacy.Moscow).Format(time.RFC3339),
-		Due: r.Due(), Overdue: reqs.Overdue(r)}
+	return requestOutput{Request: r, Due: r.Due(), Overdue: reqs.Overdue(r)}
 }
 
 func printRequests(w io.Writer, reqs *privacy.Requests, list []callscribe.Request, asJSON bool) error {

@@ -38,15 +38,20 @@ func decodeRequest(t *testing.T, s string) requestOut {
 // TestRequestsCommand drives the requests commands as an operator does; the first
 // request is the policy's check (received Friday 2025-10-31, due 2025-11-17).
 func TestRequestsCommand(t *testing.T) {
+	t.Parallel()
 	env := dbEnv(t)
 	mustRun(t, env, "users", "add", "--email", "sokolova@example.ru")
 	old := decodeRequest(t, mustRun(t, env, "requests", "add", "--kind", "access", "--email", "sokolova@example.ru", "--received", "2025-10-31"))
-	if old.ID == "" || old.Kind != "access" || old.Status != "received" || old.DueAt != "2025-11-17" || !strings.HasPrefix(old.ReceivedAt, "2025-10-31T00:00:00+03:00") {
-		t.Errorf("requests add printed %+v; want an id, kind access, status received, received 2025-10-31 (Moscow), due 2025-11-17", old)
+	if old.ID == "" || old.Kind != "access" || old.Status != "received" || old.DueAt != "2025-11-17" || old.ReceivedAt != "2025-10-30T21:00:00Z" {
+		t.Errorf("requests add printed %+v; want an id, kind access, status received, received 2025-10-31 (Moscow) written in UTC as the API writes it, due 2025-11-17", old)
+	}
+	if shown := decodeRequest(t, mustRun(t, env, "requests", "show", old.ID)); shown.ReceivedAt != old.ReceivedAt {
+		t.Errorf("requests show printed received_at %q, add printed %q: one form everywhere", shown.ReceivedAt, old.ReceivedAt)
 	}
 	today := time.Now().In(time.FixedZone("MSK", 3*3600)).Format(time.DateOnly)
 	fresh := decodeRequest(t, mustRun(t, env, "requests", "add", "--kind", "blocking", "--email", "sokolova@example.ru"))
-	if !strings.HasPrefix(fresh.ReceivedAt, today) || fresh.Overdue {
+	freshAt, err := time.Parse(time.RFC3339, fresh.ReceivedAt)
+	if err != nil || !strings.HasSuffix(fresh.ReceivedAt, "Z") || freshAt.In(time.FixedZone("MSK", 3*3600)).Format(time.DateOnly) != today || fresh.Overdue {
 		t.Errorf("request received now: %+v, want received %s and not overdue", fresh, today)
 	}
 

@@ -19,6 +19,7 @@ import (
 	"callscribe/pipeline"
 	"callscribe/privacy"
 	"callscribe/storage/postgres"
+	"callscribe/summarize"
 	"callscribe/web"
 	"callscribe/webhook"
 )
@@ -35,7 +36,11 @@ type service struct {
 	pipeline *pipeline.Pipeline
 	stage    callscribe.Stage
 	queue    *river.Client[pgx.Tx]
-	closeASR func()
+	queued   *postgres.Queued // the database with the queue: closing a request enqueues in it
+	eraser   *privacy.Eraser  // nil without a ledger key
+	// summarizer writes a corrected transcript's summary again; nil: summaries are off.
+	summarizer summarize.Summarizer
+	closeASR   func()
 }
 
 // newService wires the pipeline, the stage and the job queue. With runJobs the River
@@ -74,7 +79,17 @@ func newService(ctx context.Context, a *app, scfg ServiceConfig, runJobs bool) (
 	})
 	workers := river.NewWorkers()
 	river.AddWorker(workers, &pipeline.Worker{Pipeline: p, TimeoutFloor: scfg.JobTimeout})
-	river.AddWorker(workers, webhook.NewWorker(webhook.New(a.db.Pool(), a.cfg.webhookConfig())))
+	river.AddWorker(workers, webhook.NewWorker(webhook.New(a.db, a.cfg.webhookConfig(a.log))))
+	// Without a ledger key the service still runs; completing an erasure request then
+	// fails (privacy.Requests refuses it without an eraser), and nothing works the
+	// erasure queue.
+	eraser, err := a.eraser()
+	if err != nil {
+		a.log.Warn("erasure requests cannot be completed over the API", "err", err)
+		eraser = nil
+	} else {
+		river.AddWorker(workers, &privacy.EraseWorker{Requests: a.db, Eraser: eraser, Logger: a.log})
+	}
 	rcfg := &river.Config{
 		Workers:              workers,
 		JobTimeout:           scfg.JobTimeout,
@@ -87,6 +102,9 @@ func newService(ctx context.Context, a *app, scfg ServiceConfig, runJobs bool) (
 			river.QueueDefault: {MaxWorkers: scfg.Workers},
 			webhook.Queue:      {MaxWorkers: webhookWorkers},
 		}
+		if eraser != nil {
+			rcfg.Queues[callscribe.EraseQueue] = river.QueueConfig{MaxWorkers: 1}
+		}
 	}
 	client, err := river.NewClient(riverpgxv5.New(a.db.Pool()), rcfg)
 	if err != nil {
@@ -97,8 +115,8 @@ func newService(ctx context.Context, a *app, scfg ServiceConfig, runJobs bool) (
 	// A call's end records its webhook deliveries, with their jobs, in the transaction
 	// that ends it: whichever process or path ends a call (a worker, the sweeper, a
 	// withdrawal of consent), its event is sent, even if that process dies right after.
-	a.db.OnCallEnd(webhook.NewNotifier(client).CallEnded)
-	return &service{pipeline: p, stage: stage, queue: client, closeASR: closeASR}, nil
+	a.db.NotifyOnCallEnd(webhook.NewNotifier().CallEnded, client)
+	return &service{pipeline: p, stage: stage, queue: client, queued: queued, eraser: eraser, summarizer: summarizer, closeASR: closeASR}, nil
 }
 
 func cmdServe(ctx context.Context, cfg Config, args []string, stdout io.Writer) error {
@@ -145,14 +163,6 @@ func cmdServe(ctx context.Context, cfg Config, args []string, stdout io.Writer) 
 	if err != nil {
 		return err
 	}
-	// Without a ledger key the API still serves every other request; completing an
-	// erasure request then fails (privacy.Requests refuses it without an eraser).
-	eraser, err := a.eraser()
-	if err != nil {
-		a.log.Warn("erasure requests cannot be completed over the API", "err", err)
-		eraser = nil
-	}
-
 	ln, err := net.Listen("tcp", scfg.HTTPAddr)
 	if err != nil {
 		return callscribe.Wrap(callscribe.EINVALID, err, "CALLSCRIBE_HTTP_ADDR: cannot listen on %s: %v", scfg.HTTPAddr, err)
@@ -163,9 +173,9 @@ func cmdServe(ctx context.Context, cfg Config, args []string, stdout io.Writer) 
 		UploadIdleTimeout: scfg.UploadIdleTimeout,
 		Logger:            a.log,
 		Consents:          &privacy.Consents{Store: a.db, PolicyVersion: a.cfg.PolicyVersion, Audit: &privacy.Audit{}, AuditLog: a.db},
-		Requests:          &privacy.Requests{Store: a.db, Calendar: cal, Eraser: optionalEraser(eraser)},
+		Requests:          &privacy.Requests{Store: svc.queued, Calendar: cal, Eraser: svc.eraser},
 		Exporter:          &privacy.Exporter{Store: a.db},
-		Editor:            a.db,
+		Editor:            corrections(a.db, svc.summarizer, a.log),
 		AuditLog:          a.db,
 	}).HTTPServer()
 	if scfg.ServeWorker {
@@ -263,12 +273,4 @@ func cmdWorker(ctx context.Context, cfg Config, args []string, stdout io.Writer)
 	stopQueue(down, svc.queue, a)
 	fmt.Fprintln(stdout, "callscribe worker: stopped")
 	return nil
-}
-
-// optionalEraser keeps a missing eraser a nil interface, which privacy.Requests checks.
-func optionalEraser(e *privacy.Eraser) privacy.SubjectEraser {
-	if e == nil {
-		return nil
-	}
-	return e
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -13,13 +14,20 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
+	"callscribe/internal/eventually"
 	"callscribe/internal/testcall"
 )
 
 // TestServeProcess runs `callscribe serve` as an operator does: keys and users from the
-// CLI, an upload over HTTP, the transcript read back, then SIGTERM and a clean exit.
+// CLI, an upload over HTTP, the transcript read back, the user's erasure request closed
+// over HTTP and carried out by the serve process's own worker, then SIGTERM and a clean
+// exit.
 func TestServeProcess(t *testing.T) {
-	env := append(dbEnv(t), "CALLSCRIBE_HTTP_ADDR=127.0.0.1:0", "CALLSCRIBE_LOG_LEVEL=info")
+	t.Parallel()
+	env := append(dbEnv(t), "CALLSCRIBE_HTTP_ADDR=127.0.0.1:0", "CALLSCRIBE_LOG_LEVEL=info",
+		"CALLSCRIBE_LEDGER_KEY="+strings.Repeat("k", 40), "CALLSCRIBE_DATA_DIR="+t.TempDir())
 	mustRun(t, env, "users", "add", "--org", "acme", "--email", "ivanova@example.ru", "--phone", "+79161234567")
 	mustRun(t, env, "consent", "grant", "--org", "acme", "--email", "ivanova@example.ru", "--purpose", "transcription")
 	out := strings.Split(strings.TrimSpace(mustRun(t, env, "apikey", "create", "--org", "acme")), "\n")
@@ -119,6 +127,33 @@ func TestServeProcess(t *testing.T) {
 	if code != http.StatusOK || !strings.Contains(string(txt), "] ") {
 		t.Errorf("transcript: %d %q", code, txt)
 	}
+
+	// Erasure over HTTP: the close takes the call out of reach at once, and the purge it
+	// queued runs in this process's erasure queue, without waiting for retention.
+	code, body = call("POST", "/v1/requests", strings.NewReader(`{"kind":"erasure","email":"ivanova@example.ru"}`))
+	var req struct{ ID string }
+	if err := json.Unmarshal(body, &req); err != nil || code != http.StatusCreated {
+		t.Fatalf("erasure request: %d %s", code, body)
+	}
+	for _, step := range []string{"start", "close"} {
+		if code, body := call("POST", "/v1/requests/"+req.ID+"/"+step, strings.NewReader(`{}`)); code != http.StatusOK {
+			t.Fatalf("%s the erasure request: %d %s", step, code, body)
+		}
+	}
+	if code, body := call("GET", "/v1/calls/"+acc.ID, nil); code != http.StatusNotFound || strings.Contains(string(body), "ivanova") {
+		t.Errorf("the erased user's call right after the close: %d %s; want 404 naming no one", code, body)
+	}
+	dbURL := strings.TrimPrefix(env[0], "CALLSCRIBE_DATABASE_URL=")
+	eventually.True(t, 10*time.Second, "erasure ledger entry written by serve's worker", func() bool {
+		conn, err := pgx.Connect(context.Background(), dbURL)
+		if err != nil {
+			return false
+		}
+		defer conn.Close(context.Background())
+		var n int
+		conn.QueryRow(context.Background(), `SELECT count(*) FROM erasure_ledger WHERE request_id = $1`, req.ID).Scan(&n)
+		return n == 1
+	})
 
 	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)

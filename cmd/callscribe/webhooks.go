@@ -5,8 +5,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/google/uuid"
 
@@ -19,11 +21,14 @@ import (
 const webhookUsage = `usage:
   callscribe webhook add --org NAME --url URL --country CC [--events call.completed,call.failed,call.discarded]
   callscribe webhook list [--org NAME]
-  callscribe webhook remove ID`
+  callscribe webhook remove ID
+  callscribe webhook deliveries [--org NAME] [--status pending|delivered|failed]`
 
-// webhookConfig is the webhook settings the configuration describes.
-func (c Config) webhookConfig() webhook.Config {
+// webhookConfig is the webhook settings the configuration describes; log is told of
+// every delivery given up for good.
+func (c Config) webhookConfig(log *slog.Logger) webhook.Config {
 	return webhook.Config{
+		Logger:      log,
 		Allowed:     c.Egress.Allowed,
 		Policy:      c.Egress.WebhookAllow,
 		Timeout:     c.Egress.WebhookTimeout,
@@ -37,7 +42,7 @@ func cmdWebhook(ctx context.Context, cfg Config, args []string, stdout io.Writer
 		return usagef("%s", webhookUsage)
 	}
 	fs := newFlags("webhook " + args[0])
-	var org, rawURL, country, events *string
+	var org, rawURL, country, events, status *string
 	switch args[0] {
 	case "add":
 		org = fs.String("org", "", "organization name (required)")
@@ -46,6 +51,9 @@ func cmdWebhook(ctx context.Context, cfg Config, args []string, stdout io.Writer
 		events = fs.String("events", "", "events to send; default all")
 	case "list":
 		org = fs.String("org", "", "organization name; default all")
+	case "deliveries":
+		org = fs.String("org", "", "organization name; default all")
+		status = fs.String("status", "", "pending, delivered or failed; default all")
 	case "remove":
 	default:
 		return usagef("unknown webhook command %q\n%s", args[0], webhookUsage)
@@ -69,6 +77,12 @@ func cmdWebhook(ctx context.Context, cfg Config, args []string, stdout io.Writer
 		if evs, err = webhook.ParseEvents(*events); err != nil {
 			return usagef("--events: %s", callscribe.ErrorMessage(err))
 		}
+	case "deliveries":
+		switch *status {
+		case "", callscribe.WebhookPending, callscribe.WebhookDelivered, callscribe.WebhookFailed:
+		default:
+			return usagef("--status: %q is not pending, delivered or failed", *status)
+		}
 	case "remove":
 		if len(pos) != 1 {
 			return usagef("usage: callscribe webhook remove ID")
@@ -83,7 +97,7 @@ func cmdWebhook(ctx context.Context, cfg Config, args []string, stdout io.Writer
 		return err
 	}
 	defer a.close()
-	w := webhook.New(a.db.Pool(), cfg.webhookConfig())
+	w := webhook.New(a.db, cfg.webhookConfig(a.log))
 	switch args[0] {
 	case "add":
 		ep, err := w.Add(ctx, *org, *rawURL, *country, evs)
@@ -112,6 +126,26 @@ func cmdWebhook(ctx context.Context, cfg Config, args []string, stdout io.Writer
 				names = append(names, string(e))
 			}
 			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", ep.ID, ep.Org, ep.Country, state, strings.Join(names, ","), residency.Redact(ep.URL))
+		}
+		return tw.Flush()
+	case "deliveries":
+		ds, err := w.ListDeliveries(ctx, webhook.DeliveryFilter{Org: *org, State: *status})
+		if err != nil {
+			return err
+		}
+		// Ids, states and the last answer: never a payload.
+		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "ID\tORGANIZATION\tENDPOINT\tEVENT\tCALL\tSTATE\tATTEMPTS\tLAST\tCREATED")
+		for _, d := range ds {
+			last := d.LastError
+			if d.LastStatus != nil && last == "" {
+				last = fmt.Sprint(*d.LastStatus)
+			}
+			if last == "" {
+				last = "-"
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\n", d.ID, d.Org, d.EndpointID, d.Event, d.CallID, d.State(),
+				d.Attempts, last, d.CreatedAt.UTC().Format(time.RFC3339))
 		}
 		return tw.Flush()
 	default:

@@ -1,9 +1,16 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"strings"
 	"testing"
+
+	"github.com/google/uuid"
+
+	"callscribe"
+	"callscribe/storage/pgtest"
+	"callscribe/storage/postgres"
 )
 
 func TestWebhookCommands(t *testing.T) {
@@ -48,5 +55,63 @@ func TestWebhookCommands(t *testing.T) {
 		if r.code != tt.code || !strings.Contains(r.stderr, tt.want) {
 			t.Errorf("%s: exit %d, stderr %q; want exit %d mentioning %q", strings.Join(tt.args, " "), r.code, r.stderr, tt.code, tt.want)
 		}
+	}
+}
+
+// TestWebhookDeliveriesCommand: `webhook deliveries` lists the deliveries given up for
+// good, by organization and state, with ids and the last answer, never a payload.
+func TestWebhookDeliveriesCommand(t *testing.T) {
+	t.Parallel()
+	ctx := callscribe.AsSystem(context.Background())
+	url := pgtest.DB(t)
+	env := []string{"CALLSCRIBE_DATABASE_URL=" + url, "TMPDIR=" + t.TempDir()}
+	mustRun(t, env, "users", "add", "--email", "ivanova@example.ru", "--org", "acme")
+	db, err := postgres.Open(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	org, err := db.OrganizationID(ctx, "acme")
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, err := db.UserByEmail(ctx, org, "ivanova@example.ru")
+	if err != nil {
+		t.Fatal(err)
+	}
+	call, err := db.CreateCall(ctx, org, u.ID, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ep := mustRun(t, env, "webhook", "add", "--org", "acme", "--url", "https://crm.example.ru/hooks", "--country", "RU")
+	var endpoint struct{ ID string }
+	if err := json.Unmarshal([]byte(ep), &endpoint); err != nil {
+		t.Fatal(err)
+	}
+	failed, pending := uuid.New(), uuid.New()
+	for _, d := range []struct {
+		id     uuid.UUID
+		failed bool
+	}{{failed, true}, {pending, false}} {
+		if _, err := db.Pool().Exec(ctx, `
+			INSERT INTO webhook_deliveries (id, endpoint_id, event, call_id, payload, attempts, last_status, last_error, failed_at)
+			VALUES ($1, $2, 'call.completed', $3, '{"data":{"status":"completed"}}', 1, 410, '410 Gone', CASE WHEN $4 THEN now() END)`,
+			d.id, endpoint.ID, call, d.failed); err != nil {
+			t.Fatal(err)
+		}
+	}
+	out := mustRun(t, env, "webhook", "deliveries", "--org", "acme", "--status", "failed")
+	if !strings.Contains(out, failed.String()) || !strings.Contains(out, "failed") || !strings.Contains(out, "410 Gone") ||
+		!strings.Contains(out, call.String()) || strings.Contains(out, pending.String()) || strings.Contains(out, `"status"`) {
+		t.Errorf("webhook deliveries --status failed:\n%s\nwant the failed delivery alone, with its call and last answer, no payload", out)
+	}
+	if all := mustRun(t, env, "webhook", "deliveries"); !strings.Contains(all, failed.String()) || !strings.Contains(all, pending.String()) {
+		t.Errorf("webhook deliveries:\n%s\nwant both", all)
+	}
+	if none := mustRun(t, env, "webhook", "deliveries", "--org", "nobody"); strings.Contains(none, failed.String()) {
+		t.Errorf("webhook deliveries --org nobody lists acme's: %s", none)
+	}
+	if r := runCLI(t, env, t.TempDir(), "webhook", "deliveries", "--status", "lost"); r.code != exitBadInput {
+		t.Errorf("webhook deliveries --status lost: exit %d, want %d", r.code, exitBadInput)
 	}
 }

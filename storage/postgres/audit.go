@@ -12,17 +12,15 @@ import (
 	"callscribe"
 )
 
-// Execer runs a statement: the pool, or a transaction the audit entry must share.
-type Execer interface {
+// execer runs a statement: the pool, or a transaction the audit entry must share.
+type execer interface {
 	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
 }
 
-type execer = Execer
-
-// RecordAudit appends e to the audit log through q (a pool or a transaction). A zero At
-// is the database's now().
-func RecordAudit(ctx context.Context, q Execer, e callscribe.AuditEntry) error {
-	return insertAudit(ctx, q, e)
+// AppendAudit appends e to the audit log in a transaction of its own. A zero At is the
+// database's now().
+func (db *DB) AppendAudit(ctx context.Context, e callscribe.AuditEntry) error {
+	return insertAudit(ctx, db.pool, e)
 }
 
 func insertAudit(ctx context.Context, q execer, e callscribe.AuditEntry) error {
@@ -52,11 +50,6 @@ func nullUUID(id uuid.UUID) any {
 		return nil
 	}
 	return id
-}
-
-// Pool is an Execer too; DB.Exec lets callers record audit entries outside a transaction.
-func (db *DB) Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error) {
-	return db.pool.Exec(ctx, sql, args...)
 }
 
 // AuditAbout lists the audit entries about a subject, oldest first.

@@ -299,7 +299,7 @@ func (db *DB) Transcript(ctx context.Context, callID uuid.UUID) (callscribe.Tran
 		return t, fmt.Errorf("read segments: %w", err)
 	}
 	var sum callscribe.Summary
-	err = db.pool.QueryRow(ctx, `SELECT engine, text FROM summaries WHERE call_id = $1`, callID).Scan(&sum.Engine, &sum.Text)
+	err = db.pool.QueryRow(ctx, `SELECT engine, text, stale FROM summaries WHERE call_id = $1`, callID).Scan(&sum.Engine, &sum.Text, &sum.Stale)
 	switch {
 	case err == nil:
 		t.Summary = &sum

@@ -86,21 +86,6 @@ func (db *DB) MarkErased(ctx context.Context, userID uuid.UUID, requestID string
 	return u, nil
 }
 
-// MarkErasedTx is MarkErased inside tx: the transaction that completes an erasure
-// request takes its subject out of reach as it commits.
-func (db *DB) MarkErasedTx(ctx context.Context, tx pgx.Tx, userID uuid.UUID, requestID string, at time.Time) error {
-	tag, err := tx.Exec(ctx, `
-		UPDATE users SET erased_at = coalesce(erased_at, $2), erasure_request = coalesce(erasure_request, $3)
-		WHERE id = $1`, userID, at, requestID)
-	if err != nil {
-		return fmt.Errorf("mark user erased: %w", err)
-	}
-	if tag.RowsAffected() == 0 {
-		return callscribe.Errorf(callscribe.ENOTFOUND, "no user with id %s", userID)
-	}
-	return nil
-}
-
 // SubjectCalls lists the ids of every call the user owns, oldest first: rows are written
 // in about that order, so a batch of neighbouring calls finds its segments on neighbouring
 // pages (in id order, random uuids, each batch touched pages all over the table and took
@@ -199,7 +184,14 @@ func purgeCalls(ctx context.Context, tx pgx.Tx, userID uuid.UUID, callIDs []uuid
 func (db *DB) FinishErasure(ctx context.Context, userID uuid.UUID, entry callscribe.ErasureEntry, counts map[string]int64,
 	beforeCommit func(callscribe.ErasureEntry) error) (callscribe.ErasureEntry, error) {
 	err := db.inTx(ctx, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `SELECT 1 FROM users WHERE id = $1 FOR UPDATE`, userID); err != nil {
+		// Two erasers of one subject (a queued purge and Reapply, say): the second finds
+		// the user row gone and writes no second ledger entry.
+		var one int
+		err := tx.QueryRow(ctx, `SELECT 1 FROM users WHERE id = $1 FOR UPDATE`, userID).Scan(&one)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return callscribe.Errorf(callscribe.ENOTFOUND, "no user with id %s", userID)
+		}
+		if err != nil {
 			return err
 		}
 		rows, err := tx.Query(ctx, `SELECT id FROM calls WHERE owner_id = $1`, userID)
@@ -346,26 +338,18 @@ func (db *DB) ImportLedger(ctx context.Context, entries []callscribe.ErasureEntr
 	return n, nil
 }
 
-// Subject is a user as Reapply needs them: the id, the request of an erasure left
-// unfinished (empty when none), and the contacts the ledger's hashes are over.
-type Subject struct {
-	ID             uuid.UUID
-	Email, Phone   string
-	ErasureRequest string // set when an erasure was started and not finished
-}
-
 // Subjects calls fn for every user, erased ones included, in id order; 10,000 users are
 // one streamed query.
-func (db *DB) Subjects(ctx context.Context, fn func(Subject) error) error {
+func (db *DB) Subjects(ctx context.Context, fn func(callscribe.Subject) error) error {
 	rows, err := db.pool.Query(ctx, `
 		SELECT id, email, phone, CASE WHEN erased_at IS NULL THEN '' ELSE coalesce(erasure_request, '') END
 		FROM users ORDER BY id`)
 	if err != nil {
 		return fmt.Errorf("list users: %w", err)
 	}
-	var subjects []Subject
+	var subjects []callscribe.Subject
 	for rows.Next() {
-		var s Subject
+		var s callscribe.Subject
 		if err := rows.Scan(&s.ID, &s.Email, &s.Phone, &s.ErasureRequest); err != nil {
 			rows.Close()
 			return fmt.Errorf("list users: %w", err)

@@ -13,18 +13,10 @@ import (
 	"callscribe"
 )
 
-// Organization is an organization and its retention period for transcripts and
-// summaries (nil: kept until erased).
-type Organization struct {
-	ID        uuid.UUID
-	Name      string
-	Retention *time.Duration
-}
-
 const orgColumns = `id, name, extract(epoch FROM retention)::bigint`
 
-func scanOrg(row pgx.Row) (Organization, error) {
-	var o Organization
+func scanOrg(row pgx.Row) (callscribe.Organization, error) {
+	var o callscribe.Organization
 	var secs *int64
 	if err := row.Scan(&o.ID, &o.Name, &secs); err != nil {
 		return o, err
@@ -37,7 +29,7 @@ func scanOrg(row pgx.Row) (Organization, error) {
 }
 
 // OrganizationByName finds an organization; ENOTFOUND when there is none.
-func (db *DB) OrganizationByName(ctx context.Context, name string) (Organization, error) {
+func (db *DB) OrganizationByName(ctx context.Context, name string) (callscribe.Organization, error) {
 	o, err := scanOrg(db.pool.QueryRow(ctx, `SELECT `+orgColumns+` FROM organizations WHERE name = $1`, name))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return o, callscribe.Errorf(callscribe.ENOTFOUND, "no organization %q", name)
@@ -49,12 +41,12 @@ func (db *DB) OrganizationByName(ctx context.Context, name string) (Organization
 }
 
 // Organizations lists every organization by name.
-func (db *DB) Organizations(ctx context.Context) ([]Organization, error) {
+func (db *DB) Organizations(ctx context.Context) ([]callscribe.Organization, error) {
 	rows, err := db.pool.Query(ctx, `SELECT `+orgColumns+` FROM organizations ORDER BY name`)
 	if err != nil {
 		return nil, fmt.Errorf("list organizations: %w", err)
 	}
-	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Organization, error) { return scanOrg(r) })
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (callscribe.Organization, error) { return scanOrg(r) })
 	if err != nil {
 		return nil, fmt.Errorf("list organizations: %w", err)
 	}
@@ -152,30 +144,19 @@ func (db *DB) UserByID(ctx context.Context, id uuid.UUID) (callscribe.User, erro
 	return u, nil
 }
 
-// Call is a call as its owner's export lists it.
-type Call struct {
-	ID           uuid.UUID `json:"id"`
-	Organization uuid.UUID `json:"organization_id"`
-	OwnerID      uuid.UUID `json:"owner_id"`
-	Status       string    `json:"status"`
-	Channels     []string  `json:"channels"`
-	DurationMS   *int64    `json:"duration_ms"`
-	ErrorCode    *string   `json:"error_code,omitempty"`
-	CreatedAt    time.Time `json:"created_at"`
-	UpdatedAt    time.Time `json:"updated_at"`
-}
-
-// CallsOf lists the user's calls, oldest first.
-func (db *DB) CallsOf(ctx context.Context, userID uuid.UUID) ([]Call, error) {
-	rows, err := db.pool.Query(ctx, `
-		SELECT id, organization_id, owner_id, status, channels, duration_ms, error_code, created_at, updated_at
-		FROM calls WHERE owner_id = $1 ORDER BY created_at, id`, userID)
+// CallsOf lists the user's calls, oldest first, with their staging records (without the
+// key) and receipts.
+func (db *DB) CallsOf(ctx context.Context, userID uuid.UUID) ([]callscribe.Call, error) {
+	rows, err := db.pool.Query(ctx, `SELECT `+callColumns+callFrom+`
+		WHERE c.owner_id = $1 AND u.erased_at IS NULL ORDER BY c.created_at, c.id`, userID)
 	if err != nil {
 		return nil, fmt.Errorf("list calls: %w", err)
 	}
-	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Call, error) {
-		var c Call
-		err := r.Scan(&c.ID, &c.Organization, &c.OwnerID, &c.Status, &c.Channels, &c.DurationMS, &c.ErrorCode, &c.CreatedAt, &c.UpdatedAt)
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (callscribe.Call, error) {
+		c, err := scanCall(r)
+		if c.Staging != nil {
+			c.Staging.Key = nil
+		}
 		return c, err
 	})
 	if err != nil {
@@ -287,7 +268,8 @@ func (db *DB) EditUser(ctx context.Context, userID uuid.UUID, edits []ProfileEdi
 
 // EditSegment rectifies segment ord (0-based) of a call's transcript: its text, its
 // speaker label, or both (nil: unchanged). The transcript's text, and with it the search
-// index (a generated column), is rebuilt from the segments in the same transaction; the
+// index (a generated column), is rebuilt from the segments in the same transaction; a
+// summary is marked stale when the text changed (ReplaceSummary writes it again); the
 // before and after go to rectifications; the edit is audited without any text.
 func (db *DB) EditSegment(ctx context.Context, callID uuid.UUID, ord int, text, speaker *string, actor string) ([]callscribe.Rectification, error) {
 	var out []callscribe.Rectification
@@ -339,6 +321,12 @@ func (db *DB) EditSegment(ctx context.Context, callID uuid.UUID, ord int, text, 
 			WHERE id = $1`, transcriptID); err != nil {
 			return err
 		}
+		// The summary was written from the words before: stale until written again.
+		if text != nil && *text != oldText {
+			if _, err := tx.Exec(ctx, `UPDATE summaries SET stale = true WHERE call_id = $1`, callID); err != nil {
+				return err
+			}
+		}
 		objectID := callID.String() + "/" + strconv.Itoa(ord+1)
 		detail := map[string]any{"segment": ord + 1}
 		for _, c := range changes {
@@ -376,4 +364,42 @@ func (db *DB) SearchTranscripts(ctx context.Context, query string) ([]uuid.UUID,
 		return nil, fmt.Errorf("search transcripts: %w", err)
 	}
 	return ids, nil
+}
+
+// ReplaceSummary writes a call's summary again after a correction, clearing its stale
+// mark, in a transaction that holds the owner's row lock and re-checks their consent to
+// summarization: without it nothing is written and the summary stays stale. basedOn is
+// the transcript text the summary was made from; when a later correction changed it
+// meanwhile, nothing is written either (that correction's own summary follows). It
+// reports whether the summary was written.
+func (db *DB) ReplaceSummary(ctx context.Context, callID uuid.UUID, basedOn string, s callscribe.Summary) (bool, error) {
+	var written bool
+	err := db.inTx(ctx, func(tx pgx.Tx) error {
+		written = false
+		var owner uuid.UUID
+		err := tx.QueryRow(ctx, `SELECT owner_id FROM calls WHERE id = $1`, callID).Scan(&owner)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return callscribe.Errorf(callscribe.ENOTFOUND, "no call %s", callID)
+		}
+		if err != nil {
+			return err
+		}
+		if err := lockUser(ctx, tx, owner, "SHARE"); err != nil {
+			return err
+		}
+		ok, err := consentInForce(ctx, tx, owner, callscribe.PurposeSummarization)
+		if err != nil || !ok {
+			return err
+		}
+		tag, err := tx.Exec(ctx, `
+			UPDATE summaries SET engine = $3, text = $4, stale = false
+			WHERE call_id = $1 AND (SELECT text FROM transcripts WHERE call_id = $1) = $2`,
+			callID, basedOn, s.Engine, s.Text)
+		written = err == nil && tag.RowsAffected() == 1
+		return err
+	})
+	if err != nil {
+		return false, fmt.Errorf("replace summary: %w", err)
+	}
+	return written, nil
 }

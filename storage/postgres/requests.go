@@ -8,6 +8,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+	"github.com/riverqueue/river"
 
 	"callscribe"
 )
@@ -71,13 +72,88 @@ func (db *DB) Requests(ctx context.Context, f callscribe.RequestFilter) ([]calls
 	return out, nil
 }
 
+// RequestTx is the transaction that changes a request, as the effects of closing one
+// use it. It is privacy.RequestTx: both are aliases of this one interface type, so that
+// UpdateRequest matches privacy's store without this package importing privacy.
+type RequestTx = interface {
+	BlockUser(ctx context.Context, userID uuid.UUID, at time.Time) error
+	WithdrawAllConsents(ctx context.Context, userID uuid.UUID, channel callscribe.ConsentChannel, at time.Time) error
+	EraseSubject(ctx context.Context, userID, requestID uuid.UUID, at time.Time) error
+}
+
+// requestTx carries out the effects of closing a request in the closing transaction.
+type requestTx struct {
+	tx   pgx.Tx
+	jobs JobInserter // nil: no job queue, and no erasure can be enqueued
+}
+
+// BlockUser blocks the user (see BlockUser).
+func (r requestTx) BlockUser(ctx context.Context, userID uuid.UUID, at time.Time) error {
+	_, err := blockUser(ctx, r.tx, userID, at)
+	return err
+}
+
+// WithdrawAllConsents withdraws every consent of the user in force, recording each
+// withdrawal as an event (see WithdrawConsent).
+func (r requestTx) WithdrawAllConsents(ctx context.Context, userID uuid.UUID, channel callscribe.ConsentChannel, at time.Time) error {
+	if err := lockUser(ctx, r.tx, userID, "UPDATE"); err != nil {
+		return err
+	}
+	for _, p := range callscribe.Purposes {
+		if _, err := withdrawConsent(ctx, r.tx, userID, p, channel, at); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// EraseSubject marks the user erased (see MarkErased), under the user row's exclusive
+// lock, and enqueues the purge of their data (an erase_subject job naming the request):
+// from the commit on every read leaves the user and their calls out, and a worker purges
+// them.
+func (r requestTx) EraseSubject(ctx context.Context, userID, requestID uuid.UUID, at time.Time) error {
+	if r.jobs == nil {
+		return errors.New("erase subject: no job queue configured to purge them")
+	}
+	tag, err := r.tx.Exec(ctx, `
+		UPDATE users SET erased_at = coalesce(erased_at, $2), erasure_request = coalesce(erasure_request, $3)
+		WHERE id = $1`, userID, at, requestID.String())
+	if err != nil {
+		return fmt.Errorf("mark user erased: %w", err)
+	}
+	if tag.RowsAffected() == 0 {
+		return callscribe.Errorf(callscribe.ENOTFOUND, "no user with id %s", userID)
+	}
+	if _, err := r.jobs.InsertTx(ctx, r.tx, callscribe.EraseSubjectJob{RequestID: requestID},
+		&river.InsertOpts{Queue: callscribe.EraseQueue, UniqueOpts: river.UniqueOpts{ByArgs: true}}); err != nil {
+		return fmt.Errorf("enqueue erasure: %w", err)
+	}
+	return nil
+}
+
 // UpdateRequest changes a request in one transaction that holds its row lock: change
 // gets the request as stored and returns it as it must be stored and the event that
 // records the transition; then effect, when given, runs in the same transaction (so
-// that what closing a request does commits with the close, or not at all).
+// that what closing a request does commits with the close, or not at all). On a DB
+// without a job queue an erasure cannot be enqueued: use Queued's.
 func (db *DB) UpdateRequest(ctx context.Context, id uuid.UUID,
 	change func(callscribe.Request) (callscribe.Request, callscribe.RequestEvent, error),
-	effect func(ctx context.Context, tx pgx.Tx, r callscribe.Request) error,
+	effect func(ctx context.Context, tx RequestTx, r callscribe.Request) error,
+) (callscribe.Request, error) {
+	return db.updateRequest(ctx, nil, id, change, effect)
+}
+
+// UpdateRequest is DB.UpdateRequest whose effects can enqueue jobs (an erasure's purge).
+func (q *Queued) UpdateRequest(ctx context.Context, id uuid.UUID,
+	change func(callscribe.Request) (callscribe.Request, callscribe.RequestEvent, error),
+	effect func(ctx context.Context, tx RequestTx, r callscribe.Request) error,
+) (callscribe.Request, error) {
+	return q.updateRequest(ctx, q.Jobs, id, change, effect)
+}
+
+func (db *DB) updateRequest(ctx context.Context, jobs JobInserter, id uuid.UUID,
+	change func(callscribe.Request) (callscribe.Request, callscribe.RequestEvent, error),
+	effect func(ctx context.Context, tx RequestTx, r callscribe.Request) error,
 ) (callscribe.Request, error) {
 	var out callscribe.Request
 	err := db.inTx(ctx, func(tx pgx.Tx) error {
@@ -109,7 +185,7 @@ func (db *DB) UpdateRequest(ctx context.Context, id uuid.UUID,
 			return err
 		}
 		if effect != nil {
-			if err := effect(ctx, tx, r); err != nil {
+			if err := effect(ctx, requestTx{tx: tx, jobs: jobs}, r); err != nil {
 				return err
 			}
 		}
@@ -167,26 +243,6 @@ func (db *DB) RequestCounts(ctx context.Context, today callscribe.Date) ([]calls
 		return nil, fmt.Errorf("count requests: %w", err)
 	}
 	return out, nil
-}
-
-// BlockUserInTx blocks the user in tx (see BlockUser); for effects of closing a request.
-func (db *DB) BlockUserInTx(ctx context.Context, tx pgx.Tx, userID uuid.UUID, at time.Time) error {
-	_, err := blockUser(ctx, tx, userID, at)
-	return err
-}
-
-// WithdrawAllConsentsInTx withdraws every consent of the user in force, in tx, recording
-// each withdrawal as an event (see WithdrawConsent); for effects of closing a request.
-func (db *DB) WithdrawAllConsentsInTx(ctx context.Context, tx pgx.Tx, userID uuid.UUID, channel callscribe.ConsentChannel, at time.Time) error {
-	if err := lockUser(ctx, tx, userID, "UPDATE"); err != nil {
-		return err
-	}
-	for _, p := range callscribe.Purposes {
-		if _, err := withdrawConsent(ctx, tx, userID, p, channel, at); err != nil {
-			return err
-		}
-	}
-	return nil
 }
 
 const requestQuery = `

@@ -203,10 +203,12 @@ func scanCall(row pgx.Row) (callscribe.Call, error) {
 }
 
 // Call returns a call of the organization with its staging record and receipt;
-// ENOTFOUND for a call that does not exist or belongs to another organization.
+// ENOTFOUND for a call that does not exist, belongs to another organization or to a
+// user being erased (the message names the call id only).
 // The staging key is left out: only CallForWork reads it.
 func (db *DB) Call(ctx context.Context, orgID, callID uuid.UUID) (callscribe.Call, error) {
-	c, err := scanCall(db.pool.QueryRow(ctx, `SELECT `+callColumns+callFrom+` WHERE c.id = $1 AND c.organization_id = $2`, callID, orgID))
+	c, err := scanCall(db.pool.QueryRow(ctx, `SELECT `+callColumns+callFrom+`
+		WHERE c.id = $1 AND c.organization_id = $2 AND u.erased_at IS NULL`, callID, orgID))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return c, callscribe.Errorf(callscribe.ENOTFOUND, "no call %s", callID)
 	}
@@ -241,7 +243,8 @@ func (db *DB) CallForWork(ctx context.Context, callID uuid.UUID) (callscribe.Cal
 }
 
 // Calls lists an organization's calls newest first, keyset-paged on (created_at, id).
-// A blocked owner's calls are left out: their data is kept but not shown.
+// A blocked owner's calls are left out (their data is kept but not shown), and so are
+// those of an owner being erased.
 func (db *DB) Calls(ctx context.Context, f callscribe.CallFilter) ([]callscribe.Call, error) {
 	var afterAt *time.Time
 	var afterID *uuid.UUID
@@ -250,7 +253,7 @@ func (db *DB) Calls(ctx context.Context, f callscribe.CallFilter) ([]callscribe.
 	}
 	rows, err := db.pool.Query(ctx, `SELECT `+callColumns+callFrom+`
 		WHERE c.organization_id = $1
-		  AND u.blocked_at IS NULL
+		  AND u.blocked_at IS NULL AND u.erased_at IS NULL
 		  AND ($2::uuid IS NULL OR c.owner_id = $2)
 		  AND ($3 = '' OR `+callStatus+` = $3)
 		  AND ($4::timestamptz IS NULL OR c.created_at >= $4)
