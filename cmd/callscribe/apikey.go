@@ -9,7 +9,7 @@ import (
 	"github.com/google/uuid"
 )
 
-func cmdAPIKey(ctx context.Context, cfg Config, args []string, stdout io.Writer) error {
+func cmdAPIKey(ctx context.Context, cfg config, args []string, stdout io.Writer) error {
 	const use = "usage: callscribe apikey create --org NAME | apikey revoke ID | apikey list --org NAME"
 	if len(args) == 0 {
 		return usagef(use)

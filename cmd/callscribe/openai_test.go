@@ -109,6 +109,7 @@ func newInCountryServer(t *testing.T) *inCountryServer {
 // through configuration alone, as an operator does: speech and summary go there, with
 // the models and the key (read from a _FILE) the configuration names.
 func TestOpenAICompatibleServer(t *testing.T) {
+	t.Parallel()
 	srv := newInCountryServer(t)
 	keyFile := filepath.Join(t.TempDir(), "key")
 	os.WriteFile(keyFile, []byte("k-123\n"), 0o600)

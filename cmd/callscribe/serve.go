@@ -7,7 +7,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"os"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -41,7 +40,7 @@ type service struct {
 
 // newService wires the pipeline, the stage and the job queue. With runJobs the River
 // client also works the queue, CALLSCRIBE_WORKERS calls at once.
-func newService(ctx context.Context, a *app, scfg ServiceConfig, runJobs bool) (*service, error) {
+func newService(ctx context.Context, a *app, scfg serviceConfig, runJobs bool) (*service, error) {
 	// The memory stage holds calls queued and in flight; the object store, when configured,
 	// is readied (bucket, lifecycle rule) and checked (no object lock) here.
 	stage, err := newStage(ctx, a.cfg, memoryStageCalls, a.log)
@@ -57,8 +56,8 @@ func newService(ctx context.Context, a *app, scfg ServiceConfig, runJobs bool) (
 		closeASR()
 		return nil, err
 	}
-	limits := audio.Limits{MaxInputBytes: a.cfg.MaxCallBytes, MaxDuration: scfg.MaxCallDuration}
-	queued := &postgres.Queued{DB: a.db, MaxAttempts: scfg.JobMaxAttempts}
+	limits := audio.Limits{MaxInputBytes: a.cfg.maxCallBytes, MaxDuration: scfg.maxCallDuration}
+	queued := &postgres.Queued{DB: a.db, MaxAttempts: scfg.jobMaxAttempts}
 	p := pipeline.New(pipeline.Config{
 		Store:       queued,
 		Stage:       stage,
@@ -67,23 +66,23 @@ func newService(ctx context.Context, a *app, scfg ServiceConfig, runJobs bool) (
 		Transcriber: transcriber,
 		Summarizer:  summarizer,
 		Logger:      a.log,
-		ConsentPoll: a.cfg.ConsentPoll,
-		MaxBytes:    a.cfg.MaxCallBytes,
-		MaxDuration: scfg.MaxCallDuration,
+		ConsentPoll: a.cfg.consentPoll,
+		MaxBytes:    a.cfg.maxCallBytes,
+		MaxDuration: scfg.maxCallDuration,
 	})
 	workers := river.NewWorkers()
 	river.AddWorker(workers, &pipeline.Worker{Pipeline: p})
 	river.AddWorker(workers, webhook.NewWorker(webhook.New(a.db.Pool(), a.cfg.webhookConfig())))
 	rcfg := &river.Config{
 		Workers:              workers,
-		JobTimeout:           scfg.JobTimeout,
-		RescueStuckJobsAfter: scfg.JobRescueAfter,
-		MaxAttempts:          scfg.JobMaxAttempts,
+		JobTimeout:           scfg.jobTimeout,
+		RescueStuckJobsAfter: scfg.jobRescueAfter,
+		MaxAttempts:          scfg.jobMaxAttempts,
 		Logger:               a.log,
 	}
 	if runJobs {
 		rcfg.Queues = map[string]river.QueueConfig{
-			river.QueueDefault: {MaxWorkers: scfg.Workers},
+			river.QueueDefault: {MaxWorkers: scfg.workers},
 			webhook.Queue:      {MaxWorkers: webhookWorkers},
 		}
 	}
@@ -100,15 +99,12 @@ func newService(ctx context.Context, a *app, scfg ServiceConfig, runJobs bool) (
 	return &service{pipeline: p, stage: stage, queue: client, closeASR: closeASR}, nil
 }
 
-func cmdServe(ctx context.Context, cfg Config, args []string, stdout io.Writer) error {
-	if _, err := parse(newFlags("serve"), args); err != nil {
+func cmdServe(ctx context.Context, cfg config, args []string, stdout io.Writer) error {
+	if err := parseNone(newFlags("serve"), args); err != nil {
 		return err
 	}
-	scfg, err := LoadServiceConfig(os.Getenv)
-	if err != nil {
-		return callscribe.Errorf(callscribe.EINVALID, "configuration: %v", err)
-	}
-	stopProfile, err := startCPUProfile(scfg.CPUProfile)
+	scfg := cfg.service
+	stopProfile, err := startCPUProfile(scfg.cpuProfile)
 	if err != nil {
 		return callscribe.Wrap(callscribe.EINVALID, err, "%v", err)
 	}
@@ -118,7 +114,7 @@ func cmdServe(ctx context.Context, cfg Config, args []string, stdout io.Writer) 
 		return err
 	}
 	defer a.close()
-	svc, err := newService(ctx, a, scfg, scfg.ServeWorker)
+	svc, err := newService(ctx, a, scfg, scfg.serveWorker)
 	if err != nil {
 		return err
 	}
@@ -140,7 +136,7 @@ func cmdServe(ctx context.Context, cfg Config, args []string, stdout io.Writer) 
 		}
 	}
 
-	cal, err := privacy.LoadCalendar(a.cfg.CalendarFile)
+	cal, err := privacy.LoadCalendar(a.cfg.calendarFile)
 	if err != nil {
 		return err
 	}
@@ -152,16 +148,16 @@ func cmdServe(ctx context.Context, cfg Config, args []string, stdout io.Writer) 
 		eraser = nil
 	}
 
-	ln, err := net.Listen("tcp", scfg.HTTPAddr)
+	ln, err := net.Listen("tcp", scfg.httpAddr)
 	if err != nil {
-		return callscribe.Wrap(callscribe.EINVALID, err, "CALLSCRIBE_HTTP_ADDR: cannot listen on %s: %v", scfg.HTTPAddr, err)
+		return callscribe.Wrap(callscribe.EINVALID, err, "CALLSCRIBE_HTTP_ADDR: cannot listen on %s: %v", scfg.httpAddr, err)
 	}
 	srv := &http.Server{
 		Handler: web.New(web.Config{
 			Store: a.db, Ingester: svc.pipeline, Stage: svc.stage, Fetcher: a.cfg.fetcher(),
-			MaxBodyBytes: a.cfg.MaxCallBytes + 1<<20, // the audio and its multipart wrapping
+			MaxBodyBytes: a.cfg.maxCallBytes + 1<<20, // the audio and its multipart wrapping
 			Logger:       a.log,
-			Consents:     &privacy.Consents{Store: a.db, PolicyVersion: a.cfg.PolicyVersion, Audit: &privacy.Audit{}, AuditLog: a.db},
+			Consents:     &privacy.Consents{Store: a.db, PolicyVersion: a.cfg.policyVersion, Audit: &privacy.Audit{}, AuditLog: a.db},
 			Requests:     &privacy.Requests{Store: a.db, Calendar: cal, Eraser: optionalEraser(eraser)},
 			Exporter:     &privacy.Exporter{Store: a.db},
 			Editor:       a.db,
@@ -169,7 +165,7 @@ func cmdServe(ctx context.Context, cfg Config, args []string, stdout io.Writer) 
 		}).Handler(),
 		ReadHeaderTimeout: 10 * time.Second,
 	}
-	if scfg.ServeWorker {
+	if scfg.serveWorker {
 		if err := svc.queue.Start(ctx); err != nil {
 			return fmt.Errorf("start the job queue: %w", err)
 		}
@@ -177,7 +173,7 @@ func cmdServe(ctx context.Context, cfg Config, args []string, stdout io.Writer) 
 	startSweeper(ctx, a, scfg, svc.stage)
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
-	fmt.Fprintf(stdout, "callscribe serve: listening on http://%s (worker %v)\n", ln.Addr(), scfg.ServeWorker)
+	fmt.Fprintf(stdout, "callscribe serve: listening on http://%s (worker %v)\n", ln.Addr(), scfg.serveWorker)
 
 	select {
 	case err := <-served:
@@ -187,13 +183,13 @@ func cmdServe(ctx context.Context, cfg Config, args []string, stdout io.Writer) 
 	// SIGTERM: stop accepting, let uploads in flight finish (or be cleaned up by their
 	// own refusal path), then let the calls being transcribed finish; past the timeout
 	// their contexts are cancelled and the jobs are retried later.
-	down, cancel := context.WithTimeout(context.Background(), scfg.ShutdownTimeout)
+	down, cancel := context.WithTimeout(context.Background(), scfg.shutdownTimeout)
 	defer cancel()
 	if err := srv.Shutdown(down); err != nil {
 		a.log.Warn("uploads still in flight at shutdown", "err", err)
 		srv.Close()
 	}
-	if scfg.ServeWorker {
+	if scfg.serveWorker {
 		stopQueue(down, svc.queue, a)
 	}
 	fmt.Fprintln(stdout, "callscribe serve: stopped")
@@ -215,15 +211,12 @@ func stopQueue(ctx context.Context, q *river.Client[pgx.Tx], a *app) {
 	}
 }
 
-func cmdWorker(ctx context.Context, cfg Config, args []string, stdout io.Writer) error {
-	if _, err := parse(newFlags("worker"), args); err != nil {
+func cmdWorker(ctx context.Context, cfg config, args []string, stdout io.Writer) error {
+	if err := parseNone(newFlags("worker"), args); err != nil {
 		return err
 	}
-	scfg, err := LoadServiceConfig(os.Getenv)
-	if err != nil {
-		return callscribe.Errorf(callscribe.EINVALID, "configuration: %v", err)
-	}
-	if !scfg.ObjectStore {
+	scfg := cfg.service
+	if !cfg.objectStore() {
 		return callscribe.Errorf(callscribe.EINVALID,
 			"callscribe worker needs an object store (CALLSCRIBE_S3_ENDPOINT): with the memory stage the staged audio lives in the serve process, whose own worker transcribes it (CALLSCRIBE_SERVE_WORKER=true)")
 	}
@@ -241,9 +234,9 @@ func cmdWorker(ctx context.Context, cfg Config, args []string, stdout io.Writer)
 		return fmt.Errorf("start the job queue: %w", err)
 	}
 	startSweeper(ctx, a, scfg, svc.stage)
-	fmt.Fprintf(stdout, "callscribe worker: working the queue, %d calls at once\n", scfg.Workers)
+	fmt.Fprintf(stdout, "callscribe worker: working the queue, %d calls at once\n", scfg.workers)
 	<-ctx.Done()
-	down, cancel := context.WithTimeout(context.Background(), scfg.ShutdownTimeout)
+	down, cancel := context.WithTimeout(context.Background(), scfg.shutdownTimeout)
 	defer cancel()
 	stopQueue(down, svc.queue, a)
 	fmt.Fprintln(stdout, "callscribe worker: stopped")

@@ -22,17 +22,17 @@ const webhookUsage = `usage:
   callscribe webhook remove ID`
 
 // webhookConfig is the webhook settings the configuration describes.
-func (c Config) webhookConfig() webhook.Config {
+func (c config) webhookConfig() webhook.Config {
 	return webhook.Config{
-		Allowed:     c.Egress.Allowed,
-		Policy:      c.Egress.WebhookAllow,
-		Timeout:     c.Egress.WebhookTimeout,
-		MaxAttempts: c.Egress.WebhookMaxAttempts,
+		Allowed:     c.egress.allowed,
+		Policy:      c.egress.webhookAllow,
+		Timeout:     c.egress.webhookTimeout,
+		MaxAttempts: c.egress.webhookMaxAttempts,
 		Observe:     func(o webhook.Outcome) { metrics.WebhookDelivery(string(o.Event), o.State) },
 	}
 }
 
-func cmdWebhook(ctx context.Context, cfg Config, args []string, stdout io.Writer) error {
+func cmdWebhook(ctx context.Context, cfg config, args []string, stdout io.Writer) error {
 	if len(args) == 0 {
 		return usagef("%s", webhookUsage)
 	}
