@@ -26,6 +26,9 @@ func cmdAPIKey(ctx context.Context, cfg config, args []string, stdout io.Writer)
 		if *org == "" {
 			return usagef("--org is required")
 		}
+		if len(pos) != 0 {
+			return usagef("apikey %s takes no argument, got %q", action, pos)
+		}
 	case action == "revoke":
 		if len(pos) != 1 {
 			return usagef(use)

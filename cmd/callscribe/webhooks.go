@@ -69,6 +69,10 @@ func cmdWebhook(ctx context.Context, cfg config, args []string, stdout io.Writer
 		if evs, err = webhook.ParseEvents(*events); err != nil {
 			return usagef("--events: %s", callscribe.ErrorMessage(err))
 		}
+	case "list":
+		if len(pos) != 0 {
+			return usagef("webhook list takes no argument, got %q", pos)
+		}
 	case "remove":
 		if len(pos) != 1 {
 			return usagef("usage: callscribe webhook remove ID")
