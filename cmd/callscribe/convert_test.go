@@ -332,15 +332,7 @@ func TestConvertWERNoWorseThanSox(t *testing.T) {
 		defer rec.Close()
 		recs <- rec
 	}
-	pcmOf := func(wav string) []byte {
-		s := fileSamples(t, wav)
-		pcm := make([]byte, 2*len(s))
-		for i, v := range s {
-			binary.LittleEndian.PutUint16(pcm[2*i:], uint16(v))
-		}
-		return pcm
-	}
-	hear := func(pcm []byte) (string, error) { // called off the test's goroutine: no t
+	hear := func(pcm []byte) (string, error) {
 		rec := <-recs
 		defer func() { recs <- rec }()
 		res, err := rec.Transcribe(context.Background(), bytes.NewReader(pcm))
@@ -349,77 +341,102 @@ func TestConvertWERNoWorseThanSox(t *testing.T) {
 		}
 		return res.Text(), nil
 	}
-	var mu sync.Mutex
+	formats := []struct {
+		name string
+		file string   // the input's name: sox writes the format its extension says
+		args []string // sox options making the input from the 16 kHz speech
+	}{
+		{"wav 8 kHz 16-bit", "in.wav", []string{"-r", "8000"}},
+		{"wav 8 kHz mu-law", "in.wav", []string{"-r", "8000", "-e", "u-law"}},
+		{"wav 8 kHz a-law", "in.wav", []string{"-r", "8000", "-e", "a-law"}},
+		{"wav 8 kHz gsm", "in.wav", []string{"-r", "8000", "-e", "gsm-full-rate"}},
+		{"wav 11.025 kHz 8-bit", "in.wav", []string{"-r", "11025", "-b", "8"}},
+		{"wav 22.05 kHz 24-bit", "in.wav", []string{"-r", "22050", "-b", "24"}},
+		{"wav 32 kHz float", "in.wav", []string{"-r", "32000", "-e", "floating-point", "-b", "32"}},
+		{"wav 44.1 kHz 16-bit", "in.wav", []string{"-r", "44100"}},
+		{"wav 48 kHz 32-bit", "in.wav", []string{"-r", "48000", "-b", "32"}},
+		{"mp3 8 kHz 32 kbit/s (MPEG-2.5)", "in.mp3", []string{"-r", "8000", "-C", "32"}}, // sox's default 8 kbit/s is too poor for either to hear
+		{"mp3 22.05 kHz (MPEG-2)", "in.mp3", []string{"-r", "22050"}},
+		{"mp3 44.1 kHz (MPEG-1)", "in.mp3", []string{"-r", "44100"}},
+	}
+	// Every format is measured at once, off the test's goroutine: conversions run while
+	// the two recognisers hear what is already converted, and the test holds one of
+	// go test's parallel slots, not one per format waiting for a recogniser.
+	type measured struct {
+		oursWER, soxWER []float64 // per draw
+		oursHyp, soxHyp []string
+		err             error
+	}
+	results := make([]measured, len(formats))
+	var all sync.WaitGroup
+	for i, f := range formats {
+		all.Go(func() {
+			r := &results[i]
+			d := filepath.Join(dir, strconv.Itoa(i))
+			if r.err = os.Mkdir(d, 0o700); r.err != nil {
+				return
+			}
+			// -D: the input is the same on every run; only the conversions draw noise.
+			in := filepath.Join(d, f.file)
+			if msg, err := exec.Command("sox", append(append([]string{"-D", mono}, f.args...), in)...).CombinedOutput(); err != nil {
+				r.err = fmt.Errorf("sox: %v\n%s", err, msg)
+				return
+			}
+			// Our draws: seed 1 (transcribe's) and the next ones; sox's: its own runs.
+			take := func(from, to int) error { // draws from to to-1 of each
+				r.oursHyp, r.soxHyp = slices.Grow(r.oursHyp, to-from)[:to], slices.Grow(r.soxHyp, to-from)[:to]
+				errs := make([]error, 2*to)
+				var wg sync.WaitGroup
+				for k := from; k < to; k++ {
+					o, err := convertPCM(in, filepath.Join(d, fmt.Sprintf("ours-%d.wav", k)), "--dither-seed", strconv.Itoa(audio.DefaultDitherSeed+k))
+					if err != nil {
+						return err
+					}
+					x, err := soxPCM(in, filepath.Join(d, fmt.Sprintf("sox-%d.wav", k)))
+					if err != nil {
+						return err
+					}
+					wg.Go(func() { r.oursHyp[k], errs[2*k] = hear(o) })
+					wg.Go(func() { r.soxHyp[k], errs[2*k+1] = hear(x) })
+				}
+				wg.Wait()
+				if err := errors.Join(errs...); err != nil {
+					return fmt.Errorf("transcribe: %w", err)
+				}
+				for k := from; k < to; k++ {
+					r.oursWER = append(r.oursWER, testcall.WER(ref, r.oursHyp[k]))
+					r.soxWER = append(r.soxWER, testcall.WER(ref, r.soxHyp[k]))
+				}
+				return nil
+			}
+			if r.err = take(0, draws); r.err != nil {
+				return
+			}
+			if !allEqual(r.oursWER) || !allEqual(r.soxWER) {
+				// The noise shows on this format: three draws are too few to weigh it.
+				r.err = take(draws, moreDraws)
+			}
+		})
+	}
+	all.Wait()
+
 	var ours, sox [][]float64 // per format, per draw
-	// The formats run in parallel; the group ends when the last of them has.
-	t.Run("formats", func(t *testing.T) {
-		for _, tt := range []struct {
-			name string
-			file string   // the input's name: sox writes the format its extension says
-			args []string // sox options making the input from the 16 kHz speech
-		}{
-			{"wav 8 kHz 16-bit", "in.wav", []string{"-r", "8000"}},
-			{"wav 8 kHz mu-law", "in.wav", []string{"-r", "8000", "-e", "u-law"}},
-			{"wav 8 kHz a-law", "in.wav", []string{"-r", "8000", "-e", "a-law"}},
-			{"wav 8 kHz gsm", "in.wav", []string{"-r", "8000", "-e", "gsm-full-rate"}},
-			{"wav 11.025 kHz 8-bit", "in.wav", []string{"-r", "11025", "-b", "8"}},
-			{"wav 22.05 kHz 24-bit", "in.wav", []string{"-r", "22050", "-b", "24"}},
-			{"wav 32 kHz float", "in.wav", []string{"-r", "32000", "-e", "floating-point", "-b", "32"}},
-			{"wav 44.1 kHz 16-bit", "in.wav", []string{"-r", "44100"}},
-			{"wav 48 kHz 32-bit", "in.wav", []string{"-r", "48000", "-b", "32"}},
-			{"mp3 8 kHz 32 kbit/s (MPEG-2.5)", "in.mp3", []string{"-r", "8000", "-C", "32"}}, // sox's default 8 kbit/s is too poor for either to hear
-			{"mp3 22.05 kHz (MPEG-2)", "in.mp3", []string{"-r", "22050"}},
-			{"mp3 44.1 kHz (MPEG-1)", "in.mp3", []string{"-r", "44100"}},
-		} {
-			t.Run(tt.name, func(t *testing.T) {
-				t.Parallel() // the formats share the two recognisers; nothing else orders them
-				d := t.TempDir()
-				// -D: the input is the same on every run; only the conversions draw noise.
-				in := filepath.Join(d, tt.file)
-				if msg, err := exec.Command("sox", append(append([]string{"-D", mono}, tt.args...), in)...).CombinedOutput(); err != nil {
-					t.Fatalf("sox: %v\n%s", err, msg)
-				}
-				// Our draws: seed 1 (transcribe's) and the next ones; sox's: its own runs.
-				var oursWER, soxWER []float64
-				var oursHyp, soxHyp []string
-				take := func(from, to int) { // draws from to to-1 of each, two recognitions at a time
-					oursHyp, soxHyp = slices.Grow(oursHyp, to-from)[:to], slices.Grow(soxHyp, to-from)[:to]
-					errs := make([]error, 2*to)
-					var wg sync.WaitGroup
-					for k := from; k < to; k++ {
-						out := filepath.Join(d, fmt.Sprintf("ours-%d.wav", k))
-						mustConvert(t, "--dither-seed", strconv.Itoa(audio.DefaultDitherSeed+k), in, out)
-						o := pcmOf(out)
-						x := pcmOf(soxConvert(t, "", in, filepath.Join(d, fmt.Sprintf("sox-%d.wav", k))))
-						wg.Go(func() { oursHyp[k], errs[2*k] = hear(o) })
-						wg.Go(func() { soxHyp[k], errs[2*k+1] = hear(x) })
-					}
-					wg.Wait()
-					if err := errors.Join(errs...); err != nil {
-						t.Fatalf("transcribe: %v", err)
-					}
-					for k := from; k < to; k++ {
-						oursWER = append(oursWER, testcall.WER(ref, oursHyp[k]))
-						soxWER = append(soxWER, testcall.WER(ref, soxHyp[k]))
-					}
-				}
-				take(0, draws)
-				if !allEqual(oursWER) || !allEqual(soxWER) {
-					// The noise shows on this format: three draws are too few to weigh it.
-					take(draws, moreDraws)
-				}
-				mu.Lock()
-				ours, sox = append(ours, oursWER[:draws]), append(sox, soxWER[:draws])
-				mu.Unlock()
-				mo, ms, se := meanDiffSE(oursWER, soxWER)
-				t.Logf("WER: ours %.3f (draws %.3f), sox %.3f (draws %.3f)", mo, oursWER, ms, soxWER)
-				if mo > ms+3*se+1e-9 {
-					t.Errorf("mean WER of our conversion %.3f, worse than sox's %.3f by more than 3 standard errors (%.3f)\nref:  %s\nours: %q\nsox:  %q",
-						mo, ms, 3*se, ref, oursHyp, soxHyp)
-				}
-			})
-		}
-	})
+	for i, f := range formats {
+		// Not parallel: it only judges what was measured above.
+		t.Run(f.name, func(t *testing.T) {
+			r := results[i]
+			if r.err != nil {
+				t.Fatal(r.err)
+			}
+			ours, sox = append(ours, r.oursWER[:draws]), append(sox, r.soxWER[:draws])
+			mo, ms, se := meanDiffSE(r.oursWER, r.soxWER)
+			t.Logf("WER: ours %.3f (draws %.3f), sox %.3f (draws %.3f)", mo, r.oursWER, ms, r.soxWER)
+			if mo > ms+3*se+1e-9 {
+				t.Errorf("mean WER of our conversion %.3f, worse than sox's %.3f by more than 3 standard errors (%.3f)\nref:  %s\nours: %q\nsox:  %q",
+					mo, ms, 3*se, ref, r.oursHyp, r.soxHyp)
+			}
+		})
+	}
 	// The whole: per draw, the sum over formats.
 	sum := func(per [][]float64) []float64 {
 		s := make([]float64, draws)
@@ -434,6 +451,62 @@ func TestConvertWERNoWorseThanSox(t *testing.T) {
 	t.Logf("WER summed over every format: ours %.3f, sox %.3f", mo, ms)
 	if mo > ms+3*se+1e-9 {
 		t.Errorf("summed over every format, our mean WER %.3f is worse than sox's %.3f by more than 3 standard errors (%.3f)", mo, ms, 3*se)
+	}
+}
+
+// convertPCM converts in to out with `callscribe convert` (in-process) and returns out's
+// 16-bit samples as little-endian bytes, as the recogniser takes them. It reports errors
+// rather than failing a test: it runs off the test's goroutine.
+func convertPCM(in, out string, flags ...string) ([]byte, error) {
+	var stdout, stderr bytes.Buffer
+	args := append(append([]string{"convert"}, flags...), in, out)
+	getenv := func(k string) string {
+		if k == "HOME" {
+			return os.Getenv("HOME")
+		}
+		return ""
+	}
+	if code := run(context.Background(), args, getenv, strings.NewReader(""), &stdout, &stderr); code != 0 {
+		return nil, fmt.Errorf("callscribe %s: exit %d\n%s", strings.Join(args, " "), code, stderr.String())
+	}
+	return wavPCM(out)
+}
+
+// soxPCM is convertPCM with `sox IN -r 16000 -c 1 -b 16 OUT`.
+func soxPCM(in, out string) ([]byte, error) {
+	if msg, err := exec.Command("sox", in, "-r", "16000", "-c", "1", "-b", "16", out).CombinedOutput(); err != nil {
+		return nil, fmt.Errorf("sox: %v\n%s", err, msg)
+	}
+	return wavPCM(out)
+}
+
+// wavPCM reads a 16-bit mono WAV's samples as little-endian bytes.
+func wavPCM(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	d, err := audio.Open(f)
+	if err != nil {
+		return nil, err
+	}
+	if c := d.Format().Channels; c != 1 {
+		return nil, fmt.Errorf("%s: %d channels, want 1", path, c)
+	}
+	var pcm []byte
+	buf := make([]int16, 4096)
+	for {
+		n, err := d.Read(buf)
+		for _, v := range buf[:n] {
+			pcm = binary.LittleEndian.AppendUint16(pcm, uint16(v))
+		}
+		if err == io.EOF {
+			return pcm, nil
+		}
+		if err != nil {
+			return nil, err
+		}
 	}
 }
 
@@ -460,19 +533,6 @@ func meanDiffSE(a, b []float64) (ma, mb, se float64) {
 	}
 	ma, mb = mean(a), mean(b)
 	return ma, mb, math.Sqrt(variance(a, ma)/float64(len(a)) + variance(b, mb)/float64(len(b)))
-}
-
-// soxConvert runs `sox [opt] IN -r 16000 -c 1 -b 16 OUT` and returns OUT.
-func soxConvert(t *testing.T, opt, in, out string) string {
-	t.Helper()
-	args := []string{in, "-r", "16000", "-c", "1", "-b", "16", out}
-	if opt != "" {
-		args = append([]string{opt}, args...)
-	}
-	if msg, err := exec.Command("sox", args...).CombinedOutput(); err != nil {
-		t.Fatalf("sox: %v\n%s", err, msg)
-	}
-	return out
 }
 
 // noiseWAV streams a 16-bit stereo WAV of the given size at 44.1 kHz without holding it:

@@ -8,11 +8,13 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -33,7 +35,20 @@ var (
 	buildErr  error
 )
 
+// parallelTests is how many tests run at once unless -test.parallel says otherwise. The
+// default (GOMAXPROCS, 2 on CI) is made for tests that keep a core busy; most of these
+// wait on a server, another process, a job queue's timers or an object store, so more
+// of them fit on the same cores. The CPU-bound ones (recognition) share the cores
+// whatever the number.
+const parallelTests = 8
+
 func TestMain(m *testing.M) {
+	flag.Parse()
+	set := false
+	flag.Visit(func(f *flag.Flag) { set = set || f.Name == "test.parallel" })
+	if !set {
+		flag.Set("test.parallel", strconv.Itoa(parallelTests))
+	}
 	code := pgtest.Main(m, func(ctx context.Context, url string) error {
 		return postgres.Migrate(ctx, url)
 	})
