@@ -16,15 +16,15 @@ import (
 )
 
 // newTranscriber builds the recogniser CALLSCRIBE_ASR names.
-func newTranscriber(cfg Config) (asr.Transcriber, func(), error) {
-	switch cfg.ASR {
+func newTranscriber(cfg config) (asr.Transcriber, func(), error) {
+	switch cfg.asr {
 	case "openai":
-		t, err := asropenai.New(asropenai.Config{BaseURL: cfg.OpenAIBaseURL, APIKey: cfg.OpenAIAPIKey, Model: cfg.ASRModel})
+		t, err := asropenai.New(asropenai.Config{BaseURL: cfg.openAIBaseURL, APIKey: cfg.openAIAPIKey, Model: cfg.asrModel})
 		return t, func() {}, err
 	default:
 		scfg := sphinx.Config{}
-		if cfg.SphinxModel != "" {
-			scfg.ModelDir = cfg.SphinxModel
+		if cfg.sphinxModel != "" {
+			scfg.ModelDir = cfg.sphinxModel
 		}
 		r, err := sphinx.New(scfg)
 		if err != nil {
@@ -35,12 +35,12 @@ func newTranscriber(cfg Config) (asr.Transcriber, func(), error) {
 }
 
 // newSummarizer builds the summarizer CALLSCRIBE_SUMMARY names; nil when it is off.
-func newSummarizer(cfg Config) (summarize.Summarizer, error) {
-	switch cfg.Summary {
+func newSummarizer(cfg config) (summarize.Summarizer, error) {
+	switch cfg.summary {
 	case "off":
 		return nil, nil
 	case "openai":
-		return sumopenai.New(sumopenai.Config{BaseURL: cfg.OpenAIBaseURL, APIKey: cfg.OpenAIAPIKey, Model: cfg.SummaryModel})
+		return sumopenai.New(sumopenai.Config{BaseURL: cfg.openAIBaseURL, APIKey: cfg.openAIAPIKey, Model: cfg.summaryModel})
 	default:
 		return extractive.New(extractive.Config{}), nil
 	}

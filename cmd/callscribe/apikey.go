@@ -9,7 +9,7 @@ import (
 	"github.com/google/uuid"
 )
 
-func cmdAPIKey(ctx context.Context, cfg Config, args []string, stdout io.Writer) error {
+func cmdAPIKey(ctx context.Context, cfg config, args []string, stdout io.Writer) error {
 	const use = "usage: callscribe apikey create --org NAME | apikey revoke ID | apikey list --org NAME"
 	if len(args) == 0 {
 		return usagef(use)
@@ -25,6 +25,9 @@ func cmdAPIKey(ctx context.Context, cfg Config, args []string, stdout io.Writer)
 	case action == "create" || action == "list":
 		if *org == "" {
 			return usagef("--org is required")
+		}
+		if len(pos) != 0 {
+			return usagef("apikey %s takes no argument, got %q", action, pos)
 		}
 	case action == "revoke":
 		if len(pos) != 1 {

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
 
 	"github.com/google/uuid"
 
@@ -16,7 +15,7 @@ import (
 
 // app holds what every command opens: the database, started and migrated.
 type app struct {
-	cfg     Config
+	cfg     config
 	db      *postgres.DB
 	cluster *pglocal.Cluster // the embedded cluster, when CALLSCRIBE_DATABASE_URL is unset
 	log     *slog.Logger
@@ -27,15 +26,15 @@ const (
 	localEmail = "local@localhost"
 )
 
-func openApp(ctx context.Context, cfg Config) (*app, error) {
-	a := &app{cfg: cfg, log: newLogger(cfg.LogLevel)}
-	url := cfg.DatabaseURL
+func openApp(ctx context.Context, cfg config) (*app, error) {
+	a := &app{cfg: cfg, log: newLogger(cfg.stderr, cfg.logLevel)}
+	url := cfg.databaseURL
 	if url == "" {
-		c, err := pglocal.Start(ctx, pglocal.Options{DataDir: cfg.DataDir, Logf: func(format string, args ...any) {
+		c, err := pglocal.Start(ctx, pglocal.Options{DataDir: cfg.dataDir, Logf: func(format string, args ...any) {
 			a.log.Info(fmt.Sprintf(format, args...))
 		}})
 		if err != nil {
-			return nil, fmt.Errorf("start the embedded PostgreSQL in %s (CALLSCRIBE_DATA_DIR): %w", cfg.DataDir, err)
+			return nil, fmt.Errorf("start the embedded PostgreSQL in %s (CALLSCRIBE_DATA_DIR): %w", cfg.dataDir, err)
 		}
 		a.cluster = c
 		url = c.URL()
@@ -92,15 +91,18 @@ func (a *app) userByEmail(ctx context.Context, org, email string) (callscribe.Us
 	return u, err
 }
 
-func newLogger(level string) *slog.Logger {
+func newLogger(w io.Writer, level string) *slog.Logger {
 	var l slog.Level
 	if err := l.UnmarshalText([]byte(level)); err != nil {
 		l = slog.LevelWarn
 	}
-	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: l}))
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: l}))
 }
 
-func cmdMigrate(ctx context.Context, cfg Config, stdout io.Writer) error {
+func cmdMigrate(ctx context.Context, cfg config, args []string, stdout io.Writer) error {
+	if err := parseNone(newFlags("migrate"), args); err != nil {
+		return err
+	}
 	a, err := openApp(ctx, cfg)
 	if err != nil {
 		return err

@@ -9,6 +9,7 @@ import (
 )
 
 func TestLoadS3Config(t *testing.T) {
+	t.Parallel()
 	secret := filepath.Join(t.TempDir(), "secret")
 	os.WriteFile(secret, []byte("from-file\n"), 0o600)
 	full := func(extra ...string) map[string]string {
@@ -22,23 +23,23 @@ func TestLoadS3Config(t *testing.T) {
 	tests := []struct {
 		name    string
 		env     map[string]string
-		check   func(S3Config) bool
+		check   func(s3Config) bool
 		wantErr string // the variable the error must name
 	}{
-		{"unset: memory", map[string]string{"CALLSCRIBE_DATA_DIR": "/d"}, func(c S3Config) bool {
-			return c.Endpoint == "" && c.Bucket == "callscribe-staging" && c.TTL == 24*time.Hour && !c.Secure
+		{"unset: memory", map[string]string{"CALLSCRIBE_DATA_DIR": "/d"}, func(c s3Config) bool {
+			return c.endpoint == "" && c.bucket == "callscribe-staging" && c.ttl == 24*time.Hour && !c.secure
 		}, ""},
-		{"defaults", full(), func(c S3Config) bool {
-			return c.Endpoint == "minio.local:9000" && c.AccessKey == "ak" && c.SecretKey == "sk" &&
-				c.Bucket == "callscribe-staging" && c.TTL == 24*time.Hour && !c.Secure && c.Region == ""
+		{"defaults", full(), func(c s3Config) bool {
+			return c.endpoint == "minio.local:9000" && c.accessKey == "ak" && c.secretKey == "sk" &&
+				c.bucket == "callscribe-staging" && c.ttl == 24*time.Hour && !c.secure && c.region == ""
 		}, ""},
 		{"everything set", full("CALLSCRIBE_S3_BUCKET", "calls-tmp", "CALLSCRIBE_S3_SECURE", "true",
-			"CALLSCRIBE_S3_TTL", "6h", "CALLSCRIBE_S3_REGION", "ru-central1"), func(c S3Config) bool {
-			return c.Bucket == "calls-tmp" && c.Secure && c.TTL == 6*time.Hour && c.Region == "ru-central1"
+			"CALLSCRIBE_S3_TTL", "6h", "CALLSCRIBE_S3_REGION", "ru-central1"), func(c s3Config) bool {
+			return c.bucket == "calls-tmp" && c.secure && c.ttl == 6*time.Hour && c.region == "ru-central1"
 		}, ""},
 		{"keys from files", full("CALLSCRIBE_S3_SECRET_KEY", "", "CALLSCRIBE_S3_SECRET_KEY_FILE", secret,
-			"CALLSCRIBE_S3_ACCESS_KEY", "", "CALLSCRIBE_S3_ACCESS_KEY_FILE", secret), func(c S3Config) bool {
-			return c.SecretKey == "from-file" && c.AccessKey == "from-file"
+			"CALLSCRIBE_S3_ACCESS_KEY", "", "CALLSCRIBE_S3_ACCESS_KEY_FILE", secret), func(c s3Config) bool {
+			return c.secretKey == "from-file" && c.accessKey == "from-file"
 		}, ""},
 		{"endpoint without access key", full("CALLSCRIBE_S3_ACCESS_KEY", ""), nil, "CALLSCRIBE_S3_ACCESS_KEY"},
 		{"endpoint without secret key", full("CALLSCRIBE_S3_SECRET_KEY", ""), nil, "CALLSCRIBE_S3_SECRET_KEY"},
@@ -52,7 +53,8 @@ func TestLoadS3Config(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			c, err := LoadConfig(func(k string) string { return tt.env[k] })
+			t.Parallel()
+			c, err := loadConfig(testGetenv(tt.env))
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 					t.Fatalf("err = %v, want one naming %s", err, tt.wantErr)
@@ -62,8 +64,8 @@ func TestLoadS3Config(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if !tt.check(c.S3) {
-				t.Errorf("S3 config = %+v", c.S3)
+			if !tt.check(c.s3) {
+				t.Errorf("S3 config = %+v", c.s3)
 			}
 		})
 	}

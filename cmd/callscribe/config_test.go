@@ -9,6 +9,7 @@ import (
 )
 
 func TestLoadConfig(t *testing.T) {
+	t.Parallel()
 	secret := filepath.Join(t.TempDir(), "key")
 	os.WriteFile(secret, []byte("s3cret\n"), 0o600)
 	badCalendar := filepath.Join(t.TempDir(), "calendar.txt")
@@ -16,14 +17,14 @@ func TestLoadConfig(t *testing.T) {
 	tests := []struct {
 		name    string
 		env     map[string]string
-		check   func(Config) bool
+		check   func(config) bool
 		wantErr string // the variable the error must name
 	}{
-		{"defaults", map[string]string{"CALLSCRIBE_DATA_DIR": "/d"}, func(c Config) bool {
-			return c.ASR == "sphinx" && c.Summary == "extractive" && c.DatabaseURL == "" && c.DataDir == "/d" && c.ConsentPoll == time.Second
+		{"defaults", map[string]string{"CALLSCRIBE_DATA_DIR": "/d"}, func(c config) bool {
+			return c.asr == "sphinx" && c.summary == "extractive" && c.databaseURL == "" && c.dataDir == "/d" && c.consentPoll == time.Second
 		}, ""},
-		{"secret from file", map[string]string{"CALLSCRIBE_DATA_DIR": "/d", "CALLSCRIBE_OPENAI_API_KEY_FILE": secret}, func(c Config) bool {
-			return c.OpenAIAPIKey == "s3cret"
+		{"secret from file", map[string]string{"CALLSCRIBE_DATA_DIR": "/d", "CALLSCRIBE_OPENAI_API_KEY_FILE": secret}, func(c config) bool {
+			return c.openAIAPIKey == "s3cret"
 		}, ""},
 		{"missing secret file", map[string]string{"CALLSCRIBE_DATABASE_URL_FILE": "/nonexistent/url"}, nil, "CALLSCRIBE_DATABASE_URL_FILE"},
 		{"unknown asr", map[string]string{"CALLSCRIBE_ASR": "vosk"}, nil, "CALLSCRIBE_ASR"},
@@ -37,13 +38,14 @@ func TestLoadConfig(t *testing.T) {
 		{"missing calendar", map[string]string{"CALLSCRIBE_CALENDAR_FILE": "/nonexistent/cal.txt"}, nil, "CALLSCRIBE_CALENDAR_FILE"},
 		{"short ledger key", map[string]string{"CALLSCRIBE_LEDGER_KEY": "short"}, nil, "CALLSCRIBE_LEDGER_KEY"},
 		{"bad retention period", map[string]string{"CALLSCRIBE_RETENTION_EVERY": "daily"}, nil, "CALLSCRIBE_RETENTION_EVERY"},
-		{"ledger file in the data dir", map[string]string{"CALLSCRIBE_DATA_DIR": "/d"}, func(c Config) bool {
-			return c.LedgerFile == "/d/erasure-ledger.jsonl" && c.RetentionEvery == time.Hour
+		{"ledger file in the data dir", map[string]string{"CALLSCRIBE_DATA_DIR": "/d"}, func(c config) bool {
+			return c.ledgerFile == "/d/erasure-ledger.jsonl" && c.retentionEvery == time.Hour
 		}, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			c, err := LoadConfig(func(k string) string { return tt.env[k] })
+			t.Parallel()
+			c, err := loadConfig(testGetenv(tt.env))
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 					t.Fatalf("err = %v, want one naming %s", err, tt.wantErr)
@@ -61,9 +63,21 @@ func TestLoadConfig(t *testing.T) {
 }
 
 func TestClock(t *testing.T) {
+	t.Parallel()
 	for ms, want := range map[int64]string{0: "00:00.00", 1234: "00:01.23", 61005: "01:01.00", 3599990: "59:59.99"} {
 		if got := clock(ms); got != want {
 			t.Errorf("clock(%d) = %s, want %s", ms, got, want)
 		}
+	}
+}
+
+// testGetenv is the environment env describes, with a HOME (the data dir's default
+// comes from it) unless env sets one.
+func testGetenv(env map[string]string) func(string) string {
+	return func(k string) string {
+		if v, ok := env[k]; ok || k != "HOME" {
+			return v
+		}
+		return "/home/test"
 	}
 }

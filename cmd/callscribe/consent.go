@@ -11,7 +11,7 @@ import (
 	"callscribe/privacy"
 )
 
-func cmdConsent(ctx context.Context, cfg Config, args []string, stdout io.Writer) error {
+func cmdConsent(ctx context.Context, cfg config, args []string, stdout io.Writer) error {
 	const use = "usage: callscribe consent grant|withdraw --email EMAIL [--org NAME] --purpose transcription[,summarization,notifications,crm_export] | consent show --email EMAIL [--org NAME]"
 	if len(args) == 0 {
 		return usagef(use)
@@ -20,7 +20,7 @@ func cmdConsent(ctx context.Context, cfg Config, args []string, stdout io.Writer
 	fs := newFlags("consent " + action)
 	email := fs.String("email", "", "the user's email (required)")
 	purposeList := fs.String("purpose", "", "comma-separated purposes")
-	policy := fs.String("policy-version", cfg.PolicyVersion, "version of the policy the user agreed to")
+	policy := fs.String("policy-version", cfg.policyVersion, "version of the policy the user agreed to")
 	org := fs.String("org", localOrg, "the user's organization")
 	if _, err := parse(fs, args[1:]); err != nil {
 		return err

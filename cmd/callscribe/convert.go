@@ -24,7 +24,7 @@ const convertUsage = "usage: callscribe convert [--channel N] [--dither-seed N] 
 //
 // Without --channel it writes channel 0 and says on stderr how many channels there are:
 // one pass over the input, one file out, the same with a pipe as with a file.
-func cmdConvert(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+func cmdConvert(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	fs := newFlags("convert")
 	channel := fs.Int("channel", -1, "channel to write, from 0 (default 0)")
 	seed := fs.Uint64("dither-seed", audio.DefaultDitherSeed, "seed of the resampler's dither noise; the default is the one transcribe uses")
@@ -50,7 +50,7 @@ func cmdConvert(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		fmt.Fprintf(stderr, "callscribe convert: %s: %s\n", file, message(err))
 		return &reportedError{exitCode(err)}
 	}
-	in, closeIn, err := openInput(inName)
+	in, closeIn, err := openInput(inName, stdin)
 	if inName == "-" {
 		inName = "stdin"
 	}
@@ -104,9 +104,9 @@ func cmdConvert(ctx context.Context, args []string, stdout, stderr io.Writer) er
 }
 
 // openInput opens a file to read, or standard input for "-".
-func openInput(name string) (io.Reader, func(), error) {
+func openInput(name string, stdin io.Reader) (io.Reader, func(), error) {
 	if name == "-" {
-		return os.Stdin, func() {}, nil
+		return stdin, func() {}, nil
 	}
 	f, err := os.Open(name)
 	if err != nil {

@@ -22,24 +22,10 @@ import (
 	"callscribe/internal/testcall"
 )
 
-// runConvert runs `callscribe convert args...` with stdin as its standard input.
+// runConvert runs `callscribe convert args...` in-process with stdin as its standard input.
 func runConvert(t *testing.T, stdin io.Reader, args ...string) result {
 	t.Helper()
-	cmd := exec.Command(bin, append([]string{"convert"}, args...)...)
-	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME")}
-	cmd.Dir = t.TempDir() // relative paths land here, never in the source tree
-	cmd.Stdin = stdin
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	err := cmd.Run()
-	var exit *exec.ExitError
-	code := 0
-	if errors.As(err, &exit) {
-		code = exit.ExitCode()
-	} else if err != nil {
-		t.Fatalf("run callscribe convert %s: %v", strings.Join(args, " "), err)
-	}
-	return result{stdout.String(), stderr.String(), code}
+	return runStdin(t, nil, stdin, append([]string{"convert"}, args...)...)
 }
 
 func mustConvert(t *testing.T, args ...string) string {
@@ -138,6 +124,7 @@ func soxChannel(t *testing.T, in string, ch int, extra ...string) []int16 {
 // mono that sox reads, as long as the call, and carrying that channel's voice: it matches
 // sox's conversion of the same channel and not of the other one.
 func TestConvertStereo(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	stereo, _ := testcall.Stereo(t, dir, 0.3, testcall.Dialogue(testcall.Sentences[0], testcall.Sentences[1]))
 	call := testcall.Convert(t, stereo, filepath.Join(dir, "call-8k.wav"), "-r", "8000")
@@ -153,6 +140,7 @@ func TestConvertStereo(t *testing.T) {
 		{[]string{"--channel", "1"}, 1, "channel 1 of 2"},
 	} {
 		t.Run(fmt.Sprint(tt.args), func(t *testing.T) {
+			t.Parallel()
 			out := filepath.Join(t.TempDir(), "out.wav")
 			stderr := mustConvert(t, append(tt.args, call, out)...)
 			if !strings.Contains(stderr, tt.note) {
@@ -172,6 +160,7 @@ func TestConvertStereo(t *testing.T) {
 // TestConvertStreams: IN may be standard input and OUT standard output; the WAV written
 // to a pipe has the streaming sizes, which sox reads to the end.
 func TestConvertStreams(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	call := testcall.Convert(t, testcall.Speak(t, dir, testcall.Agent, testcall.Sentences[2]), filepath.Join(dir, "in.wav"), "-r", "44100")
 	secs := testcall.Duration(t, call)
@@ -222,6 +211,7 @@ func TestConvertStreams(t *testing.T) {
 // TestConvertRaw: headerless 16-bit stereo (Asterisk's MixMonitor .raw) converts with
 // --raw, each channel the same as from the WAV it was cut from; the raw flags are checked.
 func TestConvertRaw(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	stereo, _ := testcall.Stereo(t, dir, 0.3, testcall.Dialogue(testcall.Sentences[3], testcall.Sentences[4]))
 	call := testcall.Convert(t, stereo, filepath.Join(dir, "call-8k.wav"), "-r", "8000")
@@ -235,15 +225,16 @@ func TestConvertRaw(t *testing.T) {
 			t.Errorf("channel %d: raw input gave %d samples, not the %d of the WAV it was cut from", ch, len(b), len(a))
 		}
 	}
+	x := filepath.Join(dir, "x.wav")
 	for _, tt := range []struct {
 		args []string
 		want string
 	}{
-		{[]string{"--raw", "s16", raw, "x.wav"}, "needs --rate"},
-		{[]string{"--raw", "mp3", "--rate", "8000", raw, "x.wav"}, "--raw \"mp3\""},
-		{[]string{"--rate", "8000", raw, "x.wav"}, "without --raw"},
-		{[]string{"--raw", "s16", "--rate", "8000", "--channel-count", "9", raw, "x.wav"}, "--channel-count 9"},
-		{[]string{"--raw", "gsm", "--rate", "8000", raw, "x.wav"}, raw + ":"},
+		{[]string{"--raw", "s16", raw, x}, "needs --rate"},
+		{[]string{"--raw", "mp3", "--rate", "8000", raw, x}, "--raw \"mp3\""},
+		{[]string{"--rate", "8000", raw, x}, "without --raw"},
+		{[]string{"--raw", "s16", "--rate", "8000", "--channel-count", "9", raw, x}, "--channel-count 9"},
+		{[]string{"--raw", "gsm", "--rate", "8000", raw, x}, raw + ":"},
 	} {
 		r := runConvert(t, nil, tt.args...)
 		if r.code != exitBadInput || !strings.Contains(r.stderr, tt.want) {
@@ -255,6 +246,7 @@ func TestConvertRaw(t *testing.T) {
 // TestConvertUnreadable: input that cannot be converted exits 2 with a message naming the
 // file, as transcribe does; a truncated file keeps what was decoded before the damage.
 func TestConvertUnreadable(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	junk := filepath.Join(dir, "junk.wav")
 	os.WriteFile(junk, bytes.Repeat([]byte("not audio "), 400), 0o600)
@@ -274,6 +266,7 @@ func TestConvertUnreadable(t *testing.T) {
 		{dir, "directory"},
 	} {
 		t.Run(filepath.Base(tt.file), func(t *testing.T) {
+			t.Parallel()
 			out := filepath.Join(t.TempDir(), "out.wav")
 			r := runConvert(t, nil, tt.file, out)
 			if r.code != exitBadInput {
@@ -308,6 +301,7 @@ func TestConvertUnreadable(t *testing.T) {
 // difference of the two means: a conversion worse by even one word on every draw fails,
 // a lucky or unlucky draw does not. The sum over every format is held to the same rule.
 func TestConvertWERNoWorseThanSox(t *testing.T) {
+	t.Parallel()
 	const draws, moreDraws = 3, 6 // of each; more where the first draws disagree
 	dir := t.TempDir()
 	// Sentences the rest of the code was not tuned on, in the client's voice, whose
@@ -338,15 +332,7 @@ func TestConvertWERNoWorseThanSox(t *testing.T) {
 		defer rec.Close()
 		recs <- rec
 	}
-	pcmOf := func(wav string) []byte {
-		s := fileSamples(t, wav)
-		pcm := make([]byte, 2*len(s))
-		for i, v := range s {
-			binary.LittleEndian.PutUint16(pcm[2*i:], uint16(v))
-		}
-		return pcm
-	}
-	hear := func(pcm []byte) (string, error) { // called off the test's goroutine: no t
+	hear := func(pcm []byte) (string, error) {
 		rec := <-recs
 		defer func() { recs <- rec }()
 		res, err := rec.Transcribe(context.Background(), bytes.NewReader(pcm))
@@ -355,8 +341,7 @@ func TestConvertWERNoWorseThanSox(t *testing.T) {
 		}
 		return res.Text(), nil
 	}
-	var ours, sox [][]float64 // per format, per draw
-	for _, tt := range []struct {
+	formats := []struct {
 		name string
 		file string   // the input's name: sox writes the format its extension says
 		args []string // sox options making the input from the 16 kHz speech
@@ -373,49 +358,82 @@ func TestConvertWERNoWorseThanSox(t *testing.T) {
 		{"mp3 8 kHz 32 kbit/s (MPEG-2.5)", "in.mp3", []string{"-r", "8000", "-C", "32"}}, // sox's default 8 kbit/s is too poor for either to hear
 		{"mp3 22.05 kHz (MPEG-2)", "in.mp3", []string{"-r", "22050"}},
 		{"mp3 44.1 kHz (MPEG-1)", "in.mp3", []string{"-r", "44100"}},
-	} {
-		t.Run(tt.name, func(t *testing.T) {
-			d := t.TempDir()
+	}
+	// Every format is measured at once, off the test's goroutine: conversions run while
+	// the two recognisers hear what is already converted, and the test holds one of
+	// go test's parallel slots, not one per format waiting for a recogniser.
+	type measured struct {
+		oursWER, soxWER []float64 // per draw
+		oursHyp, soxHyp []string
+		err             error
+	}
+	results := make([]measured, len(formats))
+	var all sync.WaitGroup
+	for i, f := range formats {
+		all.Go(func() {
+			r := &results[i]
+			d := filepath.Join(dir, strconv.Itoa(i))
+			if r.err = os.Mkdir(d, 0o700); r.err != nil {
+				return
+			}
 			// -D: the input is the same on every run; only the conversions draw noise.
-			in := filepath.Join(d, tt.file)
-			if msg, err := exec.Command("sox", append(append([]string{"-D", mono}, tt.args...), in)...).CombinedOutput(); err != nil {
-				t.Fatalf("sox: %v\n%s", err, msg)
+			in := filepath.Join(d, f.file)
+			if msg, err := exec.Command("sox", append(append([]string{"-D", mono}, f.args...), in)...).CombinedOutput(); err != nil {
+				r.err = fmt.Errorf("sox: %v\n%s", err, msg)
+				return
 			}
 			// Our draws: seed 1 (transcribe's) and the next ones; sox's: its own runs.
-			var oursWER, soxWER []float64
-			var oursHyp, soxHyp []string
-			take := func(from, to int) { // draws from to to-1 of each, two recognitions at a time
-				oursHyp, soxHyp = slices.Grow(oursHyp, to-from)[:to], slices.Grow(soxHyp, to-from)[:to]
+			take := func(from, to int) error { // draws from to to-1 of each
+				r.oursHyp, r.soxHyp = slices.Grow(r.oursHyp, to-from)[:to], slices.Grow(r.soxHyp, to-from)[:to]
 				errs := make([]error, 2*to)
 				var wg sync.WaitGroup
 				for k := from; k < to; k++ {
-					out := filepath.Join(d, fmt.Sprintf("ours-%d.wav", k))
-					mustConvert(t, "--dither-seed", strconv.Itoa(audio.DefaultDitherSeed+k), in, out)
-					o := pcmOf(out)
-					x := pcmOf(soxConvert(t, "", in, filepath.Join(d, fmt.Sprintf("sox-%d.wav", k))))
-					wg.Go(func() { oursHyp[k], errs[2*k] = hear(o) })
-					wg.Go(func() { soxHyp[k], errs[2*k+1] = hear(x) })
+					o, err := convertPCM(in, filepath.Join(d, fmt.Sprintf("ours-%d.wav", k)), "--dither-seed", strconv.Itoa(audio.DefaultDitherSeed+k))
+					if err != nil {
+						return err
+					}
+					x, err := soxPCM(in, filepath.Join(d, fmt.Sprintf("sox-%d.wav", k)))
+					if err != nil {
+						return err
+					}
+					wg.Go(func() { r.oursHyp[k], errs[2*k] = hear(o) })
+					wg.Go(func() { r.soxHyp[k], errs[2*k+1] = hear(x) })
 				}
 				wg.Wait()
 				if err := errors.Join(errs...); err != nil {
-					t.Fatalf("transcribe: %v", err)
+					return fmt.Errorf("transcribe: %w", err)
 				}
 				for k := from; k < to; k++ {
-					oursWER = append(oursWER, testcall.WER(ref, oursHyp[k]))
-					soxWER = append(soxWER, testcall.WER(ref, soxHyp[k]))
+					r.oursWER = append(r.oursWER, testcall.WER(ref, r.oursHyp[k]))
+					r.soxWER = append(r.soxWER, testcall.WER(ref, r.soxHyp[k]))
 				}
+				return nil
 			}
-			take(0, draws)
-			if !allEqual(oursWER) || !allEqual(soxWER) {
+			if r.err = take(0, draws); r.err != nil {
+				return
+			}
+			if !allEqual(r.oursWER) || !allEqual(r.soxWER) {
 				// The noise shows on this format: three draws are too few to weigh it.
-				take(draws, moreDraws)
+				r.err = take(draws, moreDraws)
 			}
-			ours, sox = append(ours, oursWER[:draws]), append(sox, soxWER[:draws])
-			mo, ms, se := meanDiffSE(oursWER, soxWER)
-			t.Logf("WER: ours %.3f (draws %.3f), sox %.3f (draws %.3f)", mo, oursWER, ms, soxWER)
+		})
+	}
+	all.Wait()
+
+	var ours, sox [][]float64 // per format, per draw
+	for i, f := range formats {
+		// Not parallel: it only judges what was measured above.
+		t.Run(f.name, func(t *testing.T) {
+			r := results[i]
+			if r.err != nil {
+				t.Fatal(r.err)
+			}
+			ours, sox = append(ours, r.oursWER[:draws]), append(sox, r.soxWER[:draws])
+			mo, ms, se := meanDiffSE(r.oursWER, r.soxWER)
+			t.Logf("WER: ours %.3f (draws %.3f), sox %.3f (draws %.3f)", mo, r.oursWER, ms, r.soxWER)
 			if mo > ms+3*se+1e-9 {
 				t.Errorf("mean WER of our conversion %.3f, worse than sox's %.3f by more than 3 standard errors (%.3f)\nref:  %s\nours: %q\nsox:  %q",
-					mo, ms, 3*se, ref, oursHyp, soxHyp)
+					mo, ms, 3*se, ref, r.oursHyp, r.soxHyp)
 			}
 		})
 	}
@@ -433,6 +451,62 @@ func TestConvertWERNoWorseThanSox(t *testing.T) {
 	t.Logf("WER summed over every format: ours %.3f, sox %.3f", mo, ms)
 	if mo > ms+3*se+1e-9 {
 		t.Errorf("summed over every format, our mean WER %.3f is worse than sox's %.3f by more than 3 standard errors (%.3f)", mo, ms, 3*se)
+	}
+}
+
+// convertPCM converts in to out with `callscribe convert` (in-process) and returns out's
+// 16-bit samples as little-endian bytes, as the recogniser takes them. It reports errors
+// rather than failing a test: it runs off the test's goroutine.
+func convertPCM(in, out string, flags ...string) ([]byte, error) {
+	var stdout, stderr bytes.Buffer
+	args := append(append([]string{"convert"}, flags...), in, out)
+	getenv := func(k string) string {
+		if k == "HOME" {
+			return os.Getenv("HOME")
+		}
+		return ""
+	}
+	if code := run(context.Background(), args, getenv, strings.NewReader(""), &stdout, &stderr); code != 0 {
+		return nil, fmt.Errorf("callscribe %s: exit %d\n%s", strings.Join(args, " "), code, stderr.String())
+	}
+	return wavPCM(out)
+}
+
+// soxPCM is convertPCM with `sox IN -r 16000 -c 1 -b 16 OUT`.
+func soxPCM(in, out string) ([]byte, error) {
+	if msg, err := exec.Command("sox", in, "-r", "16000", "-c", "1", "-b", "16", out).CombinedOutput(); err != nil {
+		return nil, fmt.Errorf("sox: %v\n%s", err, msg)
+	}
+	return wavPCM(out)
+}
+
+// wavPCM reads a 16-bit mono WAV's samples as little-endian bytes.
+func wavPCM(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	d, err := audio.Open(f)
+	if err != nil {
+		return nil, err
+	}
+	if c := d.Format().Channels; c != 1 {
+		return nil, fmt.Errorf("%s: %d channels, want 1", path, c)
+	}
+	var pcm []byte
+	buf := make([]int16, 4096)
+	for {
+		n, err := d.Read(buf)
+		for _, v := range buf[:n] {
+			pcm = binary.LittleEndian.AppendUint16(pcm, uint16(v))
+		}
+		if err == io.EOF {
+			return pcm, nil
+		}
+		if err != nil {
+			return nil, err
+		}
 	}
 }
 
@@ -459,19 +533,6 @@ func meanDiffSE(a, b []float64) (ma, mb, se float64) {
 	}
 	ma, mb = mean(a), mean(b)
 	return ma, mb, math.Sqrt(variance(a, ma)/float64(len(a)) + variance(b, mb)/float64(len(b)))
-}
-
-// soxConvert runs `sox [opt] IN -r 16000 -c 1 -b 16 OUT` and returns OUT.
-func soxConvert(t *testing.T, opt, in, out string) string {
-	t.Helper()
-	args := []string{in, "-r", "16000", "-c", "1", "-b", "16", out}
-	if opt != "" {
-		args = append([]string{opt}, args...)
-	}
-	if msg, err := exec.Command("sox", args...).CombinedOutput(); err != nil {
-		t.Fatalf("sox: %v\n%s", err, msg)
-	}
-	return out
 }
 
 // noiseWAV streams a 16-bit stereo WAV of the given size at 44.1 kHz without holding it:
@@ -512,12 +573,13 @@ func (w *noiseWAV) Read(p []byte) (int, error) {
 // peak memory (resident set, as the kernel counts it) for 20 MiB as for 400 MiB, and
 // stays under 32 MiB: nothing grows with the call.
 func TestConvertMemoryFlat(t *testing.T) {
+	t.Parallel()
 	// /usr/bin/time, not our own wait4: a child forked from this (large) test process
 	// inherits its high-water mark, and the kernel reports it as the child's.
 	testcall.Require(t, "/usr/bin/time")
 	peak := func(size int64) int64 {
 		kib := filepath.Join(t.TempDir(), "kib")
-		cmd := exec.Command("/usr/bin/time", "-f", "%M", "-o", kib, bin, "convert", "-", os.DevNull)
+		cmd := exec.Command("/usr/bin/time", "-f", "%M", "-o", kib, callscribeBinary(t), "convert", "-", os.DevNull)
 		cmd.Stdin = newNoiseWAV(size)
 		if out, err := cmd.CombinedOutput(); err != nil {
 			t.Fatalf("convert of %d MiB: %v\n%s", size>>20, err, out)

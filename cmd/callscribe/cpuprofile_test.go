@@ -10,6 +10,7 @@ import (
 // TestCPUProfile: off unless CALLSCRIBE_CPU_PROFILE names a file; a file that cannot be
 // written is an error naming the variable; a profile is written by the time stop returns.
 func TestCPUProfile(t *testing.T) {
+	t.Parallel()
 	stop, err := startCPUProfile("")
 	if err != nil {
 		t.Fatalf("empty path: %v; want off, no error", err)

@@ -7,6 +7,7 @@ import (
 )
 
 func TestLoadConfigResidency(t *testing.T) {
+	t.Parallel()
 	openai := map[string]string{"CALLSCRIBE_DATA_DIR": "/d", "CALLSCRIBE_ASR": "openai", "CALLSCRIBE_OPENAI_BASE_URL": "https://asr.example.ru/v1"}
 	with := func(base map[string]string, kv ...string) map[string]string {
 		m := map[string]string{}
@@ -40,7 +41,8 @@ func TestLoadConfigResidency(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := LoadConfig(func(k string) string { return tt.env[k] })
+			t.Parallel()
+			_, err := loadConfig(testGetenv(tt.env))
 			if tt.wantErr == nil {
 				if err != nil {
 					t.Fatalf("LoadConfig = %v, want it accepted", err)
@@ -57,13 +59,13 @@ func TestLoadConfigResidency(t *testing.T) {
 			}
 		})
 	}
-	c, err := LoadConfig(func(k string) string {
+	c, err := loadConfig(func(k string) string {
 		return map[string]string{"CALLSCRIBE_DATA_DIR": "/d", "CALLSCRIBE_WEBHOOK_TIMEOUT": "3s", "CALLSCRIBE_FETCH_HOSTS": " a.example.ru, .b.example.ru ", "CALLSCRIBE_FETCH_COUNTRY": "ru"}[k]
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if e := c.Egress; e.WebhookTimeout != 3*time.Second || e.WebhookMaxAttempts != defaultWebhookMaxAttempts || len(e.FetchHosts) != 2 || e.FetchHosts[1] != ".b.example.ru" || e.Allowed.String() != "RU" {
+	if e := c.egress; e.webhookTimeout != 3*time.Second || e.webhookMaxAttempts != 12 || len(e.fetchHosts) != 2 || e.fetchHosts[1] != ".b.example.ru" || e.allowed.String() != "RU" {
 		t.Errorf("egress = %+v", e)
 	}
 }
@@ -72,9 +74,10 @@ func TestLoadConfigResidency(t *testing.T) {
 // endpoint declared abroad: it must refuse to start and say which processor and which
 // variable.
 func TestRefusesOutOfCountryASR(t *testing.T) {
+	t.Parallel()
 	env := []string{"CALLSCRIBE_DATA_DIR=" + t.TempDir(), "CALLSCRIBE_ASR=openai",
 		"CALLSCRIBE_OPENAI_BASE_URL=https://api.openai.com/v1", "CALLSCRIBE_ASR_COUNTRY=US"}
-	r := runCLI(t, env, t.TempDir(), "consent", "show", "--email", "local@localhost")
+	r := runCLI(t, env, "consent", "show", "--email", "local@localhost")
 	if r.code != exitBadInput {
 		t.Errorf("exit %d, want %d (refused configuration)\n%s", r.code, exitBadInput, r.stderr)
 	}
@@ -82,7 +85,7 @@ func TestRefusesOutOfCountryASR(t *testing.T) {
 	if !strings.Contains(r.stderr, want) {
 		t.Errorf("stderr = %q, want it to say %q", r.stderr, want)
 	}
-	r = runCLI(t, env[:3], t.TempDir(), "consent", "show", "--email", "local@localhost")
+	r = runCLI(t, env[:3], "consent", "show", "--email", "local@localhost")
 	if r.code != exitBadInput || !strings.Contains(r.stderr, "CALLSCRIBE_ASR_COUNTRY is unset") {
 		t.Errorf("undeclared ASR country: exit %d, stderr %q; want a refusal naming CALLSCRIBE_ASR_COUNTRY", r.code, r.stderr)
 	}

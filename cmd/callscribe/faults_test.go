@@ -30,6 +30,7 @@ import (
 	"github.com/minio/minio-go/v7"
 
 	"callscribe"
+	"callscribe/internal/eventually"
 	"callscribe/internal/testcall"
 	"callscribe/storage/postgres"
 	"callscribe/storage/s3"
@@ -68,8 +69,8 @@ type proc struct {
 // listens; worker: that it works the queue). It is killed at cleanup if still running.
 func startProc(t *testing.T, env []string, args ...string) *proc {
 	t.Helper()
-	cmd := exec.Command(bin, args...)
-	cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME")}, env...)
+	cmd := exec.Command(callscribeBinary(t), args...)
+	cmd.Env = processEnv(env)
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -237,18 +238,11 @@ func (c apiClient) waitEnded(within time.Duration, ids ...uuid.UUID) map[uuid.UU
 	deadline := time.Now().Add(within)
 	out := map[uuid.UUID]callState{}
 	for _, id := range ids {
-		for {
-			// A request may fail while a dependency is down (503): look again.
+		// A request may fail while a dependency is down (503): look again.
+		out[id] = eventually.Value(c.t, time.Until(deadline), fmt.Sprintf("end of call %s with its deletion confirmed", id), func() (callState, bool) {
 			s, err := c.tryCall(id)
-			if err == nil && s.ended() && s.confirmed() {
-				out[id] = s
-				break
-			}
-			if time.Now().After(deadline) {
-				c.t.Fatalf("call %s still %s (receipt %+v, last error %v) after %s", id, s.Status, s.Receipt, err, within)
-			}
-			time.Sleep(200 * time.Millisecond)
-		}
+			return s, err == nil && s.ended() && s.confirmed()
+		})
 	}
 	return out
 }
@@ -333,6 +327,7 @@ func assertStoredOnce(t *testing.T, db *postgres.DB, states map[uuid.UUID]callSt
 // version): upload, the transcript served by the API, the bucket empty of every version
 // and marker, and the receipt with its confirmation.
 func TestUploadToReceiptVersionedBucket(t *testing.T) {
+	t.Parallel()
 	s3vars, b := s3Env(t)
 	env := append(dbEnv(t), s3vars...)
 	ctx := callscribe.AsSystem(context.Background())
@@ -382,11 +377,15 @@ func TestUploadToReceiptVersionedBucket(t *testing.T) {
 // its job), C's audio is deleted by the sweeper. Every call ends completed with its
 // audio deleted, confirmed and receipted, exactly one transcript each, no key left.
 func TestWorkerKilled(t *testing.T) {
+	t.Parallel()
 	srv := s3test.StartServer(t)
 	env := append(dbEnv(t), serverEnv(srv)...)
 	key := setUpOrg(t, env, "ivanova@example.ru", "petrov@example.ru")
+	// An attempt at the long call must end within the job timeout on a loaded machine
+	// (two cores, every test of the package at once): a minute. The rescue waits for it.
+	const jobTimeout, rescueAfter = 60, 61 // seconds
 	env = append(env, "CALLSCRIBE_HTTP_ADDR=127.0.0.1:0", "CALLSCRIBE_LOG_LEVEL=info",
-		"CALLSCRIBE_WORKERS=2", "CALLSCRIBE_JOB_TIMEOUT=25s", "CALLSCRIBE_JOB_RESCUE_AFTER=26s",
+		"CALLSCRIBE_WORKERS=2", fmt.Sprintf("CALLSCRIBE_JOB_TIMEOUT=%ds", jobTimeout), fmt.Sprintf("CALLSCRIBE_JOB_RESCUE_AFTER=%ds", rescueAfter),
 		"CALLSCRIBE_SWEEP_EVERY=2s", "CALLSCRIBE_SWEEP_GRACE=1m")
 	dir := t.TempDir()
 	short := testcall.Speak(t, dir, testcall.Agent, testcall.Sentences[1])
@@ -411,7 +410,7 @@ func TestWorkerKilled(t *testing.T) {
 		t.Fatal(err)
 	}
 	callC := api.upload(short, "petrov@example.ru")
-	waitFor(t, 90*time.Second, "C's storing transaction waiting on its owner's row", func() bool {
+	eventually.True(t, 90*time.Second, "C's storing transaction waiting on its owner's row", func() bool {
 		var n int
 		// Other sessions' query text is shown to their own user only, not to the app's role:
 		// ask as the connecting user.
@@ -425,13 +424,12 @@ func TestWorkerKilled(t *testing.T) {
 	})
 	// B starts now: its recognition takes seconds, the rest of C's journey milliseconds.
 	callB := api.upload(long, "ivanova@example.ru")
-	waitFor(t, 30*time.Second, "B processing", func() bool { return api.call(callB).Status == "processing" })
-	time.Sleep(500 * time.Millisecond)
+	eventually.True(t, 30*time.Second, "B processing", func() bool { return api.call(callB).Status == "processing" })
 	srv.Pause()
 	if err := hold.Commit(ctx); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 30*time.Second, "C stored", func() bool {
+	eventually.True(t, 30*time.Second, "C stored", func() bool {
 		var status string
 		db.Pool().QueryRow(ctx, `SELECT status FROM calls WHERE id = $1`, callC).Scan(&status)
 		return status == "completed"
@@ -468,10 +466,10 @@ func TestWorkerKilled(t *testing.T) {
 	// River rescues a job only once it is older than CALLSCRIBE_JOB_RESCUE_AFTER, and only
 	// on the leader, whose lease the killed worker still holds for a few seconds. Start
 	// the new worker when both have passed: its rescuer then runs at once, not 30 s later.
-	waitFor(t, time.Minute, "B's attempt older than the rescue age and the dead leader's lease expired", func() bool {
+	eventually.True(t, 2*time.Minute, "B's attempt older than the rescue age and the dead leader's lease expired", func() bool {
 		var ready bool
-		db.Pool().QueryRow(ctx, `SELECT (SELECT attempted_at < now() - interval '26 s' FROM river_job WHERE kind = 'transcribe_call' AND args->>'call_id' = $1)
-			AND NOT EXISTS (SELECT 1 FROM river_leader WHERE expires_at > now())`, callB.String()).Scan(&ready)
+		db.Pool().QueryRow(ctx, `SELECT (SELECT attempted_at < now() - $2 * interval '1 second' FROM river_job WHERE kind = 'transcribe_call' AND args->>'call_id' = $1)
+			AND NOT EXISTS (SELECT 1 FROM river_leader WHERE expires_at > now())`, callB.String(), rescueAfter).Scan(&ready)
 		return ready
 	})
 	restarted := time.Now()
@@ -495,17 +493,6 @@ func TestWorkerKilled(t *testing.T) {
 	serve.stop()
 }
 
-func waitFor(t *testing.T, within time.Duration, what string, ok func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(within)
-	for !ok() {
-		if time.Now().After(deadline) {
-			t.Fatalf("no %s after %s", what, within)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
-
 // assertKey checks whether the call's encryption key is recorded in its staging row.
 func assertKey(t *testing.T, db *postgres.DB, callID uuid.UUID, want bool) {
 	t.Helper()
@@ -525,6 +512,7 @@ func assertKey(t *testing.T, db *postgres.DB, callID uuid.UUID, want bool) {
 // The call is tried CALLSCRIBE_JOB_MAX_ATTEMPTS times, then ends failed with its audio
 // deleted and confirmed and the receipt written; nothing is stored.
 func TestASRAlwaysFails(t *testing.T) {
+	t.Parallel()
 	var requests atomic.Int64
 	asr := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		io.Copy(io.Discard, r.Body)
@@ -608,22 +596,25 @@ func (p *privatePostgres) run(action string) {
 // storing. The job is retried and the call ends completed, stored once, its audio
 // deleted, confirmed and receipted.
 func TestPostgresRestartedMidJob(t *testing.T) {
+	t.Parallel()
 	pg := startPostgres(t)
 	s3vars, b := s3Env(t)
 	env := append([]string{"CALLSCRIBE_DATABASE_URL=" + pg.URL, "TMPDIR=" + t.TempDir()}, s3vars...)
 	key := setUpOrg(t, env, "ivanova@example.ru")
 	env = append(env, "CALLSCRIBE_HTTP_ADDR=127.0.0.1:0", "CALLSCRIBE_LOG_LEVEL=info",
-		"CALLSCRIBE_JOB_TIMEOUT=20s", "CALLSCRIBE_JOB_RESCUE_AFTER=21s", "CALLSCRIBE_SWEEP_EVERY=2s")
+		// Room for the retried attempt's recognition on a loaded machine; nothing waits for
+		// the timeout here.
+		"CALLSCRIBE_JOB_TIMEOUT=60s", "CALLSCRIBE_JOB_RESCUE_AFTER=61s", "CALLSCRIBE_SWEEP_EVERY=2s")
 	serve := startProc(t, env, "serve")
 	api := apiClient{t: t, base: serve.base, key: key}
 	file := testcall.Speak(t, t.TempDir(), testcall.Client, testcall.Sentences[3])
 	id := api.upload(file, "ivanova@example.ru")
-	waitFor(t, 30*time.Second, "the call processing", func() bool { return api.call(id).Status == "processing" })
+	eventually.True(t, 30*time.Second, "the call processing", func() bool { return api.call(id).Status == "processing" })
 	pg.run("stop")
 	stopped := time.Now()
 	// Recognition goes on without the database; the storing transaction meets the outage
 	// and the attempt fails. PostgreSQL comes back once the worker has said so.
-	waitFor(t, time.Minute, "failed attempt in serve's log", func() bool {
+	eventually.True(t, time.Minute, "failed attempt in serve's log", func() bool {
 		return strings.Contains(serve.stderr.String(), "call attempt failed")
 	})
 	pg.run("start")
@@ -650,6 +641,7 @@ func TestPostgresRestartedMidJob(t *testing.T) {
 // the call: the sweeper must. The call ends failed, its audio deleted, confirmed and
 // receipted, its key erased.
 func TestWorkerKilledOnLastAttempt(t *testing.T) {
+	t.Parallel()
 	s3vars, b := s3Env(t)
 	env := append(dbEnv(t), s3vars...)
 	key := setUpOrg(t, env, "ivanova@example.ru")
@@ -662,13 +654,12 @@ func TestWorkerKilledOnLastAttempt(t *testing.T) {
 	worker := startProc(t, env, "worker")
 	file := testcall.Mono(t, t.TempDir(), testcall.Client, 0.4, testcall.Sentences[:3]...)
 	id := api.upload(file, "ivanova@example.ru")
-	waitFor(t, 30*time.Second, "the call processing", func() bool { return api.call(id).Status == "processing" })
-	time.Sleep(300 * time.Millisecond)
+	eventually.True(t, 30*time.Second, "the call processing", func() bool { return api.call(id).Status == "processing" })
 	worker.kill()
 	if s := api.call(id); s.Status != "processing" {
 		t.Fatalf("the call was %s when the worker was killed; want processing", s.Status)
 	}
-	waitFor(t, time.Minute, "the attempt older than the rescue age and the dead leader's lease expired", func() bool {
+	eventually.True(t, time.Minute, "the attempt older than the rescue age and the dead leader's lease expired", func() bool {
 		var ready bool
 		db.Pool().QueryRow(ctx, `SELECT (SELECT attempted_at < now() - interval '16 s' FROM river_job WHERE kind = 'transcribe_call')
 			AND NOT EXISTS (SELECT 1 FROM river_leader WHERE expires_at > now())`).Scan(&ready)

@@ -11,6 +11,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"callscribe"
@@ -51,64 +52,147 @@ func exitCode(err error) int {
 	return exitFailure
 }
 
-const usage = `callscribe turns recorded calls into transcripts and forgets the audio.
+// commands are the synopses of every command, in the order usage lists them. A command's
+// name is its flag set's: `callscribe NAME --help` prints its synopsis and its flags.
+var commands = []struct{ name, synopsis string }{
+	{"transcribe", "transcribe [--owner EMAIL] [--org NAME] [--json] [--channels agent,client] [RAW] FILE..."},
+	{"convert", "convert [--channel N] [--dither-seed N] [RAW] IN OUT.wav"},
+	{"users add", `users add --email EMAIL [--name "Surname First Patronymic" | --surname S --first-name F [--patronymic P]] [--phone PHONE] [--org NAME]`},
+	{"users edit", "users edit EMAIL [--org NAME] [--email NEW] [--phone PHONE] [--surname S] [--first-name F] [--patronymic P]"},
+	{"users block", "users block EMAIL [--org NAME]"},
+	{"users unblock", "users unblock EMAIL [--org NAME]"},
+	{"consent grant", "consent grant --email EMAIL [--org NAME] --purpose transcription[,summarization,notifications,crm_export] [--policy-version V]"},
+	{"consent withdraw", "consent withdraw --email EMAIL [--org NAME] --purpose transcription[,summarization,notifications,crm_export]"},
+	{"consent show", "consent show --email EMAIL [--org NAME]"},
+	{"requests add", "requests add --kind access|rectification|blocking|erasure|withdrawal --email EMAIL [--org NAME] [--received YYYY-MM-DD] [--notes TEXT]"},
+	{"requests list", "requests list [--due-within 3d] [--overdue] [--status S] [--json]"},
+	{"requests show", "requests show ID"},
+	{"requests start", "requests start ID"},
+	{"requests extend", "requests extend ID --reason TEXT [--days 1-5] [--notice TEXT]"},
+	{"requests close", "requests close ID [--notes TEXT] | requests close ID --reject --reason TEXT"},
+	{"apikey create", "apikey create --org NAME"},
+	{"apikey revoke", "apikey revoke ID"},
+	{"apikey list", "apikey list --org NAME"},
+	{"serve", "serve    (HTTP API on CALLSCRIBE_HTTP_ADDR, with the worker)"},
+	{"worker", "worker   (the worker alone; needs an object store)"},
+	{"webhook add", "webhook add --org NAME --url URL --country CC [--events call.completed,...]"},
+	{"webhook list", "webhook list [--org NAME]"},
+	{"webhook remove", "webhook remove ID"},
+	{"webhook deliveries", "webhook deliveries [--org NAME] [--status pending|delivered|failed]"},
+	{"transcript show", "transcript show CALL_ID [--json]"},
+	{"transcript edit", "transcript edit CALL_ID --segment N [--text TEXT] [--speaker LABEL]"},
+	{"export", "export --email EMAIL [--org NAME] [--out FILE]"},
+	{"erasure run", "erasure run --email EMAIL [--org NAME] --request ID"},
+	{"erasure reapply", "erasure reapply"},
+	{"erasure ledger", "erasure ledger"},
+	{"org set", "org set --org NAME --retention 90d|off"},
+	{"org show", "org show [--org NAME]"},
+	{"retention run", "retention run"},
+	{"migrate", "migrate"},
+	{"config", "config   (the effective configuration, secrets masked)"},
+}
 
-Usage:
-  callscribe transcribe [--owner EMAIL] [--org NAME] [--json] [--channels agent,client] [RAW] FILE...
-  callscribe convert [--channel N] [RAW] IN OUT.wav
-  callscribe users add --email EMAIL [--name "Surname First Patronymic"] [--phone PHONE] [--org NAME]
-  callscribe users block|unblock EMAIL [--org NAME]
-  callscribe consent grant|withdraw --email EMAIL [--org NAME] --purpose transcription[,summarization,notifications,crm_export]
-  callscribe consent show --email EMAIL [--org NAME]
-  callscribe requests add --kind KIND --email EMAIL [--received YYYY-MM-DD]
-  callscribe requests list [--due-within 3d] [--overdue] [--status S] [--json]
-  callscribe requests show|start ID
-  callscribe requests extend ID --reason TEXT [--days N] [--notice TEXT]
-  callscribe requests close ID [--notes TEXT] | close ID --reject --reason TEXT
-  callscribe apikey create --org NAME | apikey revoke ID | apikey list --org NAME
-  callscribe serve     (HTTP API on CALLSCRIBE_HTTP_ADDR, with the worker)
-  callscribe worker    (the worker alone; needs an object store)
-  callscribe webhook add --org NAME --url URL --country CC [--events call.completed,...]
-  callscribe webhook list [--org NAME] | webhook remove ID
-  callscribe users edit EMAIL [--email NEW] [--phone PHONE] [--surname S] [--first-name F] [--patronymic P]
-  callscribe transcript show CALL_ID [--json]
-  callscribe transcript edit CALL_ID --segment N [--text TEXT] [--speaker LABEL]
-  callscribe export --email EMAIL [--out FILE]
-  callscribe erasure run --email EMAIL --request ID | erasure reapply | erasure ledger
-  callscribe org set --org NAME --retention 90d|off | org show [--org NAME]
-  callscribe retention run
-  callscribe migrate
-
+const usageNotes = `
 convert writes what the recogniser hears of one channel (16 kHz, 16-bit mono WAV):
 channel 0 unless --channel says otherwise (stderr says how many there are). IN or OUT
 may be - for standard input or output.
 RAW is --raw s16|ulaw|alaw|gsm --rate HZ [--channel-count N], for headerless input.
 
-Configuration comes from CALLSCRIBE_* environment variables (see README.md).
+Every command takes --help. Configuration comes from CALLSCRIBE_* environment variables
+(callscribe config shows them; see README.md).
 `
+
+// usage is the whole usage text, or with group ("users") that group's lines only.
+func usage(group string) string {
+	var b strings.Builder
+	if group == "" {
+		b.WriteString("callscribe turns recorded calls into transcripts and forgets the audio.\n\nUsage:\n")
+	} else {
+		b.WriteString("usage:\n")
+	}
+	for _, c := range commands {
+		if g, _, _ := strings.Cut(c.name, " "); group == "" || g == group {
+			fmt.Fprintf(&b, "  callscribe %s\n", c.synopsis)
+		}
+	}
+	if group == "" {
+		b.WriteString(usageNotes)
+	}
+	return b.String()
+}
+
+// groups are the commands made of actions (`users add`, `users edit`…).
+func isGroup(cmd string) bool {
+	for _, c := range commands {
+		if strings.HasPrefix(c.name, cmd+" ") {
+			return true
+		}
+	}
+	return false
+}
+
+func knownCommand(name string) bool {
+	for _, c := range commands {
+		if c.name == name {
+			return true
+		}
+	}
+	return false
+}
+
+func isHelp(arg string) bool {
+	switch arg {
+	case "-h", "-help", "--help", "help":
+		return true
+	}
+	return false
+}
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	code := run(ctx, os.Args[1:], os.Getenv, os.Stdin, os.Stdout, os.Stderr)
 	stop()
 	os.Exit(code)
 }
 
-// run executes one command line and returns the exit status.
-func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
-		fmt.Fprint(stderr, usage)
-		if len(args) == 0 {
-			return exitBadInput
-		}
+// run executes one command line and returns the exit status. Everything it reads or
+// writes comes through its arguments: the environment through getenv, the standard
+// streams as given. Tests run it in their own process.
+func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage(""))
+		return exitBadInput
+	}
+	if isHelp(args[0]) {
+		fmt.Fprint(stdout, usage(""))
 		return exitOK
 	}
-	cfg, err := LoadConfig(os.Getenv)
+	cmd, rest := args[0], args[1:]
+	if !isGroup(cmd) && !knownCommand(cmd) {
+		fmt.Fprintf(stderr, "callscribe: unknown command %q\n\n%s", cmd, usage(""))
+		return exitBadInput
+	}
+	if isGroup(cmd) {
+		// The action is checked here, before the configuration: `users --help` helps
+		// whatever the environment says.
+		switch {
+		case len(rest) > 0 && isHelp(rest[0]):
+			fmt.Fprint(stdout, usage(cmd))
+			return exitOK
+		case len(rest) == 0:
+			fmt.Fprintf(stderr, "callscribe %s: which one?\n%s", cmd, usage(cmd))
+			return exitBadInput
+		case !knownCommand(cmd + " " + rest[0]):
+			fmt.Fprintf(stderr, "callscribe %s: unknown command %q\n%s", cmd, rest[0], usage(cmd))
+			return exitBadInput
+		}
+	}
+	cfg, err := loadConfig(getenv)
 	if err != nil {
 		fmt.Fprintf(stderr, "callscribe: configuration: %v\n", err)
 		return exitBadInput
 	}
-	cmd, rest := args[0], args[1:]
+	cfg.stderr = stderr
 	// The command line is the operator's, and crosses organizations by design (commands
 	// name theirs with --org): its queries run as the system. serve's HTTP handlers do
 	// not inherit this context; each request is scoped to its API key's organization.
@@ -118,7 +202,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	case "transcribe":
 		cmdErr = cmdTranscribe(ctx, cfg, rest, stdout, stderr)
 	case "convert":
-		cmdErr = cmdConvert(ctx, rest, stdout, stderr)
+		cmdErr = cmdConvert(ctx, rest, stdin, stdout, stderr)
 	case "users":
 		cmdErr = cmdUsers(ctx, cfg, rest, stdout)
 	case "consent":
@@ -136,7 +220,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	case "retention":
 		cmdErr = cmdRetention(ctx, cfg, rest, stdout)
 	case "migrate":
-		cmdErr = cmdMigrate(ctx, cfg, stdout)
+		cmdErr = cmdMigrate(ctx, cfg, rest, stdout)
 	case "serve":
 		cmdErr = cmdServe(ctx, cfg, rest, stdout)
 	case "worker":
@@ -145,15 +229,16 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		cmdErr = cmdAPIKey(ctx, cfg, rest, stdout)
 	case "webhook":
 		cmdErr = cmdWebhook(ctx, cfg, rest, stdout)
-	default:
-		fmt.Fprintf(stderr, "callscribe: unknown command %q\n\n%s", cmd, usage)
-		return exitBadInput
+	case "config":
+		cmdErr = cmdConfig(cfg, rest, stdout)
 	}
 	var reported *reportedError
+	var help helpError
 	switch {
 	case cmdErr == nil:
 		return exitOK
-	case errors.Is(cmdErr, flag.ErrHelp):
+	case errors.As(cmdErr, &help):
+		printHelp(stdout, help.fs)
 		return exitOK
 	case errors.As(cmdErr, &reported):
 		// Already told the user, per file; only the status is left.
@@ -182,6 +267,37 @@ func (e usageError) Error() string { return e.msg }
 
 func usagef(format string, args ...any) error { return usageError{fmt.Sprintf(format, args...)} }
 
+// helpError is what parse returns for --help: run prints the command's usage and flags.
+type helpError struct{ fs *flag.FlagSet }
+
+func (e helpError) Error() string { return "help requested" }
+
+// printHelp prints the synopsis of the command fs parses and every flag it takes.
+func printHelp(w io.Writer, fs *flag.FlagSet) {
+	synopsis := fs.Name()
+	for _, c := range commands {
+		if c.name == fs.Name() {
+			synopsis = c.synopsis
+		}
+	}
+	fmt.Fprintf(w, "usage: callscribe %s\n", synopsis)
+	first := true
+	fs.VisitAll(func(f *flag.Flag) {
+		if first {
+			fmt.Fprintln(w, "\nflags:")
+			first = false
+		}
+		arg, text := flag.UnquoteUsage(f)
+		if arg != "" {
+			arg = " " + strings.ToUpper(arg)
+		}
+		if f.DefValue != "" && f.DefValue != "false" && f.DefValue != "0" {
+			text += fmt.Sprintf(" (default %s)", f.DefValue)
+		}
+		fmt.Fprintf(w, "  --%s%s\n      %s\n", f.Name, arg, text)
+	})
+}
+
 // reportedError carries an exit status for errors already printed.
 type reportedError struct{ code int }
 
@@ -193,13 +309,22 @@ func newFlags(name string) *flag.FlagSet {
 	return fs
 }
 
+// parseNone parses flags for a command that takes no other argument.
+func parseNone(fs *flag.FlagSet, args []string) error {
+	pos, err := parse(fs, args)
+	if err == nil && len(pos) > 0 {
+		err = usagef("%s takes no argument, got %q", fs.Name(), pos)
+	}
+	return err
+}
+
 // parse parses flags, allowing them before and after positional arguments.
 func parse(fs *flag.FlagSet, args []string) ([]string, error) {
 	var pos []string
 	for {
 		if err := fs.Parse(args); err != nil {
 			if errors.Is(err, flag.ErrHelp) {
-				return nil, err
+				return nil, helpError{fs}
 			}
 			return nil, usagef("%v", err)
 		}

@@ -8,11 +8,15 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
 
 	"callscribe"
@@ -21,22 +25,60 @@ import (
 	"callscribe/storage/postgres"
 )
 
-// bin is the callscribe binary under test, built once for the whole run: these tests
-// drive it as a user does.
-var bin string
+// The callscribe binary, for the tests that need a process of their own (signals, a
+// SIGKILL, the process's own memory or temporary directory): built once, when the
+// first of them asks. Every other test runs the command line in-process (runCLI).
+var (
+	buildOnce sync.Once
+	binDir    string
+	binPath   string
+	buildErr  error
+)
+
+// parallelTests is how many tests run at once unless -test.parallel says otherwise. The
+// default (GOMAXPROCS, 2 on CI) is made for tests that keep a core busy; most of these
+// wait on a server, another process, a job queue's timers or an object store, so more
+// of them fit on the same cores. The CPU-bound ones (recognition) share the cores
+// whatever the number.
+const parallelTests = 8
 
 func TestMain(m *testing.M) {
-	os.Exit(pgtest.Main(m, func(ctx context.Context, url string) error {
-		dir, err := os.MkdirTemp("", "callscribe-bin-")
-		if err != nil {
-			return err
-		}
-		bin = filepath.Join(dir, "callscribe")
-		if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-			return fmt.Errorf("go build: %v\n%s", err, out)
-		}
+	flag.Parse()
+	set := false
+	flag.Visit(func(f *flag.Flag) { set = set || f.Name == "test.parallel" })
+	if !set {
+		flag.Set("test.parallel", strconv.Itoa(parallelTests))
+	}
+	code := pgtest.Main(m, func(ctx context.Context, url string) error {
 		return postgres.Migrate(ctx, url)
-	}))
+	})
+	if binDir != "" {
+		os.RemoveAll(binDir)
+	}
+	os.Exit(code)
+}
+
+// callscribeBinary returns the path of the callscribe binary, building it on first use.
+func callscribeBinary(t *testing.T) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		if binDir, buildErr = os.MkdirTemp("", "callscribe-bin-"); buildErr != nil {
+			return
+		}
+		binPath = filepath.Join(binDir, "callscribe")
+		if out, err := exec.Command("go", "build", "-o", binPath, ".").CombinedOutput(); err != nil {
+			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+	return binPath
+}
+
+// processEnv is the environment of a callscribe process: env added to a clean one.
+func processEnv(env []string) []string {
+	return append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME")}, env...)
 }
 
 type result struct {
@@ -44,11 +86,34 @@ type result struct {
 	code           int
 }
 
-// runCLI runs the binary with env added to a clean environment.
-func runCLI(t *testing.T, env []string, dir string, args ...string) result {
+// runCLI runs one command line in this process, as the binary's main would, with env
+// (added to PATH and HOME) as its whole environment and no standard input.
+func runCLI(t *testing.T, env []string, args ...string) result {
 	t.Helper()
-	cmd := exec.Command(bin, args...)
-	cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME")}, env...)
+	return runStdin(t, env, nil, args...)
+}
+
+// runStdin is runCLI with stdin as the standard input.
+func runStdin(t *testing.T, env []string, stdin io.Reader, args ...string) result {
+	t.Helper()
+	vars := map[string]string{}
+	for _, kv := range processEnv(env) {
+		k, v, _ := strings.Cut(kv, "=")
+		vars[k] = v // later entries win, as in a process's environment
+	}
+	if stdin == nil {
+		stdin = strings.NewReader("")
+	}
+	var stdout, stderr lockedBuffer
+	code := run(t.Context(), args, func(k string) string { return vars[k] }, stdin, &stdout, &stderr)
+	return result{stdout.String(), stderr.String(), code}
+}
+
+// runProcess runs the binary in dir, for a test that needs a process of its own.
+func runProcess(t *testing.T, env []string, dir string, args ...string) result {
+	t.Helper()
+	cmd := exec.Command(callscribeBinary(t), args...)
+	cmd.Env = processEnv(env)
 	cmd.Dir = dir
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
@@ -65,7 +130,7 @@ func runCLI(t *testing.T, env []string, dir string, args ...string) result {
 
 func mustRun(t *testing.T, env []string, args ...string) string {
 	t.Helper()
-	r := runCLI(t, env, t.TempDir(), args...)
+	r := runCLI(t, env, args...)
 	if r.code != 0 {
 		t.Fatalf("callscribe %s: exit %d\n%s", strings.Join(args, " "), r.code, r.stderr)
 	}
@@ -104,6 +169,7 @@ type output struct {
 }
 
 func TestTranscribeMatchesPocketSphinxCLI(t *testing.T) {
+	t.Parallel()
 	testcall.Require(t, "pocketsphinx_continuous", "lame")
 	dir := t.TempDir()
 	// Sentences this code was not written around, one voice per channel.
@@ -130,6 +196,7 @@ func TestTranscribeMatchesPocketSphinxCLI(t *testing.T) {
 	mustRun(t, env, "consent", "grant", "--email", "local@localhost", "--purpose", "transcription,summarization")
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			var out output
 			if err := json.Unmarshal([]byte(mustRun(t, env, "transcribe", "--json", tt.file)), &out); err != nil {
 				t.Fatalf("--json output: %v", err)
@@ -188,6 +255,7 @@ func pocketsphinxCLI(t *testing.T, file string, channel int) string {
 }
 
 func TestTextOutput(t *testing.T) {
+	t.Parallel()
 	env := dbEnv(t)
 	mustRun(t, env, "users", "add", "--email", "petrov@example.ru", "--name", "Petrov Ivan Sergeevich", "--phone", "+79031234567")
 	mustRun(t, env, "consent", "grant", "--email", "petrov@example.ru", "--purpose", "transcription")
@@ -213,9 +281,10 @@ func TestTextOutput(t *testing.T) {
 }
 
 func TestRefusedWithoutConsent(t *testing.T) {
+	t.Parallel()
 	env := dbEnv(t)
 	file := testcall.Speak(t, t.TempDir(), testcall.Agent, testcall.Sentences[0])
-	r := runCLI(t, env, t.TempDir(), "transcribe", file)
+	r := runCLI(t, env, "transcribe", file)
 	if r.code != exitNoConsent {
 		t.Fatalf("exit %d, want %d\n%s", r.code, exitNoConsent, r.stderr)
 	}
@@ -229,7 +298,7 @@ func TestRefusedWithoutConsent(t *testing.T) {
 	}
 	mustRun(t, env, "consent", "grant", "--email", "local@localhost", "--purpose", "transcription")
 	mustRun(t, env, "consent", "withdraw", "--email", "local@localhost", "--purpose", "transcription")
-	if r := runCLI(t, env, t.TempDir(), "transcribe", file); r.code != exitNoConsent {
+	if r := runCLI(t, env, "transcribe", file); r.code != exitNoConsent {
 		t.Errorf("after withdrawal: exit %d, want %d", r.code, exitNoConsent)
 	}
 	db := openDB(t, env)
@@ -241,6 +310,7 @@ func TestRefusedWithoutConsent(t *testing.T) {
 }
 
 func TestUnreadableInput(t *testing.T) {
+	t.Parallel()
 	env := dbEnv(t)
 	mustRun(t, env, "consent", "grant", "--email", "local@localhost", "--purpose", "transcription")
 	dir := t.TempDir()
@@ -253,7 +323,8 @@ func TestUnreadableInput(t *testing.T) {
 	os.WriteFile(truncated, good[:30], 0o600)
 	for _, file := range []string{junk, truncated, filepath.Join(dir, "missing.wav"), dir} {
 		t.Run(filepath.Base(file), func(t *testing.T) {
-			r := runCLI(t, env, t.TempDir(), "transcribe", file)
+			t.Parallel()
+			r := runCLI(t, env, "transcribe", file)
 			if r.code != exitBadInput {
 				t.Errorf("exit %d, want %d\n%s", r.code, exitBadInput, r.stderr)
 			}
@@ -268,12 +339,13 @@ func TestUnreadableInput(t *testing.T) {
 // database holds no audio bytes and nothing was written under TMPDIR or the working
 // directory.
 func TestNoAudioLeftBehind(t *testing.T) {
+	t.Parallel()
 	env := dbEnv(t)
 	tmp, work := t.TempDir(), t.TempDir()
 	env = append(env, "TMPDIR="+tmp)
 	mustRun(t, env, "consent", "grant", "--email", "local@localhost", "--purpose", "transcription,summarization")
 	file := testcall.Speak(t, t.TempDir(), testcall.Agent, testcall.Sentences[4])
-	if r := runCLI(t, env, work, "transcribe", file); r.code != 0 {
+	if r := runProcess(t, env, work, "transcribe", file); r.code != 0 {
 		t.Fatalf("transcribe: exit %d\n%s", r.code, r.stderr)
 	}
 	for _, d := range []string{tmp, work} {
@@ -303,6 +375,7 @@ func TestNoAudioLeftBehind(t *testing.T) {
 }
 
 func TestEmbeddedDefault(t *testing.T) {
+	t.Parallel()
 	dataDir := filepath.Join(t.TempDir(), "data")
 	env := []string{"CALLSCRIBE_DATA_DIR=" + dataDir}
 	mustRun(t, env, "users", "add", "--email", "sidorova@example.ru", "--name", "Sidorova Maria")
@@ -346,11 +419,12 @@ func pgDump() string {
 // TestLogsCarryIDsOnly checks invariant 7 at the most talkative log level: the logs of a
 // transcription name calls by id and carry no transcript text, phone number or email.
 func TestLogsCarryIDsOnly(t *testing.T) {
+	t.Parallel()
 	env := append(dbEnv(t), "CALLSCRIBE_LOG_LEVEL=debug")
 	mustRun(t, env, "users", "add", "--email", "kuznetsov@example.ru", "--phone", "+79035550101")
 	mustRun(t, env, "consent", "grant", "--email", "kuznetsov@example.ru", "--purpose", "transcription,summarization")
 	file := testcall.Speak(t, t.TempDir(), testcall.Agent, "the invoice for the office chairs arrived yesterday")
-	r := runCLI(t, env, t.TempDir(), "transcribe", "--json", "--owner", "kuznetsov@example.ru", file)
+	r := runCLI(t, env, "transcribe", "--json", "--owner", "kuznetsov@example.ru", file)
 	if r.code != 0 {
 		t.Fatalf("exit %d\n%s", r.code, r.stderr)
 	}

@@ -35,10 +35,10 @@ const ledgerKeyFile = "ledger.key"
 // database (CALLSCRIBE_DATABASE_URL) needs the key set: a key generated on one machine
 // would not hash alike on the next.
 func (a *app) ledgerKey() ([]byte, error) {
-	if a.cfg.LedgerKey != "" {
-		return []byte(a.cfg.LedgerKey), nil
+	if a.cfg.ledgerKey != "" {
+		return []byte(a.cfg.ledgerKey), nil
 	}
-	path := filepath.Join(a.cfg.DataDir, ledgerKeyFile)
+	path := filepath.Join(a.cfg.dataDir, ledgerKeyFile)
 	b, err := os.ReadFile(path)
 	if err == nil {
 		return []byte(strings.TrimSpace(string(b))), nil
@@ -46,13 +46,13 @@ func (a *app) ledgerKey() ([]byte, error) {
 	if !errors.Is(err, os.ErrNotExist) {
 		return nil, fmt.Errorf("read the ledger key %s: %w", path, err)
 	}
-	if a.cfg.DatabaseURL != "" {
+	if a.cfg.databaseURL != "" {
 		return nil, callscribe.Errorf(callscribe.EINVALID,
 			"erasure needs CALLSCRIBE_LEDGER_KEY (or _FILE), at least 32 bytes, the same on every machine sharing the database")
 	}
 	var k [32]byte
 	rand.Read(k[:])
-	if err := os.MkdirAll(a.cfg.DataDir, 0o700); err != nil {
+	if err := os.MkdirAll(a.cfg.dataDir, 0o700); err != nil {
 		return nil, err
 	}
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
@@ -82,10 +82,10 @@ func (a *app) eraser() (*privacy.Eraser, error) {
 	if err != nil {
 		return nil, fmt.Errorf("CALLSCRIBE_LEDGER_KEY: %w", err)
 	}
-	if err := os.MkdirAll(filepath.Dir(a.cfg.LedgerFile), 0o700); err != nil {
+	if err := os.MkdirAll(filepath.Dir(a.cfg.ledgerFile), 0o700); err != nil {
 		return nil, fmt.Errorf("CALLSCRIBE_LEDGER_FILE: %w", err)
 	}
-	return &privacy.Eraser{Store: a.db, Hasher: h, Ledger: &privacy.LedgerFile{Path: a.cfg.LedgerFile}}, nil
+	return &privacy.Eraser{Store: a.db, Hasher: h, Ledger: &privacy.LedgerFile{Path: a.cfg.ledgerFile}}, nil
 }
 
 // corrections wires the one path of a transcript's correction (the API's and the CLI's):
@@ -104,7 +104,7 @@ func corrections(db *postgres.DB, s summarize.Summarizer, log *slog.Logger) *pri
 // reapplyAtStart re-applies the erasure ledger when its file holds entries: after a
 // backup restore, the subjects it names are purged again before anything else runs.
 func (a *app) reapplyAtStart(ctx context.Context) error {
-	st, err := os.Stat(a.cfg.LedgerFile)
+	st, err := os.Stat(a.cfg.ledgerFile)
 	if errors.Is(err, os.ErrNotExist) || err == nil && st.Size() == 0 {
 		return nil
 	}
@@ -122,7 +122,7 @@ func (a *app) reapplyAtStart(ctx context.Context) error {
 	return err
 }
 
-func cmdErasure(ctx context.Context, cfg Config, args []string, stdout io.Writer) error {
+func cmdErasure(ctx context.Context, cfg config, args []string, stdout io.Writer) error {
 	const use = "usage: callscribe erasure run --email EMAIL --request ID | erasure reapply | erasure ledger"
 	if len(args) == 0 {
 		return usagef(use)
@@ -192,7 +192,7 @@ func cmdErasure(ctx context.Context, cfg Config, args []string, stdout io.Writer
 	return enc.Encode(er.Entry)
 }
 
-func cmdOrg(ctx context.Context, cfg Config, args []string, stdout io.Writer) error {
+func cmdOrg(ctx context.Context, cfg config, args []string, stdout io.Writer) error {
 	const use = "usage: callscribe org set --org NAME --retention 90d|off | org show [--org NAME]"
 	if len(args) == 0 || args[0] != "set" && args[0] != "show" {
 		return usagef(use)
@@ -246,9 +246,12 @@ func cmdOrg(ctx context.Context, cfg Config, args []string, stdout io.Writer) er
 	return nil
 }
 
-func cmdRetention(ctx context.Context, cfg Config, args []string, stdout io.Writer) error {
-	if len(args) != 1 || args[0] != "run" {
+func cmdRetention(ctx context.Context, cfg config, args []string, stdout io.Writer) error {
+	if len(args) == 0 || args[0] != "run" {
 		return usagef("usage: callscribe retention run")
+	}
+	if err := parseNone(newFlags("retention run"), args[1:]); err != nil {
+		return err
 	}
 	a, err := openApp(ctx, cfg)
 	if err != nil {
@@ -267,7 +270,7 @@ func cmdRetention(ctx context.Context, cfg Config, args []string, stdout io.Writ
 	return err
 }
 
-func cmdTranscript(ctx context.Context, cfg Config, args []string, stdout io.Writer) error {
+func cmdTranscript(ctx context.Context, cfg config, args []string, stdout io.Writer) error {
 	const use = "usage: callscribe transcript show CALL_ID [--json] | transcript edit CALL_ID --segment N [--text TEXT] [--speaker LABEL]"
 	if len(args) == 0 || args[0] != "show" && args[0] != "edit" {
 		return usagef(use)
@@ -347,7 +350,7 @@ func cmdTranscript(ctx context.Context, cfg Config, args []string, stdout io.Wri
 	return nil
 }
 
-func cmdUsersEdit(ctx context.Context, cfg Config, args []string, stdout io.Writer) error {
+func cmdUsersEdit(ctx context.Context, cfg config, args []string, stdout io.Writer) error {
 	const use = "usage: callscribe users edit EMAIL [--org NAME] [--email NEW] [--phone PHONE] [--surname S] [--first-name F] [--patronymic P]"
 	fs := newFlags("users edit")
 	org := fs.String("org", localOrg, "the user's organization")
@@ -368,14 +371,21 @@ func cmdUsersEdit(ctx context.Context, cfg Config, args []string, stdout io.Writ
 	var edits []postgres.ProfileEdit
 	fs.Visit(func(f *flag.Flag) {
 		name := strings.ReplaceAll(f.Name, "-", "_")
-		edits = append(edits, postgres.ProfileEdit{Field: name, Value: strings.TrimSpace(*fields[name])})
+		if v, ok := fields[name]; ok { // --org names the user, it is not an edit
+			edits = append(edits, postgres.ProfileEdit{Field: name, Value: strings.TrimSpace(*v)})
+		}
 	})
 	if len(edits) == 0 {
 		return usagef(use)
 	}
-	for _, e := range edits {
-		if e.Field == "email" && !strings.Contains(e.Value, "@") {
+	for i, e := range edits {
+		switch {
+		case e.Field == "email" && !validEmail(e.Value):
 			return usagef("--email: %q is not an email address", e.Value)
+		case e.Field == "phone" && e.Value != "":
+			if edits[i].Value, err = callscribe.NormalizePhone(e.Value); err != nil {
+				return usagef("--phone: %s", callscribe.ErrorMessage(err))
+			}
 		}
 	}
 	a, err := openApp(ctx, cfg)
@@ -400,7 +410,7 @@ func cmdUsersEdit(ctx context.Context, cfg Config, args []string, stdout io.Writ
 	return nil
 }
 
-func cmdExport(ctx context.Context, cfg Config, args []string, stdout io.Writer) error {
+func cmdExport(ctx context.Context, cfg config, args []string, stdout io.Writer) error {
 	fs := newFlags("export")
 	email := fs.String("email", "", "the user's email (required)")
 	org := fs.String("org", localOrg, "the user's organization")
@@ -421,13 +431,14 @@ func cmdExport(ctx context.Context, cfg Config, args []string, stdout io.Writer)
 		return err
 	}
 	w := stdout
+	var file *os.File
 	if *out != "" {
 		f, err := os.OpenFile(*out, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
 		if err != nil {
 			return callscribe.Wrap(callscribe.EINVALID, err, "--out: cannot write %s", *out)
 		}
 		defer f.Close()
-		w = f
+		w, file = f, f
 	}
 	if err := (&privacy.Audit{}).Record(ctx, a.db, callscribe.AuditEntry{Actor: cliActor, Action: privacy.ActionExport,
 		ObjectType: "user", ObjectID: u.ID.String(), OrgID: u.OrgID, SubjectID: u.ID}); err != nil {
@@ -436,8 +447,8 @@ func cmdExport(ctx context.Context, cfg Config, args []string, stdout io.Writer)
 	if err := (&privacy.Exporter{Store: a.db}).Export(ctx, w, u.ID); err != nil {
 		return err
 	}
-	if f, ok := w.(*os.File); ok && f != os.Stdout {
-		return f.Close()
+	if file != nil {
+		return file.Close()
 	}
 	return nil
 }

@@ -99,7 +99,7 @@ func TestPrivacyCommands(t *testing.T) {
 	if out := mustRun(t, env, "org", "set", "--org", "local", "--retention", "30d"); !strings.Contains(out, "retention 30d") {
 		t.Errorf("org set: %s", out)
 	}
-	if r := runCLI(t, env, t.TempDir(), "org", "set", "--org", "local", "--retention", "soon"); r.code != exitBadInput {
+	if r := runCLI(t, env, "org", "set", "--org", "local", "--retention", "soon"); r.code != exitBadInput {
 		t.Errorf("org set --retention soon: exit %d, want %d", r.code, exitBadInput)
 	}
 	db.Pool().Exec(ctx, `UPDATE calls SET created_at = now() - interval '31 days' WHERE id = $1`, call)
@@ -112,7 +112,7 @@ func TestPrivacyCommands(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &entry); err != nil || entry.Counts["users"] != 1 || entry.Counts["calls"] != 1 {
 		t.Errorf("erasure run printed %q (%v); want its ledger entry", out, err)
 	}
-	if r := runCLI(t, env, t.TempDir(), "export", "--email", "ivanova@example.ru"); r.code != exitNotFound {
+	if r := runCLI(t, env, "export", "--email", "ivanova@example.ru"); r.code != exitNotFound {
 		t.Errorf("export after erasure: exit %d, want %d", r.code, exitNotFound)
 	}
 	if lf, err := os.ReadFile(filepath.Join(data, "erasure-ledger.jsonl")); err != nil || !strings.Contains(string(lf), entry.ID.String()) {
@@ -123,7 +123,7 @@ func TestPrivacyCommands(t *testing.T) {
 	}
 	// With a production database and no key, erasure refuses and names the variable.
 	noKey := []string{"CALLSCRIBE_DATABASE_URL=" + url, "CALLSCRIBE_DATA_DIR=" + t.TempDir()}
-	if r := runCLI(t, noKey, t.TempDir(), "erasure", "reapply"); r.code == 0 || !strings.Contains(r.stderr, "CALLSCRIBE_LEDGER_KEY") {
+	if r := runCLI(t, noKey, "erasure", "reapply"); r.code == 0 || !strings.Contains(r.stderr, "CALLSCRIBE_LEDGER_KEY") {
 		t.Errorf("erasure without a key: exit %d, %s", r.code, r.stderr)
 	}
 }

@@ -13,6 +13,7 @@ import (
 // to the same words as the same audio in a WAV file; without the flags it is refused
 // (exit 2, naming the file), since there is nothing to sniff.
 func TestTranscribeRaw(t *testing.T) {
+	t.Parallel()
 	env := dbEnv(t)
 	mustRun(t, env, "consent", "grant", "--email", "local@localhost", "--purpose", "transcription")
 	dir := t.TempDir()
@@ -34,11 +35,11 @@ func TestTranscribeRaw(t *testing.T) {
 	if fromRaw.Text == "" || fromRaw.Text != fromWAV.Text {
 		t.Errorf("raw µ-law heard as %q, the same audio as WAV as %q; want the same words", fromRaw.Text, fromWAV.Text)
 	}
-	r := runCLI(t, env, t.TempDir(), "transcribe", raw)
+	r := runCLI(t, env, "transcribe", raw)
 	if r.code != exitBadInput || !strings.Contains(r.stderr, raw+": ") {
 		t.Errorf("without --raw: exit %d, stderr %q; want %d naming the file", r.code, r.stderr, exitBadInput)
 	}
-	r = runCLI(t, env, t.TempDir(), "transcribe", "--raw", "ulaw", raw)
+	r = runCLI(t, env, "transcribe", "--raw", "ulaw", raw)
 	if r.code != exitBadInput || !strings.Contains(r.stderr, "needs --rate") {
 		t.Errorf("--raw without --rate: exit %d, stderr %q; want %d asking for --rate", r.code, r.stderr, exitBadInput)
 	}

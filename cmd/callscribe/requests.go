@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"os"
 	"text/tabwriter"
 	"time"
 
@@ -27,7 +26,7 @@ const requestsUsage = `usage:
   callscribe requests close ID [--notes TEXT]
   callscribe requests close ID --reject --reason TEXT`
 
-func cmdRequests(ctx context.Context, cfg Config, args []string, stdout io.Writer) error {
+func cmdRequests(ctx context.Context, cfg config, args []string, stdout io.Writer) error {
 	if len(args) == 0 {
 		return usagef(requestsUsage)
 	}
@@ -104,7 +103,7 @@ func cmdRequests(ctx context.Context, cfg Config, args []string, stdout io.Write
 		return err
 	}
 	defer a.close()
-	cal, err := privacy.LoadCalendar(cfg.CalendarFile)
+	cal, err := privacy.LoadCalendar(cfg.calendarFile)
 	if err != nil {
 		return err
 	}
@@ -115,7 +114,7 @@ func cmdRequests(ctx context.Context, cfg Config, args []string, stdout io.Write
 		return fmt.Errorf("job queue: %w", err)
 	}
 	reqs := &privacy.Requests{Store: &postgres.Queued{DB: a.db, Jobs: jobs}, Calendar: cal}
-	actor := requestActor()
+	actor := requestActor(cfg.getenv)
 	var r callscribe.Request
 	switch action {
 	case "add":
@@ -179,8 +178,8 @@ func cmdRequests(ctx context.Context, cfg Config, args []string, stdout io.Write
 }
 
 // requestActor names the operator in request events: the command line and its user.
-func requestActor() string {
-	if u := os.Getenv("USER"); u != "" {
+func requestActor(getenv func(string) string) string {
+	if u := getenv("USER"); u != "" {
 		return "cli:" + u
 	}
 	return "cli"

@@ -56,7 +56,7 @@ func TestRequestsCommand(t *testing.T) {
 	}
 
 	// The old request is long overdue: too late to extend.
-	if r := runCLI(t, env, t.TempDir(), "requests", "extend", old.ID, "--reason", "archive"); r.code != exitFailure || !strings.Contains(r.stderr, "before the term ends") {
+	if r := runCLI(t, env, "requests", "extend", old.ID, "--reason", "archive"); r.code != exitFailure || !strings.Contains(r.stderr, "before the term ends") {
 		t.Errorf("extend an overdue request: exit %d, %q; want %d and the reason", r.code, r.stderr, exitFailure)
 	}
 	overdue := strings.TrimSpace(mustRun(t, env, "requests", "list", "--overdue", "--json"))
@@ -108,7 +108,7 @@ func TestRequestsCommand(t *testing.T) {
 		{"requests", "extend", fresh.ID, "--reason", "x", "--days", "6"},
 		{"requests", "list", "--due-within", "three days"},
 	} {
-		if r := runCLI(t, env, t.TempDir(), bad...); r.code != exitBadInput || r.stderr == "" {
+		if r := runCLI(t, env, bad...); r.code != exitBadInput || r.stderr == "" {
 			t.Errorf("%s: exit %d (%q), want %d with a message", strings.Join(bad, " "), r.code, r.stderr, exitBadInput)
 		}
 	}
@@ -117,6 +117,7 @@ func TestRequestsCommand(t *testing.T) {
 // TestBlockedUserCLI: a blocked user's calls are refused with their own exit status and
 // nothing is recorded; unblocking lets them through again.
 func TestBlockedUserCLI(t *testing.T) {
+	t.Parallel()
 	env := dbEnv(t)
 	mustRun(t, env, "users", "add", "--email", "orlov@example.ru")
 	mustRun(t, env, "consent", "grant", "--email", "orlov@example.ru", "--purpose", "transcription,crm_export")
@@ -124,7 +125,7 @@ func TestBlockedUserCLI(t *testing.T) {
 		t.Errorf("users block said %q", out)
 	}
 	file := testcall.Speak(t, t.TempDir(), testcall.Agent, testcall.Sentences[0])
-	r := runCLI(t, env, t.TempDir(), "transcribe", "--owner", "orlov@example.ru", file)
+	r := runCLI(t, env, "transcribe", "--owner", "orlov@example.ru", file)
 	if r.code != exitBlocked || !strings.Contains(r.stderr, "blocked") {
 		t.Errorf("transcribe for a blocked owner: exit %d, %q; want %d saying blocked", r.code, r.stderr, exitBlocked)
 	}
@@ -134,7 +135,7 @@ func TestBlockedUserCLI(t *testing.T) {
 		t.Errorf("%d calls recorded for a blocked owner, want 0", calls)
 	}
 	mustRun(t, env, "users", "unblock", "orlov@example.ru")
-	if r := runCLI(t, env, t.TempDir(), "transcribe", "--owner", "orlov@example.ru", file); r.code != exitOK {
+	if r := runCLI(t, env, "transcribe", "--owner", "orlov@example.ru", file); r.code != exitOK {
 		t.Errorf("transcribe after unblocking: exit %d\n%s", r.code, r.stderr)
 	}
 	show := mustRun(t, env, "consent", "show", "--email", "orlov@example.ru")
@@ -143,7 +144,7 @@ func TestBlockedUserCLI(t *testing.T) {
 			t.Errorf("consent show lacks %q:\n%s", want, show)
 		}
 	}
-	if r := runCLI(t, env, t.TempDir(), "users", "block", "nobody@example.ru"); r.code != exitNotFound {
+	if r := runCLI(t, env, "users", "block", "nobody@example.ru"); r.code != exitNotFound {
 		t.Errorf("block an unknown user: exit %d, want %d", r.code, exitNotFound)
 	}
 }

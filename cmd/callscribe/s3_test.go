@@ -38,6 +38,7 @@ func s3Env(t *testing.T) ([]string, s3test.Bucket) {
 // object store, and when it is done the bucket holds nothing — no object, no version, no
 // unfinished upload — and the receipt names the s3 stage.
 func TestTranscribeThroughS3(t *testing.T) {
+	t.Parallel()
 	env := dbEnv(t)
 	s3vars, b := s3Env(t)
 	env = append(env, s3vars...)
@@ -75,6 +76,7 @@ func TestTranscribeThroughS3(t *testing.T) {
 // TestObjectLockedBucketRefusedAtStart: a bucket that could keep audio past its call is
 // refused before anything is staged, with a message naming it.
 func TestObjectLockedBucketRefusedAtStart(t *testing.T) {
+	t.Parallel()
 	env := dbEnv(t)
 	s3vars, b := s3Env(t)
 	env = append(env, s3vars...)
@@ -83,7 +85,7 @@ func TestObjectLockedBucketRefusedAtStart(t *testing.T) {
 	}
 	mustRun(t, env, "consent", "grant", "--email", "local@localhost", "--purpose", "transcription")
 	file := testcall.Speak(t, t.TempDir(), testcall.Agent, testcall.Sentences[1])
-	r := runCLI(t, env, t.TempDir(), "transcribe", file)
+	r := runCLI(t, env, "transcribe", file)
 	if r.code == 0 || !strings.Contains(r.stderr, "object lock") || !strings.Contains(r.stderr, b.Options.Bucket) {
 		t.Errorf("exit %d, stderr %q; want a failure naming the bucket and its object lock", r.code, r.stderr)
 	}

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"os"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -45,7 +44,7 @@ type service struct {
 
 // newService wires the pipeline, the stage and the job queue. With runJobs the River
 // client also works the queue, CALLSCRIBE_WORKERS calls at once.
-func newService(ctx context.Context, a *app, scfg ServiceConfig, runJobs bool) (*service, error) {
+func newService(ctx context.Context, a *app, scfg serviceConfig, runJobs bool) (*service, error) {
 	// The memory stage holds calls queued and in flight; the object store, when configured,
 	// is readied (bucket, lifecycle rule) and checked (no object lock) here.
 	stage, err := newStage(ctx, a.cfg, memoryStageCalls, a.log)
@@ -61,8 +60,8 @@ func newService(ctx context.Context, a *app, scfg ServiceConfig, runJobs bool) (
 		closeASR()
 		return nil, err
 	}
-	limits := audio.Limits{MaxInputBytes: a.cfg.MaxCallBytes, MaxDuration: scfg.MaxCallDuration}
-	queued := &postgres.Queued{DB: a.db, MaxAttempts: scfg.JobMaxAttempts}
+	limits := audio.Limits{MaxInputBytes: a.cfg.maxCallBytes, MaxDuration: scfg.maxCallDuration}
+	queued := &postgres.Queued{DB: a.db, MaxAttempts: scfg.jobMaxAttempts}
 	p := pipeline.New(pipeline.Config{
 		Store:       queued,
 		Service:     queued,
@@ -73,12 +72,12 @@ func newService(ctx context.Context, a *app, scfg ServiceConfig, runJobs bool) (
 		Transcriber: transcriber,
 		Summarizer:  summarizer,
 		Logger:      a.log,
-		ConsentPoll: a.cfg.ConsentPoll,
-		MaxBytes:    a.cfg.MaxCallBytes,
-		MaxDuration: scfg.MaxCallDuration,
+		ConsentPoll: a.cfg.consentPoll,
+		MaxBytes:    a.cfg.maxCallBytes,
+		MaxDuration: scfg.maxCallDuration,
 	})
 	workers := river.NewWorkers()
-	river.AddWorker(workers, &pipeline.Worker{Pipeline: p, TimeoutFloor: scfg.JobTimeout})
+	river.AddWorker(workers, &pipeline.Worker{Pipeline: p, TimeoutFloor: scfg.jobTimeout})
 	river.AddWorker(workers, webhook.NewWorker(webhook.New(a.db, a.cfg.webhookConfig(a.log))))
 	// Without a ledger key the service still runs; completing an erasure request then
 	// fails (privacy.Requests refuses it without an eraser), and nothing works the
@@ -92,14 +91,14 @@ func newService(ctx context.Context, a *app, scfg ServiceConfig, runJobs bool) (
 	}
 	rcfg := &river.Config{
 		Workers:              workers,
-		JobTimeout:           scfg.JobTimeout,
-		RescueStuckJobsAfter: scfg.JobRescueAfter,
-		MaxAttempts:          scfg.JobMaxAttempts,
+		JobTimeout:           scfg.jobTimeout,
+		RescueStuckJobsAfter: scfg.jobRescueAfter,
+		MaxAttempts:          scfg.jobMaxAttempts,
 		Logger:               a.log,
 	}
 	if runJobs {
 		rcfg.Queues = map[string]river.QueueConfig{
-			river.QueueDefault: {MaxWorkers: scfg.Workers},
+			river.QueueDefault: {MaxWorkers: scfg.workers},
 			webhook.Queue:      {MaxWorkers: webhookWorkers},
 		}
 		if eraser != nil {
@@ -119,15 +118,12 @@ func newService(ctx context.Context, a *app, scfg ServiceConfig, runJobs bool) (
 	return &service{pipeline: p, stage: stage, queue: client, queued: queued, eraser: eraser, summarizer: summarizer, closeASR: closeASR}, nil
 }
 
-func cmdServe(ctx context.Context, cfg Config, args []string, stdout io.Writer) error {
-	if _, err := parse(newFlags("serve"), args); err != nil {
+func cmdServe(ctx context.Context, cfg config, args []string, stdout io.Writer) error {
+	if err := parseNone(newFlags("serve"), args); err != nil {
 		return err
 	}
-	scfg, err := LoadServiceConfig(os.Getenv)
-	if err != nil {
-		return callscribe.Errorf(callscribe.EINVALID, "configuration: %v", err)
-	}
-	stopProfile, err := startCPUProfile(scfg.CPUProfile)
+	scfg := cfg.service
+	stopProfile, err := startCPUProfile(scfg.cpuProfile)
 	if err != nil {
 		return callscribe.Wrap(callscribe.EINVALID, err, "%v", err)
 	}
@@ -137,7 +133,7 @@ func cmdServe(ctx context.Context, cfg Config, args []string, stdout io.Writer) 
 		return err
 	}
 	defer a.close()
-	svc, err := newService(ctx, a, scfg, scfg.ServeWorker)
+	svc, err := newService(ctx, a, scfg, scfg.serveWorker)
 	if err != nil {
 		return err
 	}
@@ -159,26 +155,26 @@ func cmdServe(ctx context.Context, cfg Config, args []string, stdout io.Writer) 
 		}
 	}
 
-	cal, err := privacy.LoadCalendar(a.cfg.CalendarFile)
+	cal, err := privacy.LoadCalendar(a.cfg.calendarFile)
 	if err != nil {
 		return err
 	}
-	ln, err := net.Listen("tcp", scfg.HTTPAddr)
+	ln, err := net.Listen("tcp", scfg.httpAddr)
 	if err != nil {
-		return callscribe.Wrap(callscribe.EINVALID, err, "CALLSCRIBE_HTTP_ADDR: cannot listen on %s: %v", scfg.HTTPAddr, err)
+		return callscribe.Wrap(callscribe.EINVALID, err, "CALLSCRIBE_HTTP_ADDR: cannot listen on %s: %v", scfg.httpAddr, err)
 	}
 	srv := web.New(web.Config{
 		Store: a.db, Ingester: svc.pipeline, Stage: svc.stage, Fetcher: a.cfg.fetcher(),
-		MaxBodyBytes:      a.cfg.MaxCallBytes + 1<<20, // the audio and its multipart wrapping
-		UploadIdleTimeout: scfg.UploadIdleTimeout,
+		MaxBodyBytes:      a.cfg.maxCallBytes + 1<<20, // the audio and its multipart wrapping
+		UploadIdleTimeout: scfg.uploadIdleTimeout,
 		Logger:            a.log,
-		Consents:          &privacy.Consents{Store: a.db, PolicyVersion: a.cfg.PolicyVersion, Audit: &privacy.Audit{}, AuditLog: a.db},
+		Consents:          &privacy.Consents{Store: a.db, PolicyVersion: a.cfg.policyVersion, Audit: &privacy.Audit{}, AuditLog: a.db},
 		Requests:          &privacy.Requests{Store: svc.queued, Calendar: cal, Eraser: svc.eraser},
 		Exporter:          &privacy.Exporter{Store: a.db},
 		Editor:            corrections(a.db, svc.summarizer, a.log),
 		AuditLog:          a.db,
 	}).HTTPServer()
-	if scfg.ServeWorker {
+	if scfg.serveWorker {
 		if err := startQueue(ctx, svc.queue); err != nil {
 			return err
 		}
@@ -186,7 +182,7 @@ func cmdServe(ctx context.Context, cfg Config, args []string, stdout io.Writer) 
 	startSweeper(ctx, a, scfg)
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
-	fmt.Fprintf(stdout, "callscribe serve: listening on http://%s (worker %v)\n", ln.Addr(), scfg.ServeWorker)
+	fmt.Fprintf(stdout, "callscribe serve: listening on http://%s (worker %v)\n", ln.Addr(), scfg.serveWorker)
 
 	select {
 	case err := <-served:
@@ -197,12 +193,12 @@ func cmdServe(ctx context.Context, cfg Config, args []string, stdout io.Writer) 
 	// own refusal path), then let the calls being transcribed finish; past the timeout
 	// their contexts are cancelled and the jobs are retried later.
 	// Both get the whole timeout: the queue stops beside the HTTP server, not after it.
-	down, cancel := context.WithTimeout(context.Background(), scfg.ShutdownTimeout)
+	down, cancel := context.WithTimeout(context.Background(), scfg.shutdownTimeout)
 	defer cancel()
 	queueStopped := make(chan struct{})
 	go func() {
 		defer close(queueStopped)
-		if scfg.ServeWorker {
+		if scfg.serveWorker {
 			stopQueue(down, svc.queue, a)
 		}
 	}()
@@ -240,15 +236,12 @@ func stopQueue(ctx context.Context, q *river.Client[pgx.Tx], a *app) {
 	}
 }
 
-func cmdWorker(ctx context.Context, cfg Config, args []string, stdout io.Writer) error {
-	if _, err := parse(newFlags("worker"), args); err != nil {
+func cmdWorker(ctx context.Context, cfg config, args []string, stdout io.Writer) error {
+	if err := parseNone(newFlags("worker"), args); err != nil {
 		return err
 	}
-	scfg, err := LoadServiceConfig(os.Getenv)
-	if err != nil {
-		return callscribe.Errorf(callscribe.EINVALID, "configuration: %v", err)
-	}
-	if !scfg.ObjectStore {
+	scfg := cfg.service
+	if !cfg.objectStore() {
 		return callscribe.Errorf(callscribe.EINVALID,
 			"callscribe worker needs an object store (CALLSCRIBE_S3_ENDPOINT): with the memory stage the staged audio lives in the serve process, whose own worker transcribes it (CALLSCRIBE_SERVE_WORKER=true)")
 	}
@@ -266,9 +259,9 @@ func cmdWorker(ctx context.Context, cfg Config, args []string, stdout io.Writer)
 		return err
 	}
 	startSweeper(ctx, a, scfg)
-	fmt.Fprintf(stdout, "callscribe worker: working the queue, %d calls at once\n", scfg.Workers)
+	fmt.Fprintf(stdout, "callscribe worker: working the queue, %d calls at once\n", scfg.workers)
 	<-ctx.Done()
-	down, cancel := context.WithTimeout(context.Background(), scfg.ShutdownTimeout)
+	down, cancel := context.WithTimeout(context.Background(), scfg.shutdownTimeout)
 	defer cancel()
 	stopQueue(down, svc.queue, a)
 	fmt.Fprintln(stdout, "callscribe worker: stopped")

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -19,6 +20,7 @@ import (
 	"testing"
 	"time"
 
+	"callscribe/internal/eventually"
 	"callscribe/internal/testcall"
 	"callscribe/webhook"
 )
@@ -32,8 +34,8 @@ type served struct {
 // startServe runs `callscribe serve` with env and stops it (SIGTERM) when the test ends.
 func startServe(t *testing.T, env []string) served {
 	t.Helper()
-	cmd := exec.Command(bin, "serve")
-	cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME")}, env...)
+	cmd := exec.Command(callscribeBinary(t), "serve")
+	cmd.Env = processEnv(env)
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -84,6 +86,7 @@ type delivery struct {
 // family with values that follow from those two calls, and no label or value anywhere
 // holds an email, a phone number or a word of the call.
 func TestServeWebhooksPullAndMetrics(t *testing.T) {
+	t.Parallel()
 	var mu sync.Mutex
 	var got []delivery
 	receiver := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -166,9 +169,9 @@ func TestServeWebhooksPullAndMetrics(t *testing.T) {
 		pulled: {"completed", "call.completed", "pull-e2e"},
 		broken: {"failed", "call.failed", "broken-e2e"},
 	}
-	deadline := time.Now().Add(3 * time.Minute)
 	for id, w := range want {
-		for {
+		var last []byte
+		eventually.True(t, 3*time.Minute, fmt.Sprintf("end of call %s with a confirmed deletion", id), func() bool {
 			_, b := call("GET", "/v1/calls/"+id, "", nil)
 			var c struct {
 				Status  string
@@ -177,30 +180,20 @@ func TestServeWebhooksPullAndMetrics(t *testing.T) {
 				}
 			}
 			json.Unmarshal(b, &c)
-			if c.Receipt != nil && c.Receipt.ConfirmedAt != nil && c.Status != "queued" && c.Status != "processing" {
-				if c.Status != w.status {
-					t.Errorf("call %s ended %s; want %s\n%s", id, c.Status, w.status, b)
-				}
-				break
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("call %s not ended with a confirmed deletion in 3 minutes: %s", id, b)
-			}
-			time.Sleep(200 * time.Millisecond)
+			last = b
+			return c.Receipt != nil && c.Receipt.ConfirmedAt != nil && c.Status != "queued" && c.Status != "processing"
+		})
+		var c struct{ Status string }
+		json.Unmarshal(last, &c)
+		if c.Status != w.status {
+			t.Errorf("call %s ended %s; want %s\n%s", id, c.Status, w.status, last)
 		}
 	}
-	for {
+	eventually.True(t, 3*time.Minute, "two webhook deliveries at the receiver", func() bool {
 		mu.Lock()
-		n := len(got)
-		mu.Unlock()
-		if n >= 2 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the receiver got %d deliveries in 3 minutes; want 2\n%s", n, s.stderr.String())
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+		defer mu.Unlock()
+		return len(got) >= 2
+	})
 
 	mu.Lock()
 	deliveries := append([]delivery(nil), got...)
@@ -269,19 +262,16 @@ func TestServeWebhooksPullAndMetrics(t *testing.T) {
 	// The delivery counter moves after the receiver has answered, and River marks a job
 	// completed a moment after it returns: poll for both.
 	var metrics string
-	for {
+	eventually.True(t, 3*time.Minute, "both deliveries counted and no job running in /metrics", func() bool {
 		code, b := call("GET", "/metrics", "", nil)
 		if code != http.StatusOK {
 			t.Fatalf("/metrics: %d", code)
 		}
 		metrics = string(b)
-		if sample(metrics, `callscribe_webhook_deliveries_total{event="call.failed",outcome="delivered"}`) >= 1 &&
+		return sample(metrics, `callscribe_webhook_deliveries_total{event="call.failed",outcome="delivered"}`) >= 1 &&
 			sample(metrics, `callscribe_webhook_deliveries_total{event="call.completed",outcome="delivered"}`) >= 1 &&
-			sample(metrics, `callscribe_queue_jobs{state="running"}`) == 0 || time.Now().After(deadline) {
-			break
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+			sample(metrics, `callscribe_queue_jobs{state="running"}`) == 0
+	})
 	for _, tt := range []struct {
 		series   string
 		min, max float64

@@ -15,15 +15,15 @@ import (
 // this process's memory, bounded to hold calls calls of the largest size (with room for the
 // encryption overhead), so that uploads are refused (503 while other calls fill it) rather
 // than the process running out of memory.
-func newStage(ctx context.Context, cfg Config, calls int64, log *slog.Logger) (callscribe.Stage, error) {
-	if cfg.S3.Endpoint == "" {
+func newStage(ctx context.Context, cfg config, calls int64, log *slog.Logger) (callscribe.Stage, error) {
+	if cfg.s3.endpoint == "" {
 		return newMemoryStage(cfg, calls), nil
 	}
 	st, err := newS3Stage(cfg)
 	if err != nil {
 		return nil, err
 	}
-	warnings, err := st.EnsureBucket(ctx, cfg.S3.TTL)
+	warnings, err := st.EnsureBucket(ctx, cfg.s3.ttl)
 	if err != nil {
 		return nil, err
 	}
@@ -34,24 +34,24 @@ func newStage(ctx context.Context, cfg Config, calls int64, log *slog.Logger) (c
 }
 
 // newMemoryStage is the memory stage, bounded to hold calls calls of the largest size.
-func newMemoryStage(cfg Config, calls int64) *memory.Stage {
-	return memory.New(calls * (cfg.MaxCallBytes + cfg.MaxCallBytes/8))
+func newMemoryStage(cfg config, calls int64) *memory.Stage {
+	return memory.New(calls * (cfg.maxCallBytes + cfg.maxCallBytes/8))
 }
 
 // newS3Stage is the object-store stage of cfg, without talking to the server.
-func newS3Stage(cfg Config) (*s3.Stage, error) {
+func newS3Stage(cfg config) (*s3.Stage, error) {
 	return s3.New(s3.Options{
-		Endpoint: cfg.S3.Endpoint, AccessKey: cfg.S3.AccessKey, SecretKey: cfg.S3.SecretKey,
-		Bucket: cfg.S3.Bucket, Secure: cfg.S3.Secure, Region: cfg.S3.Region,
+		Endpoint: cfg.s3.endpoint, AccessKey: cfg.s3.accessKey, SecretKey: cfg.s3.secretKey,
+		Bucket: cfg.s3.bucket, Secure: cfg.s3.secure, Region: cfg.s3.region,
 	})
 }
 
 // startSweeper runs the sweeper until ctx ends when the stage is an object store
 // (CALLSCRIBE_S3_ENDPOINT): the memory stage dies with its process and has nothing to
-// sweep. It passes every scfg.SweepEvery and leaves unclaimed objects younger than
-// scfg.SweepGrace.
-func startSweeper(ctx context.Context, a *app, scfg ServiceConfig) {
-	if a.cfg.S3.Endpoint == "" {
+// sweep. It passes every scfg.sweepEvery and leaves unclaimed objects younger than
+// scfg.sweepGrace.
+func startSweeper(ctx context.Context, a *app, scfg serviceConfig) {
+	if a.cfg.s3.endpoint == "" {
 		return
 	}
 	st, err := newS3Stage(a.cfg) // the stage's bucket, through a client of the sweeper's own
@@ -59,6 +59,6 @@ func startSweeper(ctx context.Context, a *app, scfg ServiceConfig) {
 		a.log.ErrorContext(ctx, "the sweeper cannot start", "err", err)
 		return
 	}
-	sw := pipeline.Sweeper{Store: a.db, Stage: st, Logger: a.log, Every: scfg.SweepEvery, Grace: scfg.SweepGrace}
+	sw := pipeline.Sweeper{Store: a.db, Stage: st, Logger: a.log, Every: scfg.sweepEvery, Grace: scfg.sweepGrace}
 	go sw.Run(ctx) // logs its own failures and keeps going
 }

@@ -22,7 +22,7 @@ import (
 // is done before a bar would be read.
 const progressMinBytes = 4 << 20
 
-func cmdTranscribe(ctx context.Context, cfg Config, args []string, stdout, stderr io.Writer) error {
+func cmdTranscribe(ctx context.Context, cfg config, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("transcribe")
 	owner := fs.String("owner", localEmail, "email of the user who owns the calls")
 	org := fs.String("org", localOrg, "the owner's organization")
@@ -69,13 +69,13 @@ func cmdTranscribe(ctx context.Context, cfg Config, args []string, stdout, stder
 	pcfg := pipeline.Config{
 		Store:       a.db,
 		Watcher:     a.db,
-		Decode:      decoder(rawFormat, audio.Limits{MaxInputBytes: cfg.MaxCallBytes}),
+		Decode:      decoder(rawFormat, audio.Limits{MaxInputBytes: cfg.maxCallBytes}),
 		Transcriber: transcriber,
 		Summarizer:  summarizer,
 		Logger:      a.log,
-		ConsentPoll: cfg.ConsentPoll,
+		ConsentPoll: cfg.consentPoll,
 	}
-	if cfg.S3.Endpoint == "" {
+	if cfg.s3.endpoint == "" {
 		// In memory the call streams through the stage: recognised while it is staged.
 		pcfg.Stream = newMemoryStage(cfg, 1)
 	} else if pcfg.Stage, err = newStage(ctx, cfg, 1, a.log); err != nil {
@@ -118,7 +118,7 @@ func cmdTranscribe(ctx context.Context, cfg Config, args []string, stdout, stder
 	return nil
 }
 
-func transcribeFile(ctx context.Context, p *pipeline.Pipeline, cfg Config, user callscribe.User, file string, roles []string, stderr io.Writer) (pipeline.Result, error) {
+func transcribeFile(ctx context.Context, p *pipeline.Pipeline, cfg config, user callscribe.User, file string, roles []string, stderr io.Writer) (pipeline.Result, error) {
 	f, err := os.Open(file)
 	if err != nil {
 		return pipeline.Result{}, callscribe.Wrap(callscribe.EUNREADABLE, err, "cannot open: %v", unwrapPathError(err))
@@ -131,8 +131,8 @@ func transcribeFile(ctx context.Context, p *pipeline.Pipeline, cfg Config, user 
 	if st.IsDir() {
 		return pipeline.Result{}, callscribe.Errorf(callscribe.EUNREADABLE, "is a directory, not an audio file")
 	}
-	if st.Size() > cfg.MaxCallBytes {
-		return pipeline.Result{}, callscribe.Errorf(callscribe.ETOOLARGE, "%d bytes is over the limit of %d (CALLSCRIBE_MAX_CALL_BYTES)", st.Size(), cfg.MaxCallBytes)
+	if st.Size() > cfg.maxCallBytes {
+		return pipeline.Result{}, callscribe.Errorf(callscribe.ETOOLARGE, "%d bytes is over the limit of %d (CALLSCRIBE_MAX_CALL_BYTES)", st.Size(), cfg.maxCallBytes)
 	}
 	in := pipeline.Input{Owner: user, Audio: f, Size: st.Size(), Roles: roles}
 	if st.Size() >= progressMinBytes && isTerminal(stderr) {

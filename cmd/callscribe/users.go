@@ -11,7 +11,7 @@ import (
 	"callscribe"
 )
 
-func cmdUsers(ctx context.Context, cfg Config, args []string, stdout io.Writer) error {
+func cmdUsers(ctx context.Context, cfg config, args []string, stdout io.Writer) error {
 	if len(args) > 0 && args[0] == "edit" {
 		return cmdUsersEdit(ctx, cfg, args[1:], stdout)
 	}
@@ -19,21 +19,46 @@ func cmdUsers(ctx context.Context, cfg Config, args []string, stdout io.Writer) 
 		return cmdBlock(ctx, cfg, args[0], args[1:], stdout)
 	}
 	if len(args) == 0 || args[0] != "add" {
-		return usagef("usage: callscribe users add --email EMAIL [--name \"Surname First Patronymic\"] [--phone PHONE] [--org NAME] | users block|unblock EMAIL")
+		return usagef("%s", usage("users"))
 	}
 	fs := newFlags("users add")
 	email := fs.String("email", "", "email address (required)")
-	name := fs.String("name", "", `full name, "Surname First Patronymic"`)
-	phone := fs.String("phone", "", "phone number")
+	name := fs.String("name", "", `full name of two or three words, "Surname First Patronymic"`)
+	surname := fs.String("surname", "", "surname (family name)")
+	first := fs.String("first-name", "", "first (given) name")
+	patronymic := fs.String("patronymic", "", "patronymic")
+	phone := fs.String("phone", "", "phone number, international (+7 903 123-45-67) or Russian (8 903 123-45-67); stored as E.164")
 	org := fs.String("org", localOrg, "organization name")
-	if _, err := parse(fs, args[1:]); err != nil {
+	pos, err := parse(fs, args[1:])
+	if err != nil {
 		return err
 	}
-	if !strings.Contains(*email, "@") {
+	if len(pos) > 0 {
+		return usagef("users add takes flags only, got %q (a name with spaces needs quotes)", pos)
+	}
+	if !validEmail(*email) {
 		return usagef("--email: %q is not an email address", *email)
 	}
-	u := callscribe.User{Email: strings.TrimSpace(*email), Phone: strings.TrimSpace(*phone)}
-	u.Surname, u.FirstName, u.Patronymic = splitName(*name)
+	u := callscribe.User{Email: strings.TrimSpace(*email)}
+	if strings.TrimSpace(*phone) != "" {
+		if u.Phone, err = callscribe.NormalizePhone(*phone); err != nil {
+			return usagef("--phone: %s", callscribe.ErrorMessage(err))
+		}
+	}
+	explicit := strings.TrimSpace(*surname + *first + *patronymic)
+	switch {
+	case strings.TrimSpace(*name) != "" && explicit != "":
+		return usagef(`--name or --surname/--first-name/--patronymic, not both`)
+	case strings.TrimSpace(*name) != "":
+		if u.Surname, u.FirstName, u.Patronymic, err = splitName(*name); err != nil {
+			return err
+		}
+	default:
+		u.Surname, u.FirstName, u.Patronymic = strings.TrimSpace(*surname), strings.TrimSpace(*first), strings.TrimSpace(*patronymic)
+	}
+	if strings.TrimSpace(*org) == "" {
+		return usagef("--org: the organization's name is empty")
+	}
 
 	a, err := openApp(ctx, cfg)
 	if err != nil {
@@ -52,25 +77,36 @@ func cmdUsers(ctx context.Context, cfg Config, args []string, stdout io.Writer) 
 	})
 }
 
-// splitName splits "Surname First Patronymic" (the Russian order); a single word is a
-// first name, and words past the third belong to the patronymic.
-func splitName(full string) (surname, first, patronymic string) {
+// validEmail is the CLI's check of an email address: one @ with something on each side,
+// no spaces. The address is the user's to get right; this catches a flag given the
+// wrong value.
+func validEmail(s string) bool {
+	s = strings.TrimSpace(s)
+	local, domain, ok := strings.Cut(s, "@")
+	return ok && local != "" && domain != "" && !strings.ContainsAny(s, " \t\n") && !strings.Contains(domain, "@")
+}
+
+// splitName splits "Surname First Patronymic" (the Russian order) into its parts: two
+// words are a surname and a first name, and words past the third belong to the
+// patronymic ("Aliev Ramil Farid ogly"). One word is refused: whether it is a surname or
+// a first name is for the operator to say, with the flags that name the parts.
+func splitName(full string) (surname, first, patronymic string, err error) {
 	f := strings.Fields(full)
 	switch len(f) {
 	case 0:
-		return "", "", ""
+		return "", "", "", nil
 	case 1:
-		return "", f[0], ""
+		return "", "", "", usagef(`--name %q is one word: is it the surname or the first name? Say which with --surname or --first-name (and --patronymic); --name takes "Surname First [Patronymic]"`, full)
 	case 2:
-		return f[0], f[1], ""
+		return f[0], f[1], "", nil
 	default:
-		return f[0], f[1], strings.Join(f[2:], " ")
+		return f[0], f[1], strings.Join(f[2:], " "), nil
 	}
 }
 
 // cmdBlock blocks or unblocks a user: a blocked user's data is kept but not shown,
 // processed or exported; calls of theirs in flight are discarded.
-func cmdBlock(ctx context.Context, cfg Config, action string, args []string, stdout io.Writer) error {
+func cmdBlock(ctx context.Context, cfg config, action string, args []string, stdout io.Writer) error {
 	fs := newFlags("users " + action)
 	org := fs.String("org", localOrg, "the user's organization")
 	pos, err := parse(fs, args)

@@ -26,18 +26,18 @@ const webhookUsage = `usage:
 
 // webhookConfig is the webhook settings the configuration describes; log is told of
 // every delivery given up for good.
-func (c Config) webhookConfig(log *slog.Logger) webhook.Config {
+func (c config) webhookConfig(log *slog.Logger) webhook.Config {
 	return webhook.Config{
 		Logger:      log,
-		Allowed:     c.Egress.Allowed,
-		Policy:      c.Egress.WebhookAllow,
-		Timeout:     c.Egress.WebhookTimeout,
-		MaxAttempts: c.Egress.WebhookMaxAttempts,
+		Allowed:     c.egress.allowed,
+		Policy:      c.egress.webhookAllow,
+		Timeout:     c.egress.webhookTimeout,
+		MaxAttempts: c.egress.webhookMaxAttempts,
 		Observe:     func(o webhook.Outcome) { metrics.WebhookDelivery(string(o.Event), o.State) },
 	}
 }
 
-func cmdWebhook(ctx context.Context, cfg Config, args []string, stdout io.Writer) error {
+func cmdWebhook(ctx context.Context, cfg config, args []string, stdout io.Writer) error {
 	if len(args) == 0 {
 		return usagef("%s", webhookUsage)
 	}
@@ -77,6 +77,12 @@ func cmdWebhook(ctx context.Context, cfg Config, args []string, stdout io.Writer
 		if evs, err = webhook.ParseEvents(*events); err != nil {
 			return usagef("--events: %s", callscribe.ErrorMessage(err))
 		}
+	case "list", "deliveries":
+		if len(pos) != 0 {
+			return usagef("webhook %s takes no argument, got %q", args[0], pos)
+		}
+	}
+	switch args[0] {
 	case "deliveries":
 		switch *status {
 		case "", callscribe.WebhookPending, callscribe.WebhookDelivered, callscribe.WebhookFailed:

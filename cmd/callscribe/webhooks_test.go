@@ -14,6 +14,7 @@ import (
 )
 
 func TestWebhookCommands(t *testing.T) {
+	t.Parallel()
 	env := dbEnv(t)
 	mustRun(t, env, "users", "add", "--email", "ivanova@example.ru", "--org", "acme")
 	var ep struct {
@@ -51,7 +52,7 @@ func TestWebhookCommands(t *testing.T) {
 		{[]string{"webhook", "add", "--org", "nobody", "--url", "https://x.example.ru", "--country", "RU"}, exitNotFound, "nobody"},
 		{[]string{"webhook", "remove", ep.ID}, exitNotFound, ep.ID},
 	} {
-		r := runCLI(t, env, t.TempDir(), tt.args...)
+		r := runCLI(t, env, tt.args...)
 		if r.code != tt.code || !strings.Contains(r.stderr, tt.want) {
 			t.Errorf("%s: exit %d, stderr %q; want exit %d mentioning %q", strings.Join(tt.args, " "), r.code, r.stderr, tt.code, tt.want)
 		}
