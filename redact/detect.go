@@ -1,0 +1,328 @@
+package redact
+
+import (
+	"slices"
+	"strings"
+
+	"github.com/nyaruka/phonenumbers"
+)
+
+// detector finds the entities of one chain. It is built per call and used by one
+// goroutine; its buffers are reused across the chains of a transcript.
+type detector struct {
+	names map[string]bool // every case form of the subject's name parts
+	n     numbers
+	taken []bool // token already part of a match
+	ms    []match
+	cands []cand
+	buf   []byte
+}
+
+func newDetector(subj Subject) *detector {
+	d := &detector{}
+	for _, part := range []string{subj.Surname, subj.FirstName, subj.Patronymic} {
+		for _, f := range nameForms(part) {
+			if d.names == nil {
+				d.names = map[string]bool{}
+			}
+			d.names[f] = true
+		}
+	}
+	return d
+}
+
+// find returns the chain's entities, none overlapping, in no particular order. The
+// detectors run from the most to the least certain, each skipping tokens already taken.
+func (d *detector) find(c *chain) []match {
+	d.ms = d.ms[:0]
+	if len(c.toks) == 0 {
+		return nil
+	}
+	d.taken = slices.Grow(d.taken[:0], len(c.toks))[:len(c.toks)]
+	clear(d.taken)
+	c.scanNumbers(&d.n)
+	d.emails(c)
+	d.numeric(c)
+	d.birthDates(c)
+	d.addresses(c)
+	d.subjectName(c)
+	return d.ms
+}
+
+func (d *detector) free(first, last int) bool {
+	for i := first; i <= last; i++ {
+		if d.taken[i] {
+			return false
+		}
+	}
+	return true
+}
+
+func (d *detector) take(t Type, first, last int) bool {
+	if first < 0 || last < first || !d.free(first, last) {
+		return false
+	}
+	for i := first; i <= last; i++ {
+		d.taken[i] = true
+	}
+	d.ms = append(d.ms, match{typ: t, first: int32(first), last: int32(last)})
+	return true
+}
+
+// Context words: a word before a number that says what the number is.
+
+const (
+	ctxStrongPassport = 1 << 20 // паспорт, серия, passport: any 10 digits
+	ctxNumber         = 1 << 21 // номер, number: a passport only as 4 + 6 digits
+	ctxOther          = 1 << 22 // заказ, order, договор…: the number is something else
+)
+
+var ctxExact = map[string]uint32{
+	"инн": INN.bit(), "inn": INN.bit(), "tin": INN.bit(), "taxpayer": INN.bit(),
+	"снилс": SNILS.bit(), "snils": SNILS.bit(),
+	"огрн": OGRN.bit(), "огрнип": OGRN.bit(), "ogrn": OGRN.bit(), "ogrnip": OGRN.bit(),
+	"тел": Phone.bit(), "phone": Phone.bit(), "telephone": Phone.bit(), "mobile": Phone.bit(), "call": Phone.bit(), "cell": Phone.bit(),
+	"card": Card.bit(), "visa": Card.bit(), "mastercard": Card.bit(), "maestro": Card.bit(),
+	"account": Account.bit(), "iban": Account.bit(),
+	"passport": Passport.bit() | ctxStrongPassport, "series": Passport.bit() | ctxStrongPassport,
+	"номер": ctxNumber, "номера": ctxNumber, "number": ctxNumber, "no": ctxNumber,
+	"order": ctxOther, "invoice": ctxOther, "ticket": ctxOther, "contract": ctxOther, "tracking": ctxOther,
+	"чек": ctxOther, "трек": ctxOther, "артикул": ctxOther, "код": ctxOther, "code": ctxOther,
+}
+
+var ctxPrefix = []struct {
+	p string
+	m uint32
+}{
+	{"карт", Card.bit()}, {"страхов", SNILS.bit()},
+	{"паспорт", Passport.bit() | ctxStrongPassport}, {"сери", Passport.bit() | ctxStrongPassport},
+	{"счет", Account.bit()}, {"расчетн", Account.bit()}, {"лицев", Account.bit()},
+	{"телефон", Phone.bit()}, {"позвон", Phone.bit()}, {"перезвон", Phone.bit()}, {"звон", Phone.bit()},
+	{"мобильн", Phone.bit()}, {"сотов", Phone.bit()}, {"ватсап", Phone.bit()}, {"whatsapp", Phone.bit()},
+	{"заказ", ctxOther}, {"договор", ctxOther}, {"накладн", ctxOther}, {"заявк", ctxOther},
+	{"квитанц", ctxOther}, {"обращени", ctxOther}, {"талон", ctxOther},
+}
+
+func contextOf(w string) uint32 {
+	if m, ok := ctxExact[w]; ok {
+		return m
+	}
+	for _, p := range ctxPrefix {
+		if strings.HasPrefix(w, p.p) {
+			return p.m
+		}
+	}
+	return 0
+}
+
+// context collects the context words among the few tokens before token first, not
+// reaching back past token floor (the end of the previous number).
+func (d *detector) context(c *chain, first, floor int) uint32 {
+	var m uint32
+	for i := first - 1; i > floor && i >= first-8; i-- {
+		if c.toks[i].kind == tWord {
+			m |= contextOf(c.toks[i].low)
+		}
+	}
+	return m
+}
+
+// cand is a candidate identifier: items [a, b] of the chain's numbers.
+type cand struct {
+	typ         Type
+	first, last int
+	score       int
+	n           int
+}
+
+// numeric finds the identifiers among the chain's numbers: every run of joined digit
+// groups is searched for digit strings, aligned on the groups, that pass a validator.
+// A candidate that is the whole run needs no context word; one inside a longer run needs
+// the context word of its type before it. Conflicts go to context, then wholeness, then
+// length.
+func (d *detector) numeric(c *chain) {
+	n := &d.n
+	d.cands = d.cands[:0]
+	type bic struct {
+		digits string
+		tok    int
+	}
+	var bics []bic
+	for _, r := range n.runs {
+		for a := r.lo; a < r.hi; a++ {
+			s := ""
+			for b := a; b < r.hi && len(s) < 9; b++ {
+				s += n.items[b].digits
+				if len(s) == 9 && ValidBIC(s) {
+					bics = append(bics, bic{s, int(n.items[a].first)})
+				}
+			}
+		}
+	}
+	floor := -1
+	for ri, r := range n.runs {
+		first := int(n.items[r.lo].first)
+		ctx := d.context(c, first, floor)
+		floor = int(n.items[r.hi-1].last)
+		for a := r.lo; a < r.hi; a++ {
+			d.buf = d.buf[:0]
+			for b := a; b < r.hi; b++ {
+				d.buf = append(d.buf, n.items[b].digits...)
+				if len(d.buf) > 20 {
+					break
+				}
+				if len(d.buf) < 8 {
+					continue
+				}
+				whole := a == r.lo && b == r.hi-1
+				plus := -1
+				if a == r.lo {
+					plus = int(r.plus)
+				}
+				d.evaluate(c, string(d.buf), a, b, whole, ctx, plus, func(acc string, tok int) bool {
+					for _, x := range bics {
+						if x.tok-tok < 60 && tok-x.tok < 60 && ValidAccount(x.digits, acc) {
+							return true
+						}
+					}
+					return false
+				})
+			}
+		}
+		// A passport series and number as two numbers: "серия 4510 номер 123456".
+		if ri+1 < len(n.runs) {
+			r2 := n.runs[ri+1]
+			if r.hi-r.lo <= 2 && r2.hi-r2.lo <= 3 && d.runLen(r) == 4 && d.runLen(r2) == 6 {
+				gapOK, gapNumber := true, false
+				for t := int(n.items[r.hi-1].last) + 1; t < int(n.items[r2.lo].first); t++ {
+					tk := c.toks[t]
+					if tk.brk || t-int(n.items[r.hi-1].last) > 3 {
+						gapOK = false
+						break
+					}
+					if tk.kind == tWord {
+						if contextOf(tk.low)&ctxNumber == 0 {
+							gapOK = false
+							break
+						}
+						gapNumber = true
+					}
+				}
+				if gapOK && (ctx&ctxStrongPassport != 0 || (gapNumber && ctx&ctxOther == 0 && ctx&ctxNumber != 0)) {
+					d.cands = append(d.cands, cand{Passport, first, int(n.items[r2.hi-1].last), 7, 10})
+				}
+			}
+		}
+	}
+	slices.SortStableFunc(d.cands, func(x, y cand) int {
+		if x.score != y.score {
+			return y.score - x.score
+		}
+		if x.n != y.n {
+			return y.n - x.n
+		}
+		return slices.Index(Types, x.typ) - slices.Index(Types, y.typ)
+	})
+	for _, k := range d.cands {
+		d.take(k.typ, k.first, k.last)
+	}
+}
+
+func (d *detector) runLen(r run) int {
+	l := 0
+	for _, it := range d.n.items[r.lo:r.hi] {
+		l += len(it.digits)
+	}
+	return l
+}
+
+// evaluate adds the candidates that the digit string s, items [a, b], can be.
+func (d *detector) evaluate(c *chain, s string, a, b int, whole bool, ctx uint32, plus int, account func(string, int) bool) {
+	first, last := int(d.n.items[a].first), int(d.n.items[b].last)
+	add := func(t Type, extra int) {
+		score := extra
+		if ctx&t.bit() != 0 {
+			score += 4
+		}
+		if whole {
+			score += 2
+		}
+		d.cands = append(d.cands, cand{t, first, last, score, len(s)})
+	}
+	own := func(t Type) bool { return whole || ctx&t.bit() != 0 }
+	other := ctx&ctxOther != 0
+	switch len(s) {
+	case 10:
+		if own(INN) && !other && s[:2] != "00" && ValidINN(s) {
+			add(INN, 0)
+		}
+		if ctx&ctxStrongPassport != 0 || (whole && !other && ctx&ctxNumber != 0 && d.splitAt4(a, b)) {
+			add(Passport, 0)
+		}
+	case 11:
+		if own(SNILS) && !other && snilsChecked(s) && ValidSNILS(s) {
+			add(SNILS, 0)
+		}
+	case 12:
+		if own(INN) && !other && s[:2] != "00" && ValidINN(s) {
+			add(INN, 0)
+		}
+	case 13:
+		if own(OGRN) && !other && (s[0] == '1' || s[0] == '5') && ValidOGRN(s) {
+			add(OGRN, 0)
+		}
+	case 15:
+		if own(OGRN) && !other && s[0] == '3' && ValidOGRN(s) {
+			add(OGRN, 0)
+		}
+	case 20:
+		if own(Account) && account(s, first) {
+			add(Account, 0)
+		}
+	}
+	if len(s) >= 13 && len(s) <= 19 && own(Card) && ValidCard(s) {
+		add(Card, 0)
+	}
+	if (plus >= 0 || own(Phone)) && (!other || ctx&Phone.bit() != 0) && validPhone(s, plus >= 0, ctx&Phone.bit() != 0) {
+		if plus >= 0 {
+			first = plus
+		}
+		add(Phone, 1)
+	}
+}
+
+// splitAt4 says whether items [a, b] were dictated as four digits and then six.
+func (d *detector) splitAt4(a, b int) bool {
+	l := 0
+	for k := a; k < b; k++ {
+		l += len(d.n.items[k].digits)
+		if l == 4 {
+			return true
+		}
+	}
+	return false
+}
+
+// validPhone says whether s is a dialable number that the numbering plan knows: with a
+// "+" any country; without, a Russian number (8 or 7 and ten digits, or ten digits); with
+// a phone context word, also an international number dictated without its "+".
+func validPhone(s string, plus, phoneCtx bool) bool {
+	var num string
+	switch {
+	case plus && len(s) >= 8 && len(s) <= 15:
+		num = "+" + s
+	case len(s) == 11 && (s[0] == '7' || s[0] == '8'):
+		num = "+7" + s[1:]
+	case len(s) == 10 && (s[0] == '3' || s[0] == '4' || s[0] == '8' || s[0] == '9'):
+		num = "+7" + s
+	case phoneCtx && len(s) >= 11 && len(s) <= 15:
+		num = "+" + s
+	default:
+		return false
+	}
+	pn, err := phonenumbers.Parse(num, "RU")
+	if err != nil {
+		return false
+	}
+	return phonenumbers.IsValidNumber(pn)
+}
