@@ -72,14 +72,15 @@ func (d *detector) take(t Type, first, last int) bool {
 // Context words: a word before a number that says what the number is.
 
 const (
-	ctxStrongPassport = 1 << 20 // паспорт, серия, passport: any 10 digits
-	ctxNumber         = 1 << 21 // номер, number: a passport only as 4 + 6 digits
-	ctxOther          = 1 << 22 // заказ, order, договор…: the number is something else
+	ctxStrongPassport = 1 << 20   // паспорт, серия, passport: any 10 digits
+	ctxNumber         = 1 << 21   // номер, number: a passport only as 4 + 6 digits
+	ctxOther          = 1 << 22   // заказ, order, договор…: the number is something else
+	typeBits          = 1<<20 - 1 // the bits of the types
 )
 
 var ctxExact = map[string]uint32{
 	"инн": INN.bit(), "inn": INN.bit(), "tin": INN.bit(), "taxpayer": INN.bit(),
-	"снилс": SNILS.bit(), "snils": SNILS.bit(),
+	"снилс": SNILS.bit(), "snils": SNILS.bit(), "insurance": SNILS.bit(),
 	"огрн": OGRN.bit(), "огрнип": OGRN.bit(), "ogrn": OGRN.bit(), "ogrnip": OGRN.bit(),
 	"тел": Phone.bit(), "phone": Phone.bit(), "telephone": Phone.bit(), "mobile": Phone.bit(), "call": Phone.bit(), "cell": Phone.bit(),
 	"card": Card.bit(), "visa": Card.bit(), "mastercard": Card.bit(), "maestro": Card.bit(),
@@ -149,13 +150,14 @@ func (d *detector) numeric(c *chain) {
 	}
 	var bics []bic
 	for _, r := range n.runs {
-		for a := r.lo; a < r.hi; a++ {
+		// A BIC is a number of its own: nine digits inside a longer run are not one.
+		if d.runLen(r) == 9 {
 			s := ""
-			for b := a; b < r.hi && len(s) < 9; b++ {
-				s += n.items[b].digits
-				if len(s) == 9 && ValidBIC(s) {
-					bics = append(bics, bic{s, int(n.items[a].first)})
-				}
+			for _, it := range n.items[r.lo:r.hi] {
+				s += it.digits
+			}
+			if ValidBIC(s) {
+				bics = append(bics, bic{s, int(n.items[r.lo].first)})
 			}
 		}
 	}
@@ -179,7 +181,8 @@ func (d *detector) numeric(c *chain) {
 				if a == r.lo {
 					plus = int(r.plus)
 				}
-				d.evaluate(c, string(d.buf), a, b, whole, ctx, plus, func(acc string, tok int) bool {
+				sub := subRun{edge: a == r.lo || b == r.hi-1, runLen: d.runLen(r)}
+				d.evaluate(c, string(d.buf), a, b, whole, sub, ctx, plus, func(acc string, tok int) bool {
 					for _, x := range bics {
 						if x.tok-tok < 60 && tok-x.tok < 60 && ValidAccount(x.digits, acc) {
 							return true
@@ -192,7 +195,7 @@ func (d *detector) numeric(c *chain) {
 		// A passport series and number as two numbers: "серия 4510 номер 123456".
 		if ri+1 < len(n.runs) {
 			r2 := n.runs[ri+1]
-			if r.hi-r.lo <= 2 && r2.hi-r2.lo <= 3 && d.runLen(r) == 4 && d.runLen(r2) == 6 {
+			if d.runLen(r) == 4 && d.runLen(r2) == 6 {
 				gapOK, gapNumber := true, false
 				for t := int(n.items[r.hi-1].last) + 1; t < int(n.items[r2.lo].first); t++ {
 					tk := c.toks[t]
@@ -236,8 +239,26 @@ func (d *detector) runLen(r run) int {
 	return l
 }
 
+// subRun describes a candidate that is part of a longer run.
+type subRun struct {
+	edge   bool // it starts or ends where the run does
+	runLen int  // digits in the whole run
+}
+
+// typeLengths are the lengths each type's identifiers have.
+var typeLengths = map[Type][]int{
+	Card: {13, 14, 15, 16, 17, 18, 19}, SNILS: {11}, INN: {10, 12}, OGRN: {13, 15}, Passport: {10}, Account: {20}, Phone: {10, 11},
+}
+
+// allows says whether a part of the run may be a t: the part must start or end with the
+// run ("карта … | 12 26" with the expiry after it), and the whole run must not have a t's
+// length: a whole that fails its check is a wrong number, not a number with extras.
+func (sr subRun) allows(t Type) bool {
+	return sr.edge && !slices.Contains(typeLengths[t], sr.runLen)
+}
+
 // evaluate adds the candidates that the digit string s, items [a, b], can be.
-func (d *detector) evaluate(c *chain, s string, a, b int, whole bool, ctx uint32, plus int, account func(string, int) bool) {
+func (d *detector) evaluate(c *chain, s string, a, b int, whole bool, sub subRun, ctx uint32, plus int, account func(string, int) bool) {
 	first, last := int(d.n.items[a].first), int(d.n.items[b].last)
 	add := func(t Type, extra int) {
 		score := extra
@@ -249,14 +270,15 @@ func (d *detector) evaluate(c *chain, s string, a, b int, whole bool, ctx uint32
 		}
 		d.cands = append(d.cands, cand{t, first, last, score, len(s)})
 	}
-	own := func(t Type) bool { return whole || ctx&t.bit() != 0 }
-	other := ctx&ctxOther != 0
+	own := func(t Type) bool { return whole || (ctx&t.bit() != 0 && sub.allows(t)) }
+	other := ctx&ctxOther != 0 || plus >= 0 // "+" is dialled: a phone or nothing
 	switch len(s) {
 	case 10:
 		if own(INN) && !other && s[:2] != "00" && ValidINN(s) {
 			add(INN, 0)
 		}
-		if ctx&ctxStrongPassport != 0 || (whole && !other && ctx&ctxNumber != 0 && d.splitAt4(a, b)) {
+		if (ctx&ctxStrongPassport != 0 && (whole || sub.allows(Passport))) ||
+			(whole && ctx&(ctxOther|typeBits) == 0 && ctx&ctxNumber != 0 && d.splitAt4(a, b)) {
 			add(Passport, 0)
 		}
 	case 11:
@@ -276,14 +298,14 @@ func (d *detector) evaluate(c *chain, s string, a, b int, whole bool, ctx uint32
 			add(OGRN, 0)
 		}
 	case 20:
-		if own(Account) && account(s, first) {
+		if own(Account) && plus < 0 && account(s, first) {
 			add(Account, 0)
 		}
 	}
-	if len(s) >= 13 && len(s) <= 19 && own(Card) && ValidCard(s) {
+	if len(s) >= 13 && len(s) <= 19 && own(Card) && plus < 0 && ValidCard(s) {
 		add(Card, 0)
 	}
-	if (plus >= 0 || own(Phone)) && (!other || ctx&Phone.bit() != 0) && validPhone(s, plus >= 0, ctx&Phone.bit() != 0) {
+	if (plus >= 0 || own(Phone)) && (ctx&ctxOther == 0 || ctx&Phone.bit() != 0) && validPhone(s, plus >= 0, ctx&Phone.bit() != 0) {
 		if plus >= 0 {
 			first = plus
 		}
@@ -291,13 +313,14 @@ func (d *detector) evaluate(c *chain, s string, a, b int, whole bool, ctx uint32
 	}
 }
 
-// splitAt4 says whether items [a, b] were dictated as four digits and then six.
+// splitAt4 says whether items [a, b] were dictated as a series and a number: four digits
+// in at most two groups, then six in at most three ("4510 123456", "45 10 123 456").
 func (d *detector) splitAt4(a, b int) bool {
 	l := 0
-	for k := a; k < b; k++ {
+	for k := a; k <= b; k++ {
 		l += len(d.n.items[k].digits)
 		if l == 4 {
-			return true
+			return k-a < 2 && b-k <= 3
 		}
 	}
 	return false

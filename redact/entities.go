@@ -206,9 +206,9 @@ var (
 		"переулок", "переулка", "переулке", "пер", "бульвар", "бульвара", "бульваре", "шоссе", "набережная", "набережной", "наб",
 		"площадь", "площади", "проезд", "проезда", "проезде", "микрорайон", "микрорайона", "микрорайоне", "мкр", "аллея", "аллее", "тупик")
 	streetEN = set("street", "st", "avenue", "ave", "road", "rd", "lane", "ln", "boulevard", "blvd", "drive", "dr", "court", "ct", "place", "square", "way")
-	houseKW  = set("дом", "дома", "доме", "д", "корпус", "корпуса", "корп", "к", "строение", "стр", "квартира", "квартиры", "квартире", "квартиру", "кв",
+	houseKW  = set("дом", "дома", "доме", "д", "корпус", "корпуса", "корп", "строение", "стр", "квартира", "квартиры", "квартире", "квартиру", "кв",
 		"офис", "apartment", "apt", "flat", "unit", "suite", "building", "bldg")
-	aloneKW = set("квартира", "квартиры", "квартире", "квартиру", "кв", "apartment", "apt", "flat") // enough on their own
+	aloneKW  = set("квартира", "квартиры", "квартире", "квартиру", "кв", "apartment", "apt", "flat") // enough on their own
 	addrStop = set("на", "в", "во", "и", "а", "но", "у", "рядом", "около", "возле", "я", "мы", "там", "тут", "это", "что", "где", "с", "со", "к",
 		"по", "за", "или", "не", "да", "нет", "вот", "уже", "and", "in", "on", "at", "the", "near", "i", "we", "is", "it", "to", "of", "a", "from", "live", "lives")
 )
@@ -281,28 +281,36 @@ func (d *detector) addresses(c *chain) {
 	}
 }
 
-// nameWords returns the last token of a street name starting at j: capitalised words
-// (up to max), or one lower-case word when the recogniser writes no capitals; j-1 if none.
+// nameWords returns the last token of a street name starting at j, j-1 if none: up to max
+// capitalised words; when the recogniser writes no capitals, up to max lower-case words
+// that end right before a house number or keyword, or else one word.
 func (d *detector) nameWords(c *chain, j, max int) int {
-	end := j - 1
 	caps := j < len(c.toks) && c.toks[j].kind == tWord && isUpper(c, j)
+	end := j - 1
 	for k := j; k < len(c.toks) && k < j+max; k++ {
 		tk := c.toks[k]
-		if k > j && (tk.brk || (tk.kind == tPunct && tk.low == "-" && glued(c, k+1))) {
-			if tk.brk {
-				break
-			}
+		if k > j && tk.brk {
+			break
+		}
+		if tk.kind == tPunct && tk.low == "-" && k > j && glued(c, k+1) {
 			continue
 		}
-		if tk.kind != tWord || addrStop[tk.low] || houseKW[tk.low] || d.taken[k] || (k > j && caps && !isUpper(c, k)) {
+		if tk.kind != tWord || addrStop[tk.low] || houseKW[tk.low] || d.taken[k] || d.n.at[k] >= 0 || (k > j && caps && !isUpper(c, k)) {
 			break
 		}
 		end = k
-		if !caps {
-			break
-		}
 	}
-	return end
+	if caps || end < j {
+		return end
+	}
+	next := end + 1
+	if next < len(c.toks) && c.toks[next].low == "," {
+		next++
+	}
+	if next < len(c.toks) && (d.n.at[next] >= 0 || houseKW[c.toks[next].low]) {
+		return end
+	}
+	return j
 }
 
 // houseNumberAfter returns the last token of a house number right after token i (a number,
@@ -328,7 +336,7 @@ func (d *detector) houseNumberAfter(c *chain, i int) int {
 // houseParts extends an address over "дом 5, корпус 2, квартира 12" from token j; end is
 // the address's last token so far. bare allows a number with no keyword ("Ленина 5").
 func (d *detector) houseParts(c *chain, j, end int, bare bool) int {
-	for j < len(c.toks) && !c.toks[j].brk {
+	for from := j; j < len(c.toks) && (j == from || !c.toks[j].brk); {
 		tk := c.toks[j]
 		switch {
 		case tk.kind == tPunct && tk.low == ",":

@@ -66,7 +66,10 @@ func init() {
 		instr := map[int]string{0: "пятьюстами", 1: "шестьюстами", 2: "семьюстами", 3: "восемьюстами", 4: "девятьюстами"}[i]
 		addNum(nHund, 500+100*i, f[0]+"сот", f[1]+"сот", f[1]+"стам", f[1]+"стах", instr)
 	}
-	addNum(nThou, 1000, "тысяча", "тысячи", "тысяч", "тысячу", "тысячей", "тысячею", "тысячью", "тысячам", "тысячами", "тысячах")
+	// The singular forms say "one thousand" themselves ("тысяча двести"); only the plural
+	// ones multiply the number before them ("две тысячи", "пять тысяч").
+	addNum(nThou, 1, "тысяча", "тысячу", "тысячей", "тысячею", "тысячью")
+	addNum(nThou, 2, "тысячи", "тысяч", "тысячам", "тысячами", "тысячах")
 
 	// English.
 	addNum(nZero, 0, "zero", "nought", "naught", "nil")
@@ -81,7 +84,7 @@ func init() {
 		addNum(nTens, 20+10*i, w)
 	}
 	addNum(nHundred, 100, "hundred")
-	addNum(nThou, 1000, "thousand")
+	addNum(nThou, 2, "thousand")
 	addNum(nRepeat, 2, "double")
 	addNum(nRepeat, 3, "triple")
 	addNum(nAnd, 0, "and")
@@ -131,7 +134,31 @@ func (c *chain) isNumberTok(i int) bool {
 		return false
 	}
 	switch w.kind {
-	case nOh, nRepeat, nAnd:
+	case nOh, nRepeat:
+		// "oh oh seven", "oh double five", "one six oh oh": a number if a real number
+		// comes right before or after.
+		if w.kind == nOh {
+			for k := i - 1; k >= 0 && k > i-6 && !c.toks[k+1].brk; k-- {
+				nw, ok := c.numWord(k)
+				if c.toks[k].kind == tDigits || (ok && nw.kind != nOh && nw.kind != nRepeat && nw.kind != nAnd) {
+					return true
+				}
+				if !(ok && nw.kind == nOh) && c.toks[k].low != "-" {
+					break
+				}
+			}
+		}
+		for k := i + 1; k < len(c.toks) && k < i+6; k++ {
+			nw, ok := c.numWord(k)
+			if c.toks[k].kind == tDigits || (ok && nw.kind != nOh && nw.kind != nRepeat && nw.kind != nAnd) {
+				return true
+			}
+			if !ok {
+				return false
+			}
+		}
+		return false
+	case nAnd:
 		return false
 	}
 	return true
@@ -183,9 +210,10 @@ func (n *numbers) add(digits string, first, last int) {
 }
 
 // joinable says whether the items ending at token a and starting at token b belong to one
-// dictated sequence: at most two separators between them, no hard break.
+// dictated sequence: at most four separators or hesitations ("э", "um") between them, no
+// hard break.
 func (c *chain) joinable(a, b int) bool {
-	if b-a > 3 || c.toks[b].brk {
+	if b-a > 5 || c.toks[b].brk {
 		return false
 	}
 	// A written time or date ("15:30", "12.03.2024") is complete in itself: it joins
@@ -199,7 +227,13 @@ func (c *chain) joinable(a, b int) bool {
 	}
 	for t := a + 1; t < b; t++ {
 		tk := c.toks[t]
-		if tk.brk || tk.kind != tPunct {
+		if tk.brk {
+			return false
+		}
+		if tk.kind == tWord && fillers[tk.low] {
+			continue
+		}
+		if tk.kind != tPunct {
 			return false
 		}
 		switch tk.low {
@@ -215,6 +249,10 @@ func (c *chain) joinable(a, b int) bool {
 	}
 	return true
 }
+
+// fillers are the hesitations recognisers write between the groups of a dictated number.
+var fillers = map[string]bool{"э": true, "ээ": true, "эм": true, "м": true, "мм": true, "ну": true, "так": true,
+	"uh": true, "um": true, "er": true, "erm": true, "ah": true, "hmm": true}
 
 // plusBefore returns the token of a "+", "плюс" or "plus" right before token i, or -1.
 func (c *chain) plusBefore(i int) int32 {
@@ -285,14 +323,14 @@ func (c *chain) spoken(n *numbers, i int) int {
 				continue
 			}
 		case nRepeat:
-			if nw, ok := c.numWord(j + 1); ok && (nw.kind == nUnit || nw.kind == nZero || nw.kind == nOh) {
+			if nw, ok := c.numWord(j + 1); ok && (nw.kind == nUnit || nw.kind == nZero || nw.kind == nOh) && (j > i || c.isNumberTok(j)) {
 				flush()
 				repeat = w.val
 				first, lastTok = j, j
 				continue
 			}
 		case nOh:
-			if first >= 0 || repeat > 0 || j > i || c.isNumberTok(j+1) {
+			if first >= 0 || repeat > 0 || j > i || c.isNumberTok(j) {
 				w.kind = nZero
 			}
 		}
@@ -314,13 +352,19 @@ func (c *chain) spoken(n *numbers, i int) int {
 			flush()
 			n.add("0", j, j)
 		case nUnit:
-			if first >= 0 && (last == nTens || last == nHund || last == nHundred || (last == nThou && cur%1000 == 0)) {
+			// "сто двадцать | пять тысяч", "five hundred eighty | three hundred": a unit
+			// before a multiplier starts a new group.
+			if first >= 0 && last != nThou && c.multiplierAt(j+1) {
+				start(w.val, nUnit, j)
+			} else if first >= 0 && (last == nTens || last == nHund || last == nHundred || (last == nThou && cur%1000 == 0)) {
 				extend(w.val, nUnit, j)
 			} else {
 				start(w.val, nUnit, j)
 			}
 		case nTeen, nTens:
-			if first >= 0 && (last == nHund || last == nHundred || (last == nThou && cur%1000 == 0)) {
+			if first >= 0 && last != nThou && w.kind == nTeen && c.multiplierAt(j+1) {
+				start(w.val, w.kind, j) // "nineteen hundred"
+			} else if first >= 0 && (last == nHund || last == nHundred || (last == nThou && cur%1000 == 0)) {
 				extend(w.val, w.kind, j)
 			} else {
 				start(w.val, w.kind, j)
@@ -340,7 +384,7 @@ func (c *chain) spoken(n *numbers, i int) int {
 				start(100, nHundred, j)
 			}
 		case nThou:
-			if first >= 0 && !thousand && cur < 1000 {
+			if first >= 0 && !thousand && cur < 1000 && (w.val == 2 || (first == lastTok && c.toks[first].low == "одна")) {
 				cur *= 1000
 				last, lastTok, thousand = nThou, j, true
 			} else {
@@ -392,4 +436,11 @@ func (c *chain) dateOrTime(i int) bool {
 		return false
 	}
 	return len(groups) == 2 || groups[2] == 2 || groups[2] == 4
+}
+
+// multiplierAt says whether token i is "тысяч(и)", "thousand" or "hundred", which
+// multiply the number word before them.
+func (c *chain) multiplierAt(i int) bool {
+	w, ok := c.numWord(i)
+	return ok && ((w.kind == nThou && w.val == 2) || w.kind == nHundred)
 }

@@ -128,19 +128,18 @@ func ValidBIC(s string) bool {
 }
 
 // ValidAccount reports whether the 20-digit account number acc is consistent with the
-// bank's BIC under the Bank of Russia's control key: the last three digits of the BIC
-// (or "0" and the BIC's 5th–6th digits for an account at a cash settlement centre, whose
-// BIC ends in 000–002) followed by the account, weighted 7,1,3 repeating, sum to a multiple
-// of 10.
+// bank's BIC under the Bank of Russia's control key: three digits from the BIC followed by
+// the account, weighted 7,1,3 repeating, sum to a multiple of 10. The three digits are the
+// BIC's last three for an account at a bank, and "0" with the BIC's 5th–6th digits for a
+// correspondent account (30101…) or an account at a cash settlement centre (BIC ending
+// 000–002).
 func ValidAccount(bic, acc string) bool {
 	if !ValidBIC(bic) || len(acc) != 20 || !allDigits(acc) {
 		return false
 	}
-	var prefix string
-	if bic[6:8] == "00" && bic[8] <= '2' {
+	prefix := bic[6:9]
+	if acc[:5] == "30101" || (bic[6:8] == "00" && bic[8] <= '2') {
 		prefix = "0" + bic[4:6]
-	} else {
-		prefix = bic[6:9]
 	}
 	weights := [3]int{7, 1, 3}
 	sum := 0
