@@ -116,12 +116,3 @@ func lowerWord(w string, ascii bool) string {
 	}
 	return b.String()
 }
-
-// text returns the original text of the tokens [i, j] when they lie in one segment.
-func (c *chain) text(i, j int) string {
-	a, b := c.toks[i], c.toks[j]
-	if a.seg != b.seg {
-		return ""
-	}
-	return c.texts[a.seg][a.start:b.end]
-}
