@@ -337,10 +337,12 @@ var ordinaryTemplates = map[string][]string{
 	"ru": {"заказ номер {order} оформлен {date}", "стоимость {price} рублей", "доставка в {time}", "приеду {date} в {time}",
 		"у нас {qty} штук на складе", "номер заявки {order}, сумма {price}", "перезвоните после {time}", "мне {qty} лет, живу тут {qty} лет",
 		"договор {order} от {date}", "{qty} коробок по {price} рублей", "встреча {date} в {time} в кабинете {qty}", "трек {order} посылка весит {qty} килограмм",
-		"собака дома, я на работе до {time}"},
+		"собака дома, я на работе до {time}", "цены {price}, {price}, {price} и {price}", "по {qty}, {qty}, {qty} штук", "счёт на {price} рублей от {date}",
+		"сумма {price} {price} {price}"},
 	"en": {"order number {order} placed on {date}", "it costs {price} dollars", "delivery at {time}", "I'll come on {date} at {time}",
 		"we have {qty} in stock", "ticket {order}, amount {price}", "call me after {time}", "I am {qty} years old",
-		"invoice {order} from {date}", "{qty} boxes at {price} each", "meet me at the office at {time}"},
+		"invoice {order} from {date}", "{qty} boxes at {price} each", "meet me at the office at {time}", "prices {price}, {price}, {price} and {price}",
+		"{qty} {qty} {qty} of each", "my account shows {price} dollars"},
 }
 
 // corpus generates the measured sentences.
@@ -397,9 +399,16 @@ func valuePair(rng *rand.Rand, typ Type, lang, tmpl string) (valid, invalid map[
 			bad, ok = corrupt(rng, v)
 		}
 		var gv, gb []string
-		if rng.IntN(4) == 0 {
+		switch rng.IntN(4) {
+		case 0:
 			gv, gb = []string{v}, []string{bad}
-		} else {
+		case 1: // groups of any size from two to four, as a caller reading off a document
+			sizes = make([]int, len(v))
+			for i := range sizes {
+				sizes[i] = 2 + rng.IntN(3)
+			}
+			fallthrough
+		default:
 			gv, gb = split(v, sizes...), split(bad, sizes...)
 		}
 		// One rng state for both, so that both are said the same way.

@@ -83,25 +83,31 @@ var ctxExact = map[string]uint32{
 	"снилс": SNILS.bit(), "snils": SNILS.bit(), "insurance": SNILS.bit(),
 	"огрн": OGRN.bit(), "огрнип": OGRN.bit(), "ogrn": OGRN.bit(), "ogrnip": OGRN.bit(),
 	"тел": Phone.bit(), "phone": Phone.bit(), "telephone": Phone.bit(), "mobile": Phone.bit(), "call": Phone.bit(), "cell": Phone.bit(),
-	"card": Card.bit(), "visa": Card.bit(), "mastercard": Card.bit(), "maestro": Card.bit(),
+	"card": Card.bit(), "charge": Card.bit(), "pay": Card.bit(), "payment": Card.bit(), "debit": Card.bit(), "credit": Card.bit(), "visa": Card.bit(), "mastercard": Card.bit(), "maestro": Card.bit(),
 	"account": Account.bit(), "iban": Account.bit(),
 	"passport": Passport.bit() | ctxStrongPassport, "series": Passport.bit() | ctxStrongPassport,
 	"номер": ctxNumber, "номера": ctxNumber, "number": ctxNumber, "no": ctxNumber,
 	"order": ctxOther, "invoice": ctxOther, "ticket": ctxOther, "contract": ctxOther, "tracking": ctxOther,
 	"чек": ctxOther, "трек": ctxOther, "артикул": ctxOther, "код": ctxOther, "code": ctxOther,
+	"price": ctxOther, "prices": ctxOther, "cost": ctxOther, "costs": ctxOther, "total": ctxOther, "amount": ctxOther,
+	"dollars": ctxOther, "euros": ctxOther, "rubles": ctxOther, "roubles": ctxOther, "pieces": ctxOther, "percent": ctxOther,
+	"each": ctxOther, "items": ctxOther, "boxes": ctxOther, "years": ctxOther, "minutes": ctxOther, "hours": ctxOther,
+	"штук": ctxOther, "штуки": ctxOther, "лет": ctxOther, "года": ctxOther, "году": ctxOther, "минут": ctxOther, "часов": ctxOther,
 }
 
 var ctxPrefix = []struct {
 	p string
 	m uint32
 }{
-	{"карт", Card.bit()}, {"страхов", SNILS.bit()},
+	{"карт", Card.bit()}, {"оплат", Card.bit()}, {"спиш", Card.bit()}, {"списа", Card.bit()}, {"страхов", SNILS.bit()},
 	{"паспорт", Passport.bit() | ctxStrongPassport}, {"сери", Passport.bit() | ctxStrongPassport},
 	{"счет", Account.bit()}, {"расчетн", Account.bit()}, {"лицев", Account.bit()},
 	{"телефон", Phone.bit()}, {"позвон", Phone.bit()}, {"перезвон", Phone.bit()}, {"звон", Phone.bit()},
 	{"мобильн", Phone.bit()}, {"сотов", Phone.bit()}, {"ватсап", Phone.bit()}, {"whatsapp", Phone.bit()},
 	{"заказ", ctxOther}, {"договор", ctxOther}, {"накладн", ctxOther}, {"заявк", ctxOther},
 	{"квитанц", ctxOther}, {"обращени", ctxOther}, {"талон", ctxOther},
+	{"сумм", ctxOther}, {"цен", ctxOther}, {"стоим", ctxOther}, {"руб", ctxOther}, {"доллар", ctxOther}, {"евро", ctxOther},
+	{"процент", ctxOther}, {"коробк", ctxOther}, {"килограм", ctxOther}, {"градус", ctxOther},
 }
 
 func contextOf(w string) uint32 {
@@ -116,13 +122,19 @@ func contextOf(w string) uint32 {
 	return 0
 }
 
-// context collects the context words among the few tokens before token first, not
-// reaching back past token floor (the end of the previous number).
-func (d *detector) context(c *chain, first, floor int) uint32 {
+// context collects the context words among the few tokens before token first and after
+// token last, not reaching past the previous number (floor) or the next one (ceil). The
+// words after a number say less ("… это мой мобильный", "… рублей"), so fewer count.
+func (d *detector) context(c *chain, first, floor, last, ceil int) uint32 {
 	var m uint32
 	for i := first - 1; i > floor && i >= first-8; i-- {
 		if c.toks[i].kind == tWord {
 			m |= contextOf(c.toks[i].low)
+		}
+	}
+	for i := last + 1; i < ceil && i <= last+4 && !c.toks[i].brk; i++ {
+		if c.toks[i].kind == tWord {
+			m |= contextOf(c.toks[i].low) &^ ctxNumber
 		}
 	}
 	return m
@@ -164,7 +176,11 @@ func (d *detector) numeric(c *chain) {
 	floor := -1
 	for ri, r := range n.runs {
 		first := int(n.items[r.lo].first)
-		ctx := d.context(c, first, floor)
+		ceil := len(c.toks)
+		if ri+1 < len(n.runs) {
+			ceil = int(n.items[n.runs[ri+1].lo].first)
+		}
+		ctx := d.context(c, first, floor, int(n.items[r.hi-1].last), ceil)
 		floor = int(n.items[r.hi-1].last)
 		for a := r.lo; a < r.hi; a++ {
 			d.buf = d.buf[:0]
@@ -270,7 +286,24 @@ func (d *detector) evaluate(c *chain, s string, a, b int, whole bool, sub subRun
 		}
 		d.cands = append(d.cands, cand{t, first, last, score, len(s)})
 	}
-	own := func(t Type) bool { return whole || (ctx&t.bit() != 0 && sub.allows(t)) }
+	// A list ("a, b, c") with a number said with "тысяч"/"thousand" in it is a list of
+	// amounts more often than an identifier: it needs its type's context word even when
+	// it is the whole run. (Commas around a hesitation, ", э,", are not a list.)
+	amount, commas := false, 0
+	for t := first; t <= last; t++ {
+		w, ok := c.numWord(t)
+		amount = amount || (ok && w.kind == nThou)
+		if c.toks[t].kind == tPunct && c.toks[t].low == "," && !fillers[c.toks[t-1].low] && !fillers[c.toks[t+1].low] {
+			commas++
+		}
+	}
+	amount = amount && commas >= 2
+	own := func(t Type) bool {
+		if ctx&t.bit() != 0 {
+			return whole || sub.allows(t)
+		}
+		return whole && !amount
+	}
 	other := ctx&ctxOther != 0 || plus >= 0 // "+" is dialled: a phone or nothing
 	switch len(s) {
 	case 10:
@@ -302,7 +335,7 @@ func (d *detector) evaluate(c *chain, s string, a, b int, whole bool, sub subRun
 			add(Account, 0)
 		}
 	}
-	if len(s) >= 13 && len(s) <= 19 && own(Card) && plus < 0 && ValidCard(s) {
+	if len(s) >= 13 && len(s) <= 19 && own(Card) && plus < 0 && (ctx&ctxOther == 0 || ctx&Card.bit() != 0) && ValidCard(s) {
 		add(Card, 0)
 	}
 	if (plus >= 0 || own(Phone)) && (ctx&ctxOther == 0 || ctx&Phone.bit() != 0) && validPhone(s, plus >= 0, ctx&Phone.bit() != 0) {

@@ -188,3 +188,40 @@ func TestTag(t *testing.T) {
 		t.Errorf("BirthDate.Tag() = %q", got)
 	}
 }
+
+// TestRegressions holds sentences the corpus once got wrong, with what must come out.
+func TestRegressions(t *testing.T) {
+	t.Parallel()
+	tests := []struct{ in, want string }{
+		// Lists of amounts and written times and dates are not identifiers.
+		{"цены 2 550, 1 800, 1900 и 1100", "цены 2 550, 1 800, 1900 и 1100"},
+		{"цены 7 000, две тысячи девятьсот пятьдесят, семь тысяч и 0 950", "цены 7 000, две тысячи девятьсот пятьдесят, семь тысяч и 0 950"},
+		{"сумма 2 300 7050 800", "сумма 2 300 7050 800"},
+		{"prices 2000, 10000, 5600 and 4100", "prices 2000, 10000, 5600 and 4100"},
+		{"заказ 123456 на сумму 2 500 рублей, доставка в 15:30 12.03.2024", "заказ 123456 на сумму 2 500 рублей, доставка в 15:30 12.03.2024"},
+		// A number dialled with "+" is a phone or nothing, never an INN.
+		{"номер +49 151 234 53", "номер +49 151 234 53"},
+		// A BIC is a run of its own, not nine digits inside the account.
+		{"BIC zero forty five zero zero forty six forty one and the account number is four oh eight one seven eight one oh zero four five six four three two double six three six eight",
+			"BIC zero forty five zero zero forty six forty one and the account number is four oh eight one seven eight one oh zero four five six four three two double six three six eight"},
+		// A number after "улице" is the weather, not a street.
+		{"на улице тридцать пять градусов", "на улице тридцать пять градусов"},
+		// "к" before a time is a preposition, not a building.
+		{"доставьте на проспект Мира дом 3 квартира 78 к 10:00", "доставьте на [ADDRESS] к 10:00"},
+		{"квартира сорок шесть, домофон не работает", "[ADDRESS], домофон не работает"},
+		// "oh" after a number is a zero; hesitations do not split a number.
+		{"plus seven eight one two three hundred thirty five-16 oh oh that's my mobile", "[PHONE] that's my mobile"},
+		{"мой СНИЛС 200 054, так, 047 74", "мой СНИЛС [SNILS]"},
+		// Invalid check digits inside a run of the identifier's length are not searched for a shorter match.
+		{"номер моей карты сорок четыре сорок восемь пятьдесят пять сорок пять шестьдесят девять девяносто пять нуль семь ноль два",
+			"номер моей карты сорок четыре сорок восемь пятьдесят пять сорок пять шестьдесят девять девяносто пять нуль семь ноль два"},
+		// "number" alone makes a passport only of four digits and six.
+		{"taxpayer number five three double five eight seven eight seven six nine please", "taxpayer number five three double five eight seven eight seven six nine please"},
+		{"паспорт ноль один двенадцать номер триста двадцать один девятьсот семьдесят девять", "паспорт [PASSPORT]"},
+	}
+	for _, tt := range tests {
+		if got, _ := New().Text(tt.in, Subject{}, DefaultPolicy()); got != tt.want {
+			t.Errorf("Text(%q)\n = %q\nwant %q", tt.in, got, tt.want)
+		}
+	}
+}
