@@ -10,9 +10,9 @@ import (
 )
 
 // sixtyMinuteCall builds the transcript of an hour-long two-speaker call: about 150 words
-// a minute in segments of 4–5 s, most of it ordinary talk, every eighth segment one of the
-// corpus's sentences with an identifier or ordinary numbers in it.
-func sixtyMinuteCall() (segs []callscribe.Segment, words int) {
+// a minute in segments of 4–5 s, ordinary talk, and every nth segment one of the corpus's
+// sentences with an identifier or ordinary numbers in it.
+func sixtyMinuteCall(every int) (segs []callscribe.Segment, words int) {
 	rng := rand.New(rand.NewPCG(60, 60))
 	talk := strings.Fields("да конечно сейчас посмотрю подождите минуточку так вижу ваш заказ всё в порядке " +
 		"хорошо спасибо а когда будет доставка курьер позвонит заранее можно ли перенести на другой день " +
@@ -21,7 +21,7 @@ func sixtyMinuteCall() (segs []callscribe.Segment, words int) {
 	const callMS = 60 * 60 * 1000
 	for at, i := int64(0), 0; at < callMS; i++ {
 		var text string
-		if i%8 == 7 {
+		if i%every == every-1 {
 			text = samples[rng.IntN(len(samples))].text
 		} else {
 			n := 9 + rng.IntN(6)
@@ -40,19 +40,26 @@ func sixtyMinuteCall() (segs []callscribe.Segment, words int) {
 }
 
 // BenchmarkSegments60MinCall redacts an hour-long call's transcript; the target is 20 ms
-// on one core (go test -bench Segments60Min -cpu 1).
+// on one core (go test -bench Segments60Min -cpu 1). "typical" has numbers in every
+// eighth segment, "dense" in every one.
 func BenchmarkSegments60MinCall(b *testing.B) {
-	segs, words := sixtyMinuteCall()
-	r := New()
-	subj := Subject{Surname: "Иванова", FirstName: "Анна", Patronymic: "Петровна"}
-	p := DefaultPolicy()
-	b.ReportAllocs()
-	b.ResetTimer()
-	for b.Loop() {
-		r.Segments(segs, subj, p)
+	for _, bc := range []struct {
+		name  string
+		every int
+	}{{"typical", 8}, {"dense", 1}} {
+		b.Run(bc.name, func(b *testing.B) {
+			segs, words := sixtyMinuteCall(bc.every)
+			r := New()
+			subj := Subject{Surname: "Иванова", FirstName: "Анна", Patronymic: "Петровна"}
+			p := DefaultPolicy()
+			b.ReportAllocs()
+			for b.Loop() {
+				r.Segments(segs, subj, p)
+			}
+			b.ReportMetric(float64(len(segs)), "segments")
+			b.ReportMetric(float64(words), "words")
+		})
 	}
-	b.ReportMetric(float64(len(segs)), "segments")
-	b.ReportMetric(float64(words), "words")
 }
 
 func ExampleRedactor_Text() {
