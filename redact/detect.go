@@ -20,7 +20,12 @@ type detector struct {
 
 func newDetector(subj Subject) *detector {
 	d := &detector{}
-	for _, part := range []string{subj.Surname, subj.FirstName, subj.Patronymic} {
+	var parts []string
+	for _, p := range []string{subj.Surname, subj.FirstName, subj.Patronymic} {
+		// "Римский-Корсаков" is written as two words by recognisers, and declined in both.
+		parts = append(parts, strings.FieldsFunc(p, func(r rune) bool { return r == '-' || r == ' ' })...)
+	}
+	for _, part := range parts {
 		for _, f := range nameForms(part) {
 			if d.names == nil {
 				d.names = map[string]bool{}
@@ -182,6 +187,7 @@ func (d *detector) numeric(c *chain) {
 		}
 		ctx := d.context(c, first, floor, int(n.items[r.hi-1].last), ceil)
 		floor = int(n.items[r.hi-1].last)
+		runLen := d.runLen(r)
 		for a := r.lo; a < r.hi; a++ {
 			d.buf = d.buf[:0]
 			for b := a; b < r.hi; b++ {
@@ -197,7 +203,7 @@ func (d *detector) numeric(c *chain) {
 				if a == r.lo {
 					plus = int(r.plus)
 				}
-				sub := subRun{edge: a == r.lo || b == r.hi-1, runLen: d.runLen(r)}
+				sub := subRun{edge: a == r.lo || b == r.hi-1, runLen: runLen}
 				d.evaluate(c, string(d.buf), a, b, whole, sub, ctx, plus, func(acc string, tok int) bool {
 					for _, x := range bics {
 						if x.tok-tok < 60 && tok-x.tok < 60 && ValidAccount(x.digits, acc) {
@@ -211,7 +217,7 @@ func (d *detector) numeric(c *chain) {
 		// A passport series and number as two numbers: "серия 4510 номер 123456".
 		if ri+1 < len(n.runs) {
 			r2 := n.runs[ri+1]
-			if d.runLen(r) == 4 && d.runLen(r2) == 6 {
+			if runLen == 4 && d.runLen(r2) == 6 {
 				gapOK, gapNumber := true, false
 				for t := int(n.items[r.hi-1].last) + 1; t < int(n.items[r2.lo].first); t++ {
 					tk := c.toks[t]

@@ -375,7 +375,7 @@ func (d *detector) subjectName(c *chain) {
 		// One name is the adjacent name words: "Иванова Анна Петровна" counts once.
 		end := i
 		for k := i + 1; k < len(c.toks) && !c.toks[k].brk; k++ {
-			if c.toks[k].kind == tPunct && c.toks[k].low == "," {
+			if c.toks[k].kind == tPunct && (c.toks[k].low == "," || (c.toks[k].low == "-" && glued(c, k+1))) {
 				continue
 			}
 			if c.toks[k].kind != tWord || !d.names[c.toks[k].low] || d.taken[k] {

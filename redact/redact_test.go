@@ -164,6 +164,9 @@ func TestSubjectName(t *testing.T) {
 			t.Errorf("Text(%q) with subject %v = %q, want [NAME]", in, male, got)
 		}
 	}
+	if got, _ := New().Text("Звонила Римской-Корсаковой", Subject{Surname: "Римская-Корсакова"}, DefaultPolicy()); got != "Звонила [NAME]" {
+		t.Errorf("double surname: Text = %q, want %q", got, "Звонила [NAME]")
+	}
 	if got, _ := New().Text("Иванова Наталья", Subject{}, DefaultPolicy()); got != "Иванова Наталья" {
 		t.Errorf("with no subject, Text = %q, want the names kept", got)
 	}
@@ -225,4 +228,25 @@ func TestRegressions(t *testing.T) {
 			t.Errorf("Text(%q)\n = %q\nwant %q", tt.in, got, tt.want)
 		}
 	}
+}
+
+// FuzzText checks that any text is redacted without a panic, that the counts add up to the
+// replacements made, and that redacting twice changes nothing more.
+func FuzzText(f *testing.F) {
+	for _, s := range []string{"карта 4111 1111 1111 1111", "plus seven nine one six double five", "ivan@mail.ru",
+		"паспорт серия 4510 номер 123456", "живу на улице Ленина дом 5", "родился 12.03.1985", "+", "@", "ул.", "oh oh", "double",
+		"тысяча тысяч", "сорок, , , пять", "Иванова-Петрова"} {
+		f.Add(s)
+	}
+	subj := Subject{Surname: "Иванова", FirstName: "Анна", Patronymic: "Петровна"}
+	f.Fuzz(func(t *testing.T, s string) {
+		out, counts := New().Text(s, subj, Policy{Types: Types, Mask: "\x00"})
+		n := 0
+		for _, c := range counts {
+			n += c
+		}
+		if got := strings.Count(out, "\x00") - strings.Count(s, "\x00"); got != n {
+			t.Errorf("Text(%q) = %q: %d replacements, counts %v", s, out, got, counts)
+		}
+	})
 }
