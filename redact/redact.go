@@ -61,7 +61,8 @@ func (t Type) Tag() string { return "[" + strings.ToUpper(string(t)) + "]" }
 
 func (t Type) bit() uint32 { return 1 << uint(slices.Index(Types, t)+1) }
 
-// Policy is an organisation's redaction policy: what to redact and with what.
+// Policy is an organisation's redaction policy: what to redact and with what. The zero
+// Policy redacts nothing; start from DefaultPolicy.
 type Policy struct {
 	Types []Type // the entity types to redact; the others are left as spoken
 	Mask  string // the replacement of every entity; empty: the type's tag, "[CARD]"
