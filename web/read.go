@@ -261,7 +261,7 @@ func (s *Server) getTranscript(w http.ResponseWriter, r *http.Request, key calls
 			Channels: t.Channels, Segments: t.Segments, Text: t.Text, Summary: t.Summary, Truncated: t.Truncated, CreatedAt: t.CreatedAt})
 		return nil
 	case "txt":
-		writeText(&b, t)
+		pipeline.WriteText(&b, t)
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	case "srt":
 		for i, sg := range t.Segments {
@@ -278,29 +278,6 @@ func (s *Server) getTranscript(w http.ResponseWriter, r *http.Request, key calls
 	w.WriteHeader(http.StatusOK)
 	_, _ = w.Write([]byte(b.String()))
 	return nil
-}
-
-// writeText writes the CLI's text form: one line per turn, "[mm:ss.cc speaker] words",
-// then the summary.
-func writeText(b *strings.Builder, t callscribe.Transcript) {
-	turns := pipeline.Turns(t.Segments)
-	if len(turns) == 0 {
-		b.WriteString("(no speech recognised)\n")
-	}
-	for _, turn := range turns {
-		fmt.Fprintf(b, "[%s %s] %s\n", clock(turn.StartMS), turn.Speaker, turn.Text)
-	}
-	if t.Summary != nil {
-		fmt.Fprintf(b, "-- summary (%s)\n", t.Summary.Engine)
-		for _, line := range strings.Split(t.Summary.Text, "\n") {
-			fmt.Fprintf(b, "   %s\n", line)
-		}
-	}
-}
-
-// clock formats milliseconds as mm:ss.cc, as the CLI prints turns.
-func clock(ms int64) string {
-	return fmt.Sprintf("%02d:%02d.%02d", ms/60000, ms/1000%60, ms%1000/10)
 }
 
 // timestamp formats milliseconds as HH:MM:SS,mmm (SubRip, sep ',') or HH:MM:SS.mmm

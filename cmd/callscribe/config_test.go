@@ -62,15 +62,6 @@ func TestLoadConfig(t *testing.T) {
 	}
 }
 
-func TestClock(t *testing.T) {
-	t.Parallel()
-	for ms, want := range map[int64]string{0: "00:00.00", 1234: "00:01.23", 61005: "01:01.00", 3599990: "59:59.99"} {
-		if got := clock(ms); got != want {
-			t.Errorf("clock(%d) = %s, want %s", ms, got, want)
-		}
-	}
-}
-
 // testGetenv is the environment env describes, with a HOME (the data dir's default
 // comes from it) unless env sets one.
 func testGetenv(env map[string]string) func(string) string {

@@ -336,9 +336,9 @@ func cmdTranscript(ctx context.Context, cfg config, args []string, stdout io.Wri
 	if *asJSON {
 		return json.NewEncoder(stdout).Encode(t)
 	}
-	fmt.Fprintf(stdout, "== call %s (%s, %s)\n", callID, clock(t.DurationMS), strings.Join(t.Channels, "+"))
+	fmt.Fprintf(stdout, "== call %s (%s, %s)\n", callID, pipeline.Clock(t.DurationMS), strings.Join(t.Channels, "+"))
 	for i, s := range t.Segments {
-		fmt.Fprintf(stdout, "%3d [%s %s] %s\n", i+1, clock(s.StartMS), s.Speaker, s.Text)
+		fmt.Fprintf(stdout, "%3d [%s %s] %s\n", i+1, pipeline.Clock(s.StartMS), s.Speaker, s.Text)
 	}
 	if t.Summary != nil {
 		stale := ""

@@ -199,35 +199,13 @@ func jsonResult(file string, res pipeline.Result) jsonOutput {
 	}
 }
 
-// printText prints one line per turn, "[mm:ss.cc speaker] words" (after a line saying so
-// when the recording was truncated), then the summary and the deletion receipt.
+// printText prints a call's heading, its text form (pipeline.WriteText: the API's
+// format=txt) and the deletion receipt.
 func printText(w io.Writer, file string, res pipeline.Result) {
 	t := res.Transcript
-	fmt.Fprintf(w, "== %s  (call %s, %s, %s)\n", file, res.CallID, clock(t.DurationMS), strings.Join(t.Channels, "+"))
-	if t.Truncated {
-		fmt.Fprintf(w, "-- truncated: the recording was cut short; transcribed up to the cut (%s)\n", clock(t.DurationMS))
-	}
-	turns := pipeline.Turns(t.Segments)
-	if len(turns) == 0 {
-		fmt.Fprintln(w, "(no speech recognised)")
-	}
-	for _, turn := range turns {
-		fmt.Fprintf(w, "[%s %s] %s\n", clock(turn.StartMS), turn.Speaker, turn.Text)
-	}
-	if t.Summary != nil {
-		fmt.Fprintf(w, "-- summary (%s)\n", t.Summary.Engine)
-		for _, line := range strings.Split(t.Summary.Text, "\n") {
-			fmt.Fprintf(w, "   %s\n", line)
-		}
-	} else {
-		fmt.Fprintln(w, "-- summary: none (off, no speech, or no consent to summarization)")
-	}
+	fmt.Fprintf(w, "== %s  (call %s, %s, %s)\n", file, res.CallID, pipeline.Clock(t.DurationMS), strings.Join(t.Channels, "+"))
+	pipeline.WriteText(w, t)
 	r := res.Receipt
 	fmt.Fprintf(w, "-- audio: %d bytes, sha256 %s, %s stage; deleted %s, confirmed gone %s\n",
 		r.Bytes, r.SHA256, r.Stage, r.DeletedAt.Format(time.RFC3339Nano), r.ConfirmedAt.Format(time.RFC3339Nano))
-}
-
-// clock formats milliseconds as mm:ss.cc.
-func clock(ms int64) string {
-	return fmt.Sprintf("%02d:%02d.%02d", ms/60000, ms/1000%60, ms%1000/10)
 }
