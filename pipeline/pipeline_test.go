@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
-	"encoding/binary"
 	"io"
 	"os"
 	"strings"
@@ -372,7 +371,7 @@ func TestRunStreamsThroughTheStage(t *testing.T) {
 		v := int16(3000 * ((i / 40) % 2)) // a square wave: not silence, not compressible away
 		samples[2*i], samples[2*i+1] = byte(v), byte(v>>8)
 	}
-	wav := append(wavHeader(2, 16000, len(samples)), samples...)
+	wav := append(audio.WAVHeader(16000, 2, int64(len(samples))), samples...)
 	var peak atomic.Int64
 	stop := make(chan struct{})
 	go func() {
@@ -399,23 +398,6 @@ func TestRunStreamsThroughTheStage(t *testing.T) {
 		t.Errorf("duration %d ms, want %d: a channel missed audio", res.Transcript.DurationMS, seconds*1000)
 	}
 	e.assertAudioGone(t, res, int64(len(wav)))
-}
-
-func wavHeader(channels, rate, dataBytes int) []byte {
-	h := make([]byte, 44)
-	copy(h, "RIFF")
-	binary.LittleEndian.PutUint32(h[4:], uint32(36+dataBytes))
-	copy(h[8:], "WAVEfmt ")
-	binary.LittleEndian.PutUint32(h[16:], 16)
-	binary.LittleEndian.PutUint16(h[20:], 1)
-	binary.LittleEndian.PutUint16(h[22:], uint16(channels))
-	binary.LittleEndian.PutUint32(h[24:], uint32(rate))
-	binary.LittleEndian.PutUint32(h[28:], uint32(rate*channels*2))
-	binary.LittleEndian.PutUint16(h[32:], uint16(channels*2))
-	binary.LittleEndian.PutUint16(h[34:], 16)
-	copy(h[36:], "data")
-	binary.LittleEndian.PutUint32(h[40:], uint32(dataBytes))
-	return h
 }
 
 // --- helpers ---

@@ -3,11 +3,9 @@ package main
 import (
 	"bufio"
 	"context"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
-	"math"
 	"os"
 
 	"callscribe"
@@ -136,16 +134,13 @@ func createOutput(name string, stdout io.Writer) (io.Writer, func() error, error
 	return f, f.Close, nil
 }
 
-// wavHeaderBytes is the size of the canonical PCM WAV header writeWAV writes.
-const wavHeaderBytes = 44
-
 // writeWAV writes a 16-bit mono PCM WAV of pcm at rate to w, streaming. The header is
 // written first with the sizes unknown (0xFFFFFFFF, "to the end of the stream", as
 // streaming writers do); when w is a regular file it is rewritten with the real sizes at
 // the end. It returns the PCM bytes written, the error writing w and the error reading pcm.
 func writeWAV(w io.Writer, pcm io.Reader, rate int) (n int64, werr, rerr error) {
 	bw := bufio.NewWriterSize(w, 64<<10)
-	if _, err := bw.Write(wavHeader(rate, -1)); err != nil {
+	if _, err := bw.Write(audio.WAVHeader(rate, 1, -1)); err != nil {
 		return 0, err, nil
 	}
 	n, err := io.Copy(bw, readErrTag{pcm})
@@ -161,7 +156,7 @@ func writeWAV(w io.Writer, pcm io.Reader, rate int) (n int64, werr, rerr error) 
 	}
 	if f, ok := w.(*os.File); ok {
 		if st, err := f.Stat(); err == nil && st.Mode().IsRegular() {
-			if _, err := f.WriteAt(wavHeader(rate, n), 0); err != nil {
+			if _, err := f.WriteAt(audio.WAVHeader(rate, 1, n), 0); err != nil {
 				return n, err, rerr
 			}
 		}
@@ -182,27 +177,4 @@ func (t readErrTag) Read(p []byte) (int, error) {
 		err = readErrTagged{err}
 	}
 	return n, err
-}
-
-// wavHeader is a 44-byte PCM WAV header for 16-bit mono at rate; dataBytes < 0 (or too
-// large for RIFF) writes the streaming sizes 0xFFFFFFFF.
-func wavHeader(rate int, dataBytes int64) []byte {
-	h := make([]byte, wavHeaderBytes)
-	riff, data := uint32(math.MaxUint32), uint32(math.MaxUint32)
-	if dataBytes >= 0 && dataBytes <= math.MaxUint32-(wavHeaderBytes-8) {
-		riff, data = uint32(dataBytes+wavHeaderBytes-8), uint32(dataBytes)
-	}
-	copy(h, "RIFF")
-	binary.LittleEndian.PutUint32(h[4:], riff)
-	copy(h[8:], "WAVEfmt ")
-	binary.LittleEndian.PutUint32(h[16:], 16)
-	binary.LittleEndian.PutUint16(h[20:], 1) // PCM
-	binary.LittleEndian.PutUint16(h[22:], 1) // mono
-	binary.LittleEndian.PutUint32(h[24:], uint32(rate))
-	binary.LittleEndian.PutUint32(h[28:], uint32(rate*2))
-	binary.LittleEndian.PutUint16(h[32:], 2)
-	binary.LittleEndian.PutUint16(h[34:], 16)
-	copy(h[36:], "data")
-	binary.LittleEndian.PutUint32(h[40:], data)
-	return h
 }

@@ -544,7 +544,7 @@ type noiseWAV struct {
 }
 
 func newNoiseWAV(dataBytes int64) *noiseWAV {
-	h := wavHeader(44100, dataBytes)
+	h := audio.WAVHeader(44100, 1, dataBytes)
 	binary.LittleEndian.PutUint16(h[22:], 2)       // stereo
 	binary.LittleEndian.PutUint32(h[28:], 44100*4) // byte rate
 	binary.LittleEndian.PutUint16(h[32:], 4)       // block align

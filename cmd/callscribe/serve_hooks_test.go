@@ -3,7 +3,6 @@ package main
 import (
 	"bufio"
 	"bytes"
-	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -20,6 +19,7 @@ import (
 	"testing"
 	"time"
 
+	"callscribe/audio"
 	"callscribe/internal/eventually"
 	"callscribe/internal/testcall"
 	"callscribe/webhook"
@@ -99,7 +99,7 @@ func TestServeWebhooksPullAndMetrics(t *testing.T) {
 	defer receiver.Close()
 	dir := t.TempDir()
 	path := testcall.Mono(t, dir, "slt", 0.5, testcall.Sentences[:2]...)
-	audio, err := os.ReadFile(path)
+	speech, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -108,7 +108,7 @@ func TestServeWebhooksPullAndMetrics(t *testing.T) {
 			http.NotFound(w, r)
 			return
 		}
-		w.Write(audio)
+		w.Write(speech)
 	}))
 	defer recordings.Close()
 
@@ -156,7 +156,7 @@ func TestServeWebhooksPullAndMetrics(t *testing.T) {
 	pulled := accept("/v1/calls?"+owner+"&external_id=pull-e2e&recording_url="+url.QueryEscape(recordings.URL+"/rec.wav"), "", nil)
 	// A sound WAV header over a body cut inside its first sample: accepted, then
 	// unreadable at the worker (a recording cut later is transcribed up to the cut).
-	truncated := append(pcmWAVHeader(16000, 1, 1_000_000), 0)
+	truncated := append(audio.WAVHeader(16000, 1, 1_000_000), 0)
 	broken := accept("/v1/calls?"+owner+"&external_id=broken-e2e", "audio/wav", bytes.NewReader(truncated))
 
 	// A refused pull: the recording host answers 404; no call, counted by its code.
@@ -339,22 +339,4 @@ func sample(text, series string) float64 {
 		}
 	}
 	return -1
-}
-
-// pcmWAVHeader is a 16-bit PCM WAV header claiming dataBytes of data.
-func pcmWAVHeader(rate, channels int, dataBytes uint32) []byte {
-	var b bytes.Buffer
-	b.WriteString("RIFF")
-	binary.Write(&b, binary.LittleEndian, uint32(36+dataBytes))
-	b.WriteString("WAVEfmt ")
-	binary.Write(&b, binary.LittleEndian, uint32(16))
-	binary.Write(&b, binary.LittleEndian, uint16(1))
-	binary.Write(&b, binary.LittleEndian, uint16(channels))
-	binary.Write(&b, binary.LittleEndian, uint32(rate))
-	binary.Write(&b, binary.LittleEndian, uint32(rate*channels*2))
-	binary.Write(&b, binary.LittleEndian, uint16(channels*2))
-	binary.Write(&b, binary.LittleEndian, uint16(16))
-	b.WriteString("data")
-	binary.Write(&b, binary.LittleEndian, dataBytes)
-	return b.Bytes()
 }
