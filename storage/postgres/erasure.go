@@ -70,13 +70,10 @@ var userPurges = []purge{
 // for any transaction storing data of theirs. From its commit on the user is invisible to
 // readers and nothing more is stored for them (lockUser refuses erased users).
 func (db *DB) MarkErased(ctx context.Context, userID uuid.UUID, requestID string, at time.Time) (callscribe.User, error) {
-	var u callscribe.User
-	err := db.pool.QueryRow(ctx, `
+	u, err := scanUser(db.pool.QueryRow(ctx, `
 		UPDATE users SET erased_at = coalesce(erased_at, $2), erasure_request = coalesce(erasure_request, $3)
 		WHERE id = $1
-		RETURNING id, organization_id, email, surname, first_name, patronymic, phone, created_at`,
-		userID, at, requestID).
-		Scan(&u.ID, &u.OrgID, &u.Email, &u.Surname, &u.FirstName, &u.Patronymic, &u.Phone, &u.CreatedAt)
+		RETURNING `+userColumns, userID, at, requestID))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return u, callscribe.Errorf(callscribe.ENOTFOUND, "no user with id %s", userID)
 	}

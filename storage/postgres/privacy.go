@@ -130,11 +130,9 @@ func (db *DB) PurgeExpired(ctx context.Context, orgID uuid.UUID, cutoff time.Tim
 
 // UserByID finds a user who is not being erased; ENOTFOUND otherwise.
 func (db *DB) UserByID(ctx context.Context, id uuid.UUID) (callscribe.User, error) {
-	var u callscribe.User
-	err := db.pool.QueryRow(ctx, `
-		SELECT id, organization_id, email, surname, first_name, patronymic, phone, created_at
-		FROM users WHERE id = $1 AND erased_at IS NULL`, id).
-		Scan(&u.ID, &u.OrgID, &u.Email, &u.Surname, &u.FirstName, &u.Patronymic, &u.Phone, &u.CreatedAt)
+	u, err := scanUser(db.pool.QueryRow(ctx, `
+		SELECT `+userColumns+`
+		FROM users WHERE id = $1 AND erased_at IS NULL`, id))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return u, callscribe.Errorf(callscribe.ENOTFOUND, "no user with id %s", id)
 	}

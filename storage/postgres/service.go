@@ -232,10 +232,9 @@ func (db *DB) CallForWork(ctx context.Context, callID uuid.UUID) (callscribe.Cal
 	if err != nil {
 		return c, u, fmt.Errorf("read call: %w", err)
 	}
-	err = db.pool.QueryRow(ctx, `
-		SELECT id, organization_id, email, surname, first_name, patronymic, phone, created_at
-		FROM users WHERE id = $1`, c.OwnerID).
-		Scan(&u.ID, &u.OrgID, &u.Email, &u.Surname, &u.FirstName, &u.Patronymic, &u.Phone, &u.CreatedAt)
+	u, err = scanUser(db.pool.QueryRow(ctx, `
+		SELECT `+userColumns+`
+		FROM users WHERE id = $1`, c.OwnerID))
 	if err != nil {
 		return c, u, fmt.Errorf("read call owner: %w", err)
 	}

@@ -13,6 +13,16 @@ import (
 	"callscribe"
 )
 
+// userColumns are the columns of a user as scanUser reads them.
+const userColumns = "id, organization_id, email, surname, first_name, patronymic, phone, created_at, blocked_at"
+
+// scanUser reads one row of userColumns: the one place a user row is scanned.
+func scanUser(row pgx.Row) (callscribe.User, error) {
+	var u callscribe.User
+	err := row.Scan(&u.ID, &u.OrgID, &u.Email, &u.Surname, &u.FirstName, &u.Patronymic, &u.Phone, &u.CreatedAt, &u.BlockedAt)
+	return u, err
+}
+
 // EnsureOrganization returns the id of the organization named name, creating it if needed.
 func (db *DB) EnsureOrganization(ctx context.Context, name string) (uuid.UUID, error) {
 	var id uuid.UUID
@@ -49,11 +59,9 @@ func (db *DB) CreateUser(ctx context.Context, u callscribe.User) (callscribe.Use
 // when there is none (a user of another organization is not found either: emails are
 // unique per organization only).
 func (db *DB) UserByEmail(ctx context.Context, orgID uuid.UUID, email string) (callscribe.User, error) {
-	var u callscribe.User
-	err := db.pool.QueryRow(ctx, `
-		SELECT id, organization_id, email, surname, first_name, patronymic, phone, created_at, blocked_at
-		FROM users WHERE organization_id = $1 AND lower(email) = lower($2) AND erased_at IS NULL`, orgID, strings.TrimSpace(email)).
-		Scan(&u.ID, &u.OrgID, &u.Email, &u.Surname, &u.FirstName, &u.Patronymic, &u.Phone, &u.CreatedAt, &u.BlockedAt)
+	u, err := scanUser(db.pool.QueryRow(ctx, `
+		SELECT `+userColumns+`
+		FROM users WHERE organization_id = $1 AND lower(email) = lower($2) AND erased_at IS NULL`, orgID, strings.TrimSpace(email)))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return callscribe.User{}, callscribe.Errorf(callscribe.ENOTFOUND, "no user with email %s", email)
 	}
@@ -66,11 +74,9 @@ func (db *DB) UserByEmail(ctx context.Context, orgID uuid.UUID, email string) (c
 // UserInOrg finds a user of the organization by id who is not erased; ENOTFOUND when
 // there is none in it.
 func (db *DB) UserInOrg(ctx context.Context, orgID, id uuid.UUID) (callscribe.User, error) {
-	var u callscribe.User
-	err := db.pool.QueryRow(ctx, `
-		SELECT id, organization_id, email, surname, first_name, patronymic, phone, created_at, blocked_at
-		FROM users WHERE organization_id = $1 AND id = $2 AND erased_at IS NULL`, orgID, id).
-		Scan(&u.ID, &u.OrgID, &u.Email, &u.Surname, &u.FirstName, &u.Patronymic, &u.Phone, &u.CreatedAt, &u.BlockedAt)
+	u, err := scanUser(db.pool.QueryRow(ctx, `
+		SELECT `+userColumns+`
+		FROM users WHERE organization_id = $1 AND id = $2 AND erased_at IS NULL`, orgID, id))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return callscribe.User{}, callscribe.Errorf(callscribe.ENOTFOUND, "no user %s", id)
 	}
