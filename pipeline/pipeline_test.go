@@ -109,6 +109,7 @@ func (e *env) assertAudioGone(t *testing.T, res pipeline.Result, wantBytes int64
 }
 
 func TestStereoCallEndToEnd(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, callscribe.PurposeTranscription, callscribe.PurposeSummarization)
 	dir := t.TempDir()
 	path, spoken := testcall.Stereo(t, dir, 0.6, testcall.Dialogue(testcall.Sentences[:4]...))
@@ -165,6 +166,7 @@ func TestStereoCallEndToEnd(t *testing.T) {
 }
 
 func TestNoConsentStagesNothing(t *testing.T) {
+	t.Parallel()
 	for _, withdrawn := range []bool{false, true} {
 		t.Run(map[bool]string{false: "never granted", true: "withdrawn"}[withdrawn], func(t *testing.T) {
 			e := newEnv(t)
@@ -192,6 +194,7 @@ func TestNoConsentStagesNothing(t *testing.T) {
 }
 
 func TestWithdrawalInFlightDiscards(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, callscribe.PurposeTranscription, callscribe.PurposeSummarization)
 	ctx := callscribe.AsSystem(context.Background())
 	started := make(chan struct{})
@@ -238,6 +241,7 @@ func TestWithdrawalInFlightDiscards(t *testing.T) {
 // TestStoringTransactionRechecksConsent withdraws consent after recognition, just before
 // the storing transaction: the re-check inside it must discard the call.
 func TestStoringTransactionRechecksConsent(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name        string
 		withdraw    callscribe.Purpose
@@ -271,6 +275,7 @@ func TestStoringTransactionRechecksConsent(t *testing.T) {
 }
 
 func TestNoSummaryWithoutSummarizationConsent(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, callscribe.PurposeTranscription)
 	spy := &spySummarizer{}
 	wav := speech(t)
@@ -288,6 +293,7 @@ func TestNoSummaryWithoutSummarizationConsent(t *testing.T) {
 }
 
 func TestUnreadableAudioFailsAndIsDeleted(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, callscribe.PurposeTranscription)
 	junk := make([]byte, 5000)
 	rand.Read(junk)
@@ -306,6 +312,7 @@ func TestUnreadableAudioFailsAndIsDeleted(t *testing.T) {
 // streaming path (Run through the memory stage) and the plain one (Put): none of it
 // may be the audio.
 func TestStagedAudioIsEncrypted(t *testing.T) {
+	t.Parallel()
 	for _, streaming := range []bool{true, false} {
 		t.Run(map[bool]string{true: "streaming", false: "put"}[streaming], func(t *testing.T) {
 			e := newEnv(t, callscribe.PurposeTranscription)
@@ -363,6 +370,7 @@ func (r *recordingStage) Start(ctx context.Context, key string, src io.Reader) (
 // while it is staged, and the stage frees what the channels have read, so the memory
 // it holds does not grow with the length of the call; the receipt still covers every byte.
 func TestRunStreamsThroughTheStage(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, callscribe.PurposeTranscription)
 	const seconds = 300
 	n := seconds * 16000 * 2 // stereo frames

@@ -21,6 +21,7 @@ import (
 // speaking channel's turns only: no segment, turn or summary line for the silent speaker,
 // and no empty segment, in the result and in what is stored.
 func TestOneSidedCallHasNoEmptySpeaker(t *testing.T) {
+	t.Parallel()
 	testcall.Require(t, "sox")
 	dir := t.TempDir()
 	agent := testcall.Mono(t, dir, testcall.Agent, 0.5, testcall.Sentences[0], testcall.Sentences[4])

@@ -30,6 +30,7 @@ var _ pipeline.SweepStage = (*s3.Stage)(nil)
 // only finish the ended call's proof; a pass two hours later removes the rest but the
 // live calls' objects.
 func TestSweeper(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	ctx := callscribe.AsSystem(context.Background())
 	b := s3test.NewBucket(t, minio.MakeBucketOptions{})
@@ -184,6 +185,7 @@ func (s stopStore) Transcribe(ctx context.Context, pcm io.Reader) (asr.Result, e
 // unavailable; once it is back, the sweeper deletes the audio, confirms it and writes
 // the receipt.
 func TestStoreDownAtDeletionIsSweptLater(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, callscribe.PurposeTranscription)
 	ctx := callscribe.AsSystem(context.Background())
 	srv := s3test.StartServer(t)
@@ -239,6 +241,7 @@ func TestStoreDownAtDeletionIsSweptLater(t *testing.T) {
 // receipt; once the store is back the sweeper deletes the audio, confirms it and writes
 // the receipt; the job's retry finds the call ended and changes nothing.
 func TestStoreDownAtDeletionOfAQueuedCall(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, callscribe.PurposeTranscription)
 	ctx := callscribe.AsSystem(context.Background())
 	srv := s3test.StartServer(t)
@@ -326,6 +329,7 @@ func TestStoreDownAtDeletionOfAQueuedCall(t *testing.T) {
 
 // TestSweeperRun: Run sweeps at once, then waits for the next tick or the end of ctx.
 func TestSweeperRun(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	st, b := s3test.Stage(t)
 	ctx, cancel := context.WithCancel(callscribe.AsSystem(context.Background()))

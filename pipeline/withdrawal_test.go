@@ -42,6 +42,7 @@ func longCall(t *testing.T) []byte {
 // with the database's notification and once with the poll alone (every 1 s, the default),
 // which must meet the deadline by itself.
 func TestWithdrawalDuringLongTranscription(t *testing.T) {
+	t.Parallel()
 	wav := longCall(t)
 	for _, notified := range []bool{true, false} {
 		t.Run(map[bool]string{true: "notified", false: "polled"}[notified], func(t *testing.T) {
@@ -108,6 +109,7 @@ func TestWithdrawalDuringLongTranscription(t *testing.T) {
 // TestWithdrawalNotifiedWithoutPolling: with a poll too slow to matter (an hour), the
 // database's notification alone stops the call.
 func TestWithdrawalNotifiedWithoutPolling(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, callscribe.PurposeTranscription)
 	started := make(chan struct{})
 	p := pipeline.New(pipeline.Config{Store: e.db, Watcher: e.db, Stream: e.stage, Decode: decode,
@@ -138,6 +140,7 @@ func TestWithdrawalNotifiedWithoutPolling(t *testing.T) {
 // TestBlockedOwner: a blocked owner's call is refused before anything is recorded, and
 // blocking an owner stops their call in flight: discarded, nothing stored, audio gone.
 func TestBlockedOwner(t *testing.T) {
+	t.Parallel()
 	ctx := callscribe.AsSystem(context.Background())
 	t.Run("refused", func(t *testing.T) {
 		e := newEnv(t, callscribe.PurposeTranscription)

@@ -15,6 +15,7 @@ import (
 
 // TestAuditLogIsAppendOnly: the database itself refuses to change or remove entries.
 func TestAuditLogIsAppendOnly(t *testing.T) {
+	t.Parallel()
 	ctx := callscribe.AsSystem(context.Background())
 	url := pgtest.DB(t)
 	db := openDB(t, url)
@@ -60,6 +61,7 @@ func TestAuditLogIsAppendOnly(t *testing.T) {
 // TestAuditEntriesCarryNoText: the stored rows for a transcript read, an edit of a
 // segment and a profile edit hold no word of the transcript, no email and no phone.
 func TestAuditEntriesCarryNoText(t *testing.T) {
+	t.Parallel()
 	ctx := callscribe.AsSystem(context.Background())
 	url := pgtest.DB(t)
 	db := openDB(t, url)

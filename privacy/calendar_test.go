@@ -22,6 +22,7 @@ func date(t *testing.T, s string) callscribe.Date {
 // received on Friday 31 October 2025 is due on 17 November 2025 (Saturday 1 November was
 // a working day; 3 and 4 November were off).
 func TestDueDateOverTheNovember2025Transfer(t *testing.T) {
+	t.Parallel()
 	received := time.Date(2025, 10, 31, 15, 30, 0, 0, privacy.Moscow)
 	if got, want := privacy.DefaultCalendar().DueDate(received), date(t, "2025-11-17"); got != want {
 		t.Errorf("DueDate(%s) = %s, want %s", received, got, want)
@@ -29,6 +30,7 @@ func TestDueDateOverTheNovember2025Transfer(t *testing.T) {
 }
 
 func TestAddBusinessDays(t *testing.T) {
+	t.Parallel()
 	cal := privacy.DefaultCalendar()
 	tests := []struct {
 		name string
@@ -73,6 +75,7 @@ func TestAddBusinessDays(t *testing.T) {
 
 // TestBusinessDaysCountInMoscow: 22:30 UTC on Friday is already Saturday in Moscow.
 func TestBusinessDaysCountInMoscow(t *testing.T) {
+	t.Parallel()
 	late := time.Date(2026, 4, 3, 22, 30, 0, 0, time.UTC) // Sat 01:30 MSK
 	if got, want := privacy.DefaultCalendar().DueDate(late), date(t, "2026-04-17"); got != want {
 		t.Errorf("DueDate(%v) = %s, want %s (counted from Saturday in Moscow)", late, got, want)
@@ -90,6 +93,7 @@ func TestBusinessDaysCountInMoscow(t *testing.T) {
 // TestWorkingDaysPerYear checks the embedded calendar against the published totals:
 // 247 working days in 2025 and in 2026.
 func TestWorkingDaysPerYear(t *testing.T) {
+	t.Parallel()
 	cal := privacy.DefaultCalendar()
 	for year, want := range map[int]int{2025: 247, 2026: 247} {
 		n := 0
@@ -113,6 +117,7 @@ func TestWorkingDaysPerYear(t *testing.T) {
 // TestDerived2027MatchesTheLabourCodeRule: the 2027 lines were derived by the same rule
 // as the fallback; if the two disagree, one of them is wrong.
 func TestDerived2027MatchesTheLabourCodeRule(t *testing.T) {
+	t.Parallel()
 	cal := privacy.DefaultCalendar()
 	off := privacy.LabourCodeDaysOff(2027)
 	for d := (callscribe.Date{Year: 2027, Month: 1, Day: 1}); d.Year == 2027; d = d.AddDays(1) {
@@ -125,6 +130,7 @@ func TestDerived2027MatchesTheLabourCodeRule(t *testing.T) {
 }
 
 func TestParseCalendarErrorsNameTheLine(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name, text, want string
 	}{

@@ -17,6 +17,7 @@ import (
 func TestMain(m *testing.M) { os.Exit(pgtest.Main(m, postgres.Migrate)) }
 
 func TestParsePurposes(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		in      string
 		want    []callscribe.Purpose
@@ -53,6 +54,7 @@ func TestParsePurposes(t *testing.T) {
 // TestConsentHistory: grants and withdrawals are kept as a history with their policy
 // version; only one grant per purpose is in force at a time.
 func TestConsentHistory(t *testing.T) {
+	t.Parallel()
 	ctx := callscribe.AsSystem(context.Background())
 	db, err := postgres.Open(ctx, pgtest.DB(t))
 	if err != nil {

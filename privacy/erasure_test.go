@@ -140,6 +140,7 @@ func (p person) needles() []string {
 // leaves zero rows about them in every table (checked by scanning the whole database for
 // their ids, email, phone and transcript words); other users are intact.
 func TestErasureLeavesNothing(t *testing.T) {
+	t.Parallel()
 	ctx := callscribe.AsSystem(context.Background())
 	url := pgtest.DB(t)
 	db := openDB(t, url)
@@ -220,6 +221,7 @@ func TestErasureLeavesNothing(t *testing.T) {
 // brings the subject back; Reapply, reading the ledger file kept outside the database,
 // purges them again.
 func TestErasureReappliedAfterRestore(t *testing.T) {
+	t.Parallel()
 	ctx := callscribe.AsSystem(context.Background())
 	url := pgtest.DB(t)
 	db := openDB(t, url)
@@ -267,6 +269,7 @@ func TestErasureReappliedAfterRestore(t *testing.T) {
 // TestInterruptedErasureIsFinished: a user marked erased whose purge did not finish is
 // invisible at once and finished by Reapply.
 func TestInterruptedErasureIsFinished(t *testing.T) {
+	t.Parallel()
 	ctx := callscribe.AsSystem(context.Background())
 	url := pgtest.DB(t)
 	db := openDB(t, url)
@@ -306,6 +309,7 @@ func pgTool(t *testing.T, name string, args ...string) {
 // pipeline; when one fails, the error names its table and the batch's transaction rolls
 // back whole, the deletes before the failing one included.
 func TestFailedPurgeKeepsItsBatchWhole(t *testing.T) {
+	t.Parallel()
 	ctx := callscribe.AsSystem(context.Background())
 	url := pgtest.DB(t)
 	db := openDB(t, url)

@@ -13,6 +13,7 @@ import (
 // TestRectifySegment: a corrected segment's text and speaker are stored, the transcript
 // text and its search index follow, and the history keeps before and after.
 func TestRectifySegment(t *testing.T) {
+	t.Parallel()
 	ctx := callscribe.AsSystem(context.Background())
 	db := openDB(t, pgtest.DB(t))
 	p := makePerson(t, db, "quokka", "alice@example.ru", "", 1) // segment 2 already corrected once
@@ -56,6 +57,7 @@ func TestRectifySegment(t *testing.T) {
 // TestRectifyProfile: profile fields change with their history; a taken email and an
 // unknown field are refused.
 func TestRectifyProfile(t *testing.T) {
+	t.Parallel()
 	ctx := callscribe.AsSystem(context.Background())
 	db := openDB(t, pgtest.DB(t))
 	alice := makePerson(t, db, "quokka", "alice@example.ru", "+79160001122", 0)

@@ -68,6 +68,7 @@ func wantCode(t *testing.T, what string, err error, code string) {
 // TestRequestLifecycle walks a request through received → in_progress → extended →
 // completed, checking the clock and the history at each step, and the refusals.
 func TestRequestLifecycle(t *testing.T) {
+	t.Parallel()
 	ctx := callscribe.AsSystem(context.Background())
 	w := newWorld(t, time.Date(2025, 11, 5, 10, 0, 0, 0, privacy.Moscow))
 	r := w.add(t, callscribe.RequestAccess, "2025-10-31")
@@ -135,6 +136,7 @@ func TestRequestLifecycle(t *testing.T) {
 }
 
 func TestRejectFromReceivedKeepsTheReason(t *testing.T) {
+	t.Parallel()
 	ctx := callscribe.AsSystem(context.Background())
 	w := newWorld(t, time.Date(2026, 3, 2, 9, 0, 0, 0, privacy.Moscow))
 	r := w.add(t, callscribe.RequestRectification, "2026-03-02")
@@ -148,6 +150,7 @@ func TestRejectFromReceivedKeepsTheReason(t *testing.T) {
 }
 
 func TestExtensionMustComeBeforeTheTermEnds(t *testing.T) {
+	t.Parallel()
 	ctx := callscribe.AsSystem(context.Background())
 	w := newWorld(t, time.Date(2025, 11, 18, 0, 30, 0, 0, privacy.Moscow)) // the day after the due day
 	r := w.add(t, callscribe.RequestErasure, "2025-10-31")
@@ -162,6 +165,7 @@ func TestExtensionMustComeBeforeTheTermEnds(t *testing.T) {
 }
 
 func TestListRequests(t *testing.T) {
+	t.Parallel()
 	ctx := callscribe.AsSystem(context.Background())
 	w := newWorld(t, time.Date(2026, 4, 13, 12, 0, 0, 0, privacy.Moscow)) // Monday
 	overdue := w.add(t, callscribe.RequestAccess, "2026-03-27")           // due 2026-04-10
@@ -209,6 +213,7 @@ func TestListRequests(t *testing.T) {
 // TestClosingWithdrawalWithdrawsEveryConsent: completing a withdrawal request withdraws
 // every purpose in force, each recorded as an event with the closer's channel.
 func TestClosingWithdrawalWithdrawsEveryConsent(t *testing.T) {
+	t.Parallel()
 	ctx := callscribe.AsSystem(context.Background())
 	w := newWorld(t, time.Now())
 	c := &privacy.Consents{Store: w.db, PolicyVersion: "7"}
@@ -248,6 +253,7 @@ func TestClosingWithdrawalWithdrawsEveryConsent(t *testing.T) {
 // TestClosingBlockingBlocks: completing a blocking request blocks the subject: a
 // transcript already stored is no longer shown, and a call in flight is not stored.
 func TestClosingBlockingBlocks(t *testing.T) {
+	t.Parallel()
 	ctx := callscribe.AsSystem(context.Background())
 	w := newWorld(t, time.Now())
 	w.db.GrantConsent(ctx, w.user.ID, callscribe.PurposeTranscription, "1", callscribe.ConsentViaCLI, time.Now())
@@ -349,6 +355,7 @@ func TestErasureRunsInTheClosingTransaction(t *testing.T) {
 }
 
 func TestRequestsCollector(t *testing.T) {
+	t.Parallel()
 	ctx := callscribe.AsSystem(context.Background())
 	w := newWorld(t, time.Date(2026, 4, 13, 12, 0, 0, 0, privacy.Moscow))
 	w.add(t, callscribe.RequestAccess, "2026-03-27")  // overdue
@@ -390,6 +397,7 @@ func TestRequestsCollector(t *testing.T) {
 }
 
 func TestLoadCalendarFileReplacesTheYearsItNames(t *testing.T) {
+	t.Parallel()
 	path := filepath.Join(t.TempDir(), "calendar.txt")
 	os.WriteFile(path, []byte("# our own 2026\n2026-11-05 off\n"), 0o600)
 	cal, err := privacy.LoadCalendar(path)

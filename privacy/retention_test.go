@@ -14,6 +14,7 @@ import (
 // transcripts, segments and summaries of calls older than 90 days go, newer ones and
 // other organizations' stay, the calls and receipts stay, and the purge is audited.
 func TestRetentionPurgesOldTranscripts(t *testing.T) {
+	t.Parallel()
 	ctx := callscribe.AsSystem(context.Background())
 	url := pgtest.DB(t)
 	db := openDB(t, url)
@@ -78,6 +79,7 @@ func TestRetentionPurgesOldTranscripts(t *testing.T) {
 }
 
 func TestParseRetention(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		in   string
 		want string
@@ -98,6 +100,7 @@ func TestParseRetention(t *testing.T) {
 // TestRetentionRunRepeats: Run purges at once and again every period, and stops with its
 // context.
 func TestRetentionRunRepeats(t *testing.T) {
+	t.Parallel()
 	ctx, cancel := context.WithCancel(callscribe.AsSystem(context.Background()))
 	defer cancel()
 	db := openDB(t, pgtest.DB(t))

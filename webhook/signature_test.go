@@ -7,6 +7,7 @@ import (
 )
 
 func TestSignVerify(t *testing.T) {
+	t.Parallel()
 	secret := "whsec_test-secret-of-enough-length-000"
 	body := []byte(`{"id":"d1","event":"call.completed"}`)
 	now := time.Unix(1_800_000_000, 0)

@@ -211,6 +211,7 @@ func (e *env) add(t *testing.T, org, url string, events ...Event) Endpoint {
 }
 
 func TestDeliveredSignedWithRetry(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	rcv := newReceiver(t, http.StatusInternalServerError, -1) // then 200
 	ep := e.add(t, "acme", rcv.URL+"/hooks")
@@ -259,6 +260,7 @@ func TestDeliveredSignedWithRetry(t *testing.T) {
 }
 
 func TestPayloadCarriesIDsOnly(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	rcv := newReceiver(t)
 	e.add(t, "acme", rcv.URL)
@@ -320,6 +322,7 @@ func (j *endingJob) Work(ctx context.Context, job *river.Job[endingArgs]) error 
 }
 
 func TestNotifyFromAJob(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	rcv := newReceiver(t)
 	e.add(t, "acme", rcv.URL)
@@ -359,6 +362,7 @@ func TestNotifyFromAJob(t *testing.T) {
 }
 
 func TestOtherOrganizationNeverReceives(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	ours, theirs, failedOnly := newReceiver(t), newReceiver(t), newReceiver(t)
 	e.add(t, "acme", ours.URL)
@@ -401,6 +405,7 @@ func (m *manual) InsertTx(_ context.Context, _ pgx.Tx, args river.JobArgs, _ *ri
 }
 
 func TestRetryRules(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name        string
 		answers     []int
@@ -465,6 +470,7 @@ func TestRetryRules(t *testing.T) {
 }
 
 func TestGivesUp(t *testing.T) {
+	t.Parallel()
 	var mu sync.Mutex
 	var seen []string
 	e := newEnv(t, func(c *Config) {
@@ -497,6 +503,7 @@ func TestGivesUp(t *testing.T) {
 }
 
 func TestResidencyAndRemoval(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	if _, err := e.db.EnsureOrganization(callscribe.AsSystem(context.Background()), "acme"); err != nil {
 		t.Fatal(err)
@@ -557,6 +564,7 @@ func TestResidencyAndRemoval(t *testing.T) {
 }
 
 func TestNotifyRules(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	e.add(t, "acme", "http://127.0.0.1:1/x")
 	jobs := &manual{}

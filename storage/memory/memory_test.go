@@ -17,6 +17,7 @@ func TestConformance(t *testing.T) {
 }
 
 func TestLimit(t *testing.T) {
+	t.Parallel()
 	s := New(2 << 20)
 	ctx := context.Background()
 	_, err := s.Put(ctx, "big", bytes.NewReader(make([]byte, 3<<20)), -1)
@@ -49,6 +50,7 @@ func TestLimit(t *testing.T) {
 // TestDeleteZeroes checks that deletion overwrites the bytes it frees, so no later
 // allocation can read a deleted call's (encrypted) audio.
 func TestDeleteZeroes(t *testing.T) {
+	t.Parallel()
 	s := New(0)
 	ctx := context.Background()
 	if _, err := s.Put(ctx, "k", bytes.NewReader(bytes.Repeat([]byte{0xAB}, 5000)), -1); err != nil {
@@ -69,6 +71,7 @@ func TestDeleteZeroes(t *testing.T) {
 // never holds much more than the readers lag behind — memory does not grow with the
 // object's length — and every reader still gets every byte.
 func TestStreamThroughSealed(t *testing.T) {
+	t.Parallel()
 	s := New(0)
 	ctx := context.Background()
 	src, w := io.Pipe()
@@ -146,6 +149,7 @@ func TestStreamThroughSealed(t *testing.T) {
 // TestDeleteWakesWaitingReader: a reader waiting for an upload that is deleted ends with
 // an error instead of waiting forever.
 func TestDeleteWakesWaitingReader(t *testing.T) {
+	t.Parallel()
 	s := New(0)
 	ctx := context.Background()
 	src, w := io.Pipe()
@@ -174,6 +178,7 @@ func TestDeleteWakesWaitingReader(t *testing.T) {
 // TestReleaseZeroes: chunks freed because every reader passed them are overwritten, as
 // deleted ones are.
 func TestReleaseZeroes(t *testing.T) {
+	t.Parallel()
 	s := New(0)
 	ctx := context.Background()
 	wait, err := s.Start(ctx, "k", bytes.NewReader(bytes.Repeat([]byte{0xCD}, 3<<20)))
@@ -212,6 +217,7 @@ func TestReleaseZeroes(t *testing.T) {
 // once a reader opens or the object is sealed. Put, for objects read later, holds the
 // whole object without any reader.
 func TestStartHoldsForFirstReader(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	const total = 40 << 20
 	held := func(s *Stage) int64 { // the most the copy holds over 300 ms (40 MiB take ~20)

@@ -14,6 +14,7 @@ import (
 // ConsentInForce through grant, other purposes, block, unblock and withdrawal, and a
 // user that does not exist is ENOTFOUND.
 func TestAdmission(t *testing.T) {
+	t.Parallel()
 	db, u := setup(t)
 	ctx := callscribe.AsSystem(context.Background())
 	now := time.Now()

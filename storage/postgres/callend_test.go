@@ -18,6 +18,7 @@ import (
 // that fails rolls the end back: a call never ends without what its end must record (its
 // webhook deliveries).
 func TestCallEndHook(t *testing.T) {
+	t.Parallel()
 	db, u := setup(t)
 	ctx := callscribe.AsSystem(context.Background())
 	db.GrantConsent(ctx, u.ID, callscribe.PurposeTranscription, "1", callscribe.ConsentViaCLI, time.Now())

@@ -15,6 +15,7 @@ import (
 // batch, the sweeper's per-call checks) can use the index on the call id in the jobs'
 // args: the expression must match it exactly, or PostgreSQL scans every job.
 func TestJobsIndexedByCall(t *testing.T) {
+	t.Parallel()
 	db, _ := setup(t)
 	ctx := callscribe.AsSystem(context.Background())
 	for _, q := range []struct {

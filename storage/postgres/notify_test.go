@@ -11,6 +11,7 @@ import (
 // TestWatchUserWakesOnWithdrawalAndBlock: the withdrawing (or blocking) transaction's
 // NOTIFY reaches a watcher of that user, and only of that user.
 func TestWatchUserWakesOnWithdrawalAndBlock(t *testing.T) {
+	t.Parallel()
 	db, u := setup(t)
 	ctx := callscribe.AsSystem(context.Background())
 	other, err := db.CreateUser(ctx, callscribe.User{OrgID: u.OrgID, Email: "other@example.ru"})

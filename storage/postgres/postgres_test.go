@@ -51,6 +51,7 @@ func stagedCall(t *testing.T, db *postgres.DB, u callscribe.User) uuid.UUID {
 }
 
 func TestEmailIsUniqueIgnoringCase(t *testing.T) {
+	t.Parallel()
 	db, u := setup(t)
 	ctx := callscribe.AsSystem(context.Background())
 	_, err := db.CreateUser(ctx, callscribe.User{OrgID: u.OrgID, Email: "smirnov@example.RU"})
@@ -67,6 +68,7 @@ func TestEmailIsUniqueIgnoringCase(t *testing.T) {
 // while a transaction that stores consented data holds the owner's row (FOR SHARE),
 // a withdrawal cannot commit; once it commits, every later store sees it.
 func TestWithdrawalWaitsForStoringTransaction(t *testing.T) {
+	t.Parallel()
 	db, u := setup(t)
 	ctx := callscribe.AsSystem(context.Background())
 	if _, err := db.GrantConsent(ctx, u.ID, callscribe.PurposeTranscription, "1", callscribe.ConsentViaCLI, time.Now()); err != nil {
@@ -112,6 +114,7 @@ func TestWithdrawalWaitsForStoringTransaction(t *testing.T) {
 // TestEndingACallErasesItsKey: the staging key is gone in the transaction that ends the
 // call, however it ends, and a call that ended is never completed afterwards.
 func TestEndingACallErasesItsKey(t *testing.T) {
+	t.Parallel()
 	db, u := setup(t)
 	ctx := callscribe.AsSystem(context.Background())
 	db.GrantConsent(ctx, u.ID, callscribe.PurposeTranscription, "1", callscribe.ConsentViaCLI, time.Now())
@@ -150,6 +153,7 @@ func TestEndingACallErasesItsKey(t *testing.T) {
 }
 
 func TestConfirmDeletionWritesOneReceipt(t *testing.T) {
+	t.Parallel()
 	db, u := setup(t)
 	ctx := callscribe.AsSystem(context.Background())
 	id := stagedCall(t, db, u)
@@ -178,6 +182,7 @@ func TestConfirmDeletionWritesOneReceipt(t *testing.T) {
 // TestEmailIsUniquePerOrganization: two organizations may each have a user with the same
 // email, and a lookup finds only its own organization's.
 func TestEmailIsUniquePerOrganization(t *testing.T) {
+	t.Parallel()
 	db, u := setup(t)
 	ctx := callscribe.AsSystem(context.Background())
 	other, err := db.EnsureOrganization(ctx, "other")

@@ -118,6 +118,7 @@ func count(ctx context.Context, t *testing.T, db *postgres.DB, table, col string
 // every table under row-level security, a session scoped to organization A sees A's rows
 // and none of B's; a session with no scope sees nothing at all.
 func TestOrganizationsIsolatedByRowLevelSecurity(t *testing.T) {
+	t.Parallel()
 	db, err := postgres.Open(context.Background(), pgtest.DB(t))
 	if err != nil {
 		t.Fatal(err)
@@ -167,6 +168,7 @@ func TestOrganizationsIsolatedByRowLevelSecurity(t *testing.T) {
 // TestRowLevelSecurityRefusesWrites checks WITH CHECK: a session scoped to A cannot write
 // a row of B's, directly or as the child of B's row; with no scope it cannot write at all.
 func TestRowLevelSecurityRefusesWrites(t *testing.T) {
+	t.Parallel()
 	db, err := postgres.Open(context.Background(), pgtest.DB(t))
 	if err != nil {
 		t.Fatal(err)

@@ -13,6 +13,7 @@ import (
 // TestSweepQueries: what the sweeper is told is live, and which ended calls still lack
 // a confirmed deletion.
 func TestSweepQueries(t *testing.T) {
+	t.Parallel()
 	db, u := setup(t)
 	ctx := callscribe.AsSystem(context.Background())
 	staged := stagedCall(t, db, u) // stage "memory", live

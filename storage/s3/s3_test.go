@@ -81,6 +81,7 @@ func assertGone(t *testing.T, st *s3.Stage, b s3test.Bucket, key string) {
 // TestMultipart: an input of unknown size larger than a part goes up in parts and reads
 // back whole; so does one of known size.
 func TestMultipart(t *testing.T) {
+	t.Parallel()
 	st, b := s3test.Stage(t)
 	ctx := context.Background()
 	want := random(t, 2*s3.PartSize+12345)
@@ -103,6 +104,7 @@ func TestMultipart(t *testing.T) {
 // TestDuplicateMultipartRefused: the conditional write also holds for an upload in parts,
 // and the refused upload leaves no parts behind.
 func TestDuplicateMultipartRefused(t *testing.T) {
+	t.Parallel()
 	st, b := s3test.Stage(t)
 	ctx := context.Background()
 	key := "calls/twice-big"
@@ -141,6 +143,7 @@ func (c *cancelAfter) Read(p []byte) (int, error) {
 // TestRefusedUploadsLeaveNothing: a cancelled upload, an input shorter or longer than
 // its stated size — each is refused and leaves no object, version or part.
 func TestRefusedUploadsLeaveNothing(t *testing.T) {
+	t.Parallel()
 	st, b := s3test.Stage(t)
 	data := random(t, 3*s3.PartSize)
 	tests := []struct {
@@ -188,6 +191,7 @@ func TestRefusedUploadsLeaveNothing(t *testing.T) {
 // TestVersionedBucket: EnsureBucket warns about versioning, and deletion still removes
 // every version and delete marker, where a plain delete would only have hidden them.
 func TestVersionedBucket(t *testing.T) {
+	t.Parallel()
 	b := s3test.NewBucket(t, minio.MakeBucketOptions{})
 	ctx := context.Background()
 	if err := b.Client.EnableVersioning(ctx, b.Options.Bucket); err != nil {
@@ -232,6 +236,7 @@ func TestVersionedBucket(t *testing.T) {
 }
 
 func TestObjectLockedBucketRefused(t *testing.T) {
+	t.Parallel()
 	b := s3test.NewBucket(t, minio.MakeBucketOptions{ObjectLocking: true})
 	st, err := s3.New(b.Options)
 	if err != nil {
@@ -246,6 +251,7 @@ func TestObjectLockedBucketRefused(t *testing.T) {
 // TestEnsureBucket: a missing bucket is created with the lifecycle backstop; running it
 // again changes nothing, and a rule of someone else's is kept.
 func TestEnsureBucket(t *testing.T) {
+	t.Parallel()
 	o := s3test.Env(t)
 	client := s3test.NewClient(t, o)
 	ctx := context.Background()
@@ -301,6 +307,7 @@ func TestEnsureBucket(t *testing.T) {
 }
 
 func TestLifecycleDays(t *testing.T) {
+	t.Parallel()
 	for _, tt := range []struct {
 		ttl  time.Duration
 		want int
@@ -314,6 +321,7 @@ func TestLifecycleDays(t *testing.T) {
 // TestIncompleteUploads: an unfinished upload counts as something stored under its key,
 // Delete aborts it, and ClearIncomplete aborts those older than asked.
 func TestIncompleteUploads(t *testing.T) {
+	t.Parallel()
 	st, b := s3test.Stage(t)
 	ctx := context.Background()
 	core := minio.Core{Client: b.Client}
@@ -362,6 +370,7 @@ func TestIncompleteUploads(t *testing.T) {
 // TestStoppedDuringDeletion: with the store down, Delete and Exists fail as unavailable
 // (never report success); once it is back, deletion completes and is confirmed.
 func TestStoppedDuringDeletion(t *testing.T) {
+	t.Parallel()
 	srv := s3test.StartServer(t)
 	st, err := s3.New(srv.Options)
 	if err != nil {
@@ -396,6 +405,7 @@ func TestStoppedDuringDeletion(t *testing.T) {
 
 // TestOpenMissing: Open of a key never put is ENOTFOUND, not a stream that fails later.
 func TestOpenMissing(t *testing.T) {
+	t.Parallel()
 	st, _ := s3test.Stage(t)
 	_, err := st.Open(context.Background(), "calls/none")
 	if callscribe.ErrorCode(err) != callscribe.ENOTFOUND {
@@ -419,6 +429,7 @@ func (e *endless) Read(p []byte) (int, error) {
 // TestPutMemoryBounded: the heap during an upload does not grow with the object: a
 // 64 MiB upload, of known or unknown size, keeps the heap within a few parts.
 func TestPutMemoryBounded(t *testing.T) {
+	// Not parallel: it weighs the heap, which other tests would share.
 	st, _ := s3test.Stage(t)
 	defer debug.SetGCPercent(debug.SetGCPercent(20))
 	const total = 64 << 20

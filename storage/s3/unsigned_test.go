@@ -24,6 +24,7 @@ import (
 // redundant; the request itself stays signed, and what was stored reads back whole. The
 // PUTs go to the real MinIO through a proxy that notes their X-Amz-Content-Sha256.
 func TestPutSendsUnsignedPayload(t *testing.T) {
+	t.Parallel()
 	b := s3test.NewBucket(t, minio.MakeBucketOptions{})
 	target, err := url.Parse("http://" + b.Options.Endpoint)
 	if err != nil {
