@@ -14,71 +14,86 @@ import (
 	"callscribe"
 )
 
-// Registry holds every metric of this process.
-var Registry = prometheus.NewRegistry()
-
-var (
+// Metrics is every metric of one process, on its own registry, which /metrics serves. It
+// is passed to what counts (the pipeline, the webhook deliverer, the web server), never a
+// package global: tests in parallel each count on their own.
+type Metrics struct {
+	// Registry holds the metrics below, the Go and process collectors, and what
+	// RegisterDatabase and Register add.
+	Registry *prometheus.Registry
 	// CallsAccepted counts uploads accepted and queued (202), not repeats of an external id.
-	CallsAccepted = prometheus.NewCounter(prometheus.CounterOpts{
-		Name: "callscribe_calls_accepted_total",
-		Help: "Calls accepted for transcription and queued.",
-	})
+	CallsAccepted prometheus.Counter
 	// CallsRefused counts uploads refused, by error code (no_consent, too_large, …).
-	CallsRefused = prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "callscribe_calls_refused_total",
-		Help: "Uploads refused, by error code.",
-	}, []string{"code"})
+	CallsRefused *prometheus.CounterVec
 	// CallsEnded counts calls that reached a final status in this process.
-	CallsEnded = prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "callscribe_calls_ended_total",
-		Help: "Calls that reached a final status (completed, discarded, failed).",
-	}, []string{"status"})
+	CallsEnded *prometheus.CounterVec
 	// StepSeconds is how long each step of a call took: staging, recognition, storing,
 	// deletion (delete, confirm, receipt).
-	StepSeconds = prometheus.NewHistogramVec(prometheus.HistogramOpts{
-		Name:    "callscribe_step_seconds",
-		Help:    "Duration of a call's steps: staging, recognition, storing, deletion.",
-		Buckets: []float64{.005, .025, .1, .5, 1, 2.5, 5, 10, 30, 60, 180, 600, 1800},
-	}, []string{"step"})
+	StepSeconds *prometheus.HistogramVec
 	// StagedBytes is the audio bytes this process has staged and not yet seen deleted.
-	StagedBytes = prometheus.NewGauge(prometheus.GaugeOpts{
-		Name: "callscribe_staged_bytes",
-		Help: "Bytes of audio staged by this process whose deletion is not yet confirmed.",
-	})
+	StagedBytes prometheus.Gauge
 	// DeletionsConfirmed counts staged objects deleted and confirmed gone (receipts written).
-	DeletionsConfirmed = prometheus.NewCounter(prometheus.CounterOpts{
-		Name: "callscribe_deletions_confirmed_total",
-		Help: "Staged audio objects deleted, confirmed gone by the stage, and receipted.",
-	})
+	DeletionsConfirmed prometheus.Counter
 	// WebhookDeliveries counts attempts at webhook deliveries by event (call.completed, …)
 	// and outcome (delivered, retry, failed, gone).
-	WebhookDeliveries = prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "callscribe_webhook_deliveries_total",
-		Help: "Webhook delivery attempts, by event and outcome (delivered, retry, failed, gone).",
-	}, []string{"event", "outcome"})
-)
+	WebhookDeliveries *prometheus.CounterVec
+}
 
-func init() {
-	Registry.MustRegister(
+// New returns a process's metrics on a fresh registry.
+func New() *Metrics {
+	m := &Metrics{
+		Registry: prometheus.NewRegistry(),
+		CallsAccepted: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "callscribe_calls_accepted_total",
+			Help: "Calls accepted for transcription and queued.",
+		}),
+		CallsRefused: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "callscribe_calls_refused_total",
+			Help: "Uploads refused, by error code.",
+		}, []string{"code"}),
+		CallsEnded: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "callscribe_calls_ended_total",
+			Help: "Calls that reached a final status (completed, discarded, failed).",
+		}, []string{"status"}),
+		StepSeconds: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "callscribe_step_seconds",
+			Help:    "Duration of a call's steps: staging, recognition, storing, deletion.",
+			Buckets: []float64{.005, .025, .1, .5, 1, 2.5, 5, 10, 30, 60, 180, 600, 1800},
+		}, []string{"step"}),
+		StagedBytes: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "callscribe_staged_bytes",
+			Help: "Bytes of audio staged by this process whose deletion is not yet confirmed.",
+		}),
+		DeletionsConfirmed: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "callscribe_deletions_confirmed_total",
+			Help: "Staged audio objects deleted, confirmed gone by the stage, and receipted.",
+		}),
+		WebhookDeliveries: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "callscribe_webhook_deliveries_total",
+			Help: "Webhook delivery attempts, by event and outcome (delivered, retry, failed, gone).",
+		}, []string{"event", "outcome"}),
+	}
+	m.Registry.MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		CallsAccepted, CallsRefused, CallsEnded, StepSeconds, StagedBytes, DeletionsConfirmed,
-		WebhookDeliveries,
+		m.CallsAccepted, m.CallsRefused, m.CallsEnded, m.StepSeconds, m.StagedBytes, m.DeletionsConfirmed,
+		m.WebhookDeliveries,
 	)
+	return m
 }
 
 // WebhookDelivery counts one webhook delivery attempt. event is empty for a delivery
 // that was gone before it was read.
-func WebhookDelivery(event, outcome string) {
+func (m *Metrics) WebhookDelivery(event, outcome string) {
 	if event == "" {
 		event = "unknown"
 	}
-	WebhookDeliveries.WithLabelValues(event, outcome).Inc()
+	m.WebhookDeliveries.WithLabelValues(event, outcome).Inc()
 }
 
 // Step records how long a step took.
-func Step(step string, began, ended time.Time) {
-	StepSeconds.WithLabelValues(step).Observe(ended.Sub(began).Seconds())
+func (m *Metrics) Step(step string, began, ended time.Time) {
+	m.StepSeconds.WithLabelValues(step).Observe(ended.Sub(began).Seconds())
 }
 
 // PublicStatuses are the values of callscribe_calls{status}, the API's names of a call's
@@ -102,8 +117,8 @@ type dbCollector struct {
 
 // RegisterDatabase adds the gauges read from the database at each scrape:
 // callscribe_calls{status} and callscribe_queue_jobs{state}.
-func RegisterDatabase(src Source) error {
-	return Registry.Register(&dbCollector{
+func (m *Metrics) RegisterDatabase(src Source) error {
+	return m.Registry.Register(&dbCollector{
 		src:     src,
 		calls:   prometheus.NewDesc("callscribe_calls", "Calls in the database, by status (queued, processing, completed, discarded, failed).", []string{"status"}, nil),
 		queue:   prometheus.NewDesc("callscribe_queue_jobs", "Transcription jobs not yet finished, by queue state.", []string{"state"}, nil),

@@ -28,6 +28,7 @@ import (
 	"callscribe"
 	"callscribe/asr"
 	"callscribe/audio"
+	"callscribe/metrics"
 	"callscribe/summarize"
 )
 
@@ -106,6 +107,9 @@ type Config struct {
 	MaxDuration time.Duration
 	// DecodeRaw decodes headerless audio of a given format; nil: raw uploads are refused.
 	DecodeRaw RawDecoder
+	// Metrics counts calls, steps and staged bytes; nil: a registry of the pipeline's
+	// own that nothing serves.
+	Metrics *metrics.Metrics
 }
 
 // RawDecoder is Decoder for headerless audio whose format the uploader named.
@@ -132,6 +136,9 @@ func New(cfg Config) *Pipeline {
 	}
 	if cfg.Stream != nil {
 		cfg.Stage = cfg.Stream
+	}
+	if cfg.Metrics == nil {
+		cfg.Metrics = metrics.New()
 	}
 	return &Pipeline{cfg: cfg, keys: map[uuid.UUID][]byte{}}
 }
@@ -344,7 +351,7 @@ func (p *Pipeline) process(ctx context.Context, owner callscribe.User, callID uu
 
 	began := p.cfg.Now()
 	t, err := p.recognise(callCtx, callID, run, seal)
-	observeStep("recognition", began, p.cfg.Now())
+	p.cfg.Metrics.Step("recognition", began, p.cfg.Now())
 	if staged != nil {
 		seal() // whatever recognition did, nothing will read the start again
 		if serr := staged(); serr != nil {
@@ -375,7 +382,7 @@ func (p *Pipeline) process(ctx context.Context, owner callscribe.User, callID uu
 	t.CallID = callID
 	began = p.cfg.Now()
 	done, err := p.cfg.Store.CompleteCall(ctx, owner.ID, t)
-	observeStep("storing", began, p.cfg.Now())
+	p.cfg.Metrics.Step("storing", began, p.cfg.Now())
 	if err != nil && run.retry != nil && run.retry(err) {
 		return res, err
 	}
@@ -645,7 +652,7 @@ func (p *Pipeline) finish(ctx context.Context, callID uuid.UUID, status callscri
 		return fail("confirm deletion", errors.New("still there after deletion"))
 	}
 	r, err := p.cfg.Store.ConfirmDeletion(ctx, callID, deletedAt, p.cfg.Now())
-	observeStep("deletion", began, p.cfg.Now())
+	p.cfg.Metrics.Step("deletion", began, p.cfg.Now())
 	p.callEnded(status)
 	if callscribe.ErrorCode(err) == callscribe.ENOTFOUND {
 		// Nothing was ever recorded as staged (staging failed): nothing to prove.
@@ -654,7 +661,7 @@ func (p *Pipeline) finish(ctx context.Context, callID uuid.UUID, status callscri
 	if err != nil {
 		return fail("write receipt", err)
 	}
-	deletionConfirmed(r.Bytes)
+	p.deletionConfirmed(r.Bytes)
 	p.cfg.Logger.InfoContext(ctx, "staged audio deleted and confirmed", "call_id", callID, "status", status)
 	return r, nil
 }

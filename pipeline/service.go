@@ -12,7 +12,6 @@ import (
 
 	"callscribe"
 	"callscribe/audio"
-	"callscribe/metrics"
 )
 
 // ServiceStore is what the service's ingestion and job worker need of the database
@@ -70,7 +69,7 @@ const sniffBytes = 4096
 func (p *Pipeline) Accept(ctx context.Context, up Upload) (_ Accepted, err error) {
 	defer func() {
 		if err != nil {
-			metrics.CallsRefused.WithLabelValues(callscribe.ErrorCode(err)).Inc()
+			p.cfg.Metrics.CallsRefused.WithLabelValues(callscribe.ErrorCode(err)).Inc()
 		}
 	}()
 	st := p.cfg.Service
@@ -115,7 +114,7 @@ func (p *Pipeline) Accept(ctx context.Context, up Upload) (_ Accepted, err error
 		p.reject(ctx, nc, staging, err)
 		return Accepted{}, err
 	}
-	metrics.Step("staging", began, p.cfg.Now())
+	p.cfg.Metrics.Step("staging", began, p.cfg.Now())
 	if !p.cfg.Stage.ProcessLocal() {
 		// A shared stage: the worker, maybe in another process, reads the key from the
 		// call's row, which erases it when the call ends.
@@ -132,10 +131,10 @@ func (p *Pipeline) Accept(ctx context.Context, up Upload) (_ Accepted, err error
 		p.reject(ctx, nc, staging, callscribe.Errorf(callscribe.ECONFLICT, "a concurrent upload of the same external id became call %s", id))
 		return Accepted{CallID: id, Existing: true}, nil
 	}
-	metrics.CallsAccepted.Inc()
+	p.cfg.Metrics.CallsAccepted.Inc()
 	// Counted once queued: the worker's confirmed deletion takes it off again, and an
 	// upload rejected after staging (deleted by reject) never counts.
-	metrics.StagedBytes.Add(float64(staging.Bytes))
+	p.cfg.Metrics.StagedBytes.Add(float64(staging.Bytes))
 	p.cfg.Logger.InfoContext(ctx, "call accepted", "call_id", id, "stage", staging.Stage, "bytes", staging.Bytes)
 	return Accepted{CallID: id, RetryOf: retryOf}, nil
 }
@@ -252,7 +251,7 @@ func (p *Pipeline) reject(ctx context.Context, nc callscribe.NewCall, s callscri
 		fail("write receipt", err)
 		return
 	}
-	metrics.DeletionsConfirmed.Inc()
+	p.cfg.Metrics.DeletionsConfirmed.Inc()
 	p.cfg.Logger.InfoContext(ctx, "refused upload deleted and confirmed", "call_id", nc.ID, "code", callscribe.ErrorCode(cause))
 }
 
@@ -328,14 +327,13 @@ func (e ended) Unwrap() error { return e.error }
 // callEnded counts a call's end. (Its webhooks were recorded by the transaction that
 // ended it: see postgres.DB.OnCallEnd.)
 func (p *Pipeline) callEnded(status callscribe.CallStatus) {
-	metrics.CallsEnded.WithLabelValues(string(status)).Inc()
+	p.cfg.Metrics.CallsEnded.WithLabelValues(string(status)).Inc()
 }
 
-func observeStep(step string, began, ended time.Time) { metrics.Step(step, began, ended) }
-
-func deletionConfirmed(bytes int64) {
-	metrics.DeletionsConfirmed.Inc()
-	metrics.StagedBytes.Sub(float64(bytes))
+// deletionConfirmed counts a staged object deleted, confirmed gone and receipted.
+func (p *Pipeline) deletionConfirmed(bytes int64) {
+	p.cfg.Metrics.DeletionsConfirmed.Inc()
+	p.cfg.Metrics.StagedBytes.Sub(float64(bytes))
 }
 
 // durationLimit fails recognition (ETOOLARGE) once a channel's 16 kHz PCM is longer than

@@ -73,6 +73,9 @@ type Config struct {
 	Exporter *privacy.Exporter
 	Editor   SegmentEditor
 	AuditLog privacy.AuditLog
+	// Metrics is served on /metrics: the process's registry, which the pipeline and the
+	// webhook deliverer count on; nil: a registry of the Go and process collectors only.
+	Metrics *metrics.Metrics
 }
 
 // SegmentEditor rectifies one segment of a call's transcript (ord from 0), keeping the
@@ -90,6 +93,9 @@ type Server struct {
 
 // New returns a Server.
 func New(cfg Config) *Server {
+	if cfg.Metrics == nil {
+		cfg.Metrics = metrics.New()
+	}
 	return &Server{cfg: cfg, log: logger(cfg.Logger)}
 }
 
@@ -139,7 +145,7 @@ func (s *Server) routes() []route {
 			writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 		})),
 		open("GET", "/readyz", http.HandlerFunc(s.ready)),
-		open("GET", "/metrics", promhttp.HandlerFor(metrics.Registry, promhttp.HandlerOpts{})),
+		open("GET", "/metrics", promhttp.HandlerFor(s.cfg.Metrics.Registry, promhttp.HandlerOpts{})),
 	}
 }
 

@@ -32,6 +32,7 @@ const webhookWorkers = 4
 // service is what serve and worker run: the pipeline over the queued store, and the
 // River client that inserts jobs and, with workers, runs them.
 type service struct {
+	metrics  *metrics.Metrics // what this process counts, served on /metrics by serve
 	pipeline *pipeline.Pipeline
 	stage    callscribe.Stage
 	queue    *river.Client[pgx.Tx]
@@ -62,7 +63,9 @@ func newService(ctx context.Context, a *app, scfg serviceConfig, runJobs bool) (
 	}
 	limits := audio.Limits{MaxInputBytes: a.cfg.maxCallBytes, MaxDuration: scfg.maxCallDuration}
 	queued := &postgres.Queued{DB: a.db, MaxAttempts: scfg.jobMaxAttempts}
+	m := metrics.New()
 	p := pipeline.New(pipeline.Config{
+		Metrics:     m,
 		Store:       queued,
 		Service:     queued,
 		Watcher:     a.db,
@@ -78,7 +81,7 @@ func newService(ctx context.Context, a *app, scfg serviceConfig, runJobs bool) (
 	})
 	workers := river.NewWorkers()
 	river.AddWorker(workers, &pipeline.Worker{Pipeline: p, TimeoutFloor: scfg.jobTimeout})
-	river.AddWorker(workers, webhook.NewWorker(webhook.New(a.db, a.cfg.webhookConfig(a.log))))
+	river.AddWorker(workers, webhook.NewWorker(webhook.New(a.db, a.cfg.webhookConfig(a.log, m))))
 	// Without a ledger key the service still runs; completing an erasure request then
 	// fails (privacy.Requests refuses it without an eraser), and nothing works the
 	// erasure queue.
@@ -115,7 +118,7 @@ func newService(ctx context.Context, a *app, scfg serviceConfig, runJobs bool) (
 	// that ends it: whichever process or path ends a call (a worker, the sweeper, a
 	// withdrawal of consent), its event is sent, even if that process dies right after.
 	a.db.NotifyOnCallEnd(webhook.NewNotifier().CallEnded, client)
-	return &service{pipeline: p, stage: stage, queue: client, queued: queued, eraser: eraser, summarizer: summarizer, closeASR: closeASR}, nil
+	return &service{metrics: m, pipeline: p, stage: stage, queue: client, queued: queued, eraser: eraser, summarizer: summarizer, closeASR: closeASR}, nil
 }
 
 func cmdServe(ctx context.Context, cfg config, args []string, stdout io.Writer) error {
@@ -138,10 +141,10 @@ func cmdServe(ctx context.Context, cfg config, args []string, stdout io.Writer) 
 		return err
 	}
 	defer svc.closeASR()
-	if err := metrics.RegisterDatabase(a.db); err != nil {
+	if err := svc.metrics.RegisterDatabase(a.db); err != nil {
 		return fmt.Errorf("metrics: %w", err)
 	}
-	if err := metrics.Registry.Register(privacy.NewRequestsCollector(a.db)); err != nil {
+	if err := svc.metrics.Registry.Register(privacy.NewRequestsCollector(a.db)); err != nil {
 		return fmt.Errorf("metrics: %w", err)
 	}
 	if svc.stage.ProcessLocal() {
@@ -173,6 +176,7 @@ func cmdServe(ctx context.Context, cfg config, args []string, stdout io.Writer) 
 		Exporter:          &privacy.Exporter{Store: a.db},
 		Editor:            corrections(a.db, svc.summarizer, a.log),
 		AuditLog:          a.db,
+		Metrics:           svc.metrics,
 	}).HTTPServer()
 	if scfg.serveWorker {
 		if err := startQueue(ctx, svc.queue); err != nil {

@@ -25,16 +25,19 @@ const webhookUsage = `usage:
   callscribe webhook deliveries [--org NAME] [--status pending|delivered|failed]`
 
 // webhookConfig is the webhook settings the configuration describes; log is told of
-// every delivery given up for good.
-func (c config) webhookConfig(log *slog.Logger) webhook.Config {
-	return webhook.Config{
+// every delivery given up for good, and m (when not nil) counts every attempt.
+func (c config) webhookConfig(log *slog.Logger, m *metrics.Metrics) webhook.Config {
+	wc := webhook.Config{
 		Logger:      log,
 		Allowed:     c.egress.allowed,
 		Policy:      c.egress.webhookAllow,
 		Timeout:     c.egress.webhookTimeout,
 		MaxAttempts: c.egress.webhookMaxAttempts,
-		Observe:     func(o webhook.Outcome) { metrics.WebhookDelivery(string(o.Event), o.State) },
 	}
+	if m != nil {
+		wc.Observe = func(o webhook.Outcome) { m.WebhookDelivery(string(o.Event), o.State) }
+	}
+	return wc
 }
 
 func cmdWebhook(ctx context.Context, cfg config, args []string, stdout io.Writer) error {
@@ -103,7 +106,7 @@ func cmdWebhook(ctx context.Context, cfg config, args []string, stdout io.Writer
 		return err
 	}
 	defer a.close()
-	w := webhook.New(a.db, cfg.webhookConfig(a.log))
+	w := webhook.New(a.db, cfg.webhookConfig(a.log, nil))
 	switch args[0] {
 	case "add":
 		ep, err := w.Add(ctx, *org, *rawURL, *country, evs)
