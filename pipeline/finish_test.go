@@ -6,11 +6,11 @@ import (
 	"crypto/rand"
 	"log/slog"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 
 	"callscribe"
+	"callscribe/internal/logbuf"
 	"callscribe/pipeline"
 	"callscribe/storage/s3"
 	"callscribe/storage/s3test"
@@ -28,24 +28,6 @@ func (d *deleteFails) Delete(ctx context.Context, key string) error {
 		return callscribe.Errorf(callscribe.EUNAVAILABLE, "the object store refused the delete")
 	}
 	return d.Stage.Delete(ctx, key)
-}
-
-// syncBuffer is a log sink the pipeline's goroutines may write at once.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 // TestFailedDeletionIsLoggedAndSwept is invariant 2 when the deletion fails: a call that
@@ -73,7 +55,7 @@ func TestFailedDeletionIsLoggedAndSwept(t *testing.T) {
 			st, _ := s3test.Stage(t)
 			stage := &deleteFails{Stage: st}
 			stage.fail.Store(true)
-			logs := &syncBuffer{}
+			logs := &logbuf.Buffer{}
 			p := pipeline.New(pipeline.Config{Store: e.db, Stage: stage, Decode: decode, Transcriber: fixedTranscriber{},
 				Logger: slog.New(slog.NewTextHandler(logs, nil))})
 			audio := tt.audio(t)

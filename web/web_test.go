@@ -28,6 +28,7 @@ import (
 	"callscribe/asr"
 	"callscribe/asr/sphinx"
 	"callscribe/audio"
+	"callscribe/internal/logbuf"
 	"callscribe/pipeline"
 	"callscribe/privacy"
 	"callscribe/storage/memory"
@@ -40,24 +41,6 @@ import (
 func TestMain(m *testing.M) { os.Exit(pgtest.Main(m, postgres.Migrate)) }
 
 var recognizer = sync.OnceValues(func() (*sphinx.Recognizer, error) { return sphinx.New(sphinx.Config{}) })
-
-// syncBuffer collects every log line of a test, for the ids-only check.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 type options struct {
 	work        bool            // run the queue's worker
@@ -82,7 +65,7 @@ type harness struct {
 	queue  *river.Client[pgx.Tx]
 	server *httptest.Server
 	api    *web.Server
-	logs   *syncBuffer
+	logs   *logbuf.Buffer
 }
 
 func newHarness(t *testing.T, o options) *harness {
@@ -104,7 +87,7 @@ func newHarness(t *testing.T, o options) *harness {
 	if o.maxAttempts == 0 {
 		o.maxAttempts = 5
 	}
-	logs := &syncBuffer{}
+	logs := &logbuf.Buffer{}
 	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	stage := memory.New(o.stageBytes)
 	queued := &postgres.Queued{DB: db, MaxAttempts: o.maxAttempts}

@@ -24,6 +24,7 @@ import (
 	"github.com/riverqueue/river/rivertype"
 
 	"callscribe"
+	"callscribe/internal/logbuf"
 	"callscribe/internal/safehttp"
 	"callscribe/privacy/residency"
 	"callscribe/storage/pgtest"
@@ -630,7 +631,7 @@ func notify(n *poolNotifier, ctx context.Context, callID uuid.UUID) error {
 // naming it by ids only, and is listed among the failed deliveries of its organization.
 func TestGivenUpDeliveryIsLoggedAndListed(t *testing.T) {
 	t.Parallel()
-	var logs syncLog
+	var logs logbuf.Buffer
 	e := newEnv(t, func(c *Config) { c.Logger = slog.New(slog.NewTextHandler(&logs, nil)) })
 	rcv := newReceiver(t, http.StatusBadRequest)
 	ep := e.add(t, "acme", rcv.URL+"/hooks?token=s3cret")
@@ -674,22 +675,4 @@ func TestGivenUpDeliveryIsLoggedAndListed(t *testing.T) {
 	if _, err := e.w.ListDeliveries(ctx, DeliveryFilter{State: "lost"}); callscribe.ErrorCode(err) != callscribe.EINVALID {
 		t.Errorf("list with state lost: %v; want EINVALID", err)
 	}
-}
-
-// syncLog collects log lines written from any goroutine.
-type syncLog struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (l *syncLog) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *syncLog) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }

@@ -8,7 +8,6 @@ package main
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -19,7 +18,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -31,36 +29,19 @@ import (
 
 	"callscribe"
 	"callscribe/internal/eventually"
+	"callscribe/internal/logbuf"
 	"callscribe/internal/testcall"
 	"callscribe/storage/postgres"
 	"callscribe/storage/s3"
 	"callscribe/storage/s3test"
 )
 
-// lockedBuffer collects a process's stderr while the test reads it.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // proc is a `callscribe serve` or `callscribe worker` process.
 type proc struct {
 	t      *testing.T
 	name   string
 	cmd    *exec.Cmd
-	stderr *lockedBuffer
+	stderr *logbuf.Buffer
 	exited chan struct{}
 	base   string // serve: the API's base URL
 }
@@ -75,7 +56,7 @@ func startProc(t *testing.T, env []string, args ...string) *proc {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := &proc{t: t, name: strings.Join(args, " "), cmd: cmd, stderr: &lockedBuffer{}, exited: make(chan struct{})}
+	p := &proc{t: t, name: strings.Join(args, " "), cmd: cmd, stderr: &logbuf.Buffer{}, exited: make(chan struct{})}
 	cmd.Stderr = p.stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

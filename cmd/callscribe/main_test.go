@@ -20,6 +20,7 @@ import (
 	"testing"
 
 	"callscribe"
+	"callscribe/internal/logbuf"
 	"callscribe/internal/testcall"
 	"callscribe/storage/pgtest"
 	"callscribe/storage/postgres"
@@ -104,7 +105,7 @@ func runStdin(t *testing.T, env []string, stdin io.Reader, args ...string) resul
 	if stdin == nil {
 		stdin = strings.NewReader("")
 	}
-	var stdout, stderr lockedBuffer
+	var stdout, stderr logbuf.Buffer
 	code := run(t.Context(), args, func(k string) string { return vars[k] }, stdin, &stdout, &stderr)
 	return result{stdout.String(), stderr.String(), code}
 }
