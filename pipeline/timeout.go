@@ -57,9 +57,14 @@ func (p *Pipeline) QueuedDuration(ctx context.Context, callID uuid.UUID) time.Du
 // lowest bit rate is assumed). It is capped at MaxDuration, which the decoder enforces.
 // 0 when it cannot be told.
 func (p *Pipeline) stagedDuration(ctx context.Context, callID uuid.UUID, key []byte, total int64, raw *callscribe.RawFormat) time.Duration {
-	var rate float64 // bytes per second
+	if total <= 0 {
+		return 0
+	}
+	var d *audio.Decoder
+	var err error
 	if raw != nil {
-		rate = rawByteRate(*raw)
+		// Headerless audio: its format says it all, nothing need be read.
+		d, err = audio.OpenRaw(bytes.NewReader(nil), audio.RawFormat{Encoding: raw.Encoding, SampleRate: raw.SampleRate, Channels: raw.Channels})
 	} else {
 		if key == nil {
 			return 0
@@ -81,42 +86,27 @@ func (p *Pipeline) stagedDuration(ctx context.Context, callID uuid.UUID, key []b
 		if len(head) == sniffBytes {
 			r = io.MultiReader(r, errorReader{errSniffEnd})
 		}
-		d, err := audio.Open(r)
-		if err != nil {
-			return 0
-		}
-		rate = byteRate(d.Format())
+		d, err = audio.Open(r)
 	}
-	if rate <= 0 || total <= 0 {
+	if err != nil {
 		return 0
 	}
-	d := time.Duration(float64(total) / rate * float64(time.Second))
-	if p.cfg.MaxDuration > 0 {
-		d = min(d, p.cfg.MaxDuration)
+	defer d.Close()
+	// The decoder's own reckoning, the one the upload's early refusal uses; an MP3 whose
+	// start does not tell is taken at the lowest bit rate, so never short.
+	length, ok := d.Duration(total)
+	if !ok {
+		if d.Format().Codec != "mp3" {
+			return 0
+		}
+		length = time.Duration(float64(total) / lowestMP3BitRate * float64(time.Second))
 	}
-	return d
+	if p.cfg.MaxDuration > 0 {
+		length = min(length, p.cfg.MaxDuration)
+	}
+	return length
 }
 
 // lowestMP3BitRate is the lowest bit rate of MPEG audio layer III (MPEG-2.5), in bytes
 // per second: an MP3's duration estimated with it is never short.
 const lowestMP3BitRate = 8000 / 8
-
-// byteRate is how many bytes a second of audio of format f takes; 0 when not known.
-func byteRate(f audio.Format) float64 {
-	perSample := map[string]float64{
-		"pcm_u8": 1, "pcm_s16le": 2, "pcm_s24le": 3, "pcm_s32le": 4, "pcm_f32le": 4, "pcm_f64le": 8,
-		"pcm_mulaw": 1, "pcm_alaw": 1,
-		"gsm_ms": 65.0 / 320, // WAV49: two 160-sample GSM frames in 65 bytes
-		"gsm":    33.0 / 160, // one 160-sample frame in 33 bytes
-	}
-	if f.Codec == "mp3" {
-		return lowestMP3BitRate
-	}
-	return perSample[f.Codec] * float64(f.SampleRate*f.Channels)
-}
-
-// rawByteRate is byteRate of headerless audio.
-func rawByteRate(f callscribe.RawFormat) float64 {
-	perSample := map[string]float64{"s16": 2, "ulaw": 1, "alaw": 1, "gsm": 33.0 / 160}
-	return perSample[f.Encoding] * float64(f.SampleRate*f.Channels)
-}
