@@ -110,8 +110,11 @@ type Transcript struct {
 	Summary    *Summary  `json:"summary"`
 	// Truncated: the recording was cut short (its header or last frame promised more);
 	// the transcript is of the part that was there.
-	Truncated bool      `json:"truncated"`
-	CreatedAt time.Time `json:"created_at"`
+	Truncated bool `json:"truncated"`
+	// Redactions counts the personal data replaced before anything was stored, by type
+	// name ("card": 1); never the values.
+	Redactions map[string]int `json:"redactions"`
+	CreatedAt  time.Time      `json:"created_at"`
 }
 
 // Staging says where a call's audio is staged and what it was: no audio, only its

@@ -55,6 +55,9 @@ type Organization struct {
 	ID        uuid.UUID
 	Name      string
 	Retention *time.Duration
+	// RedactionOff lists the redaction types the organization turned off; empty (the
+	// default): every type is redacted.
+	RedactionOff []string
 }
 
 // Subject is a user as the re-application of the erasure ledger needs them: the id, the

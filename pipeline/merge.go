@@ -41,13 +41,19 @@ func merge(results []asr.Result, names []string) callscribe.Transcript {
 		}
 		return a.Channel < b.Channel
 	})
-	texts := make([]string, len(t.Segments))
-	for i, s := range t.Segments {
-		texts[i] = s.Text
-	}
-	t.Text = strings.Join(texts, " ")
+	t.Text = joinText(t.Segments)
 	t.Channels = names
 	return t
+}
+
+// joinText is a transcript's text: its segments' texts in order, space-separated (as the
+// store rebuilds it after a correction).
+func joinText(segs []callscribe.Segment) string {
+	texts := make([]string, len(segs))
+	for i, s := range segs {
+		texts[i] = s.Text
+	}
+	return strings.Join(texts, " ")
 }
 
 // Turns groups consecutive segments of the same speaker into turns, in time order.

@@ -29,6 +29,7 @@ import (
 	"callscribe/asr"
 	"callscribe/audio"
 	"callscribe/metrics"
+	"callscribe/redact"
 	"callscribe/summarize"
 )
 
@@ -48,6 +49,8 @@ type Store interface {
 	CompleteCall(ctx context.Context, ownerID uuid.UUID, t callscribe.Transcript) (callscribe.Completion, error)
 	EndCall(ctx context.Context, callID uuid.UUID, status callscribe.CallStatus, code, message string) error
 	ConfirmDeletion(ctx context.Context, callID uuid.UUID, deletedAt, confirmedAt time.Time) (callscribe.Receipt, error)
+	// RedactionOff is the organization's redaction policy: the types it turned off.
+	RedactionOff(ctx context.Context, orgID uuid.UUID) ([]string, error)
 }
 
 // Streamer is a stage that can be read while it is still being written and can free what
@@ -359,6 +362,11 @@ func (p *Pipeline) process(ctx context.Context, owner callscribe.User, callID uu
 		}
 	}
 	if err == nil {
+		// Invariant 9: redaction comes before the summarizer, the store and everything
+		// after them; nothing of the unredacted transcript outlives this line.
+		t, err = p.redact(callCtx, owner, t)
+	}
+	if err == nil {
 		t.Summary, err = p.summarise(callCtx, owner.ID, t)
 	}
 	switch cause := context.Cause(callCtx); {
@@ -546,6 +554,25 @@ func firstClassified(errs []error) error {
 		}
 	}
 	return first
+}
+
+// redact replaces the personal data in the merged transcript's segments, under the
+// owner's organization's policy with the owner's registered name as the subject, and
+// rebuilds the text from the redacted segments. The transcript records only the counts.
+func (p *Pipeline) redact(ctx context.Context, owner callscribe.User, t callscribe.Transcript) (callscribe.Transcript, error) {
+	off, err := p.cfg.Store.RedactionOff(ctx, owner.OrgID)
+	if err != nil {
+		return t, err
+	}
+	policy, err := redact.PolicyWithout(off)
+	if err != nil {
+		return t, fmt.Errorf("organization %s redaction policy: %w", owner.OrgID, err)
+	}
+	segs, counts := redact.New().Segments(t.Segments, redact.SubjectOf(owner), policy)
+	t.Segments = segs
+	t.Text = joinText(segs)
+	t.Redactions = redact.Counts(counts)
+	return t, nil
 }
 
 // summarise asks the summarizer for a summary when one is configured and the owner's

@@ -66,27 +66,10 @@ func (p *Pipeline) stagedDuration(ctx context.Context, callID uuid.UUID, key []b
 		// Headerless audio: its format says it all, nothing need be read.
 		d, err = audio.OpenRaw(bytes.NewReader(nil), audio.RawFormat{Encoding: raw.Encoding, SampleRate: raw.SampleRate, Channels: raw.Channels})
 	} else {
-		if key == nil {
-			return 0
+		var head io.Reader
+		if head, err = p.stagedHead(ctx, callID, key); err == nil {
+			d, err = audio.Open(head)
 		}
-		obj, err := p.cfg.Stage.Open(ctx, objectKey(callID))
-		if err != nil {
-			return 0
-		}
-		defer obj.Close()
-		plain, err := sio.DecryptReader(obj, sioConfig(key))
-		if err != nil {
-			return 0
-		}
-		head, err := bufio.NewReaderSize(plain, sniffBytes).Peek(sniffBytes)
-		if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, bufio.ErrBufferFull) {
-			return 0
-		}
-		var r io.Reader = bytes.NewReader(head)
-		if len(head) == sniffBytes {
-			r = io.MultiReader(r, errorReader{errSniffEnd})
-		}
-		d, err = audio.Open(r)
 	}
 	if err != nil {
 		return 0
@@ -110,3 +93,29 @@ func (p *Pipeline) stagedDuration(ctx context.Context, callID uuid.UUID, key []b
 // lowestMP3BitRate is the lowest bit rate of MPEG audio layer III (MPEG-2.5), in bytes
 // per second: an MP3's duration estimated with it is never short.
 const lowestMP3BitRate = 8000 / 8
+
+// stagedHead reads back and decrypts the first sniffBytes of a staged call's audio; a
+// read past them ends in errSniffEnd, as at the upload's sniff.
+func (p *Pipeline) stagedHead(ctx context.Context, callID uuid.UUID, key []byte) (io.Reader, error) {
+	if key == nil {
+		return nil, errors.New("no key for the staged audio")
+	}
+	obj, err := p.cfg.Stage.Open(ctx, objectKey(callID))
+	if err != nil {
+		return nil, err
+	}
+	defer obj.Close()
+	plain, err := sio.DecryptReader(obj, sioConfig(key))
+	if err != nil {
+		return nil, err
+	}
+	head, err := bufio.NewReaderSize(plain, sniffBytes).Peek(sniffBytes)
+	if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, bufio.ErrBufferFull) {
+		return nil, err
+	}
+	var r io.Reader = bytes.NewReader(head)
+	if len(head) == sniffBytes {
+		r = io.MultiReader(r, errorReader{errSniffEnd})
+	}
+	return r, nil
+}

@@ -2,16 +2,22 @@ package privacy
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 
 	"github.com/google/uuid"
 
 	"callscribe"
+	"callscribe/redact"
 )
 
 // CorrectionStore is what a correction needs of the database.
 type CorrectionStore interface {
-	EditSegment(ctx context.Context, callID uuid.UUID, ord int, text, speaker *string, actor string) ([]callscribe.Rectification, error)
+	// EditSegmentRedacted stores a correction whose text is already redacted and adds
+	// redacted (type name → count) to the transcript's redaction counts.
+	EditSegmentRedacted(ctx context.Context, callID uuid.UUID, ord int, text, speaker *string, actor string, redacted map[string]int) ([]callscribe.Rectification, error)
+	UserByID(ctx context.Context, id uuid.UUID) (callscribe.User, error)
+	RedactionOff(ctx context.Context, orgID uuid.UUID) ([]string, error)
 	Transcript(ctx context.Context, callID uuid.UUID) (callscribe.Transcript, error)
 	ReplaceSummary(ctx context.Context, callID uuid.UUID, basedOn string, s callscribe.Summary) (bool, error)
 	CallOwner(ctx context.Context, callID uuid.UUID) (owner, org uuid.UUID, err error)
@@ -48,9 +54,20 @@ type Correction struct {
 }
 
 // EditSegment rectifies segment ord (from 0) of a call's transcript, its text or speaker
-// label or both (nil: unchanged), and brings the summary up to date.
+// label or both (nil: unchanged), and brings the summary up to date. A new text is
+// redacted first (invariant 9), under the organization's policy with the call's owner as
+// the subject, exactly as the pipeline redacts a call: what a person types is stored,
+// indexed and summarised only redacted.
 func (c *Corrections) EditSegment(ctx context.Context, callID uuid.UUID, ord int, text, speaker *string, actor string) (Correction, error) {
-	rs, err := c.Store.EditSegment(ctx, callID, ord, text, speaker, actor)
+	var counts map[string]int
+	if text != nil {
+		redacted, n, err := c.redact(ctx, callID, *text)
+		if err != nil {
+			return Correction{}, err
+		}
+		text, counts = &redacted, n
+	}
+	rs, err := c.Store.EditSegmentRedacted(ctx, callID, ord, text, speaker, actor, counts)
 	if err != nil {
 		return Correction{}, err
 	}
@@ -99,4 +116,26 @@ func (c *Corrections) EditSegment(ctx context.Context, callID uuid.UUID, ord int
 		out.Summary = SummaryRegenerated
 	}
 	return out, nil
+}
+
+// redact redacts a corrected text as the pipeline redacts a call.
+func (c *Corrections) redact(ctx context.Context, callID uuid.UUID, text string) (string, map[string]int, error) {
+	owner, org, err := c.Store.CallOwner(ctx, callID)
+	if err != nil {
+		return "", nil, err
+	}
+	u, err := c.Store.UserByID(ctx, owner)
+	if err != nil {
+		return "", nil, err
+	}
+	off, err := c.Store.RedactionOff(ctx, org)
+	if err != nil {
+		return "", nil, err
+	}
+	policy, err := redact.PolicyWithout(off)
+	if err != nil {
+		return "", nil, fmt.Errorf("organization %s redaction policy: %w", org, err)
+	}
+	redacted, counts := redact.New().Text(text, redact.SubjectOf(u), policy)
+	return redacted, redact.Counts(counts), nil
 }

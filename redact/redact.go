@@ -71,6 +71,36 @@ type Policy struct {
 // DefaultPolicy redacts every type and replaces each entity with its type's tag.
 func DefaultPolicy() Policy { return Policy{Types: slices.Clone(Types)} }
 
+// PolicyWithout is DefaultPolicy with the named types turned off (an organisation's
+// stored choice); an unknown name is an error.
+func PolicyWithout(off []string) (Policy, error) {
+	p := DefaultPolicy()
+	for _, name := range off {
+		t, err := ParseType(name)
+		if err != nil {
+			return Policy{}, err
+		}
+		p.Types = slices.DeleteFunc(p.Types, func(x Type) bool { return x == t })
+	}
+	return p, nil
+}
+
+// SubjectOf is the subject of a user's own calls: their registered name.
+func SubjectOf(u callscribe.User) Subject {
+	return Subject{Surname: u.Surname, FirstName: u.FirstName, Patronymic: u.Patronymic}
+}
+
+// Counts is counts keyed by type name, as a transcript records them.
+func Counts(counts map[Type]int) map[string]int {
+	out := make(map[string]int, len(counts))
+	for t, n := range counts {
+		if n > 0 {
+			out[string(t)] = n
+		}
+	}
+	return out
+}
+
 func (p Policy) mask() uint32 {
 	var m uint32
 	for _, t := range p.Types {

@@ -216,7 +216,8 @@ type transcriptView struct {
 	Segments   []callscribe.Segment `json:"segments"`
 	Text       string               `json:"text"`
 	Summary    *callscribe.Summary  `json:"summary"`
-	Truncated  bool                 `json:"truncated"` // the recording was cut short: transcribed up to the cut
+	Truncated  bool                 `json:"truncated"`  // the recording was cut short: transcribed up to the cut
+	Redactions map[string]int       `json:"redactions"` // personal data replaced, by type: counts, never values
 	CreatedAt  time.Time            `json:"created_at"`
 }
 
@@ -258,7 +259,7 @@ func (s *Server) getTranscript(w http.ResponseWriter, r *http.Request, key calls
 	switch format {
 	case "json":
 		writeJSON(w, http.StatusOK, transcriptView{CallID: id.String(), Engine: t.Engine, DurationMS: t.DurationMS,
-			Channels: t.Channels, Segments: t.Segments, Text: t.Text, Summary: t.Summary, Truncated: t.Truncated, CreatedAt: t.CreatedAt})
+			Channels: t.Channels, Segments: t.Segments, Text: t.Text, Summary: t.Summary, Truncated: t.Truncated, Redactions: t.Redactions, CreatedAt: t.CreatedAt})
 		return nil
 	case "txt":
 		pipeline.WriteText(&b, t)

@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -20,6 +21,7 @@ import (
 	"callscribe"
 	"callscribe/pipeline"
 	"callscribe/privacy"
+	"callscribe/redact"
 	"callscribe/storage/postgres"
 	"callscribe/summarize"
 )
@@ -193,23 +195,34 @@ func cmdErasure(ctx context.Context, cfg config, args []string, stdout io.Writer
 }
 
 func cmdOrg(ctx context.Context, cfg config, args []string, stdout io.Writer) error {
-	const use = "usage: callscribe org set --org NAME --retention 90d|off | org show [--org NAME]"
+	const use = "usage: callscribe org set --org NAME [--retention 90d|off] [--redact-off TYPES] [--redact-on TYPES|all] | org show [--org NAME]"
 	if len(args) == 0 || args[0] != "set" && args[0] != "show" {
 		return usagef(use)
 	}
 	fs := newFlags("org " + args[0])
 	name := fs.String("org", "", "organization name")
 	retention := fs.String("retention", "", "how long transcripts and summaries are kept: 90d, 12w, 720h, or off")
+	redactOff := fs.String("redact-off", "", "redaction types to stop redacting, comma-separated (card,phone,…), or all")
+	redactOn := fs.String("redact-on", "", "redaction types to redact again, comma-separated, or all")
 	if _, err := parse(fs, args[1:]); err != nil {
 		return err
 	}
 	var d *time.Duration
+	var off, on []string
 	if args[0] == "set" {
-		if *name == "" || *retention == "" {
-			return usagef("org set needs --org and --retention")
+		if *name == "" || *retention == "" && *redactOff == "" && *redactOn == "" {
+			return usagef("org set needs --org and --retention, --redact-off or --redact-on")
 		}
 		var err error
-		if d, err = privacy.ParseRetention(*retention); err != nil {
+		if *retention != "" {
+			if d, err = privacy.ParseRetention(*retention); err != nil {
+				return err
+			}
+		}
+		if off, err = redactionTypes(*redactOff); err != nil {
+			return err
+		}
+		if on, err = redactionTypes(*redactOn); err != nil {
 			return err
 		}
 	}
@@ -223,10 +236,25 @@ func cmdOrg(ctx context.Context, cfg config, args []string, stdout io.Writer) er
 		if err != nil {
 			return err
 		}
-		if err := a.db.SetRetention(ctx, o.ID, d, cliActor); err != nil {
-			return err
+		if *retention != "" {
+			if err := a.db.SetRetention(ctx, o.ID, d, cliActor); err != nil {
+				return err
+			}
+			o.Retention = d
 		}
-		fmt.Fprintf(stdout, "%s\tretention %s\n", o.Name, privacy.FormatRetention(d))
+		if *redactOff != "" || *redactOn != "" {
+			next := slices.DeleteFunc(slices.Clone(o.RedactionOff), func(t string) bool { return slices.Contains(on, t) })
+			for _, t := range off {
+				if !slices.Contains(next, t) {
+					next = append(next, t)
+				}
+			}
+			if err := a.db.SetRedactionOff(ctx, o.ID, next, cliActor); err != nil {
+				return err
+			}
+			o.RedactionOff = next
+		}
+		fmt.Fprintf(stdout, "%s\tretention %s\t%s\n", o.Name, privacy.FormatRetention(o.Retention), formatRedaction(o.RedactionOff))
 		return nil
 	}
 	orgs, err := a.db.Organizations(ctx)
@@ -237,13 +265,48 @@ func cmdOrg(ctx context.Context, cfg config, args []string, stdout io.Writer) er
 	for _, o := range orgs {
 		if *name == "" || o.Name == *name {
 			found = true
-			fmt.Fprintf(stdout, "%s\t%s\tretention %s\n", o.Name, o.ID, privacy.FormatRetention(o.Retention))
+			fmt.Fprintf(stdout, "%s\t%s\tretention %s\t%s\n", o.Name, o.ID, privacy.FormatRetention(o.Retention), formatRedaction(o.RedactionOff))
 		}
 	}
 	if !found && *name != "" {
 		return callscribe.Errorf(callscribe.ENOTFOUND, "no organization %q", *name)
 	}
 	return nil
+}
+
+// redactionTypes parses a comma-separated list of redaction types; "all" is every type.
+func redactionTypes(list string) ([]string, error) {
+	if list == "" {
+		return nil, nil
+	}
+	var out []string
+	for _, s := range strings.Split(list, ",") {
+		s = strings.TrimSpace(s)
+		if s == "all" {
+			out = out[:0]
+			for _, t := range redact.Types {
+				out = append(out, string(t))
+			}
+			return out, nil
+		}
+		t, err := redact.ParseType(s)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, string(t))
+	}
+	return out, nil
+}
+
+// formatRedaction says what an organization redacts: "redaction all", or the types off.
+func formatRedaction(off []string) string {
+	if len(off) == 0 {
+		return "redaction all"
+	}
+	if len(off) == len(redact.Types) {
+		return "redaction off"
+	}
+	return "redaction all but " + strings.Join(off, ",")
 }
 
 func cmdRetention(ctx context.Context, cfg config, args []string, stdout io.Writer) error {

@@ -171,7 +171,8 @@ type jsonOutput struct {
 	Segments   []callscribe.Segment `json:"segments"`
 	Text       string               `json:"text"`
 	Summary    *callscribe.Summary  `json:"summary"`
-	Truncated  bool                 `json:"truncated"` // the recording was cut short: transcribed up to the cut
+	Truncated  bool                 `json:"truncated"`  // the recording was cut short: transcribed up to the cut
+	Redactions map[string]int       `json:"redactions"` // personal data replaced, by type: counts only
 	Audio      jsonAudio            `json:"audio"`
 }
 
@@ -191,10 +192,14 @@ func jsonResult(file string, res pipeline.Result) jsonOutput {
 		segs = []callscribe.Segment{}
 	}
 	r := res.Receipt
+	redactions := t.Redactions
+	if redactions == nil {
+		redactions = map[string]int{}
+	}
 	return jsonOutput{
 		File: file, CallID: res.CallID.String(), Status: string(res.Status),
 		DurationMS: t.DurationMS, Channels: t.Channels, Engine: t.Engine,
-		Segments: segs, Text: t.Text, Summary: t.Summary, Truncated: t.Truncated,
+		Segments: segs, Text: t.Text, Summary: t.Summary, Truncated: t.Truncated, Redactions: redactions,
 		Audio: jsonAudio{Bytes: r.Bytes, SHA256: r.SHA256, Stage: r.Stage, StagedAt: r.StagedAt, DeletedAt: r.DeletedAt, ConfirmedAt: r.ConfirmedAt},
 	}
 }

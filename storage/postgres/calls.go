@@ -115,8 +115,8 @@ func (db *DB) CompleteCall(ctx context.Context, ownerID uuid.UUID, t callscribe.
 		}
 		var transcriptID uuid.UUID
 		if err := tx.QueryRow(ctx, `
-			INSERT INTO transcripts (call_id, engine, text, truncated) VALUES ($1, $2, $3, $4) RETURNING id`,
-			t.CallID, t.Engine, t.Text, t.Truncated).Scan(&transcriptID); err != nil {
+			INSERT INTO transcripts (call_id, engine, text, truncated, redactions) VALUES ($1, $2, $3, $4, $5) RETURNING id`,
+			t.CallID, t.Engine, t.Text, t.Truncated, redactions(t.Redactions)).Scan(&transcriptID); err != nil {
 			return err
 		}
 		// One INSERT of arrays, not COPY: PostgreSQL refuses COPY FROM into a table under
@@ -195,6 +195,14 @@ func (db *DB) endCall(ctx context.Context, tx pgx.Tx, callID uuid.UUID, status c
 	return eraseKey(ctx, tx, callID)
 }
 
+// redactions is a transcript's redaction counts as stored: never null.
+func redactions(m map[string]int) map[string]int {
+	if m == nil {
+		return map[string]int{}
+	}
+	return m
+}
+
 func eraseKey(ctx context.Context, tx pgx.Tx, callID uuid.UUID) error {
 	_, err := tx.Exec(ctx, `UPDATE call_stages SET key = NULL WHERE call_id = $1 AND key IS NOT NULL`, callID)
 	return err
@@ -266,10 +274,10 @@ func (db *DB) Transcript(ctx context.Context, callID uuid.UUID) (callscribe.Tran
 	var duration *int64
 	var blocked bool
 	err := db.pool.QueryRow(ctx, `
-		SELECT t.id, t.engine, t.text, t.truncated, t.created_at, c.duration_ms, c.channels, u.blocked_at IS NOT NULL
+		SELECT t.id, t.engine, t.text, t.truncated, t.redactions, t.created_at, c.duration_ms, c.channels, u.blocked_at IS NOT NULL
 		FROM transcripts t JOIN calls c ON c.id = t.call_id JOIN users u ON u.id = c.owner_id
 		WHERE t.call_id = $1 AND u.erased_at IS NULL`, callID).
-		Scan(&id, &t.Engine, &t.Text, &t.Truncated, &t.CreatedAt, &duration, &t.Channels, &blocked)
+		Scan(&id, &t.Engine, &t.Text, &t.Truncated, &t.Redactions, &t.CreatedAt, &duration, &t.Channels, &blocked)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return t, callscribe.Errorf(callscribe.ENOTFOUND, "no transcript for call %s", callID)
 	}

@@ -13,12 +13,12 @@ import (
 	"callscribe"
 )
 
-const orgColumns = `id, name, extract(epoch FROM retention)::bigint`
+const orgColumns = `id, name, extract(epoch FROM retention)::bigint, redaction_off`
 
 func scanOrg(row pgx.Row) (callscribe.Organization, error) {
 	var o callscribe.Organization
 	var secs *int64
-	if err := row.Scan(&o.ID, &o.Name, &secs); err != nil {
+	if err := row.Scan(&o.ID, &o.Name, &secs, &o.RedactionOff); err != nil {
 		return o, err
 	}
 	if secs != nil {
@@ -77,6 +77,42 @@ func (db *DB) SetRetention(ctx context.Context, orgID uuid.UUID, retention *time
 	})
 	if err != nil {
 		return fmt.Errorf("set retention: %w", err)
+	}
+	return nil
+}
+
+// RedactionOff returns the redaction types the organization turned off (empty: none).
+func (db *DB) RedactionOff(ctx context.Context, orgID uuid.UUID) ([]string, error) {
+	var off []string
+	err := db.pool.QueryRow(ctx, `SELECT redaction_off FROM organizations WHERE id = $1`, orgID).Scan(&off)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, callscribe.Errorf(callscribe.ENOTFOUND, "no organization %s", orgID)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read redaction policy: %w", err)
+	}
+	return off, nil
+}
+
+// SetRedactionOff sets the redaction types the organization turns off (empty: every type
+// is redacted) and audits it, naming the types only.
+func (db *DB) SetRedactionOff(ctx context.Context, orgID uuid.UUID, off []string, actor string) error {
+	if off == nil {
+		off = []string{}
+	}
+	err := db.inTx(ctx, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `UPDATE organizations SET redaction_off = $2 WHERE id = $1`, orgID, off)
+		if err != nil {
+			return err
+		}
+		if tag.RowsAffected() == 0 {
+			return callscribe.Errorf(callscribe.ENOTFOUND, "no organization %s", orgID)
+		}
+		return insertAudit(ctx, tx, callscribe.AuditEntry{Actor: actor, Action: "organization.set",
+			ObjectType: "organization", ObjectID: orgID.String(), OrgID: orgID, Detail: map[string]any{"redaction_off": off}})
+	})
+	if err != nil {
+		return fmt.Errorf("set redaction policy: %w", err)
 	}
 	return nil
 }
@@ -270,6 +306,13 @@ func (db *DB) EditUser(ctx context.Context, userID uuid.UUID, edits []ProfileEdi
 // summary is marked stale when the text changed (ReplaceSummary writes it again); the
 // before and after go to rectifications; the edit is audited without any text.
 func (db *DB) EditSegment(ctx context.Context, callID uuid.UUID, ord int, text, speaker *string, actor string) ([]callscribe.Rectification, error) {
+	return db.EditSegmentRedacted(ctx, callID, ord, text, speaker, actor, nil)
+}
+
+// EditSegmentRedacted is EditSegment of a text already redacted, adding the counts of
+// what its redaction replaced (type name → count) to the transcript's, in the same
+// transaction.
+func (db *DB) EditSegmentRedacted(ctx context.Context, callID uuid.UUID, ord int, text, speaker *string, actor string, redacted map[string]int) ([]callscribe.Rectification, error) {
 	var out []callscribe.Rectification
 	err := db.inTx(ctx, func(tx pgx.Tx) error {
 		out = nil
@@ -318,6 +361,13 @@ func (db *DB) EditSegment(ctx context.Context, callID uuid.UUID, ord int, text, 
 			UPDATE transcripts SET text = (SELECT coalesce(string_agg(text, ' ' ORDER BY ord), '') FROM segments WHERE transcript_id = $1)
 			WHERE id = $1`, transcriptID); err != nil {
 			return err
+		}
+		for typ, n := range redacted {
+			if _, err := tx.Exec(ctx, `
+				UPDATE transcripts SET redactions = jsonb_set(redactions, ARRAY[$2::text], to_jsonb(coalesce((redactions->>$2)::int, 0) + $3))
+				WHERE id = $1`, transcriptID, typ, n); err != nil {
+				return err
+			}
 		}
 		// The summary was written from the words before: stale until written again.
 		if text != nil && *text != oldText {

@@ -1,0 +1,130 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"callscribe"
+	"callscribe/storage/pgtest"
+	"callscribe/storage/postgres"
+)
+
+// TestOrgRedactionPolicy: redaction is on for every organization by default; `org set
+// --redact-off` turns types off and `--redact-on all` back on, each change audited with
+// the type names only; `org show` says what is redacted; an unknown type is refused.
+func TestOrgRedactionPolicy(t *testing.T) {
+	t.Parallel()
+	ctx := callscribe.AsSystem(context.Background())
+	url := pgtest.DB(t)
+	env := []string{"CALLSCRIBE_DATABASE_URL=" + url, "TMPDIR=" + t.TempDir(), "CALLSCRIBE_DATA_DIR=" + t.TempDir()}
+	mustRun(t, env, "users", "add", "--email", "ivanova@example.ru", "--name", "Ivanova Anna", "--phone", "+79161234567")
+	if out := mustRun(t, env, "org", "show", "--org", "local"); !strings.Contains(out, "redaction all") {
+		t.Errorf("org show of a new organization: %q, want redaction all", out)
+	}
+	if out := mustRun(t, env, "org", "set", "--org", "local", "--redact-off", "card,phone"); !strings.Contains(out, "redaction all but card,phone") {
+		t.Errorf("org set --redact-off card,phone: %q", out)
+	}
+	if out := mustRun(t, env, "org", "show"); !strings.Contains(out, "redaction all but card,phone") {
+		t.Errorf("org show after --redact-off: %q", out)
+	}
+	db, err := postgres.Open(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	o, err := db.OrganizationByName(ctx, "local")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := db.RedactionOff(ctx, o.ID); err != nil || strings.Join(got, ",") != "card,phone" {
+		t.Errorf("stored redaction_off = %v (%v), want card,phone", got, err)
+	}
+	if r := runCLI(t, env, "org", "set", "--org", "local", "--redact-off", "cards"); r.code != exitBadInput {
+		t.Errorf("org set --redact-off cards: exit %d, want %d", r.code, exitBadInput)
+	}
+	if out := mustRun(t, env, "org", "set", "--org", "local", "--redact-on", "all"); !strings.Contains(out, "redaction all") || strings.Contains(out, "but") {
+		t.Errorf("org set --redact-on all: %q", out)
+	}
+	rows, err := db.Pool().Query(ctx, `SELECT detail::text FROM audit_log WHERE action = 'organization.set' ORDER BY id`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var details []string
+	for rows.Next() {
+		var d string
+		rows.Scan(&d)
+		details = append(details, d)
+	}
+	if got := strings.Join(details, " "); len(details) != 2 || !strings.Contains(got, `"redaction_off": ["card", "phone"]`) || !strings.Contains(got, `"redaction_off": []`) {
+		t.Errorf("audit of the two changes: %v", details)
+	}
+}
+
+// TestCorrectionIsRedacted: a correction that types a card number (CLI `transcript edit`,
+// the path the API's PATCH shares) stores it redacted, adds it to the transcript's
+// redaction counts, and the summary written again from it holds none of its digits.
+func TestCorrectionIsRedacted(t *testing.T) {
+	t.Parallel()
+	ctx := callscribe.AsSystem(context.Background())
+	url := pgtest.DB(t)
+	env := []string{"CALLSCRIBE_DATABASE_URL=" + url, "TMPDIR=" + t.TempDir(), "CALLSCRIBE_DATA_DIR=" + t.TempDir()}
+	mustRun(t, env, "users", "add", "--email", "ivanova@example.ru", "--name", "Ivanova Anna", "--phone", "+79161234567")
+	mustRun(t, env, "consent", "grant", "--email", "ivanova@example.ru", "--purpose", "transcription,summarization")
+	db, err := postgres.Open(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	org, err := db.OrganizationID(ctx, "local")
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, err := db.UserByEmail(ctx, org, "ivanova@example.ru")
+	if err != nil {
+		t.Fatal(err)
+	}
+	call, err := db.CreateCall(ctx, u.OrgID, u.ID, []string{"client"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.RecordStaging(ctx, call, callscribe.Staging{Stage: "memory", ObjectKey: "k", Bytes: 1, SHA256: strings.Repeat("a", 64), StagedAt: time.Now()})
+	db.SetProcessing(ctx, call)
+	if _, err := db.CompleteCall(ctx, u.ID, callscribe.Transcript{CallID: call, Engine: "test", Text: "my card is [CARD] thanks",
+		Segments:   []callscribe.Segment{{Speaker: "client", Text: "my card is [CARD]"}, {Speaker: "client", StartMS: 5000, EndMS: 6000, Text: "thanks"}},
+		Redactions: map[string]int{"card": 1},
+		Summary:    &callscribe.Summary{Engine: "extractive", Text: "client: my card is [CARD]"}}); err != nil {
+		t.Fatal(err)
+	}
+	mustRun(t, env, "transcript", "edit", call.String(), "--segment", "2", "--text", "sorry it is 4556 7375 8689 9855 thanks")
+	var got callscribe.Transcript
+	if err := json.Unmarshal([]byte(mustRun(t, env, "transcript", "show", call.String(), "--json")), &got); err != nil {
+		t.Fatal(err)
+	}
+	var kept []string
+	kept = append(kept, got.Text)
+	for _, s := range got.Segments {
+		kept = append(kept, s.Text)
+	}
+	if got.Summary != nil {
+		kept = append(kept, got.Summary.Text)
+	}
+	var rect string
+	db.Pool().QueryRow(ctx, `SELECT string_agg(before || ' ' || after, ' ') FROM rectifications`).Scan(&rect)
+	kept = append(kept, rect)
+	for _, text := range kept {
+		for _, group := range []string{"4556", "7375", "8689", "9855"} {
+			if strings.Contains(text, group) {
+				t.Errorf("the corrected card's %s is stored: %q", group, text)
+			}
+		}
+	}
+	if want := "sorry it is [CARD] thanks"; len(got.Segments) != 2 || got.Segments[1].Text != want {
+		t.Errorf("corrected segment = %+v, want %q", got.Segments, want)
+	}
+	if got.Redactions["card"] != 2 {
+		t.Errorf("redactions = %v, want card 2 (1 at transcription + 1 in the correction)", got.Redactions)
+	}
+}
