@@ -111,9 +111,3 @@ func (db *DB) APIKeys(ctx context.Context, orgID uuid.UUID) ([]callscribe.APIKey
 	}
 	return keys, nil
 }
-
-// OrganizationID returns the id of an existing organization; ENOTFOUND if none.
-func (db *DB) OrganizationID(ctx context.Context, name string) (uuid.UUID, error) {
-	o, err := db.OrganizationByName(ctx, name)
-	return o.ID, err
-}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+	"github.com/riverqueue/river"
 
 	"callscribe"
 )
@@ -75,98 +76,6 @@ func (db *DB) RequeueCall(ctx context.Context, callID uuid.UUID) error {
 	return nil
 }
 
-// CompleteCall stores a call's transcript, segments and (when given) summary in one
-// transaction that holds the owner's row lock and re-checks consent: without
-// transcription consent, or when the owner is blocked, nothing is stored and the call is
-// discarded; without
-// summarization consent the summary is dropped. Either way the staging key is erased in
-// the same transaction, so the staged object is unreadable once it commits.
-func (db *DB) CompleteCall(ctx context.Context, ownerID uuid.UUID, t callscribe.Transcript) (callscribe.Completion, error) {
-	var done callscribe.Completion
-	err := db.inTx(ctx, func(tx pgx.Tx) error {
-		done = callscribe.Completion{}
-		if err := lockUser(ctx, tx, ownerID, "SHARE"); err != nil {
-			return err
-		}
-		var status string
-		err := tx.QueryRow(ctx, `SELECT status FROM calls WHERE id = $1 AND owner_id = $2 FOR UPDATE`, t.CallID, ownerID).Scan(&status)
-		if errors.Is(err, pgx.ErrNoRows) {
-			return callscribe.Errorf(callscribe.ENOTFOUND, "no call %s", t.CallID)
-		}
-		if err != nil {
-			return err
-		}
-		blocked, err := userBlocked(ctx, tx, ownerID)
-		if err != nil {
-			return err
-		}
-		if blocked {
-			return db.endCall(ctx, tx, t.CallID, callscribe.CallDiscarded, callscribe.EBLOCKED, "the owner is blocked")
-		}
-		transcription, err := consentInForce(ctx, tx, ownerID, callscribe.PurposeTranscription)
-		if err != nil {
-			return err
-		}
-		if status != string(callscribe.CallStaged) && status != string(callscribe.CallProcessing) || !transcription {
-			if err := db.endCall(ctx, tx, t.CallID, callscribe.CallDiscarded, callscribe.ENOCONSENT, "consent to transcription was withdrawn"); err != nil {
-				return err
-			}
-			return nil
-		}
-		var transcriptID uuid.UUID
-		if err := tx.QueryRow(ctx, `
-			INSERT INTO transcripts (call_id, engine, text, truncated, redactions) VALUES ($1, $2, $3, $4, $5) RETURNING id`,
-			t.CallID, t.Engine, t.Text, t.Truncated, redactions(t.Redactions)).Scan(&transcriptID); err != nil {
-			return err
-		}
-		// One INSERT of arrays, not COPY: PostgreSQL refuses COPY FROM into a table under
-		// row-level security.
-		n := len(t.Segments)
-		ord, channel, speaker, start, end, text, conf := make([]int32, n), make([]int32, n), make([]string, n),
-			make([]int64, n), make([]int64, n), make([]string, n), make([]float32, n)
-		for i, s := range t.Segments {
-			ord[i], channel[i], speaker[i], start[i], end[i], text[i], conf[i] =
-				int32(i), int32(s.Channel), s.Speaker, s.StartMS, s.EndMS, s.Text, float32(s.Confidence)
-		}
-		if _, err := tx.Exec(ctx, `
-			INSERT INTO segments (transcript_id, ord, channel, speaker, start_ms, end_ms, text, confidence)
-			SELECT $1, * FROM unnest($2::int[], $3::int[], $4::text[], $5::bigint[], $6::bigint[], $7::text[], $8::real[])`,
-			transcriptID, ord, channel, speaker, start, end, text, conf); err != nil {
-			return err
-		}
-		if t.Summary != nil {
-			summarization, err := consentInForce(ctx, tx, ownerID, callscribe.PurposeSummarization)
-			if err != nil {
-				return err
-			}
-			if summarization {
-				if _, err := tx.Exec(ctx, `INSERT INTO summaries (call_id, engine, text) VALUES ($1, $2, $3)`,
-					t.CallID, t.Summary.Engine, t.Summary.Text); err != nil {
-					return err
-				}
-				done.SummaryStored = true
-			}
-		}
-		if _, err := tx.Exec(ctx, `
-			UPDATE calls SET status = 'completed', duration_ms = $2, channels = coalesce($3, channels), updated_at = now()
-			WHERE id = $1`, t.CallID, t.DurationMS, t.Channels); err != nil {
-			return err
-		}
-		if err := db.callEnded(ctx, tx, t.CallID); err != nil {
-			return err
-		}
-		if err := eraseKey(ctx, tx, t.CallID); err != nil {
-			return err
-		}
-		done.Stored = true
-		return nil
-	})
-	if err != nil {
-		return callscribe.Completion{}, fmt.Errorf("complete call: %w", err)
-	}
-	return done, nil
-}
-
 // EndCall ends a call that will not be transcribed (status failed or discarded), with a
 // code and a client-safe message, and erases its staging key in the same transaction.
 // A call that has already ended keeps its status.
@@ -195,62 +104,9 @@ func (db *DB) endCall(ctx context.Context, tx pgx.Tx, callID uuid.UUID, status c
 	return eraseKey(ctx, tx, callID)
 }
 
-// redactions is a transcript's redaction counts as stored: never null.
-func redactions(m map[string]int) map[string]int {
-	if m == nil {
-		return map[string]int{}
-	}
-	return m
-}
-
 func eraseKey(ctx context.Context, tx pgx.Tx, callID uuid.UUID) error {
 	_, err := tx.Exec(ctx, `UPDATE call_stages SET key = NULL WHERE call_id = $1 AND key IS NOT NULL`, callID)
 	return err
-}
-
-// ConfirmDeletion records that the stage deleted the call's audio at deletedAt and
-// confirmed it gone at confirmedAt, and writes the receipt, in one transaction. It is
-// idempotent: confirming twice keeps the first receipt.
-func (db *DB) ConfirmDeletion(ctx context.Context, callID uuid.UUID, deletedAt, confirmedAt time.Time) (callscribe.Receipt, error) {
-	var r callscribe.Receipt
-	err := db.inTx(ctx, func(tx pgx.Tx) error {
-		if err := writeReceipt(ctx, tx, callID, deletedAt, confirmedAt, &r); err != nil {
-			return err
-		}
-		// The deletion is audited with the receipt, ids only; created_at = now() holds only
-		// when this transaction wrote the receipt, so a second confirmation adds nothing.
-		_, err := tx.Exec(ctx, `
-			INSERT INTO audit_log (actor, action, object_type, object_id, organization_id, subject_id)
-			SELECT 'system:pipeline', 'audio.delete', 'call', c.id::text, c.organization_id, c.owner_id
-			FROM calls c JOIN audio_deletion_receipts r ON r.call_id = c.id
-			WHERE c.id = $1 AND r.created_at = now()`, callID)
-		return err
-	})
-	if err != nil {
-		return callscribe.Receipt{}, fmt.Errorf("confirm deletion: %w", err)
-	}
-	return r, nil
-}
-
-const receiptQuery = `
-	SELECT call_id, stage, bytes, sha256, staged_at, deleted_at, confirmed_at
-	FROM audio_deletion_receipts WHERE call_id = $1`
-
-func scanReceipt(row pgx.Row, r *callscribe.Receipt) error {
-	err := row.Scan(&r.CallID, &r.Stage, &r.Bytes, &r.SHA256, &r.StagedAt, &r.DeletedAt, &r.ConfirmedAt)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return callscribe.Errorf(callscribe.ENOTFOUND, "no deletion receipt")
-	}
-	return err
-}
-
-// Receipt returns the deletion receipt of a call; ENOTFOUND until deletion is confirmed.
-func (db *DB) Receipt(ctx context.Context, callID uuid.UUID) (callscribe.Receipt, error) {
-	var r callscribe.Receipt
-	if err := scanReceipt(db.pool.QueryRow(ctx, receiptQuery, callID), &r); err != nil {
-		return callscribe.Receipt{}, fmt.Errorf("receipt of call %s: %w", callID, err)
-	}
-	return r, nil
 }
 
 // CallStatus returns the status of a call.
@@ -266,53 +122,374 @@ func (db *DB) CallStatus(ctx context.Context, callID uuid.UUID) (callscribe.Call
 	return callscribe.CallStatus(s), nil
 }
 
-// Transcript reads a call's stored transcript, segments in time order, and summary.
-// It refuses (EBLOCKED) while the call's owner is blocked.
-func (db *DB) Transcript(ctx context.Context, callID uuid.UUID) (callscribe.Transcript, error) {
-	t := callscribe.Transcript{CallID: callID}
-	var id uuid.UUID
-	var duration *int64
-	var blocked bool
-	err := db.pool.QueryRow(ctx, `
-		SELECT t.id, t.engine, t.text, t.truncated, t.redactions, t.created_at, c.duration_ms, c.channels, u.blocked_at IS NOT NULL
-		FROM transcripts t JOIN calls c ON c.id = t.call_id JOIN users u ON u.id = c.owner_id
-		WHERE t.call_id = $1 AND u.erased_at IS NULL`, callID).
-		Scan(&id, &t.Engine, &t.Text, &t.Truncated, &t.Redactions, &t.CreatedAt, &duration, &t.Channels, &blocked)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return t, callscribe.Errorf(callscribe.ENOTFOUND, "no transcript for call %s", callID)
+// AcceptCall records a staged call in one transaction: the call row (status staged), its
+// staging record and its transcription job. A call with the same external id in the same
+// organization that has not failed wins: then nothing is inserted and AcceptCall returns
+// that call's id with existing true; the unique index on (organization, external id) of
+// the calls that have not failed makes this hold under concurrent uploads. The job is
+// unique by its arguments, so a call never has two.
+func (q *Queued) AcceptCall(ctx context.Context, c callscribe.NewCall, s callscribe.Staging) (id uuid.UUID, existing bool, err error) {
+	if q.Jobs == nil {
+		return uuid.Nil, false, errors.New("accept call: no job queue configured")
 	}
-	if err != nil {
-		return t, fmt.Errorf("read transcript: %w", err)
-	}
-	if blocked {
-		return callscribe.Transcript{CallID: callID}, errBlocked("call " + callID.String())
-	}
-	if duration != nil {
-		t.DurationMS = *duration
-	}
-	rows, err := db.pool.Query(ctx, `
-		SELECT channel, speaker, start_ms, end_ms, text, confidence
-		FROM segments WHERE transcript_id = $1 ORDER BY ord`, id)
-	if err != nil {
-		return t, fmt.Errorf("read segments: %w", err)
-	}
-	t.Segments, err = pgx.CollectRows(rows, func(row pgx.CollectableRow) (callscribe.Segment, error) {
-		var s callscribe.Segment
-		var conf float32
-		err := row.Scan(&s.Channel, &s.Speaker, &s.StartMS, &s.EndMS, &s.Text, &conf)
-		s.Confidence = float64(conf)
-		return s, err
+	err = q.inTx(ctx, func(tx pgx.Tx) error {
+		existing = false
+		err := tx.QueryRow(ctx, `
+			INSERT INTO calls (id, organization_id, owner_id, status, channels, external_id, started_at, raw_format, retry_of)
+			VALUES ($1, $2, $3, 'staged', $4, nullif($5, ''), $6, $7, $8)
+			ON CONFLICT (organization_id, external_id) WHERE external_id IS NOT NULL AND status <> 'failed' DO NOTHING
+			RETURNING id`,
+			c.ID, c.OrgID, c.OwnerID, nonNil(c.Channels), c.ExternalID, c.StartedAt, c.Raw, c.RetryOf).Scan(&id)
+		if errors.Is(err, pgx.ErrNoRows) {
+			existing = true
+			return tx.QueryRow(ctx, externalIDQuery, c.OrgID, c.ExternalID).Scan(&id, new(string))
+		}
+		if err != nil {
+			return err
+		}
+		if err := insertStaging(ctx, tx, c.ID, s); err != nil {
+			return err
+		}
+		opts := &river.InsertOpts{MaxAttempts: q.MaxAttempts, UniqueOpts: river.UniqueOpts{ByArgs: true}}
+		_, err = q.Jobs.InsertTx(ctx, tx, callscribe.TranscribeJob{CallID: c.ID}, opts)
+		return err
 	})
 	if err != nil {
-		return t, fmt.Errorf("read segments: %w", err)
+		return uuid.Nil, false, fmt.Errorf("accept call: %w", err)
 	}
-	var sum callscribe.Summary
-	err = db.pool.QueryRow(ctx, `SELECT engine, text, stale FROM summaries WHERE call_id = $1`, callID).Scan(&sum.Engine, &sum.Text, &sum.Stale)
-	switch {
-	case err == nil:
-		t.Summary = &sum
-	case !errors.Is(err, pgx.ErrNoRows):
-		return t, fmt.Errorf("read summary: %w", err)
+	return id, existing, nil
+}
+
+func insertStaging(ctx context.Context, tx pgx.Tx, callID uuid.UUID, s callscribe.Staging) error {
+	_, err := tx.Exec(ctx, `
+		INSERT INTO call_stages (call_id, stage, object_key, key, bytes, sha256, staged_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+		callID, s.Stage, s.ObjectKey, s.Key, s.Bytes, s.SHA256, s.StagedAt)
+	return err
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
 	}
-	return t, nil
+	return s
+}
+
+// RecordRejected records an upload that was partly or wholly staged and then refused (over
+// a limit, cut off, a duplicate that lost the race): a failed call without external id,
+// its staging record and the receipt of its deletion, in one transaction. The caller has
+// deleted the staged object and confirmed it gone.
+func (db *DB) RecordRejected(ctx context.Context, c callscribe.NewCall, s callscribe.Staging, code, message string, deletedAt, confirmedAt time.Time) (callscribe.Receipt, error) {
+	var r callscribe.Receipt
+	err := db.inTx(ctx, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `
+			INSERT INTO calls (id, organization_id, owner_id, status, channels, started_at, raw_format, error_code, error_message)
+			VALUES ($1, $2, $3, 'failed', $4, $5, $6, $7, $8)`,
+			c.ID, c.OrgID, c.OwnerID, nonNil(c.Channels), c.StartedAt, c.Raw, code, message); err != nil {
+			return err
+		}
+		s.Key = nil
+		if err := insertStaging(ctx, tx, c.ID, s); err != nil {
+			return err
+		}
+		return writeReceipt(ctx, tx, c.ID, deletedAt, confirmedAt, &r)
+	})
+	if err != nil {
+		return callscribe.Receipt{}, fmt.Errorf("record rejected upload: %w", err)
+	}
+	return r, nil
+}
+
+// externalIDQuery finds the call an external id names: the one that has not failed,
+// else the latest that failed.
+const externalIDQuery = `
+	SELECT id, status FROM calls WHERE organization_id = $1 AND external_id = $2
+	ORDER BY status = 'failed', created_at DESC, id DESC LIMIT 1`
+
+// CallByExternalID finds the call an organization uploaded under its own id, with its
+// status: the call that has not failed, or else the latest one that did (which a new
+// upload may send again); ENOTFOUND when there is none.
+func (db *DB) CallByExternalID(ctx context.Context, orgID uuid.UUID, externalID string) (uuid.UUID, callscribe.CallStatus, error) {
+	var id uuid.UUID
+	var status string
+	err := db.pool.QueryRow(ctx, externalIDQuery, orgID, externalID).Scan(&id, &status)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return uuid.Nil, "", callscribe.Errorf(callscribe.ENOTFOUND, "no call with that external id")
+	}
+	if err != nil {
+		return uuid.Nil, "", fmt.Errorf("find call by external id: %w", err)
+	}
+	return id, callscribe.CallStatus(status), nil
+}
+
+// callStatus is a call's status as far as anyone outside the worker can tell: a call
+// recorded as processing whose job is waiting for its next attempt (its worker's attempt
+// timed out, failed or died and River has since rescheduled it) is held by no worker, so
+// it is staged (queued). The job is the call's latest transcription job (j, joined by
+// callFrom).
+const callStatus = `CASE WHEN c.status = 'processing' AND j.state IN ('available', 'scheduled', 'retryable', 'pending')
+	THEN 'staged' ELSE c.status END`
+
+// callJob joins a call's latest transcription job, found through the index on the call
+// id in its args.
+const callJob = `
+	LEFT JOIN LATERAL (
+		SELECT state::text AS state, attempt, scheduled_at FROM river_job
+		WHERE kind = 'transcribe_call' AND args ->> 'call_id' = c.id::text
+		ORDER BY id DESC LIMIT 1) j ON true`
+
+const callColumns = `
+	c.id, c.organization_id, c.owner_id, u.email, coalesce(c.external_id, ''), ` + callStatus + `, c.channels,
+	c.duration_ms, c.started_at, coalesce(c.error_code, ''), coalesce(c.error_message, ''), c.raw_format,
+	c.created_at, c.updated_at, c.retry_of,
+	s.stage, s.object_key, s.key, s.bytes, s.sha256, s.staged_at,
+	r.stage, r.bytes, r.sha256, r.staged_at, r.deleted_at, r.confirmed_at,
+	j.state, j.attempt, j.scheduled_at`
+
+const callFrom = `
+	FROM calls c JOIN users u ON u.id = c.owner_id
+	LEFT JOIN call_stages s ON s.call_id = c.id
+	LEFT JOIN audio_deletion_receipts r ON r.call_id = c.id` + callJob
+
+func scanCall(row pgx.Row) (callscribe.Call, error) {
+	var c callscribe.Call
+	var status string
+	var (
+		sStage, sObject *string
+		sKey            []byte
+		sBytes          *int64
+		sSHA            *string
+		sAt             *time.Time
+		rStage, rSHA    *string
+		rBytes          *int64
+		rStaged, rDel   *time.Time
+		rConf           *time.Time
+		jState          *string
+		jAttempt        *int
+		jScheduled      *time.Time
+	)
+	err := row.Scan(&c.ID, &c.OrgID, &c.OwnerID, &c.OwnerEmail, &c.ExternalID, &status, &c.Channels,
+		&c.DurationMS, &c.StartedAt, &c.ErrorCode, &c.ErrorMessage, &c.Raw, &c.CreatedAt, &c.UpdatedAt, &c.RetryOf,
+		&sStage, &sObject, &sKey, &sBytes, &sSHA, &sAt,
+		&rStage, &rBytes, &rSHA, &rStaged, &rDel, &rConf,
+		&jState, &jAttempt, &jScheduled)
+	if err != nil {
+		return c, err
+	}
+	c.Status = callscribe.CallStatus(status)
+	if jState != nil && !c.Status.Ended() {
+		switch {
+		case *jState == "running":
+			c.Attempt = *jAttempt
+		case *jAttempt > 0:
+			// Waiting after a failed attempt: the next one is due at scheduled_at.
+			c.Attempt, c.NextAttemptAt = *jAttempt+1, jScheduled
+		}
+	}
+	if sStage != nil {
+		c.Staging = &callscribe.Staging{Stage: *sStage, ObjectKey: *sObject, Key: sKey, Bytes: *sBytes, SHA256: *sSHA, StagedAt: *sAt}
+	}
+	if rStage != nil {
+		c.Receipt = &callscribe.Receipt{CallID: c.ID, Stage: *rStage, Bytes: *rBytes, SHA256: *rSHA, StagedAt: *rStaged, DeletedAt: *rDel, ConfirmedAt: *rConf}
+	}
+	return c, nil
+}
+
+// Call returns a call of the organization with its staging record and receipt;
+// ENOTFOUND for a call that does not exist, belongs to another organization or to a
+// user being erased (the message names the call id only).
+// The staging key is left out: only CallForWork reads it.
+func (db *DB) Call(ctx context.Context, orgID, callID uuid.UUID) (callscribe.Call, error) {
+	c, err := scanCall(db.pool.QueryRow(ctx, `SELECT `+callColumns+callFrom+`
+		WHERE c.id = $1 AND c.organization_id = $2 AND u.erased_at IS NULL`, callID, orgID))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return c, callscribe.Errorf(callscribe.ENOTFOUND, "no call %s", callID)
+	}
+	if err != nil {
+		return c, fmt.Errorf("read call: %w", err)
+	}
+	if c.Staging != nil {
+		c.Staging.Key = nil
+	}
+	return c, nil
+}
+
+// CallForWork returns a call, its staging record (with the encryption key while the call
+// is live on a shared stage) and its owner, for the worker that transcribes it.
+func (db *DB) CallForWork(ctx context.Context, callID uuid.UUID) (callscribe.Call, callscribe.User, error) {
+	var u callscribe.User
+	c, err := scanCall(db.pool.QueryRow(ctx, `SELECT `+callColumns+callFrom+` WHERE c.id = $1`, callID))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return c, u, callscribe.Errorf(callscribe.ENOTFOUND, "no call %s", callID)
+	}
+	if err != nil {
+		return c, u, fmt.Errorf("read call: %w", err)
+	}
+	u, err = scanUser(db.pool.QueryRow(ctx, `
+		SELECT `+userColumns+`
+		FROM users WHERE id = $1`, c.OwnerID))
+	if err != nil {
+		return c, u, fmt.Errorf("read call owner: %w", err)
+	}
+	return c, u, nil
+}
+
+// Calls lists an organization's calls newest first, keyset-paged on (created_at, id).
+// A blocked owner's calls are left out (their data is kept but not shown), and so are
+// those of an owner being erased.
+func (db *DB) Calls(ctx context.Context, f callscribe.CallFilter) ([]callscribe.Call, error) {
+	var afterAt *time.Time
+	var afterID *uuid.UUID
+	if f.After != nil {
+		afterAt, afterID = &f.After.CreatedAt, &f.After.ID
+	}
+	rows, err := db.pool.Query(ctx, `SELECT `+callColumns+callFrom+`
+		WHERE c.organization_id = $1
+		  AND u.blocked_at IS NULL AND u.erased_at IS NULL
+		  AND ($2::uuid IS NULL OR c.owner_id = $2)
+		  AND ($3 = '' OR `+callStatus+` = $3)
+		  AND ($4::timestamptz IS NULL OR c.created_at >= $4)
+		  AND ($5::timestamptz IS NULL OR c.created_at < $5)
+		  AND ($6::timestamptz IS NULL OR (c.created_at, c.id) < ($6, $7::uuid))
+		ORDER BY c.created_at DESC, c.id DESC
+		LIMIT $8`,
+		f.OrgID, f.OwnerID, string(f.Status), f.From, f.To, afterAt, afterID, f.Limit)
+	if err != nil {
+		return nil, fmt.Errorf("list calls: %w", err)
+	}
+	calls, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (callscribe.Call, error) {
+		c, err := scanCall(row)
+		if c.Staging != nil {
+			c.Staging.Key = nil
+		}
+		return c, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list calls: %w", err)
+	}
+	return calls, nil
+}
+
+// CallsOf lists the user's calls, oldest first, with their staging records (without the
+// key) and receipts.
+func (db *DB) CallsOf(ctx context.Context, userID uuid.UUID) ([]callscribe.Call, error) {
+	rows, err := db.pool.Query(ctx, `SELECT `+callColumns+callFrom+`
+		WHERE c.owner_id = $1 AND u.erased_at IS NULL ORDER BY c.created_at, c.id`, userID)
+	if err != nil {
+		return nil, fmt.Errorf("list calls: %w", err)
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (callscribe.Call, error) {
+		c, err := scanCall(r)
+		if c.Staging != nil {
+			c.Staging.Key = nil
+		}
+		return c, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list calls: %w", err)
+	}
+	return out, nil
+}
+
+// CallOwner returns the owner and organization of a call whose owner is not being erased.
+func (db *DB) CallOwner(ctx context.Context, callID uuid.UUID) (owner, org uuid.UUID, err error) {
+	err = db.pool.QueryRow(ctx, `
+		SELECT c.owner_id, c.organization_id FROM calls c JOIN users u ON u.id = c.owner_id
+		WHERE c.id = $1 AND u.erased_at IS NULL`, callID).Scan(&owner, &org)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return uuid.Nil, uuid.Nil, callscribe.Errorf(callscribe.ENOTFOUND, "no call %s", callID)
+	}
+	if err != nil {
+		return uuid.Nil, uuid.Nil, fmt.Errorf("find call: %w", err)
+	}
+	return owner, org, nil
+}
+
+// FailLostCalls ends the queued calls whose audio was staged on a process-local stage
+// (the memory stage) by a process that is gone: the audio died with that process, so
+// each such call is marked failed with a message saying so, and its receipt records the
+// deletion as happening, and confirmed, at now. Only calls with a transcription job (the
+// service's) are touched, so a CLI transcription in flight elsewhere is left alone.
+func (db *DB) FailLostCalls(ctx context.Context, stage string, now time.Time) ([]uuid.UUID, error) {
+	var ids []uuid.UUID
+	err := db.inTx(ctx, func(tx pgx.Tx) error {
+		rows, err := tx.Query(ctx, `
+			SELECT c.id FROM calls c JOIN call_stages s ON s.call_id = c.id
+			WHERE s.stage = $1 AND s.confirmed_at IS NULL
+			  AND c.status IN ('received', 'staged', 'processing')
+			  AND EXISTS (SELECT 1 FROM river_job j WHERE j.kind = 'transcribe_call' AND j.args->>'call_id' = c.id::text)
+			FOR UPDATE OF c`, stage)
+		if err != nil {
+			return err
+		}
+		if ids, err = pgx.CollectRows(rows, pgx.RowTo[uuid.UUID]); err != nil {
+			return err
+		}
+		for _, id := range ids {
+			if err := db.endCall(ctx, tx, id, callscribe.CallFailed, callscribe.EUNAVAILABLE,
+				"the call's audio was held in the memory of a server process that stopped before transcribing it; the audio is gone with that process; upload the call again"); err != nil {
+				return err
+			}
+			var r callscribe.Receipt
+			if err := writeReceipt(ctx, tx, id, now, now, &r); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("fail lost calls: %w", err)
+	}
+	return ids, nil
+}
+
+// CallCountsByStatus counts calls by status (as callStatus tells it), across
+// organizations, for metrics.
+func (db *DB) CallCountsByStatus(ctx context.Context) (map[string]int64, error) {
+	rows, err := db.pool.Query(ctx, `SELECT `+callStatus+`, count(*) FROM calls c`+callJob+` GROUP BY 1`)
+	if err != nil {
+		return nil, fmt.Errorf("count calls: %w", err)
+	}
+	out := map[string]int64{}
+	var s string
+	var n int64
+	if _, err := pgx.ForEachRow(rows, []any{&s, &n}, func() error {
+		out[s] = n
+		return nil
+	}); err != nil {
+		return nil, fmt.Errorf("count calls: %w", err)
+	}
+	return out, nil
+}
+
+// DiscardQueuedCalls ends, as discarded, every call of the owner still waiting for the
+// worker (received or staged), erasing their staging keys, and returns their ids; the
+// caller deletes their staged audio. A worker that takes one of them afterwards finds it
+// ended and leaves it; one already processing is stopped by its own consent watcher.
+func (db *DB) DiscardQueuedCalls(ctx context.Context, ownerID uuid.UUID, code, message string) ([]uuid.UUID, error) {
+	var ids []uuid.UUID
+	err := db.inTx(ctx, func(tx pgx.Tx) error {
+		rows, err := tx.Query(ctx, `
+			UPDATE calls SET status = 'discarded', error_code = $2, error_message = $3, updated_at = now()
+			WHERE owner_id = $1 AND status IN ('received', 'staged') RETURNING id`, ownerID, code, message)
+		if err != nil {
+			return err
+		}
+		if ids, err = pgx.CollectRows(rows, pgx.RowTo[uuid.UUID]); err != nil {
+			return err
+		}
+		for _, id := range ids {
+			if err := db.callEnded(ctx, tx, id); err != nil {
+				return err
+			}
+			if err := eraseKey(ctx, tx, id); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("discard queued calls: %w", err)
+	}
+	return ids, nil
 }

@@ -2,6 +2,12 @@
 // users, consents, calls, their staging records, transcripts, segments, summaries and
 // deletion receipts. It never stores audio: the stage holds that, encrypted, and this
 // package only records its key, size and hash, and erases the key when the call ends.
+//
+// It is the only place SQL lives, one file per table or aggregate: organizations.go,
+// users.go (with blocking), consents.go, calls.go (calls and their staging), transcripts.go
+// (segments, summaries, corrections, search), receipts.go, requests.go, erasure.go,
+// retention.go, audit.go, apikeys.go, webhooks.go, queue.go (River), sweep.go, notify.go.
+// The packages it serves declare the interfaces it implements (fits_test.go checks them).
 package postgres
 
 import (

@@ -58,30 +58,6 @@ func (db *DB) LiveCalls(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID]boo
 	return live, nil
 }
 
-// UnconfirmedDeletions returns up to limit calls that have ended (completed, discarded
-// or failed) with audio staged in stage whose deletion was never confirmed — no receipt
-// — as call id → object key, oldest staging first.
-func (db *DB) UnconfirmedDeletions(ctx context.Context, stage string, limit int) (map[uuid.UUID]string, error) {
-	rows, err := db.pool.Query(ctx, `
-		SELECT s.call_id, s.object_key FROM call_stages s JOIN calls c ON c.id = s.call_id
-		WHERE s.confirmed_at IS NULL AND s.stage = $1 AND c.status NOT IN `+liveStatuses+`
-		ORDER BY s.staged_at LIMIT $2`, stage, limit)
-	if err != nil {
-		return nil, fmt.Errorf("unconfirmed deletions: %w", err)
-	}
-	out := map[uuid.UUID]string{}
-	var id uuid.UUID
-	var key string
-	_, err = pgx.ForEachRow(rows, []any{&id, &key}, func() error {
-		out[id] = key
-		return nil
-	})
-	if err != nil {
-		return nil, fmt.Errorf("unconfirmed deletions: %w", err)
-	}
-	return out, nil
-}
-
 // EndAbandonedCalls ends, as failed with its key erased, every live call staged in stage
 // whose transcription job has finished for good (River discarded, cancelled or
 // completed it) without the call having ended: no attempt will ever end it. A worker

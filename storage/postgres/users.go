@@ -23,21 +23,6 @@ func scanUser(row pgx.Row) (callscribe.User, error) {
 	return u, err
 }
 
-// EnsureOrganization returns the id of the organization named name, creating it if needed.
-func (db *DB) EnsureOrganization(ctx context.Context, name string) (uuid.UUID, error) {
-	var id uuid.UUID
-	err := db.pool.QueryRow(ctx, `
-		WITH ins AS (
-			INSERT INTO organizations (name) VALUES ($1)
-			ON CONFLICT (name) DO NOTHING RETURNING id)
-		SELECT id FROM ins UNION ALL SELECT id FROM organizations WHERE name = $1
-		LIMIT 1`, name).Scan(&id)
-	if err != nil {
-		return uuid.Nil, fmt.Errorf("ensure organization: %w", err)
-	}
-	return id, nil
-}
-
 // CreateUser adds a user to an organization. A second user with the same email
 // (case-insensitive) in the same organization is refused with ECONFLICT.
 func (db *DB) CreateUser(ctx context.Context, u callscribe.User) (callscribe.User, error) {
@@ -86,148 +71,8 @@ func (db *DB) UserInOrg(ctx context.Context, orgID, id uuid.UUID) (callscribe.Us
 	return u, nil
 }
 
-// GrantConsent puts the user's consent to purpose in force under policyVersion and
-// records the grant as an event, with the channel it came through, in the same
-// transaction. Granting a purpose already in force keeps the existing grant, records no
-// event and reports false.
-func (db *DB) GrantConsent(ctx context.Context, userID uuid.UUID, purpose callscribe.Purpose, policyVersion string, channel callscribe.ConsentChannel, at time.Time) (bool, error) {
-	var granted bool
-	err := db.inTx(ctx, func(tx pgx.Tx) error {
-		if err := lockUser(ctx, tx, userID, "UPDATE"); err != nil {
-			return err
-		}
-		tag, err := tx.Exec(ctx, `
-			INSERT INTO consents (user_id, purpose, policy_version, granted_at)
-			VALUES ($1, $2, $3, $4)
-			ON CONFLICT (user_id, purpose) WHERE withdrawn_at IS NULL DO NOTHING`,
-			userID, string(purpose), policyVersion, at)
-		if err != nil {
-			return err
-		}
-		if granted = tag.RowsAffected() == 1; !granted {
-			return nil
-		}
-		return consentEvent(ctx, tx, userID, purpose, callscribe.ConsentGrant, policyVersion, channel, at)
-	})
-	if err != nil {
-		return false, fmt.Errorf("grant consent: %w", err)
-	}
-	return granted, nil
-}
-
-// WithdrawConsent ends the user's consent to purpose and records the withdrawal as an
-// event in the same transaction. It takes the user row's exclusive lock, so it waits for
-// any transaction storing data under that consent and every later one sees the
-// withdrawal; on commit it notifies the processes watching the user (see WatchUser).
-// It reports whether a grant was in force.
-func (db *DB) WithdrawConsent(ctx context.Context, userID uuid.UUID, purpose callscribe.Purpose, channel callscribe.ConsentChannel, at time.Time) (bool, error) {
-	var withdrawn bool
-	err := db.inTx(ctx, func(tx pgx.Tx) error {
-		if err := lockUser(ctx, tx, userID, "UPDATE"); err != nil {
-			return err
-		}
-		var err error
-		withdrawn, err = withdrawConsent(ctx, tx, userID, purpose, channel, at)
-		return err
-	})
-	if err != nil {
-		return false, fmt.Errorf("withdraw consent: %w", err)
-	}
-	return withdrawn, nil
-}
-
-// withdrawConsent withdraws one purpose in tx, which holds the user row FOR UPDATE.
-func withdrawConsent(ctx context.Context, tx pgx.Tx, userID uuid.UUID, purpose callscribe.Purpose, channel callscribe.ConsentChannel, at time.Time) (bool, error) {
-	var policy string
-	err := tx.QueryRow(ctx, `
-		UPDATE consents SET withdrawn_at = greatest($3, granted_at)
-		WHERE user_id = $1 AND purpose = $2 AND withdrawn_at IS NULL
-		RETURNING policy_version`,
-		userID, string(purpose), at).Scan(&policy)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return false, nil
-	}
-	if err != nil {
-		return false, err
-	}
-	if err := consentEvent(ctx, tx, userID, purpose, callscribe.ConsentWithdraw, policy, channel, at); err != nil {
-		return false, err
-	}
-	return true, notifyUser(ctx, tx, userID)
-}
-
-func consentEvent(ctx context.Context, tx pgx.Tx, userID uuid.UUID, purpose callscribe.Purpose, action callscribe.ConsentAction, policy string, channel callscribe.ConsentChannel, at time.Time) error {
-	_, err := tx.Exec(ctx, `
-		INSERT INTO consent_events (user_id, purpose, action, policy_version, channel, at)
-		VALUES ($1, $2, $3, $4, $5, $6)`,
-		userID, string(purpose), string(action), policy, string(channel), at)
-	return err
-}
-
-// ConsentEvents lists every grant and withdrawal of the user, oldest first.
-func (db *DB) ConsentEvents(ctx context.Context, userID uuid.UUID) ([]callscribe.ConsentEvent, error) {
-	rows, err := db.pool.Query(ctx, `
-		SELECT user_id, purpose, action, policy_version, channel, at
-		FROM consent_events WHERE user_id = $1 ORDER BY at, id`, userID)
-	if err != nil {
-		return nil, fmt.Errorf("list consent events: %w", err)
-	}
-	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (callscribe.ConsentEvent, error) {
-		var e callscribe.ConsentEvent
-		var p, a, c string
-		err := row.Scan(&e.UserID, &p, &a, &e.PolicyVersion, &c, &e.At)
-		e.Purpose, e.Action, e.Channel = callscribe.Purpose(p), callscribe.ConsentAction(a), callscribe.ConsentChannel(c)
-		return e, err
-	})
-	if err != nil {
-		return nil, fmt.Errorf("list consent events: %w", err)
-	}
-	return out, nil
-}
-
-// ConsentInForce reports whether the user's consent to purpose is in force now. It takes
-// no lock: writers re-check under the user row's lock (see CompleteCall).
-func (db *DB) ConsentInForce(ctx context.Context, userID uuid.UUID, purpose callscribe.Purpose) (bool, error) {
-	return consentInForce(ctx, db.pool, userID, purpose)
-}
-
-// Consents lists every grant of the user, newest first, withdrawn ones included.
-func (db *DB) Consents(ctx context.Context, userID uuid.UUID) ([]callscribe.Consent, error) {
-	rows, err := db.pool.Query(ctx, `
-		SELECT user_id, purpose, policy_version, granted_at, withdrawn_at
-		FROM consents WHERE user_id = $1 ORDER BY granted_at DESC, id DESC`, userID)
-	if err != nil {
-		return nil, fmt.Errorf("list consents: %w", err)
-	}
-	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (callscribe.Consent, error) {
-		var c callscribe.Consent
-		var p string
-		err := row.Scan(&c.UserID, &p, &c.PolicyVersion, &c.GrantedAt, &c.WithdrawnAt)
-		c.Purpose = callscribe.Purpose(p)
-		return c, err
-	})
-	if err != nil {
-		return nil, fmt.Errorf("list consents: %w", err)
-	}
-	return out, nil
-}
-
 type querier interface {
 	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
-}
-
-// consentInForceSQL is what a consent in force is, the one definition every check uses:
-// a grant of purpose $2 to user $1 not withdrawn.
-const consentInForceSQL = `EXISTS (SELECT 1 FROM consents
-	WHERE consents.user_id = $1 AND consents.purpose = $2 AND consents.withdrawn_at IS NULL)`
-
-func consentInForce(ctx context.Context, q querier, userID uuid.UUID, purpose callscribe.Purpose) (bool, error) {
-	var ok bool
-	err := q.QueryRow(ctx, `SELECT `+consentInForceSQL, userID, string(purpose)).Scan(&ok)
-	if err != nil {
-		return false, fmt.Errorf("check consent: %w", err)
-	}
-	return ok, nil
 }
 
 // lockUser locks the user row in mode SHARE (writers of consented data) or UPDATE
@@ -239,4 +84,171 @@ func lockUser(ctx context.Context, tx pgx.Tx, userID uuid.UUID, mode string) err
 		return callscribe.Errorf(callscribe.ENOTFOUND, "no user with id %s", userID)
 	}
 	return err
+}
+
+// UserByID finds a user who is not being erased; ENOTFOUND otherwise.
+func (db *DB) UserByID(ctx context.Context, id uuid.UUID) (callscribe.User, error) {
+	u, err := scanUser(db.pool.QueryRow(ctx, `
+		SELECT `+userColumns+`
+		FROM users WHERE id = $1 AND erased_at IS NULL`, id))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return u, callscribe.Errorf(callscribe.ENOTFOUND, "no user with id %s", id)
+	}
+	if err != nil {
+		return u, fmt.Errorf("find user: %w", err)
+	}
+	return u, nil
+}
+
+// ProfileEdit is a new value for one profile field: surname, first_name, patronymic,
+// email or phone.
+type ProfileEdit struct {
+	Field string
+	Value string
+}
+
+var profileFields = map[string]bool{"surname": true, "first_name": true, "patronymic": true, "email": true, "phone": true}
+
+// EditUser rectifies profile fields in one transaction under the user row's lock: each
+// changed field is updated, its before and after recorded in rectifications, and the
+// edit audited (field names only). It returns the rectifications made.
+func (db *DB) EditUser(ctx context.Context, userID uuid.UUID, edits []ProfileEdit, actor string) ([]callscribe.Rectification, error) {
+	var out []callscribe.Rectification
+	err := db.inTx(ctx, func(tx pgx.Tx) error {
+		out = nil
+		if err := lockUser(ctx, tx, userID, "UPDATE"); err != nil {
+			return err
+		}
+		var org uuid.UUID
+		if err := tx.QueryRow(ctx, `SELECT organization_id FROM users WHERE id = $1`, userID).Scan(&org); err != nil {
+			return err
+		}
+		detail := map[string]any{}
+		for _, e := range edits {
+			if !profileFields[e.Field] {
+				return callscribe.Errorf(callscribe.EINVALID, "%q is not a profile field (surname, first_name, patronymic, email, phone)", e.Field)
+			}
+			if e.Field == "email" && e.Value == "" {
+				return callscribe.Errorf(callscribe.EINVALID, "the email cannot be empty")
+			}
+			var before string
+			// The field name is checked against profileFields above.
+			if err := tx.QueryRow(ctx, `SELECT `+e.Field+` FROM users WHERE id = $1`, userID).Scan(&before); err != nil {
+				return err
+			}
+			if before == e.Value {
+				continue
+			}
+			if _, err := tx.Exec(ctx, `UPDATE users SET `+e.Field+` = $2 WHERE id = $1`, userID, e.Value); err != nil {
+				if isUniqueViolation(err) {
+					return callscribe.Errorf(callscribe.ECONFLICT, "another user has email %s", e.Value)
+				}
+				return err
+			}
+			r := callscribe.Rectification{Actor: actor, SubjectID: userID, ObjectType: "user", ObjectID: userID.String(),
+				Field: e.Field, Before: before, After: e.Value}
+			if err := tx.QueryRow(ctx, `
+				INSERT INTO rectifications (actor, subject_id, object_type, object_id, field, before, after)
+				VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING at`,
+				r.Actor, r.SubjectID, r.ObjectType, r.ObjectID, r.Field, r.Before, r.After).Scan(&r.At); err != nil {
+				return err
+			}
+			out = append(out, r)
+			detail[e.Field] = true
+		}
+		if len(out) == 0 {
+			return nil
+		}
+		return insertAudit(ctx, tx, callscribe.AuditEntry{Actor: actor, Action: "user.edit", ObjectType: "user",
+			ObjectID: userID.String(), OrgID: org, SubjectID: userID, Detail: detail})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("edit user: %w", err)
+	}
+	return out, nil
+}
+
+// BlockUser blocks the user from at: their data is kept but not shown, processed or
+// exported until UnblockUser or erasure. It waits for any transaction storing their data
+// (which holds the row FOR SHARE), and notifies the processes watching the user so that
+// calls of theirs in flight stop. It reports false when the user was blocked already.
+func (db *DB) BlockUser(ctx context.Context, userID uuid.UUID, at time.Time) (bool, error) {
+	var changed bool
+	err := db.inTx(ctx, func(tx pgx.Tx) error {
+		var err error
+		changed, err = blockUser(ctx, tx, userID, at)
+		return err
+	})
+	if err != nil {
+		return false, fmt.Errorf("block user: %w", err)
+	}
+	return changed, nil
+}
+
+func blockUser(ctx context.Context, tx pgx.Tx, userID uuid.UUID, at time.Time) (bool, error) {
+	if err := lockUser(ctx, tx, userID, "UPDATE"); err != nil {
+		return false, err
+	}
+	tag, err := tx.Exec(ctx, `UPDATE users SET blocked_at = $2 WHERE id = $1 AND blocked_at IS NULL`, userID, at)
+	if err != nil || tag.RowsAffected() == 0 {
+		return false, err
+	}
+	return true, notifyUser(ctx, tx, userID)
+}
+
+// UnblockUser lifts a block; it reports false when the user was not blocked.
+func (db *DB) UnblockUser(ctx context.Context, userID uuid.UUID) (bool, error) {
+	var changed bool
+	err := db.inTx(ctx, func(tx pgx.Tx) error {
+		if err := lockUser(ctx, tx, userID, "UPDATE"); err != nil {
+			return err
+		}
+		tag, err := tx.Exec(ctx, `UPDATE users SET blocked_at = NULL WHERE id = $1 AND blocked_at IS NOT NULL`, userID)
+		changed = tag.RowsAffected() == 1
+		return err
+	})
+	if err != nil {
+		return false, fmt.Errorf("unblock user: %w", err)
+	}
+	return changed, nil
+}
+
+// UserBlocked reports whether the user is blocked now. It takes no lock: writers
+// re-check under the user row's lock (see CompleteCall).
+func (db *DB) UserBlocked(ctx context.Context, userID uuid.UUID) (bool, error) {
+	return userBlocked(ctx, db.pool, userID)
+}
+
+func userBlocked(ctx context.Context, q querier, userID uuid.UUID) (bool, error) {
+	var blocked bool
+	err := q.QueryRow(ctx, `SELECT blocked_at IS NOT NULL FROM users WHERE id = $1`, userID).Scan(&blocked)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return false, callscribe.Errorf(callscribe.ENOTFOUND, "no user with id %s", userID)
+	}
+	if err != nil {
+		return false, fmt.Errorf("check block: %w", err)
+	}
+	return blocked, nil
+}
+
+// errBlocked is what reads of a blocked user's data get.
+func errBlocked(what string) error {
+	return callscribe.Errorf(callscribe.EBLOCKED, "the owner of %s is blocked: their data is kept but not shown until they are unblocked", what)
+}
+
+// Admission answers, in one round trip, the two questions an upload asks before anything
+// of it is read: is the user blocked (UserBlocked), and is their consent to purpose in
+// force (ConsentInForce). Like them it takes no lock: the worker re-checks both under the
+// user row's lock before it stores anything of the call.
+func (db *DB) Admission(ctx context.Context, userID uuid.UUID, purpose callscribe.Purpose) (blocked, consented bool, err error) {
+	err = db.pool.QueryRow(ctx, `
+		SELECT blocked_at IS NOT NULL, `+consentInForceSQL+`
+		FROM users WHERE id = $1`, userID, string(purpose)).Scan(&blocked, &consented)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return false, false, callscribe.Errorf(callscribe.ENOTFOUND, "no user with id %s", userID)
+	}
+	if err != nil {
+		return false, false, fmt.Errorf("check block and consent: %w", err)
+	}
+	return blocked, consented, nil
 }
