@@ -10,17 +10,19 @@
 #  2b. accuracy: word error rate of the embedded engine on the one-minute dialogue as
 #     16 kHz wideband, 8 kHz 16-bit PCM and 8 kHz µ-law (what a PBX records), ours beside
 #     pocketsphinx_continuous on the same audio (sox-converted to 16 kHz for it, per channel);
+#  2c. redaction of a 60-minute call's transcript on one core (target <= 20 ms), beside
+#     what the recogniser took for 10 minutes of call in section 2, times six;
 #  3. the Go benchmarks (decode + resample against sox, recogniser against the CLI);
 #  4. ingest: `callscribe serve` against a throwaway PostgreSQL and MinIO — 32 concurrent
 #     uploads of one-minute calls per second beside minio-go PutObject of the same bytes
 #     (target: ≥ 0.8×), the server's peak RSS receiving a 1 GiB upload (target: < 64 MiB),
 #     transcript committed → audio confirmed deleted, p50/p99/max (target: p99 ≤ 1 s).
-# BENCH_SECTIONS (default "convert transcribe accuracy go ingest") picks sections.
+# BENCH_SECTIONS (default "convert transcribe accuracy redact go ingest") picks sections.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bin=${BIN:-bin/callscribe}
 minutes=${BENCH_MINUTES:-10}
-sections=" ${BENCH_SECTIONS:-convert transcribe accuracy go ingest} "
+sections=" ${BENCH_SECTIONS:-convert transcribe accuracy redact go ingest} "
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
@@ -133,7 +135,7 @@ if [[ $sections == *" ingest "* ]]; then
   [ "$ingest_status" -eq 0 ] || exit "$ingest_status"
 fi
 
-[[ $sections == *" transcribe "* || $sections == *" accuracy "* || $sections == *" go "* ]] || exit 0
+[[ $sections == *" transcribe "* || $sections == *" accuracy "* || $sections == *" redact "* || $sections == *" go "* ]] || exit 0
 export CALLSCRIBE_DATA_DIR="$work/data"
 "$bin" consent grant --email local@localhost --purpose transcription,summarization >/dev/null
 
@@ -165,6 +167,24 @@ cli = c0 + c1
 print(f"time:   callscribe {ours:.1f} s / CLI one channel after the other {cli:.1f} s = {ours/cli:.2f}x (target <= 0.60x)")
 print(f"        (the two CLI runs at once take {par:.1f} s = {par/cli:.2f}x: what two cores give here)")
 print(f"memory: callscribe {ours_kib/1024:.0f} MiB / one CLI process {max(k0,k1)/1024:.0f} MiB = {ours_kib/max(k0,k1):.2f}x (target <= 2x)")
+PY
+fi
+if [[ $sections == *" redact "* ]]; then
+echo
+echo "== redaction of a 60-minute two-speaker transcript, one core (target <= 20 ms)"
+go test -run '^$' -bench BenchmarkSegments60MinCall -cpu 1 -count 3 ./redact/ >"$work/redact.txt" 2>&1 || { cat "$work/redact.txt"; exit 1; }
+python3 - "$work/redact.txt" "${ours_s:-}" <<'PY'
+import re, sys
+lines = open(sys.argv[1]).read().splitlines()
+best = {}
+for l in lines:
+    m = re.match(r"BenchmarkSegments60MinCall/(\w+)\s+\d+\s+(\d+) ns/op", l)
+    if m:
+        best[m.group(1)] = min(best.get(m.group(1), float("inf")), int(m.group(2)) / 1e6)
+for name, ms in best.items():
+    print(f"redact, {name:<8} {ms:8.2f} ms (fastest of 3)")
+if sys.argv[2]:
+    print(f"recognising the same hour (section 2's 10 minutes x 6): {float(sys.argv[2]) * 6:.0f} s")
 PY
 fi
 if [[ $sections == *" accuracy "* ]]; then
