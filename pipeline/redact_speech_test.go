@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -16,6 +17,7 @@ import (
 	"callscribe/asr"
 	"callscribe/internal/testcall"
 	"callscribe/pipeline"
+	"callscribe/redact"
 	"callscribe/summarize/extractive"
 )
 
@@ -84,10 +86,10 @@ func luhn(s string) bool {
 	return sum%10 == 0
 }
 
-// TestDictatedCardNeverStored: flite dictates a card number in a call, PocketSphinx
-// transcribes it in the real pipeline, and whatever card the recogniser heard is in
-// neither the stored transcript, nor the summary, nor anywhere in a pg_dump of the
-// database, while the rest of the call is there.
+// TestDictatedCardNeverStored: flite dictates a card number, a phone number and an email
+// in one call, PocketSphinx transcribes it in the real pipeline, and whatever card, phone
+// and email the recogniser heard are in neither the stored transcript, nor the summary,
+// nor anywhere in a pg_dump of the database, while the rest of the call is there.
 func TestDictatedCardNeverStored(t *testing.T) {
 	t.Parallel()
 	testcall.Require(t, "flite", "sox")
@@ -99,6 +101,12 @@ func TestDictatedCardNeverStored(t *testing.T) {
 		// "for" and "two" as "to" (4516 4516 6224 1425 came back "for five and six…"),
 		// so the number is made of the digits it hears well, dictated in groups.
 		"my card number is five five one seven, one seven three six, eight seven six nine, five six seven six",
+		// 8 916 135-79-68, a Russian mobile (valid with the default region RU).
+		"my phone number is eight nine one six, one three five, seven nine, six eight",
+		// peter@first.com. The en-us model hears a spoken "at" as "an", "had" or "if an"
+		// before most words ("john dot smith at example dot com" came back "john dodson
+		// if an example dot com"); "at first", a frequent pair, it hears as said.
+		"my email is peter at first dot com",
 		"thank you very much goodbye",
 	}
 	path := testcall.Mono(t, t.TempDir(), testcall.Agent, 0.6, script...)
@@ -122,6 +130,17 @@ func TestDictatedCardNeverStored(t *testing.T) {
 	if card == nil {
 		t.Fatalf("PocketSphinx heard no Luhn-valid card in %q: choose a number it hears", strings.Join(heard, " "))
 	}
+	// The phone and the email PocketSphinx heard, as the redact package sees them in the
+	// raw words: the test fails if the recogniser did not hear a valid one of each.
+	phone := spanOf(heard, redact.Phone)
+	email := spanOf(heard, redact.Email)
+	if phone == nil {
+		t.Fatalf("PocketSphinx heard no valid phone in %q: choose a number it hears", strings.Join(heard, " "))
+	}
+	if email == nil {
+		t.Fatalf("PocketSphinx heard no email in %q: choose words it hears", strings.Join(heard, " "))
+	}
+	t.Logf("heard phone %q, email %q", strings.Join(phone, " "), strings.Join(email, " "))
 	stored, err := e.db.Transcript(ctx, res.CallID)
 	if err != nil {
 		t.Fatal(err)
@@ -130,23 +149,25 @@ func TestDictatedCardNeverStored(t *testing.T) {
 		t.Fatal("no summary stored")
 	}
 	dump := pgDump(t, e)
-	leaks := cardForms(card)
+	leaks := append(cardForms(card), numberForms(phone)...)
+	leaks = append(leaks, emailForms(email)...)
 	for what, text := range map[string]string{"stored text": stored.Text, "stored summary": stored.Summary.Text, "pg_dump": dump} {
 		for _, re := range leaks {
 			if m := re.FindString(text); m != "" {
-				t.Errorf("%s holds the card heard (%s) as %q", what, strings.Join(card, " "), m)
+				t.Errorf("%s holds what was heard as %q (card %q, phone %q, email %q)", what, m,
+					strings.Join(card, " "), strings.Join(phone, " "), strings.Join(email, " "))
 			}
 		}
 	}
 	for _, s := range stored.Segments {
 		for _, re := range leaks {
 			if m := re.FindString(s.Text); m != "" {
-				t.Errorf("stored segment %q holds the card as %q", s.Text, m)
+				t.Errorf("stored segment %q holds personal data heard as %q", s.Text, m)
 			}
 		}
 	}
-	if stored.Redactions["card"] != 1 {
-		t.Errorf("redactions = %v, want card 1", stored.Redactions)
+	if want := map[string]int{"card": 1, "phone": 1, "email": 1}; !equalCounts(stored.Redactions, want) {
+		t.Errorf("redactions = %v, want %v", stored.Redactions, want)
 	}
 	// The rest of the call is intact: the words PocketSphinx heard outside the card.
 	for _, w := range []string{"morning", "pay", "order", "goodbye"} {
@@ -154,8 +175,13 @@ func TestDictatedCardNeverStored(t *testing.T) {
 			t.Errorf("stored text lost %q, which was heard: %q", w, stored.Text)
 		}
 	}
-	if !strings.Contains(stored.Text, "[CARD]") || !strings.Contains(dump, "[CARD]") || !strings.Contains(dump, "goodbye") {
-		t.Errorf("no [CARD] tag where the card was: %q", stored.Text)
+	for _, tag := range []string{"[CARD]", "[PHONE]", "[EMAIL]"} {
+		if !strings.Contains(stored.Text, tag) || !strings.Contains(dump, tag) {
+			t.Errorf("no %s tag where it was heard: %q", tag, stored.Text)
+		}
+	}
+	if !strings.Contains(dump, "goodbye") && contains(heard, "goodbye") {
+		t.Errorf("pg_dump lost the rest of the call")
 	}
 }
 
@@ -166,6 +192,66 @@ func contains(words []string, w string) bool {
 		}
 	}
 	return false
+}
+
+// spanOf returns the words of the one entity of type typ that the redact package finds
+// in the recognised words, or nil when it finds none (or more than one).
+func spanOf(words []string, typ redact.Type) []string {
+	p := redact.Policy{Types: []redact.Type{typ}}
+	out, counts := redact.New().Text(strings.Join(words, " "), redact.Subject{}, p)
+	if counts[typ] != 1 {
+		return nil
+	}
+	tag := typ.Tag()
+	red := strings.Fields(out)
+	for i, w := range red {
+		if w != tag {
+			continue
+		}
+		// red[:i] are words[:i]; the entity runs up to the word that follows the tag.
+		end := len(words)
+		if i+1 < len(red) {
+			for end = i + 1; end < len(words) && !slices.Equal(words[end:], red[i+1:]); end++ {
+			}
+		}
+		return words[i:end]
+	}
+	return nil
+}
+
+// numberForms are the ways a dictated number could be written down: its words in a row,
+// its digits with or without separators.
+func numberForms(num []string) []*regexp.Regexp {
+	var digits []string
+	for _, w := range num {
+		if d, ok := digitOf[w]; ok {
+			digits = append(digits, string(d))
+		}
+	}
+	return []*regexp.Regexp{
+		regexp.MustCompile(`(?i)\b` + strings.Join(num, `\W+`) + `\b`),
+		regexp.MustCompile(strings.Join(digits, `[\s()-]*`)),
+	}
+}
+
+// emailForms are the ways a dictated email could be written down: its words in a row,
+// and its written form with the spoken "dot" and "at" as "." and "@".
+func emailForms(email []string) []*regexp.Regexp {
+	var written strings.Builder
+	for _, w := range email {
+		switch w {
+		case "dot":
+			written.WriteString(`\s*\.\s*`)
+		case "at":
+			written.WriteString(`\s*@\s*`)
+		default:
+			written.WriteString(regexp.QuoteMeta(w))
+		}
+	}
+	return []*regexp.Regexp{
+		regexp.MustCompile(`(?i)\b` + strings.Join(email, `\W+`) + `\b`),
+		regexp.MustCompile(`(?i)` + written.String()),
+	}
 }
 
 // cardForms are the ways the card could be written down: its words in a row, its digits
