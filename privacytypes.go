@@ -58,6 +58,9 @@ type Organization struct {
 	// RedactionOff lists the redaction types the organization turned off; empty (the
 	// default): every type is redacted.
 	RedactionOff []string
+	// RedactionMask replaces every redacted entity; empty (the default): each entity is
+	// replaced with its type's tag ([CARD], [PHONE], …).
+	RedactionMask string
 }
 
 // Subject is a user as the re-application of the erasure ledger needs them: the id, the

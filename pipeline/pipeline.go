@@ -49,8 +49,9 @@ type Store interface {
 	CompleteCall(ctx context.Context, ownerID uuid.UUID, t callscribe.Transcript) (callscribe.Completion, error)
 	EndCall(ctx context.Context, callID uuid.UUID, status callscribe.CallStatus, code, message string) error
 	ConfirmDeletion(ctx context.Context, callID uuid.UUID, deletedAt, confirmedAt time.Time) (callscribe.Receipt, error)
-	// RedactionOff is the organization's redaction policy: the types it turned off.
-	RedactionOff(ctx context.Context, orgID uuid.UUID) ([]string, error)
+	// RedactionPolicy is the organization's redaction policy: the types it turned off
+	// and its mask (empty: type tags).
+	RedactionPolicy(ctx context.Context, orgID uuid.UUID) (off []string, mask string, err error)
 }
 
 // Streamer is a stage that can be read while it is still being written and can free what
@@ -560,11 +561,11 @@ func firstClassified(errs []error) error {
 // owner's organization's policy with the owner's registered name as the subject, and
 // rebuilds the text from the redacted segments. The transcript records only the counts.
 func (p *Pipeline) redact(ctx context.Context, owner callscribe.User, t callscribe.Transcript) (callscribe.Transcript, error) {
-	off, err := p.cfg.Store.RedactionOff(ctx, owner.OrgID)
+	off, mask, err := p.cfg.Store.RedactionPolicy(ctx, owner.OrgID)
 	if err != nil {
 		return t, err
 	}
-	policy, err := redact.PolicyWithout(off)
+	policy, err := redact.OrganizationPolicy(off, mask)
 	if err != nil {
 		return t, fmt.Errorf("organization %s redaction policy: %w", owner.OrgID, err)
 	}

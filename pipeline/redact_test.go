@@ -116,28 +116,46 @@ func TestRedactionBeforeSummaryAndStore(t *testing.T) {
 
 func TestRedactionPolicyOfTheOrganization(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, callscribe.PurposeTranscription)
-	ctx := callscribe.AsSystem(context.Background())
-	if err := e.db.SetRedactionOff(ctx, e.user.OrgID, []string{"card"}, "test"); err != nil {
-		t.Fatal(err)
-	}
-	wav := speech(t)
-	res, err := e.pipeline(t, piiTranscriber{}, nil).Run(ctx, pipeline.Input{Owner: e.user, Audio: bytes.NewReader(wav), Size: int64(len(wav)), Roles: []string{"client"}})
-	if err != nil {
-		t.Fatalf("Run: %v", err)
-	}
-	stored, err := e.db.Transcript(ctx, res.CallID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got := strings.Join(strings.Fields(stored.Text), " "); !strings.Contains(got, cardWords) {
-		t.Errorf("with card redaction off the card was not kept: %q", got)
-	}
-	if strings.Contains(stored.Text, "nine one six") || !strings.Contains(stored.Text, "[PHONE]") {
-		t.Errorf("the phone was not redacted with only card off: %q", stored.Text)
-	}
-	if want := map[string]int{"phone": 1, "email": 1}; !equalCounts(stored.Redactions, want) {
-		t.Errorf("redactions = %v, want %v", stored.Redactions, want)
+	for _, tt := range []struct {
+		name       string
+		off        []string
+		mask       string
+		keepsCard  bool
+		phoneAs    string
+		redactions map[string]int
+	}{
+		{"card off", []string{"card"}, "", true, "[PHONE]", map[string]int{"phone": 1, "email": 1}},
+		{"fixed mask", nil, "***", false, "***", map[string]int{"card": 1, "phone": 1, "email": 1}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			e := newEnv(t, callscribe.PurposeTranscription)
+			ctx := callscribe.AsSystem(context.Background())
+			if err := e.db.SetRedaction(ctx, e.user.OrgID, tt.off, tt.mask, "test"); err != nil {
+				t.Fatal(err)
+			}
+			wav := speech(t)
+			res, err := e.pipeline(t, piiTranscriber{}, nil).Run(ctx, pipeline.Input{Owner: e.user, Audio: bytes.NewReader(wav), Size: int64(len(wav)), Roles: []string{"client"}})
+			if err != nil {
+				t.Fatalf("Run: %v", err)
+			}
+			stored, err := e.db.Transcript(ctx, res.CallID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := strings.Join(strings.Fields(stored.Text), " "); strings.Contains(got, cardWords) != tt.keepsCard {
+				t.Errorf("card kept = %v, want %v: %q", !tt.keepsCard, tt.keepsCard, got)
+			}
+			if strings.Contains(stored.Text, "nine one six") || !strings.Contains(stored.Text, tt.phoneAs) {
+				t.Errorf("the phone is not replaced with %s: %q", tt.phoneAs, stored.Text)
+			}
+			if tt.mask != "" && strings.Contains(stored.Text, "[") {
+				t.Errorf("a tag is left beside the organization's mask: %q", stored.Text)
+			}
+			if !equalCounts(stored.Redactions, tt.redactions) {
+				t.Errorf("redactions = %v, want %v", stored.Redactions, tt.redactions)
+			}
+		})
 	}
 }
 

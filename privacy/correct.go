@@ -17,7 +17,7 @@ type CorrectionStore interface {
 	// redacted (type name → count) to the transcript's redaction counts.
 	EditSegmentRedacted(ctx context.Context, callID uuid.UUID, ord int, text, speaker *string, actor string, redacted map[string]int) ([]callscribe.Rectification, error)
 	UserByID(ctx context.Context, id uuid.UUID) (callscribe.User, error)
-	RedactionOff(ctx context.Context, orgID uuid.UUID) ([]string, error)
+	RedactionPolicy(ctx context.Context, orgID uuid.UUID) (off []string, mask string, err error)
 	Transcript(ctx context.Context, callID uuid.UUID) (callscribe.Transcript, error)
 	ReplaceSummary(ctx context.Context, callID uuid.UUID, basedOn string, s callscribe.Summary) (bool, error)
 	CallOwner(ctx context.Context, callID uuid.UUID) (owner, org uuid.UUID, err error)
@@ -128,11 +128,11 @@ func (c *Corrections) redact(ctx context.Context, callID uuid.UUID, text string)
 	if err != nil {
 		return "", nil, err
 	}
-	off, err := c.Store.RedactionOff(ctx, org)
+	off, mask, err := c.Store.RedactionPolicy(ctx, org)
 	if err != nil {
 		return "", nil, err
 	}
-	policy, err := redact.PolicyWithout(off)
+	policy, err := redact.OrganizationPolicy(off, mask)
 	if err != nil {
 		return "", nil, fmt.Errorf("organization %s redaction policy: %w", org, err)
 	}

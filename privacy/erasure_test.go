@@ -55,7 +55,7 @@ func storeCall(t *testing.T, db *postgres.DB, u callscribe.User, words []string)
 		t.Fatal(err)
 	}
 	tr := callscribe.Transcript{CallID: id, Engine: "test", Text: strings.Join(words, " "), DurationMS: 5000,
-		Summary: &callscribe.Summary{Engine: "test", Text: "summary " + words[0]}}
+		Summary: &callscribe.Summary{Engine: "test", Text: "summary " + words[0]}, Redactions: map[string]int{"card": 1}}
 	for i, w := range words {
 		tr.Segments = append(tr.Segments, callscribe.Segment{Channel: i % 2, Speaker: []string{"agent", "client"}[i%2],
 			StartMS: int64(i * 1000), EndMS: int64(i*1000 + 900), Text: w, Confidence: 0.9})

@@ -115,6 +115,10 @@ type (
 		CreatedAt time.Time       `json:"created_at"`
 		Segments  []exportSegment `json:"segments"`
 		Summary   *exportSummary  `json:"summary"`
+		// Truncated: the recording was cut short. Redactions: how many entities of each
+		// type were redacted before anything was stored (counts, never values).
+		Truncated  bool           `json:"truncated"`
+		Redactions map[string]int `json:"redactions"`
 	}
 	exportSegment struct {
 		Channel    int     `json:"channel"`
@@ -237,7 +241,11 @@ func (x *Exporter) document(ctx context.Context, userID uuid.UUID) (exportDoc, e
 			ec.Channels = []string{}
 		}
 		if t, err := x.Store.Transcript(ctx, c.ID); err == nil {
-			et := &exportTranscript{Engine: t.Engine, Text: t.Text, CreatedAt: t.CreatedAt.UTC(), Segments: []exportSegment{}}
+			et := &exportTranscript{Engine: t.Engine, Text: t.Text, CreatedAt: t.CreatedAt.UTC(), Segments: []exportSegment{},
+				Truncated: t.Truncated, Redactions: t.Redactions}
+			if et.Redactions == nil {
+				et.Redactions = map[string]int{}
+			}
 			for _, s := range t.Segments {
 				et.Segments = append(et.Segments, exportSegment{Channel: s.Channel, Speaker: s.Speaker, StartMS: s.StartMS,
 					EndMS: s.EndMS, Text: s.Text, Confidence: s.Confidence})

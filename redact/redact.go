@@ -71,10 +71,12 @@ type Policy struct {
 // DefaultPolicy redacts every type and replaces each entity with its type's tag.
 func DefaultPolicy() Policy { return Policy{Types: slices.Clone(Types)} }
 
-// PolicyWithout is DefaultPolicy with the named types turned off (an organisation's
-// stored choice); an unknown name is an error.
-func PolicyWithout(off []string) (Policy, error) {
+// OrganizationPolicy is an organisation's stored choice: DefaultPolicy with the named
+// types turned off (an unknown name is an error) and, when mask is not empty, every
+// entity replaced with mask instead of its type's tag.
+func OrganizationPolicy(off []string, mask string) (Policy, error) {
 	p := DefaultPolicy()
+	p.Mask = mask
 	for _, name := range off {
 		t, err := ParseType(name)
 		if err != nil {

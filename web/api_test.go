@@ -81,8 +81,10 @@ func TestUploadTranscribeEndToEnd(t *testing.T) {
 	}
 
 	txt := h.get("/v1/calls/"+id+"/transcript?format=txt", key)
-	if !regexp.MustCompile(`(?m)\A(\[\d\d:\d\d\.\d\d (operator|customer)\] \S.*\n)+\z`).Match(txt.body) {
-		t.Errorf("txt transcript not one [mm:ss.cc speaker] line per turn:\n%s", txt.body)
+	// The CLI's text form (pipeline.WriteText): one line per turn, then the summary or a
+	// line saying there is none (this owner did not consent to summaries).
+	if !regexp.MustCompile(`(?m)\A(\[\d\d:\d\d\.\d\d (operator|customer)\] \S.*\n)+-- summary: none \(.*\)\n\z`).Match(txt.body) {
+		t.Errorf("txt transcript not one [mm:ss.cc speaker] line per turn, then no summary:\n%s", txt.body)
 	}
 	srt := h.get("/v1/calls/"+id+"/transcript?format=srt", key)
 	if !regexp.MustCompile(`\A1\n\d\d:\d\d:\d\d,\d{3} --> \d\d:\d\d:\d\d,\d{3}\n(operator|customer): \S.*\n\n`).Match(srt.body) {

@@ -85,7 +85,7 @@ var commands = []struct{ name, synopsis string }{
 	{"erasure run", "erasure run --email EMAIL [--org NAME] --request ID"},
 	{"erasure reapply", "erasure reapply"},
 	{"erasure ledger", "erasure ledger"},
-	{"org set", "org set --org NAME [--retention 90d|off] [--redact-off TYPES] [--redact-on TYPES|all]"},
+	{"org set", "org set --org NAME [--retention 90d|off] [--redact-off TYPES] [--redact-on TYPES|all] [--redact-mask TEXT|tags]"},
 	{"org show", "org show [--org NAME]"},
 	{"retention run", "retention run"},
 	{"migrate", "migrate"},

@@ -15,6 +15,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/google/uuid"
 
@@ -195,7 +196,7 @@ func cmdErasure(ctx context.Context, cfg config, args []string, stdout io.Writer
 }
 
 func cmdOrg(ctx context.Context, cfg config, args []string, stdout io.Writer) error {
-	const use = "usage: callscribe org set --org NAME [--retention 90d|off] [--redact-off TYPES] [--redact-on TYPES|all] | org show [--org NAME]"
+	const use = "usage: callscribe org set --org NAME [--retention 90d|off] [--redact-off TYPES] [--redact-on TYPES|all] [--redact-mask TEXT|tags] | org show [--org NAME]"
 	if len(args) == 0 || args[0] != "set" && args[0] != "show" {
 		return usagef(use)
 	}
@@ -204,14 +205,18 @@ func cmdOrg(ctx context.Context, cfg config, args []string, stdout io.Writer) er
 	retention := fs.String("retention", "", "how long transcripts and summaries are kept: 90d, 12w, 720h, or off")
 	redactOff := fs.String("redact-off", "", "redaction types to stop redacting, comma-separated (card,phone,…), or all")
 	redactOn := fs.String("redact-on", "", "redaction types to redact again, comma-separated, or all")
+	redactMask := fs.String("redact-mask", "", "replace every redacted entity with this text (1 to 32 characters, no digits) instead of its type's tag; tags: the tags again")
 	if _, err := parse(fs, args[1:]); err != nil {
 		return err
 	}
 	var d *time.Duration
 	var off, on []string
 	if args[0] == "set" {
-		if *name == "" || *retention == "" && *redactOff == "" && *redactOn == "" {
-			return usagef("org set needs --org and --retention, --redact-off or --redact-on")
+		if *name == "" || *retention == "" && *redactOff == "" && *redactOn == "" && *redactMask == "" {
+			return usagef("org set needs --org and --retention, --redact-off, --redact-on or --redact-mask")
+		}
+		if err := checkMask(*redactMask); err != nil {
+			return err
 		}
 		var err error
 		if *retention != "" {
@@ -242,19 +247,27 @@ func cmdOrg(ctx context.Context, cfg config, args []string, stdout io.Writer) er
 			}
 			o.Retention = d
 		}
-		if *redactOff != "" || *redactOn != "" {
+		if *redactOff != "" || *redactOn != "" || *redactMask != "" {
 			next := slices.DeleteFunc(slices.Clone(o.RedactionOff), func(t string) bool { return slices.Contains(on, t) })
 			for _, t := range off {
 				if !slices.Contains(next, t) {
 					next = append(next, t)
 				}
 			}
-			if err := a.db.SetRedactionOff(ctx, o.ID, next, cliActor); err != nil {
+			mask := o.RedactionMask
+			switch *redactMask {
+			case "":
+			case "tags":
+				mask = ""
+			default:
+				mask = *redactMask
+			}
+			if err := a.db.SetRedaction(ctx, o.ID, next, mask, cliActor); err != nil {
 				return err
 			}
-			o.RedactionOff = next
+			o.RedactionOff, o.RedactionMask = next, mask
 		}
-		fmt.Fprintf(stdout, "%s\tretention %s\t%s\n", o.Name, privacy.FormatRetention(o.Retention), formatRedaction(o.RedactionOff))
+		fmt.Fprintf(stdout, "%s\tretention %s\t%s\n", o.Name, privacy.FormatRetention(o.Retention), formatRedaction(o))
 		return nil
 	}
 	orgs, err := a.db.Organizations(ctx)
@@ -265,7 +278,7 @@ func cmdOrg(ctx context.Context, cfg config, args []string, stdout io.Writer) er
 	for _, o := range orgs {
 		if *name == "" || o.Name == *name {
 			found = true
-			fmt.Fprintf(stdout, "%s\t%s\tretention %s\t%s\n", o.Name, o.ID, privacy.FormatRetention(o.Retention), formatRedaction(o.RedactionOff))
+			fmt.Fprintf(stdout, "%s\t%s\tretention %s\t%s\n", o.Name, o.ID, privacy.FormatRetention(o.Retention), formatRedaction(o))
 		}
 	}
 	if !found && *name != "" {
@@ -299,14 +312,34 @@ func redactionTypes(list string) ([]string, error) {
 }
 
 // formatRedaction says what an organization redacts: "redaction all", or the types off.
-func formatRedaction(off []string) string {
-	if len(off) == 0 {
-		return "redaction all"
-	}
-	if len(off) == len(redact.Types) {
+func formatRedaction(o callscribe.Organization) string {
+	var s string
+	switch off := o.RedactionOff; {
+	case len(off) == 0:
+		s = "redaction all"
+	case len(off) == len(redact.Types):
 		return "redaction off"
+	default:
+		s = "redaction all but " + strings.Join(off, ",")
 	}
-	return "redaction all but " + strings.Join(off, ",")
+	if o.RedactionMask != "" {
+		return s + fmt.Sprintf(", masked %q", o.RedactionMask)
+	}
+	return s + ", tagged"
+}
+
+// checkMask refuses a mask that could not stand in for an entity: empty of text, over
+// 32 characters, or holding digits (a mask of digits would read as a number).
+func checkMask(m string) error {
+	switch {
+	case m == "" || m == "tags":
+		return nil
+	case strings.TrimSpace(m) == "" || utf8.RuneCountInString(m) > 32:
+		return usagef("--redact-mask: want 1 to 32 characters (or tags), got %d", utf8.RuneCountInString(m))
+	case strings.ContainsAny(m, "0123456789"):
+		return usagef("--redact-mask: a mask holds no digits")
+	}
+	return nil
 }
 
 func cmdRetention(ctx context.Context, cfg config, args []string, stdout io.Writer) error {

@@ -39,14 +39,30 @@ func TestOrgRedactionPolicy(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got, err := db.RedactionOff(ctx, o.ID); err != nil || strings.Join(got, ",") != "card,phone" {
-		t.Errorf("stored redaction_off = %v (%v), want card,phone", got, err)
+	if got, mask, err := db.RedactionPolicy(ctx, o.ID); err != nil || strings.Join(got, ",") != "card,phone" || mask != "" {
+		t.Errorf("stored redaction_off = %v, mask %q (%v), want card,phone and no mask", got, mask, err)
 	}
 	if r := runCLI(t, env, "org", "set", "--org", "local", "--redact-off", "cards"); r.code != exitBadInput {
 		t.Errorf("org set --redact-off cards: exit %d, want %d", r.code, exitBadInput)
 	}
 	if out := mustRun(t, env, "org", "set", "--org", "local", "--redact-on", "all"); !strings.Contains(out, "redaction all") || strings.Contains(out, "but") {
 		t.Errorf("org set --redact-on all: %q", out)
+	}
+	// The replacement: a fixed mask instead of the tags, and back; a mask of digits or
+	// too long is refused.
+	if out := mustRun(t, env, "org", "set", "--org", "local", "--redact-mask", "***"); !strings.Contains(out, `redaction all, masked "***"`) {
+		t.Errorf("org set --redact-mask ***: %q", out)
+	}
+	if _, mask, err := db.RedactionPolicy(ctx, o.ID); err != nil || mask != "***" {
+		t.Errorf("stored mask %q (%v), want ***", mask, err)
+	}
+	for _, bad := range []string{"1234", strings.Repeat("x", 33), "  "} {
+		if r := runCLI(t, env, "org", "set", "--org", "local", "--redact-mask", bad); r.code != exitBadInput || !strings.Contains(r.stderr, "--redact-mask") {
+			t.Errorf("org set --redact-mask %q: exit %d %q, want %d naming the flag", bad, r.code, r.stderr, exitBadInput)
+		}
+	}
+	if out := mustRun(t, env, "org", "set", "--org", "local", "--redact-mask", "tags"); !strings.Contains(out, "redaction all, tagged") {
+		t.Errorf("org set --redact-mask tags: %q", out)
 	}
 	rows, err := db.Pool().Query(ctx, `SELECT detail::text FROM audit_log WHERE action = 'organization.set' ORDER BY id`)
 	if err != nil {
@@ -58,7 +74,7 @@ func TestOrgRedactionPolicy(t *testing.T) {
 		rows.Scan(&d)
 		details = append(details, d)
 	}
-	if got := strings.Join(details, " "); len(details) != 2 || !strings.Contains(got, `"redaction_off": ["card", "phone"]`) || !strings.Contains(got, `"redaction_off": []`) {
+	if got := strings.Join(details, " "); len(details) != 4 || !strings.Contains(got, `"redaction_mask": true`) || strings.Contains(got, "***") || !strings.Contains(got, `"redaction_off": ["card", "phone"]`) || !strings.Contains(got, `"redaction_off": []`) {
 		t.Errorf("audit of the two changes: %v", details)
 	}
 }

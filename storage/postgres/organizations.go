@@ -12,12 +12,12 @@ import (
 	"callscribe"
 )
 
-const orgColumns = `id, name, extract(epoch FROM retention)::bigint, redaction_off`
+const orgColumns = `id, name, extract(epoch FROM retention)::bigint, redaction_off, redaction_mask`
 
 func scanOrg(row pgx.Row) (callscribe.Organization, error) {
 	var o callscribe.Organization
 	var secs *int64
-	if err := row.Scan(&o.ID, &o.Name, &secs, &o.RedactionOff); err != nil {
+	if err := row.Scan(&o.ID, &o.Name, &secs, &o.RedactionOff, &o.RedactionMask); err != nil {
 		return o, err
 	}
 	if secs != nil {
@@ -101,27 +101,28 @@ func (db *DB) OrganizationID(ctx context.Context, name string) (uuid.UUID, error
 	return o.ID, err
 }
 
-// RedactionOff returns the redaction types the organization turned off (empty: none).
-func (db *DB) RedactionOff(ctx context.Context, orgID uuid.UUID) ([]string, error) {
-	var off []string
-	err := db.pool.QueryRow(ctx, `SELECT redaction_off FROM organizations WHERE id = $1`, orgID).Scan(&off)
+// RedactionPolicy returns the organization's redaction policy: the types it turned off
+// (empty: none) and its mask (empty: type tags).
+func (db *DB) RedactionPolicy(ctx context.Context, orgID uuid.UUID) (off []string, mask string, err error) {
+	err = db.pool.QueryRow(ctx, `SELECT redaction_off, redaction_mask FROM organizations WHERE id = $1`, orgID).Scan(&off, &mask)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, callscribe.Errorf(callscribe.ENOTFOUND, "no organization %s", orgID)
+		return nil, "", callscribe.Errorf(callscribe.ENOTFOUND, "no organization %s", orgID)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("read redaction policy: %w", err)
+		return nil, "", fmt.Errorf("read redaction policy: %w", err)
 	}
-	return off, nil
+	return off, mask, nil
 }
 
-// SetRedactionOff sets the redaction types the organization turns off (empty: every type
-// is redacted) and audits it, naming the types only.
-func (db *DB) SetRedactionOff(ctx context.Context, orgID uuid.UUID, off []string, actor string) error {
+// SetRedaction sets the redaction types the organization turns off (empty: every type
+// is redacted) and its mask (empty: type tags), and audits it, naming the types and
+// whether a mask is set, never the mask's text.
+func (db *DB) SetRedaction(ctx context.Context, orgID uuid.UUID, off []string, mask, actor string) error {
 	if off == nil {
 		off = []string{}
 	}
 	err := db.inTx(ctx, func(tx pgx.Tx) error {
-		tag, err := tx.Exec(ctx, `UPDATE organizations SET redaction_off = $2 WHERE id = $1`, orgID, off)
+		tag, err := tx.Exec(ctx, `UPDATE organizations SET redaction_off = $2, redaction_mask = $3 WHERE id = $1`, orgID, off, mask)
 		if err != nil {
 			return err
 		}
@@ -129,7 +130,7 @@ func (db *DB) SetRedactionOff(ctx context.Context, orgID uuid.UUID, off []string
 			return callscribe.Errorf(callscribe.ENOTFOUND, "no organization %s", orgID)
 		}
 		return insertAudit(ctx, tx, callscribe.AuditEntry{Actor: actor, Action: "organization.set",
-			ObjectType: "organization", ObjectID: orgID.String(), OrgID: orgID, Detail: map[string]any{"redaction_off": off}})
+			ObjectType: "organization", ObjectID: orgID.String(), OrgID: orgID, Detail: map[string]any{"redaction_off": off, "redaction_mask": mask != ""}})
 	})
 	if err != nil {
 		return fmt.Errorf("set redaction policy: %w", err)
