@@ -267,9 +267,9 @@ func hasInfoFrame(t testing.TB, path string) bool {
 // on such input with an index out of range), side information and main data of random
 // bytes, a header followed by noise. libmpg123 gets every one of them; nothing may panic
 // or crash, an error must be EUNREADABLE, and no more audio may come out than the frames
-// could hold.
+// could hold. Not parallel: it counts the process's open libmpg123 handles, which
+// parallel tests change.
 func TestMP3Hostile(t *testing.T) {
-	t.Parallel()
 	rng := rand.New(rand.NewPCG(72, 72))
 	noise := func(n int) []byte {
 		b := make([]byte, n)
@@ -383,8 +383,8 @@ func TestMP3StreamChanges(t *testing.T) {
 
 // TestMP3FreesDecoder: libmpg123's handle is freed at the end of the stream, on an error,
 // on Close, and by the garbage collector when a decoder is dropped half read.
+// Not parallel: it counts the process's open libmpg123 handles, which parallel tests change.
 func TestMP3FreesDecoder(t *testing.T) {
-	t.Parallel()
 	b := makeMP3(t, "8000", "1")
 	open := func() *Decoder {
 		d, err := Open(bytes.NewReader(b))
