@@ -21,7 +21,7 @@ var reserved = map[string]bool{"yandex": true, "vk": true}
 const (
 	EnvTimeout       = "CALLSCRIBE_OAUTH_TIMEOUT"  // one HTTP call to a provider; default 10s
 	EnvOIDCProviders = "CALLSCRIBE_OIDC_PROVIDERS" // comma-separated names of OIDC providers
-	// CALLSCRIBE_OIDC_<NAME>_ISSUER, _CLIENT_ID, _CLIENT_SECRET[_FILE], _DISCOVERY_URL, _SCOPES
+	// CALLSCRIBE_OIDC_<NAME>_ISSUER, _CLIENT_ID, _CLIENT_SECRET[_FILE], _DISCOVERY_URL, _SCOPES, _DISPLAY_NAME
 	// CALLSCRIBE_YANDEX_CLIENT_ID, _CLIENT_SECRET[_FILE], _AUTH_URL, _TOKEN_URL, _USERINFO_URL, _SCOPES
 	// CALLSCRIBE_VK_CLIENT_ID, _AUTH_URL, _TOKEN_URL, _USERINFO_URL, _SCOPES
 )
@@ -89,6 +89,7 @@ func FromEnv(getenv func(string) string, opts ...Option) ([]Provider, error) {
 			ClientID:     env(prefix + "_CLIENT_ID"),
 			DiscoveryURL: env(prefix + "_DISCOVERY_URL"),
 			Scopes:       scopes(env(prefix + "_SCOPES")),
+			DisplayName:  env(prefix + "_DISPLAY_NAME"),
 		}
 		if cfg.Issuer == "" {
 			return nil, fmt.Errorf("%s_ISSUER is required: %s lists %q", prefix, EnvOIDCProviders, name)

@@ -107,6 +107,7 @@ func TestFromEnvSettingsReachTheProviders(t *testing.T) {
 		"CALLSCRIBE_OIDC_KC_ISSUER":            "https://sso.example.ru/realms/main",
 		"CALLSCRIBE_OIDC_KC_CLIENT_ID":         "callscribe",
 		"CALLSCRIBE_OIDC_KC_CLIENT_SECRET":     "kc-secret",
+		"CALLSCRIBE_OIDC_KC_DISPLAY_NAME":      "Корпоративный вход",
 	}
 	ps, err := FromEnv(func(k string) string { return env[k] })
 	if err != nil {
@@ -128,6 +129,13 @@ func TestFromEnvSettingsReachTheProviders(t *testing.T) {
 	}
 	if !strings.HasPrefix(u, "https://vk-proxy.internal/authorize?") || !strings.Contains(u, "scope=vkid.personal_info&") {
 		t.Errorf("vk authorization URL %q does not use the configured URL and scope", u)
+	}
+	var shown []string
+	for _, p := range ps {
+		shown = append(shown, DisplayName(p))
+	}
+	if got := strings.Join(shown, ","); got != "Yandex ID,VK ID,Корпоративный вход" {
+		t.Errorf("display names %q", got)
 	}
 	if kc.cfg.ClientSecret != "kc-secret" || kc.cfg.DiscoveryURL != "https://sso.example.ru/realms/main/.well-known/openid-configuration" {
 		t.Errorf("oidc config %+v", kc.cfg)

@@ -56,6 +56,15 @@ type Provider interface {
 	Finish(ctx context.Context, st Pending, redirectURL string, q url.Values) (Identity, error)
 }
 
+// DisplayName is what a sign-in button calls p: its DisplayName method's answer when it
+// has one (every provider of this package has), else its Name.
+func DisplayName(p Provider) string {
+	if d, ok := p.(interface{ DisplayName() string }); ok {
+		return d.DisplayName()
+	}
+	return p.Name()
+}
+
 // Pending is what Begin hands out and Finish needs back: each one random, 256 bits,
 // single-use. The caller keeps it server-side and drops it at the callback whatever
 // Finish answers.
@@ -208,6 +217,9 @@ func (b *base) callError(what string, err error) error {
 // errTooLarge is a provider's answer longer than maxBody.
 var errTooLarge = fmt.Errorf("answer larger than %d bytes", maxBody)
 
+// errNotJSON is a 200 answer of another media type (an HTML page, a signed JWT).
+var errNotJSON = errors.New("not JSON")
+
 // doJSON sends req with the per-call deadline and decodes a 200 JSON answer of at most
 // maxBody bytes into v. A non-200 answer is an *httpStatusError (the body is not kept:
 // it may repeat the token).
@@ -234,7 +246,7 @@ func (b *base) doJSON(ctx context.Context, req *http.Request, v any) error {
 		return errTooLarge
 	}
 	if mt, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type")); mt != "" && mt != "application/json" && !strings.HasSuffix(mt, "+json") {
-		return fmt.Errorf("answer is %s, not JSON", mt)
+		return fmt.Errorf("answer is %s: %w", mt, errNotJSON)
 	}
 	if err := json.Unmarshal(body, v); err != nil {
 		return fmt.Errorf("malformed JSON: %w", err)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/subtle"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -27,6 +28,9 @@ type OIDCConfig struct {
 	DiscoveryURL string
 	// Scopes asked for; default openid email profile.
 	Scopes []string
+	// DisplayName is what a sign-in button calls the provider (a brand, not translated);
+	// default Name.
+	DisplayName string
 }
 
 // OIDC signs in with an OpenID Connect provider found by discovery (go-oidc): PKCE S256,
@@ -70,6 +74,14 @@ func NewOIDC(cfg OIDCConfig, opts ...Option) (*OIDC, error) {
 
 // Name is the configured name.
 func (p *OIDC) Name() string { return p.cfg.Name }
+
+// DisplayName is the configured display name, or Name.
+func (p *OIDC) DisplayName() string {
+	if p.cfg.DisplayName != "" {
+		return p.cfg.DisplayName
+	}
+	return p.cfg.Name
+}
 
 // discovery is what we read of the discovery document.
 type discovery struct {
@@ -238,6 +250,11 @@ func (p *OIDC) fillFromUserInfo(ctx context.Context, endpoint, accessToken strin
 	req.Header.Set("Accept", "application/json")
 	var c oidcClaims
 	if err := p.doJSON(ctx, req, &c); err != nil {
+		if errors.Is(err, errNotJSON) {
+			// A signed (application/jwt) user-info answer is not read: what the verified
+			// ID token said is the identity, without the names it left out.
+			return nil
+		}
 		return p.userInfoError(err)
 	}
 	if c.Subject != id.Subject {

@@ -199,6 +199,11 @@ func TestVKChecks(t *testing.T) {
 		{name: "callback without device_id", query: func(q url.Values) { q.Del("device_id") }, want: "without a device_id"},
 		{name: "token answer repeats another state", setup: func(f *fakeProvider) { f.tokenStateOff = "someone-elses-state" }, want: "another sign-in (state)"},
 		{name: "token answer names another user", setup: func(f *fakeProvider) { f.tokenUserIDOff = "999" }, want: "two different users"},
+		{name: "token endpoint error with HTTP 200", setup: func(f *fakeProvider) {
+			f.set("/oauth2/auth", func(w http.ResponseWriter, r *http.Request) {
+				oauthError(w, http.StatusOK, "invalid_grant", "code is expired")
+			})
+		}, want: "refused the sign-in code (invalid_grant)"},
 		{name: "user info error with HTTP 200", setup: func(f *fakeProvider) {
 			f.set("/oauth2/user_info", func(w http.ResponseWriter, r *http.Request) {
 				w.Header().Set("Content-Type", "application/json")

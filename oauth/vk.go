@@ -49,6 +49,9 @@ func NewVK(cfg EndpointConfig, opts ...Option) (*VK, error) {
 // Name is "vk".
 func (p *VK) Name() string { return "vk" }
 
+// DisplayName is the provider's brand, "VK ID".
+func (p *VK) DisplayName() string { return "VK ID" }
+
 func (p *VK) oauth2Config(redirectURL string) *oauth2.Config {
 	return &oauth2.Config{
 		ClientID: p.cfg.ClientID,

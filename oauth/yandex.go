@@ -77,6 +77,9 @@ func NewYandex(cfg EndpointConfig, opts ...Option) (*Yandex, error) {
 // Name is "yandex".
 func (p *Yandex) Name() string { return "yandex" }
 
+// DisplayName is the provider's brand, "Yandex ID".
+func (p *Yandex) DisplayName() string { return "Yandex ID" }
+
 func (p *Yandex) oauth2Config(redirectURL string) *oauth2.Config {
 	return &oauth2.Config{
 		ClientID:     p.cfg.ClientID,
