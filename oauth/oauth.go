@@ -66,8 +66,12 @@ func DisplayName(p Provider) string {
 }
 
 // Pending is what Begin hands out and Finish needs back: each one random, 256 bits,
-// single-use. The caller keeps it server-side and drops it at the callback whatever
-// Finish answers.
+// single-use. The caller keeps it server-side, bound to the browser that began the
+// sign-in (a short-lived opaque cookie naming the server-side row, say), for a few
+// minutes at most (VK ID's codes live 10), and drops it at the callback whatever Finish
+// answers. Looking it up by the callback's state alone would let someone else's
+// callback link sign this browser in as them (login CSRF): the state check then proves
+// nothing.
 type Pending struct {
 	State    string // sent to the provider, must come back in the callback
 	Nonce    string // OIDC: must come back inside the signed ID token

@@ -130,11 +130,25 @@ func (p *OIDC) discover(ctx context.Context) (*oidc.Provider, *oidc.IDTokenVerif
 		TokenURL:    d.TokenURL,
 		UserInfoURL: d.UserInfoURL,
 		JWKSURL:     d.JWKSURL,
-		Algorithms:  d.Algorithms,
+		Algorithms:  asymmetric(d.Algorithms),
 	}).NewProvider(kctx)
 	p.provider = provider
 	p.verifier = provider.Verifier(&oidc.Config{ClientID: p.cfg.ClientID, Now: p.now})
 	return p.provider, p.verifier, nil
+}
+
+// asymmetric keeps the signature algorithms go-oidc verifies with the provider's
+// published keys (as its own discovery does): never "none", never an HMAC keyed with
+// something public. Empty: go-oidc's default, RS256.
+func asymmetric(algs []string) []string {
+	var out []string
+	for _, a := range algs {
+		switch a {
+		case oidc.RS256, oidc.RS384, oidc.RS512, oidc.ES256, oidc.ES384, oidc.ES512, oidc.PS256, oidc.PS384, oidc.PS512, oidc.EdDSA:
+			out = append(out, a)
+		}
+	}
+	return out
 }
 
 // clientWithTimeout is the client with a timeout for calls made without our deadline.

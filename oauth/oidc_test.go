@@ -69,6 +69,7 @@ type oidcFixture struct {
 	p        *OIDC
 	forge    func(claims map[string]any)
 	resign   bool
+	unsigned bool             // forge an alg "none" token
 	userinfo http.HandlerFunc // replaces the user-info endpoint
 }
 
@@ -137,6 +138,11 @@ func (f *oidcFixture) forgeToken(t *testing.T, raw string) string {
 		return raw
 	}
 	f.forge(claims)
+	if f.unsigned {
+		b, _ := json.Marshal(claims)
+		return base64.RawURLEncoding.EncodeToString([]byte(`{"alg":"none","typ":"JWT"}`)) + "." +
+			base64.RawURLEncoding.EncodeToString(b) + "."
+	}
 	if !f.resign {
 		b, _ := json.Marshal(claims)
 		return parts[0] + "." + base64.RawURLEncoding.EncodeToString(b) + "." + parts[2]
@@ -294,12 +300,14 @@ func TestOIDCNonce(t *testing.T) {
 func TestOIDCIDTokenVerified(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
-		name   string
-		forge  func(map[string]any)
-		resign bool
-		clock  time.Duration // our clock ahead of the server's
-		want   string
+		name     string
+		forge    func(map[string]any)
+		resign   bool
+		unsigned bool
+		clock    time.Duration // our clock ahead of the server's
+		want     string
 	}{
+		{name: "unsigned (alg none)", unsigned: true, forge: func(map[string]any) {}, want: "does not verify"},
 		{name: "claims changed under the signature", forge: func(c map[string]any) { c["sub"] = "someone-else" }, want: "does not verify"},
 		{name: "another audience", resign: true, forge: func(c map[string]any) { c["aud"] = []string{"another-client"} }, want: "does not verify"},
 		{name: "another issuer", resign: true, forge: func(c map[string]any) { c["iss"] = "http://127.0.0.1:1/oidc" }, want: "does not verify"},
@@ -310,7 +318,7 @@ func TestOIDCIDTokenVerified(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			clock := func() time.Time { return time.Now().Add(tt.clock) }
-			f := newOIDCFixture(t, &oidcFixture{forge: tt.forge, resign: tt.resign}, WithClock(clock))
+			f := newOIDCFixture(t, &oidcFixture{forge: tt.forge, resign: tt.resign, unsigned: tt.unsigned}, WithClock(clock))
 			ctx := context.Background()
 			authURL, st, err := f.p.Begin(ctx, callbackURL)
 			if err != nil {
@@ -475,5 +483,13 @@ func TestOIDCClaims(t *testing.T) {
 				t.Errorf("identity %+v, want %+v", id, tt.want)
 			}
 		})
+	}
+}
+
+func TestAsymmetricAlgorithmsOnly(t *testing.T) {
+	t.Parallel()
+	got := asymmetric([]string{"none", "HS256", "RS256", "ES256", "HS512", "EdDSA"})
+	if strings.Join(got, ",") != "RS256,ES256,EdDSA" {
+		t.Errorf("asymmetric kept %q, want RS256,ES256,EdDSA", got)
 	}
 }
