@@ -64,7 +64,7 @@ var commands = []struct{ name, synopsis string }{
 	{"consent grant", "consent grant --email EMAIL [--org NAME] --purpose transcription[,summarization,notifications,crm_export] [--policy-version V]"},
 	{"consent withdraw", "consent withdraw --email EMAIL [--org NAME] --purpose transcription[,summarization,notifications,crm_export]"},
 	{"consent show", "consent show --email EMAIL [--org NAME]"},
-	{"requests add", "requests add --kind access|rectification|blocking|erasure|withdrawal --email EMAIL [--org NAME] [--received YYYY-MM-DD] [--notes TEXT]"},
+	{"requests add", "requests add --kind access|rectification|blocking|erasure|withdrawal|claim --email EMAIL [--org NAME] [--received YYYY-MM-DD] [--notes TEXT]"},
 	{"requests list", "requests list [--due-within 3d] [--overdue] [--status S] [--json]"},
 	{"requests show", "requests show ID"},
 	{"requests start", "requests start ID"},
