@@ -19,6 +19,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"mime"
@@ -531,8 +532,8 @@ func readParams(r *http.Request) (map[string]string, map[string]file, error) {
 		mr := multipart.NewReader(r.Body, ctParams["boundary"])
 		for {
 			part, err := mr.NextPart()
-			if err == io.EOF {
-				break
+			if errors.Is(err, io.EOF) {
+				break // the end, or an empty body (a method without parameters)
 			}
 			if err != nil {
 				return nil, nil, err
