@@ -243,5 +243,3 @@ func (h *harness) scanCount(needles []string) int {
 	h.t.Helper()
 	return len(pgtestScan(h.t, h.url, needles))
 }
-
-

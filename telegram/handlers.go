@@ -317,4 +317,3 @@ func (b *Bot) withdraw(s *session, p callscribe.Purpose) {
 	b.log.Info("telegram: consent withdrawn", "user_id", s.link.UserID, "purpose", string(p))
 	b.say(s, text, nil)
 }
-

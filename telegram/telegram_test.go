@@ -567,4 +567,6 @@ func asRetry(err error, target **telegram.RetryAfterError) bool {
 	return ok
 }
 
-func pgtestScan(t *testing.T, url string, needles []string) []string { return pgtest.Scan(t, url, needles) }
+func pgtestScan(t *testing.T, url string, needles []string) []string {
+	return pgtest.Scan(t, url, needles)
+}
