@@ -61,6 +61,7 @@ var commands = []struct{ name, synopsis string }{
 	{"users edit", "users edit EMAIL [--org NAME] [--email NEW] [--phone PHONE] [--surname S] [--first-name F] [--patronymic P]"},
 	{"users block", "users block EMAIL [--org NAME]"},
 	{"users unblock", "users unblock EMAIL [--org NAME]"},
+	{"users link-telegram", "users link-telegram EMAIL [--org NAME]    (prints the deep link that links a Telegram chat)"},
 	{"consent grant", "consent grant --email EMAIL [--org NAME] --purpose transcription[,summarization,notifications,crm_export] [--policy-version V]"},
 	{"consent withdraw", "consent withdraw --email EMAIL [--org NAME] --purpose transcription[,summarization,notifications,crm_export]"},
 	{"consent show", "consent show --email EMAIL [--org NAME]"},
