@@ -127,6 +127,9 @@ type Bot struct {
 // New connects to the Bot API (getMe: the token is checked and the bot's username
 // learnt for deep links).
 func New(ctx context.Context, cfg Config) (*Bot, error) {
+	if cfg.Store == nil || cfg.Consents == nil || cfg.Requests == nil {
+		return nil, errors.New("telegram: the bot needs a store, the consents and the requests")
+	}
 	if cfg.APIURL == "" {
 		cfg.APIURL = DefaultAPIURL
 	}
