@@ -75,6 +75,9 @@ func newHarness(t *testing.T, tune func(*telegram.Config)) *harness {
 		Requests:    &privacy.Requests{Store: db},
 		Discarder:   h.disc,
 		PollTimeout: 2 * time.Second,
+		// A tenth of Telegram's per-chat gap keeps the conversations quick; TestSend and
+		// TestLimiterDefaults check the default, TestFloodOfUpdates tuned limits.
+		PerChat: 100 * time.Millisecond,
 	}
 	if tune != nil {
 		tune(&cfg)
@@ -524,7 +527,7 @@ func TestStopUnlinks(t *testing.T) {
 
 func TestSend(t *testing.T) {
 	t.Parallel()
-	h := newHarness(t, nil)
+	h := newHarness(t, func(c *telegram.Config) { c.PerChat = telegram.DefaultPerChat })
 	u := h.user("hana@example.ru", "ru")
 	other := h.user("ivan@example.ru", "ru")
 	tg := telegramtest.User(7701, "", "ru")
