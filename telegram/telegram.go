@@ -64,6 +64,10 @@ const (
 // ErrNotLinked is Send's answer for a user with no linked chat.
 var ErrNotLinked = errors.New("telegram: the user has no linked chat")
 
+// ErrBlockedByUser is Send's answer when Telegram refuses with 403: the user blocked the
+// bot (or deleted the chat); trying again will not help until they start it again.
+var ErrBlockedByUser = errors.New("telegram: the user blocked the bot")
+
 // RetryAfterError is Send's answer when Telegram says too many requests: try again after
 // After (the notices' job snoozes that long).
 type RetryAfterError struct{ After time.Duration }
@@ -254,6 +258,12 @@ func QRCode(link string, size int) ([]byte, error) {
 	return qrcode.Encode(link, qrcode.Medium, size)
 }
 
+// Link is the user's link, for the profile page to show (the username, when shown);
+// ENOTFOUND when the user has none.
+func (b *Bot) Link(ctx context.Context, userID uuid.UUID) (callscribe.TelegramLink, error) {
+	return b.cfg.Store.TelegramLink(ctx, userID)
+}
+
 // Unlink forgets the user's Telegram link (id and username), audited; false when there
 // was none. The profile page calls it; /stop in the chat does the same.
 func (b *Bot) Unlink(ctx context.Context, userID uuid.UUID) (bool, error) {
@@ -280,7 +290,8 @@ type Document struct {
 }
 
 // Send sends text (and doc, when given) to the user's linked chat, within the rate
-// limits: ErrNotLinked without a link, *RetryAfterError when Telegram answers 429.
+// limits: ErrNotLinked without a link, *RetryAfterError when Telegram answers 429,
+// ErrBlockedByUser when it answers 403.
 // A caption longer than Telegram allows goes as a message before the document.
 func (b *Bot) Send(ctx context.Context, userID uuid.UUID, text string, doc *Document) error {
 	link, err := b.cfg.Store.TelegramLink(ctx, userID)
@@ -325,6 +336,8 @@ func sendError(err error) error {
 		return nil
 	case errors.As(err, &tm):
 		return &RetryAfterError{After: time.Duration(max(tm.RetryAfter, 1)) * time.Second}
+	case errors.Is(err, tgbot.ErrorForbidden):
+		return ErrBlockedByUser
 	}
 	return callscribe.Wrap(callscribe.EUNAVAILABLE, err, "telegram: send failed (%s)", errorKind(err))
 }

@@ -560,6 +560,13 @@ func TestSend(t *testing.T) {
 	if !asRetry(err, &ra) || ra.After != 7*time.Second {
 		t.Errorf("Send on 429: %v, want RetryAfterError{7s}", err)
 	}
+	h.fake.FailNextWith("sendMessage", 1, 403, "Forbidden: bot was blocked by the user")
+	if err := h.bot.Send(ctx, u.ID, "again", nil); err != telegram.ErrBlockedByUser {
+		t.Errorf("Send on 403: %v, want ErrBlockedByUser", err)
+	}
+	if link, err := h.bot.Link(ctx, u.ID); err != nil || link.TelegramUserID != tg.ID {
+		t.Errorf("Link: %+v, %v", link, err)
+	}
 }
 
 func asRetry(err error, target **telegram.RetryAfterError) bool {

@@ -107,7 +107,7 @@ type Server struct {
 	nextCB    int
 	sent      []Sent
 	calls     []Call
-	fails     map[string][]int // method → retry_after of each 429 still to answer
+	fails     map[string][]failure // method → the failures still to answer, in order
 	webhook   string
 	secret    string
 	hookCodes []int // status of each webhook delivery, in order
@@ -123,7 +123,7 @@ func New(tb interface{ Cleanup(func()) }) *Server {
 
 // NewServer starts a fake that accepts token. Close it when done.
 func NewServer(token string) *Server {
-	s := &Server{token: token, cond: make(chan struct{}), nextID: 1, nextMsg: 1, fails: map[string][]int{},
+	s := &Server{token: token, cond: make(chan struct{}), nextID: 1, nextMsg: 1, fails: map[string][]failure{},
 		client: &http.Client{Timeout: 10 * time.Second}}
 	s.srv = httptest.NewServer(http.HandlerFunc(s.serve))
 	s.URL = s.srv.URL
@@ -136,13 +136,31 @@ func (s *Server) Close() { s.srv.Close() }
 // Token is the token the fake accepts.
 func (s *Server) Token() string { return s.token }
 
+// failure is an error answer the fake was told to give.
+type failure struct {
+	code        int
+	description string
+	retryAfter  int
+}
+
 // FailNext makes the next n calls of method answer 429 Too Many Requests with
 // parameters.retry_after = retryAfter seconds.
 func (s *Server) FailNext(method string, n, retryAfter int) {
+	s.failNext(method, n, failure{code: http.StatusTooManyRequests,
+		description: fmt.Sprintf("Too Many Requests: retry after %d", retryAfter), retryAfter: retryAfter})
+}
+
+// FailNextWith makes the next n calls of method answer the error code with the
+// description, e.g. 403 "Forbidden: bot was blocked by the user".
+func (s *Server) FailNextWith(method string, n, code int, description string) {
+	s.failNext(method, n, failure{code: code, description: description})
+}
+
+func (s *Server) failNext(method string, n int, f failure) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for range n {
-		s.fails[method] = append(s.fails[method], retryAfter)
+		s.fails[method] = append(s.fails[method], f)
 	}
 }
 
@@ -329,12 +347,14 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	s.calls = append(s.calls, Call{Method: method, Params: params, At: now})
 	if q := s.fails[method]; len(q) > 0 {
-		after := q[0]
+		f := q[0]
 		s.fails[method] = q[1:]
 		s.mu.Unlock()
-		write(w, http.StatusTooManyRequests, reply{OK: false, ErrorCode: http.StatusTooManyRequests,
-			Description: fmt.Sprintf("Too Many Requests: retry after %d", after),
-			Parameters:  &map[string]int{"retry_after": after}})
+		r := reply{OK: false, ErrorCode: f.code, Description: f.description}
+		if f.retryAfter > 0 {
+			r.Parameters = &map[string]int{"retry_after": f.retryAfter}
+		}
+		write(w, f.code, r)
 		return
 	}
 	s.mu.Unlock()
