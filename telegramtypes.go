@@ -16,6 +16,3 @@ type TelegramLink struct {
 	Username       string // empty: not shown
 	LinkedAt       time.Time
 }
-
-// Languages the service speaks to a user in; the first is the default.
-var Languages = []string{"ru", "en"}
