@@ -6,7 +6,8 @@ import (
 	"github.com/google/uuid"
 )
 
-// RequestKind is what a data subject asked for (152-FZ art. 14, 20, 21).
+// RequestKind is what a data subject asked for (152-FZ art. 14, 20, 21), or a pre-trial
+// claim under the user agreement.
 type RequestKind string
 
 const (
@@ -15,10 +16,11 @@ const (
 	RequestBlocking      RequestKind = "blocking"      // keep their data but stop using it
 	RequestErasure       RequestKind = "erasure"       // destroy their data
 	RequestWithdrawal    RequestKind = "withdrawal"    // withdraw every consent
+	RequestClaim         RequestKind = "claim"         // a pre-trial claim: answered in writing, 14 business days, no extension
 )
 
 // RequestKinds lists every kind, in a stable order.
-var RequestKinds = []RequestKind{RequestAccess, RequestRectification, RequestBlocking, RequestErasure, RequestWithdrawal}
+var RequestKinds = []RequestKind{RequestAccess, RequestRectification, RequestBlocking, RequestErasure, RequestWithdrawal, RequestClaim}
 
 // ParseRequestKind checks that s names a known kind.
 func ParseRequestKind(s string) (RequestKind, error) {
@@ -27,7 +29,7 @@ func ParseRequestKind(s string) (RequestKind, error) {
 			return k, nil
 		}
 	}
-	return "", Errorf(EINVALID, "unknown request kind %q (known: access, rectification, blocking, erasure, withdrawal)", s)
+	return "", Errorf(EINVALID, "unknown request kind %q (known: access, rectification, blocking, erasure, withdrawal, claim)", s)
 }
 
 // RequestStatus is where a request is: received → in_progress → completed | rejected.

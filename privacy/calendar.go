@@ -24,6 +24,19 @@ const (
 	ExtensionBusinessDays = 5
 )
 
+// ClaimTermBusinessDays is how long the answer to a pre-trial claim may take (the user
+// agreement, clause 6.1), on the same production calendar. A claim's term has no
+// extension: neither the agreement nor the law gives one.
+const ClaimTermBusinessDays = 14
+
+// TermOf is the business days a request of kind k may take.
+func TermOf(k callscribe.RequestKind) int {
+	if k == callscribe.RequestClaim {
+		return ClaimTermBusinessDays
+	}
+	return TermBusinessDays
+}
+
 //go:embed calendar_ru.txt
 var calendarRU string
 
@@ -169,6 +182,12 @@ func (c *Calendar) AddBusinessDaysTo(d callscribe.Date, n int) callscribe.Date {
 // business day after the day it was received on, in Moscow.
 func (c *Calendar) DueDate(received time.Time) callscribe.Date {
 	return callscribe.DateOf(c.AddBusinessDays(received, TermBusinessDays))
+}
+
+// DueDateOf is the day the answer to a request of kind k received at received is due:
+// the TermOf(k)-th business day after the day it was received on, in Moscow.
+func (c *Calendar) DueDateOf(k callscribe.RequestKind, received time.Time) callscribe.Date {
+	return callscribe.DateOf(c.AddBusinessDays(received, TermOf(k)))
 }
 
 func weekend(d callscribe.Date) bool {

@@ -39,7 +39,8 @@ type RequestTx = interface {
 
 // Requests keeps data-subject requests and their clock: each is due on the tenth
 // business day after it was received (Moscow), extendable once by at most five business
-// days with a recorded reason and notice. Completing a request does what it asked, in
+// days with a recorded reason and notice; a claim is due on the fourteenth, with no
+// extension. Completing a request does what it asked, in
 // the transaction that completes it: blocking blocks the subject, withdrawal withdraws
 // every consent, erasure marks the subject erased and enqueues their purge.
 //
@@ -98,7 +99,7 @@ func (q *Requests) Add(ctx context.Context, n NewRequest) (callscribe.Request, e
 	}
 	r := callscribe.Request{
 		OrgID: n.OrgID, UserID: n.UserID, Kind: n.Kind, Status: callscribe.RequestReceived,
-		ReceivedAt: n.ReceivedAt, DueAt: q.calendar().DueDate(n.ReceivedAt), Notes: n.Notes,
+		ReceivedAt: n.ReceivedAt, DueAt: q.calendar().DueDateOf(n.Kind, n.ReceivedAt), Notes: n.Notes,
 	}
 	return inUTC(q.Store.CreateRequest(ctx, r, callscribe.RequestEvent{
 		Action: "received", Status: r.Status, Actor: n.Actor, At: now,
@@ -218,6 +219,8 @@ func (q *Requests) Extend(ctx context.Context, id uuid.UUID, e Extension) (calls
 		switch {
 		case !r.Status.Open():
 			return r, callscribe.RequestEvent{}, callscribe.Errorf(callscribe.ECONFLICT, "request %s is %s; only an open request can be extended", id, r.Status)
+		case r.Kind == callscribe.RequestClaim:
+			return r, callscribe.RequestEvent{}, callscribe.Errorf(callscribe.ECONFLICT, "request %s is a claim: its term of %d business days cannot be extended (the law gives no extension for claims)", id, ClaimTermBusinessDays)
 		case r.ExtendedDueAt != nil:
 			return r, callscribe.RequestEvent{}, callscribe.Errorf(callscribe.ECONFLICT, "request %s was extended already (to %s); a term is extended once", id, *r.ExtendedDueAt)
 		case r.DueAt.Before(today):

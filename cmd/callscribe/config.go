@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -18,6 +19,7 @@ import (
 	"callscribe/pipeline"
 	"callscribe/privacy"
 	"callscribe/privacy/residency"
+	"callscribe/telegram"
 	"callscribe/web"
 )
 
@@ -47,6 +49,7 @@ type config struct {
 	ledgerKey      string       // empty: the embedded default generates one into dataDir/ledger.key
 	ledgerFile     string       // the erasure ledger's copy outside the database
 	retentionEvery time.Duration
+	telegram       telegramConfig
 
 	// settings are the effective values, in the options' order, for `callscribe config`.
 	settings []setting
@@ -55,6 +58,14 @@ type config struct {
 	// same in a test's process as in its own.
 	getenv func(string) string
 	stderr io.Writer // where logs go
+}
+
+// telegramConfig is the Telegram bot's (telegram.go); no token: no bot.
+type telegramConfig struct {
+	token      string
+	apiURL     string
+	webhookURL string        // "": long polling
+	linkTTL    time.Duration // how long a link token is valid
 }
 
 // s3Config is the object store that stages audio; unset endpoint: the memory stage.
@@ -309,6 +320,18 @@ var options = []option{
 	{name: "CALLSCRIBE_RETENTION_EVERY", def: "1h",
 		doc:   "how often `serve` runs the retention job",
 		parse: duration(func(c *config) *time.Duration { return &c.retentionEvery }, false)},
+	{name: "CALLSCRIBE_TELEGRAM_TOKEN", secret: true, file: true, defDoc: "unset (no bot)",
+		doc:   "the Telegram bot's token (from @BotFather); set: `serve` runs the bot (see [Telegram bot](#telegram-bot))",
+		parse: text(func(c *config) *string { return &c.telegram.token })},
+	{name: "CALLSCRIBE_TELEGRAM_API_URL", def: telegram.DefaultAPIURL,
+		doc:   "the Bot API server (a local `telegram-bot-api` server, or a test's fake)",
+		parse: httpURL(func(c *config) *string { return &c.telegram.apiURL })},
+	{name: "CALLSCRIBE_TELEGRAM_WEBHOOK_URL", defDoc: "unset (long polling)",
+		doc:   "webhook mode: the public URL Telegram posts updates to, reaching `serve`'s `" + telegram.WebhookPath + "` (Telegram's secret token header checked); unset: `serve` polls for updates",
+		parse: httpURL(func(c *config) *string { return &c.telegram.webhookURL })},
+	{name: "CALLSCRIBE_TELEGRAM_LINK_TTL", def: "15m",
+		doc:   "how long a link token (the deep link shown on the profile page) stays valid; it is single-use",
+		parse: duration(func(c *config) *time.Duration { return &c.telegram.linkTTL }, false)},
 }
 
 // checks are what must hold between options, each naming the variables at fault; they
@@ -351,6 +374,12 @@ var checks = []func(c *config) error{
 	func(c *config) error {
 		if !c.service.serveWorker && !c.objectStore() {
 			return errors.New("CALLSCRIBE_SERVE_WORKER=false needs CALLSCRIBE_S3_ENDPOINT: with the memory stage the staged audio lives in the serve process, so only its own worker can read it")
+		}
+		return nil
+	},
+	func(c *config) error {
+		if c.telegram.webhookURL != "" && c.telegram.token == "" {
+			return errors.New("CALLSCRIBE_TELEGRAM_WEBHOOK_URL is set but CALLSCRIBE_TELEGRAM_TOKEN (or _FILE) is not: the webhook is the bot's")
 		}
 		return nil
 	},
@@ -421,6 +450,18 @@ func defaultDataDir(_ *config, getenv func(string) string) (string, error) {
 
 func text(field func(*config) *string) func(*config, string) error {
 	return func(c *config, v string) error { *field(c) = v; return nil }
+}
+
+// httpURL parses an absolute http or https URL.
+func httpURL(field func(*config) *string) func(*config, string) error {
+	return func(c *config, v string) error {
+		u, err := url.Parse(v)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return fmt.Errorf("%q is not an http(s) URL", v)
+		}
+		*field(c) = v
+		return nil
+	}
 }
 
 func oneOf(field func(*config) *string, values ...string) func(*config, string) error {

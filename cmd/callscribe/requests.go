@@ -18,7 +18,7 @@ import (
 )
 
 const requestsUsage = `usage:
-  callscribe requests add --kind access|rectification|blocking|erasure|withdrawal --email EMAIL [--received YYYY-MM-DD] [--notes TEXT]
+  callscribe requests add --kind access|rectification|blocking|erasure|withdrawal|claim --email EMAIL [--received YYYY-MM-DD] [--notes TEXT]
   callscribe requests list [--due-within 3d] [--overdue] [--status S] [--json]
   callscribe requests show ID
   callscribe requests start ID

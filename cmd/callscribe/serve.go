@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -19,6 +20,7 @@ import (
 	"callscribe/privacy"
 	"callscribe/storage/postgres"
 	"callscribe/summarize"
+	"callscribe/telegram"
 	"callscribe/web"
 	"callscribe/webhook"
 )
@@ -178,12 +180,27 @@ func cmdServe(ctx context.Context, cfg config, args []string, stdout io.Writer) 
 		AuditLog:          a.db,
 		Metrics:           svc.metrics,
 	}).HTTPServer()
+	bot, err := newBot(ctx, a, svc)
+	if err != nil {
+		return err
+	}
+	if bot != nil {
+		// Webhook mode: Telegram's updates come to the HTTP server, beside the API.
+		mux := http.NewServeMux()
+		mux.Handle(telegram.WebhookPath, bot.WebhookHandler())
+		mux.Handle("/", srv.Handler)
+		srv.Handler = mux
+	}
 	if scfg.serveWorker {
 		if err := startQueue(ctx, svc.queue); err != nil {
 			return err
 		}
 	}
 	startSweeper(ctx, a, scfg)
+	botDone := make(<-chan struct{})
+	if bot != nil {
+		botDone = runBot(ctx, a, bot)
+	}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 	fmt.Fprintf(stdout, "callscribe serve: listening on http://%s (worker %v)\n", ln.Addr(), scfg.serveWorker)
@@ -211,6 +228,9 @@ func cmdServe(ctx context.Context, cfg config, args []string, stdout io.Writer) 
 		srv.Close()
 	}
 	<-queueStopped
+	if bot != nil {
+		<-botDone
+	}
 	fmt.Fprintln(stdout, "callscribe serve: stopped")
 	return nil
 }

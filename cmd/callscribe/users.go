@@ -15,6 +15,9 @@ func cmdUsers(ctx context.Context, cfg config, args []string, stdout io.Writer) 
 	if len(args) > 0 && args[0] == "edit" {
 		return cmdUsersEdit(ctx, cfg, args[1:], stdout)
 	}
+	if len(args) > 0 && args[0] == "link-telegram" {
+		return cmdLinkTelegram(ctx, cfg, args[1:], stdout)
+	}
 	if len(args) > 0 && (args[0] == "block" || args[0] == "unblock") {
 		return cmdBlock(ctx, cfg, args[0], args[1:], stdout)
 	}

@@ -62,6 +62,11 @@ var userPurges = []purge{
 	{"rectifications", `subject_id = $1`},
 	{"consents", `user_id = $1`},
 	{"consent_events", `user_id = $1`},
+	// What the Telegram bot keeps: the link (Telegram user id, username), unused link
+	// tokens, the text of a request waiting for its kind.
+	{"telegram_links", `user_id = $1`},
+	{"telegram_link_tokens", `user_id = $1`},
+	{"telegram_drafts", `user_id = $1`},
 	{"users", `id = $1`},
 }
 

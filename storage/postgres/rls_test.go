@@ -57,6 +57,12 @@ func fillOrganization(t *testing.T, db *postgres.DB, name string) uuid.UUID {
 			 SELECT 'test', id, 'user', id::text, 'surname', 'old ' || $1, 'new' FROM users WHERE organization_id = $2 RETURNING id::text`,
 			`INSERT INTO audit_log (actor, action, object_type, object_id, organization_id)
 			 VALUES ('test', 'read', 'organization', $1, $2) RETURNING id::text`,
+			`INSERT INTO telegram_links (user_id, telegram_user_id, username, linked_at)
+			 SELECT id, abs(hashtext($1))::bigint + 1, $1, now() FROM users WHERE organization_id = $2 RETURNING user_id`,
+			`INSERT INTO telegram_link_tokens (hash, user_id, expires_at)
+			 SELECT sha256($1::bytea), id, now() FROM users WHERE organization_id = $2 RETURNING user_id`,
+			`INSERT INTO telegram_drafts (user_id, text, created_at)
+			 SELECT id, 'draft of ' || $1, now() FROM users WHERE organization_id = $2 RETURNING id`,
 			`INSERT INTO erasure_ledger (id, request_id, subject_hash, email_hash, phone_hash, counts, erased_at, organization_id)
 			 VALUES (gen_random_uuid(), $1, '` + hash + `', '` + hash + `', '', '{}', now(), $2) RETURNING id`,
 		} {
