@@ -62,6 +62,14 @@ var userPurges = []purge{
 	{"rectifications", `subject_id = $1`},
 	{"consents", `user_id = $1`},
 	{"consent_events", `user_id = $1`},
+	// The account (migration 00012): sessions (with the address each came from), linked
+	// provider identities, one-time tokens, answers to the agreement, the account row.
+	{"sessions", `user_id = $1`},
+	{"identities", `user_id = $1`},
+	// An invitation not yet used names its email and no user.
+	{"account_tokens", `user_id = $1 OR (kind = 'invite' AND lower(email) = (SELECT lower(email) FROM users WHERE id = $1))`},
+	{"agreement_answers", `user_id = $1`},
+	{"accounts", `user_id = $1`},
 	{"users", `id = $1`},
 }
 
