@@ -66,7 +66,7 @@ type Registration struct {
 type FieldErrors map[string]string
 
 func (f FieldErrors) Error() string {
-	return "invalid form: " + f.fields()
+	return "fields " + f.fields()
 }
 
 // Identity is a provider identity as the oauth package gives it (oauth.Identity has the
@@ -147,3 +147,4 @@ func (f FieldErrors) fields() string {
 func invalid(f FieldErrors) error {
 	return &callscribe.Error{Code: callscribe.EINVALID, Message: "the form has errors in: " + f.fields(), Err: f}
 }
+
