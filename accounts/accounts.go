@@ -147,4 +147,3 @@ func (f FieldErrors) fields() string {
 func invalid(f FieldErrors) error {
 	return &callscribe.Error{Code: callscribe.EINVALID, Message: "the form has errors in: " + f.fields(), Err: f}
 }
-
