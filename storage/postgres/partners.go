@@ -136,13 +136,6 @@ func (db *DB) CurrentAgreement(ctx context.Context) (AgreementRecord, error) {
 	return a, nil
 }
 
-// AgreementAnswer is a user's answer to one version.
-type AgreementAnswer struct {
-	Version, Action string
-	Channel         callscribe.ConsentChannel
-	At              time.Time
-}
-
 // AnswerAgreement records the user's answer ("accept" or "decline") to a version;
 // ENOTFOUND for an unknown version.
 func (db *DB) AnswerAgreement(ctx context.Context, userID uuid.UUID, version, action string, channel callscribe.ConsentChannel, at time.Time) error {
@@ -185,13 +178,13 @@ func (db *DB) AgreementAccepted(ctx context.Context, userID uuid.UUID, version s
 }
 
 // AgreementAnswers lists the user's answers, oldest first.
-func (db *DB) AgreementAnswers(ctx context.Context, userID uuid.UUID) ([]AgreementAnswer, error) {
+func (db *DB) AgreementAnswers(ctx context.Context, userID uuid.UUID) ([]callscribe.AgreementAnswer, error) {
 	rows, err := db.pool.Query(ctx, `SELECT version, action, channel, at FROM agreement_answers WHERE user_id = $1 ORDER BY at, id`, userID)
 	if err != nil {
 		return nil, fmt.Errorf("list agreement answers: %w", err)
 	}
-	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (AgreementAnswer, error) {
-		var a AgreementAnswer
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (callscribe.AgreementAnswer, error) {
+		var a callscribe.AgreementAnswer
 		var ch string
 		err := r.Scan(&a.Version, &a.Action, &ch, &a.At)
 		a.Channel = callscribe.ConsentChannel(ch)

@@ -224,3 +224,42 @@ func (db *DB) AccountByIdentity(ctx context.Context, provider, subject string) (
 	}
 	return a, nil
 }
+
+// AccountData returns what the user's account holds, for their access export; nil when
+// the user has no account.
+func (db *DB) AccountData(ctx context.Context, userID uuid.UUID) (*callscribe.AccountData, error) {
+	var d callscribe.AccountData
+	err := db.pool.QueryRow(ctx, `SELECT role, language, email_verified_at, created_at FROM accounts WHERE user_id = $1`, userID).
+		Scan(&d.Role, &d.Language, &d.EmailVerifiedAt, &d.CreatedAt)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read account: %w", err)
+	}
+	ids, err := db.IdentitiesOf(ctx, userID)
+	if err != nil {
+		return nil, err
+	}
+	d.Identities = []callscribe.AccountIdentity{}
+	for _, i := range ids {
+		d.Identities = append(d.Identities, callscribe.AccountIdentity{Provider: i.Provider, Subject: i.Subject, Email: i.Email,
+			Surname: i.Surname, FirstName: i.FirstName, LinkedAt: i.LinkedAt})
+	}
+	sessions, err := db.SessionsOf(ctx, userID)
+	if err != nil {
+		return nil, err
+	}
+	d.Sessions = []callscribe.AccountSession{}
+	for _, s := range sessions {
+		d.Sessions = append(d.Sessions, callscribe.AccountSession{CreatedAt: s.CreatedAt, LastSeenAt: s.LastSeenAt,
+			ExpiresAt: s.ExpiresAt, UserAgent: s.UserAgent, Address: s.Addr})
+	}
+	if d.AgreementAnswers, err = db.AgreementAnswers(ctx, userID); err != nil {
+		return nil, err
+	}
+	if d.AgreementAnswers == nil {
+		d.AgreementAnswers = []callscribe.AgreementAnswer{}
+	}
+	return &d, nil
+}
