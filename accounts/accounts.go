@@ -10,6 +10,7 @@
 package accounts
 
 import (
+	"context"
 	"sort"
 	"strings"
 	"time"
@@ -146,4 +147,15 @@ func (f FieldErrors) fields() string {
 // form: errors.As(err, &fe) finds the FieldErrors in it.
 func invalid(f FieldErrors) error {
 	return &callscribe.Error{Code: callscribe.EINVALID, Message: "the form has errors in: " + f.fields(), Err: f}
+}
+
+// Scope returns ctx scoped for the account's reads in the database (row-level
+// security): an admin's and an officer's to their organization (the officer's desk
+// answers requests about any of its people; the pages limit what else an officer
+// opens), a member's to their organization and, within it, to the calls they own.
+func (a Account) Scope(ctx context.Context) context.Context {
+	if a.Role == RoleMember {
+		return callscribe.WithMember(ctx, a.OrgID, a.ID)
+	}
+	return callscribe.WithOrg(ctx, a.OrgID)
 }

@@ -180,3 +180,33 @@ func TestIdentities(t *testing.T) {
 	}
 	wantCode(t, "unlink the last identity of an account without a password", e.svc.UnlinkIdentity(bg, a.ID, "yandex"), callscribe.ECONFLICT)
 }
+
+// TestAccountScope: a member's scope reads their own calls only; an admin's every call of
+// the organization (the policies are storage/postgres's TestMemberScopeSeesOwnCallsOnly).
+func TestAccountScope(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	admin, _ := e.register(t, reg("1"))
+	token, _ := e.svc.Invite(bg, admin, "member@example.ru", accounts.RoleMember)
+	r := reg("2")
+	r.Email, r.InviteToken = "member@example.ru", token
+	member, _ := e.register(t, r)
+	sys := callscribe.AsSystem(bg)
+	for _, owner := range []accounts.Account{admin, member} {
+		if _, err := e.db.CreateCall(sys, owner.OrgID, owner.ID, []string{"agent"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, c := range []struct {
+		who  accounts.Account
+		want int
+	}{{admin, 2}, {member, 1}} {
+		var n int
+		if err := e.db.Pool().QueryRow(c.who.Scope(bg), `SELECT count(*) FROM calls`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		if n != c.want {
+			t.Errorf("%s's scope sees %d calls, want %d", c.who.Role, n, c.want)
+		}
+	}
+}

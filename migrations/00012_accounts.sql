@@ -179,7 +179,64 @@ CREATE TRIGGER end_sessions AFTER UPDATE OF blocked_at, erased_at ON users
 CREATE TRIGGER end_sessions AFTER UPDATE OF withdrawn_at ON consents
     FOR EACH ROW EXECUTE FUNCTION callscribe_end_sessions_of_withdrawal();
 
+-- A member signed in on the web reads their own calls only: a connection scoped to a user
+-- (callscribe.user_id, set with the organization by callscribe.WithMember) sees, of its
+-- organization's calls and what hangs off them, only the calls that user owns. Without
+-- the setting (an API key, an admin's session) the policies are those of 00006; the
+-- system is unaffected. The user is read in a sub-select, once per statement, and checked
+-- only after the organization: a scan in the organization's or the system's scope costs
+-- what it did.
+-- +goose StatementBegin
+CREATE FUNCTION callscribe_user() RETURNS uuid LANGUAGE sql STABLE AS $$
+    SELECT nullif(current_setting('callscribe.user_id', true), '')::uuid
+$$;
+-- +goose StatementEnd
+DROP POLICY organization_isolation ON calls;
+CREATE POLICY organization_isolation ON calls USING (
+    (organization_id = (SELECT callscribe_org())
+     AND ((SELECT callscribe_user()) IS NULL OR owner_id = (SELECT callscribe_user())))
+    OR (SELECT callscribe_system()));
+-- +goose StatementBegin
+DO $$
+DECLARE
+    t text;
+BEGIN
+    FOREACH t IN ARRAY ARRAY['call_stages', 'transcripts', 'summaries', 'audio_deletion_receipts', 'webhook_deliveries']
+    LOOP
+        EXECUTE format('DROP POLICY organization_isolation ON %I', t);
+        EXECUTE format('CREATE POLICY organization_isolation ON %I USING (
+            (organization_id = (SELECT callscribe_org())
+             AND ((SELECT callscribe_user()) IS NULL
+                  OR call_id IN (SELECT id FROM calls WHERE owner_id = (SELECT callscribe_user()))))
+            OR (SELECT callscribe_system()))', t);
+    END LOOP;
+END
+$$;
+-- +goose StatementEnd
+DROP POLICY organization_isolation ON segments;
+CREATE POLICY organization_isolation ON segments USING (
+    (organization_id = (SELECT callscribe_org())
+     AND ((SELECT callscribe_user()) IS NULL
+          OR transcript_id IN (SELECT t.id FROM transcripts t JOIN calls c ON c.id = t.call_id
+                               WHERE c.owner_id = (SELECT callscribe_user()))))
+    OR (SELECT callscribe_system()));
+
 -- +goose Down
+-- +goose StatementBegin
+DO $$
+DECLARE
+    t text;
+BEGIN
+    FOREACH t IN ARRAY ARRAY['calls', 'call_stages', 'transcripts', 'segments', 'summaries', 'audio_deletion_receipts', 'webhook_deliveries']
+    LOOP
+        EXECUTE format('DROP POLICY organization_isolation ON %I', t);
+        EXECUTE format('CREATE POLICY organization_isolation ON %I
+            USING (organization_id = (SELECT callscribe_org()) OR (SELECT callscribe_system()))', t);
+    END LOOP;
+END
+$$;
+-- +goose StatementEnd
+DROP FUNCTION callscribe_user();
 DROP TRIGGER end_sessions ON consents;
 DROP TRIGGER end_sessions ON users;
 DROP FUNCTION callscribe_end_sessions_of_withdrawal(), callscribe_end_sessions_of_user();
