@@ -32,9 +32,9 @@ func TestRolesAndInvitations(t *testing.T) {
 		t.Errorf("an invitation used for another email: %v", err)
 	}
 	r.Email = "Officer@Example.ru"
-	officer, _ := e.register(t, r)
-	if officer.OrgID != admin.OrgID || officer.Role != accounts.RoleOfficer {
-		t.Errorf("invited account %+v: want an officer of the admin's organization", officer)
+	officer, verify := e.register(t, r)
+	if officer.OrgID != admin.OrgID || officer.Role != accounts.RoleOfficer || !officer.EmailVerified || verify != "" {
+		t.Errorf("invited account %+v, verify token %q: want a verified officer of the admin's organization, no token", officer, verify)
 	}
 	r.Email = "officer2@example.ru"
 	_, _, err = e.svc.Register(bg, r)

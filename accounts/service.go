@@ -247,7 +247,8 @@ func checkCompany(f FieldErrors, c Company) Company {
 
 // Register creates an account: with InviteToken in the invitation's organization with
 // its role, else a new organization (the company) whose first account is its admin.
-// It returns the account and the email verification token (to send as a link). A
+// It returns the account and the email verification token (to send as a link; "" after
+// an invitation, which was sent to the address and so verifies it). A
 // partner click within the attribution window is recorded on the new organization. The
 // agreement in force, if one is published, is recorded as accepted through the web.
 func (s *Service) Register(ctx context.Context, r Registration) (Account, string, error) {
@@ -320,6 +321,9 @@ func (s *Service) Register(ctx context.Context, r Registration) (Account, string
 		return Account{}, "", err
 	}
 	s.log.InfoContext(ctx, "account registered", "user_id", rec.User.ID, "org_id", rec.User.OrgID, "role", rec.Role)
+	if rec.EmailVerifiedAt != nil {
+		token = "" // an invitation, sent to the address, verified it
+	}
 	return account(rec), token, nil
 }
 
@@ -561,6 +565,21 @@ func (s *Service) EndSessions(ctx context.Context, userID uuid.UUID) error {
 		return err
 	}
 	_, err = s.db.DeleteSessions(ctx, userID)
+	return err
+}
+
+// EndOtherSessions ends every session of the user but current (after a password
+// change, say).
+func (s *Service) EndOtherSessions(ctx context.Context, userID uuid.UUID, current string) error {
+	ctx, err := s.userScope(ctx, userID)
+	if err != nil {
+		return err
+	}
+	var keep []byte
+	if current != "" {
+		keep = hashToken(current)
+	}
+	_, err = s.db.DeleteOtherSessions(ctx, userID, keep)
 	return err
 }
 

@@ -113,6 +113,18 @@ func TestSessionLifecycle(t *testing.T) {
 	}
 	_, _, err = e.svc.Session(bg, "")
 	wantCode(t, "no session id", err, callscribe.EUNAUTHORIZED)
+
+	// Every session but the current one.
+	s4, _ := e.svc.StartSession(bg, a.ID, "", "", "")
+	s5, _ := e.svc.StartSession(bg, a.ID, "", "", "")
+	if err := e.svc.EndOtherSessions(bg, a.ID, s5.ID); err != nil {
+		t.Fatal(err)
+	}
+	_, _, err = e.svc.Session(bg, s4.ID)
+	wantCode(t, "another session after EndOtherSessions", err, callscribe.EUNAUTHORIZED)
+	if _, _, err := e.svc.Session(bg, s5.ID); err != nil {
+		t.Errorf("the current session after EndOtherSessions: %v", err)
+	}
 }
 
 // TestSessionsEndWithBlockErasureAndWithdrawal: blocking the user, marking them erased

@@ -76,7 +76,7 @@ type Company struct{ Name, INN, KPP, OGRN string }
 // RegisterAccount creates an account in one transaction: the organization (or the
 // invitation's, the invitation used up), the user (an existing user of the invited
 // organization with that email and no account becomes the account's), the account, its
-// email verification token, the acceptance of the agreement in force, and an audit entry.
+// email verification token (none for an invitation, which verifies the email), the acceptance of the agreement in force, and an audit entry.
 // An email is one account's across organizations (ErrEmailTaken); an organization name is
 // one organization's (ErrCompanyTaken). It runs as the system: it creates an organization.
 func (db *DB) RegisterAccount(ctx context.Context, n NewAccount) (AccountRecord, error) {
@@ -160,13 +160,22 @@ func (db *DB) RegisterAccount(ctx context.Context, n NewAccount) (AccountRecord,
 				return err
 			}
 		}
+		// An invitation was sent to the address and is used for it only: whoever uses it
+		// reads that mailbox, so the email is verified by it.
+		var verified *time.Time
+		if n.InviteHash != nil {
+			verified = &n.Now
+		}
 		if _, err := tx.Exec(ctx, `
-			INSERT INTO accounts (user_id, role, language, password_hash, created_at) VALUES ($1, $2, $3, nullif($4, ''), $5)`,
-			u.ID, role, n.Language, n.PasswordHash, n.Now); err != nil {
+			INSERT INTO accounts (user_id, role, language, password_hash, email_verified_at, created_at)
+			VALUES ($1, $2, $3, nullif($4, ''), $5, $6)`,
+			u.ID, role, n.Language, n.PasswordHash, verified, n.Now); err != nil {
 			return err
 		}
-		if err := insertToken(ctx, tx, tokenKindVerify, n.VerifyHash, u.ID, u.OrgID, "", "", n.Now, n.VerifyExpires); err != nil {
-			return err
+		if verified == nil {
+			if err := insertToken(ctx, tx, tokenKindVerify, n.VerifyHash, u.ID, u.OrgID, "", "", n.Now, n.VerifyExpires); err != nil {
+				return err
+			}
 		}
 		if n.AgreementVersion != "" {
 			if err := answerAgreement(ctx, tx, u.ID, n.AgreementVersion, "accept", callscribe.ConsentViaWeb, n.Now); err != nil {

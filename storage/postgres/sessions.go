@@ -105,6 +105,16 @@ func (db *DB) DeleteSessions(ctx context.Context, userID uuid.UUID) (int64, erro
 	return tag.RowsAffected(), nil
 }
 
+// DeleteOtherSessions ends every session of the user but the one whose hash is keep
+// (nil: every one) and reports how many ended.
+func (db *DB) DeleteOtherSessions(ctx context.Context, userID uuid.UUID, keep []byte) (int64, error) {
+	tag, err := db.pool.Exec(ctx, `DELETE FROM sessions WHERE user_id = $1 AND id_hash IS DISTINCT FROM $2`, userID, keep)
+	if err != nil {
+		return 0, fmt.Errorf("end other sessions: %w", err)
+	}
+	return tag.RowsAffected(), nil
+}
+
 // SessionsOf lists the user's sessions, the most recently used first.
 func (db *DB) SessionsOf(ctx context.Context, userID uuid.UUID) ([]SessionRecord, error) {
 	rows, err := db.pool.Query(ctx, `SELECT `+sessionColumns+` FROM sessions s WHERE s.user_id = $1 ORDER BY s.last_seen_at DESC, s.created_at DESC`, userID)
