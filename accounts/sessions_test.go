@@ -237,3 +237,40 @@ func TestSessionsAreWalledByOrganization(t *testing.T) {
 		t.Errorf("sessions of another organization's account: %+v, %v", list, err)
 	}
 }
+
+// TestPruneSessions: the periodic prune deletes expired and idle sessions (and with them
+// the address each came from) and expired tokens (an invitation names an email), and
+// leaves live ones.
+func TestPruneSessions(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, func(c *accounts.Config) { c.IdleTimeout = time.Hour })
+	a, _ := e.register(t, reg("1"))
+	if _, err := e.svc.Invite(bg, a, "later@example.ru", accounts.RoleMember); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.svc.StartSession(bg, a.ID, chromeLinux, "192.0.2.44", ""); err != nil {
+		t.Fatal(err)
+	}
+	e.clk.Add(59 * time.Minute)
+	live, _ := e.svc.StartSession(bg, a.ID, chromeLinux, "192.0.2.45", "")
+	if n, err := e.svc.PruneSessions(bg); err != nil || n != 0 {
+		t.Errorf("prune with no session idle: %d, %v", n, err)
+	}
+	e.clk.Add(2 * time.Minute)
+	if n, err := e.svc.PruneSessions(bg); err != nil || n != 1 {
+		t.Errorf("prune with one session idle: %d, %v; want 1", n, err)
+	}
+	if n := e.count(t, `SELECT count(*) FROM sessions WHERE addr = '192.0.2.44'`); n != 0 {
+		t.Error("the idle session's address is still stored")
+	}
+	if _, _, err := e.svc.Session(bg, live.ID); err != nil {
+		t.Errorf("the live session after the prune: %v", err)
+	}
+	e.clk.Add(accounts.DefaultInviteTTL)
+	if _, err := e.svc.PruneSessions(bg); err != nil {
+		t.Fatal(err)
+	}
+	if n := e.count(t, `SELECT count(*) FROM account_tokens`); n != 0 {
+		t.Errorf("%d expired tokens left after the prune", n)
+	}
+}
