@@ -3,6 +3,7 @@ package accounts
 import (
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestPasswordHashIsPHCArgon2id: a hash names argon2id, its version and parameters, has a
@@ -74,6 +75,26 @@ func TestUserAgentFamily(t *testing.T) {
 	} {
 		if got := UserAgentFamily(ua); got != want {
 			t.Errorf("UserAgentFamily(%.40q…) = %q, want %q", ua, got, want)
+		}
+	}
+}
+
+func TestConfigValidate(t *testing.T) {
+	t.Parallel()
+	if err := (Config{}).Validate(); err != nil {
+		t.Errorf("the zero configuration (the defaults): %v", err)
+	}
+	bad := map[string]func(*Config){
+		"memory below 8 KiB a thread": func(c *Config) { c.Argon2.MemoryKiB, c.Argon2.Threads = 15, 2 },
+		"idle longer than the life":   func(c *Config) { c.SessionTTL, c.IdleTimeout = time.Hour, 2*time.Hour },
+		"a short throttle key":        func(c *Config) { c.ThrottleKey = []byte("short") },
+		"a negative window":           func(c *Config) { c.Throttle.Window = -time.Minute },
+	}
+	for name, f := range bad {
+		var c Config
+		f(&c)
+		if err := c.Validate(); err == nil {
+			t.Errorf("%s: valid", name)
 		}
 	}
 }

@@ -111,6 +111,30 @@ func New(db *postgres.DB, cfg Config, log *slog.Logger) *Service {
 
 func (s *Service) now() time.Time { return s.cfg.Now() }
 
+// Validate checks a configuration before New, naming the field at fault: what start-up
+// calls to fail fast. Zero fields are the defaults and valid.
+func (c Config) Validate() error {
+	a := c.Argon2
+	switch {
+	case a.Time > 100:
+		return fmt.Errorf("Argon2.Time %d: at most 100 passes", a.Time)
+	case a.MemoryKiB != 0 && a.MemoryKiB < 8*uint32(max(a.Threads, 1)):
+		return fmt.Errorf("Argon2.MemoryKiB %d: at least 8 KiB per thread", a.MemoryKiB)
+	case a.MemoryKiB > 4<<20:
+		return fmt.Errorf("Argon2.MemoryKiB %d: at most 4 GiB", a.MemoryKiB)
+	case c.SessionTTL < 0 || c.IdleTimeout < 0 || c.VerifyTTL < 0 || c.ResetTTL < 0 || c.InviteTTL < 0 ||
+		c.AttributionWindow < 0 || c.Throttle.Window < 0:
+		return fmt.Errorf("a duration of the accounts' configuration is negative")
+	case c.SessionTTL != 0 && c.IdleTimeout > c.SessionTTL:
+		return fmt.Errorf("IdleTimeout %s is longer than SessionTTL %s", c.IdleTimeout, c.SessionTTL)
+	case c.Throttle.PerAccount < 0 || c.Throttle.PerAddress < 0:
+		return fmt.Errorf("a throttle limit is negative")
+	case len(c.ThrottleKey) != 0 && len(c.ThrottleKey) < 32:
+		return fmt.Errorf("ThrottleKey: %d bytes, want at least 32", len(c.ThrottleKey))
+	}
+	return nil
+}
+
 // The errors every caller of a kind gets alike.
 var (
 	// errSignIn is the answer to an unknown email and to a wrong password alike.
@@ -414,6 +438,10 @@ func (s *Service) SignIn(ctx context.Context, email, password, addr string) (Acc
 
 // SignInIdentity finds the account a provider identity is linked to; ENOTFOUND when
 // it is linked to none.
+//
+// CHANGED: takes accounts.Identity, not oauth.Identity (package oauth is another
+// helper's, not merged here); the two have the same fields in the same order, so a caller
+// converts with accounts.Identity(id).
 func (s *Service) SignInIdentity(ctx context.Context, id Identity) (Account, error) {
 	rec, err := s.db.AccountByIdentity(callscribe.AsSystem(ctx), id.Provider, id.Subject)
 	if err != nil {
