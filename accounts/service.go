@@ -433,6 +433,16 @@ func (s *Service) SignIn(ctx context.Context, email, password, addr string) (Acc
 	if err := s.db.ClearSigninFailures(sys, keys[0]); err != nil {
 		return Account{}, err
 	}
+	// A hash made under other parameters (they changed since) is made again under the
+	// current ones, now that the password is at hand: every account's sign-in then costs
+	// what an unknown email's does.
+	if p, _, _, err := parsePHC(stored); err == nil && p != s.argon {
+		if hash, err := hashPassword(password, s.argon); err == nil {
+			if err := s.db.SetPassword(callscribe.WithOrg(ctx, rec.User.OrgID), rec.User.ID, hash, false, "system:rehash"); err != nil {
+				return Account{}, err
+			}
+		}
+	}
 	return account(rec), nil
 }
 

@@ -3,6 +3,7 @@ package accounts_test
 import (
 	"net/netip"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -123,4 +124,35 @@ func TestSignInBlockedAccount(t *testing.T) {
 	wantCode(t, "sign in while blocked", err, callscribe.EBLOCKED)
 	_, err = e.svc.StartSession(bg, a.ID, "", "", "")
 	wantCode(t, "a session while blocked", err, callscribe.EUNAUTHORIZED)
+}
+
+// TestSignInRehashesUnderNewParameters: after the argon2id parameters change, an account's
+// next sign-in stores its hash under the new ones (the old hash still verified it).
+func TestSignInRehashesUnderNewParameters(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	r := reg("1")
+	a, _ := e.register(t, r)
+	stored := func() string {
+		var h string
+		if err := e.db.Pool().QueryRow(callscribe.AsSystem(bg), `SELECT password_hash FROM accounts WHERE user_id = $1`, a.ID).Scan(&h); err != nil {
+			t.Fatal(err)
+		}
+		return h
+	}
+	if h := stored(); !strings.Contains(h, "m=1024,t=1,p=1") {
+		t.Fatalf("hash %q: want the test's parameters", h)
+	}
+	cfg := e.cfg
+	cfg.Argon2.Time, cfg.Argon2.MemoryKiB = 2, 2048
+	svc := accounts.New(e.db, cfg, nil)
+	if _, err := svc.SignIn(bg, r.Email, r.Password, ""); err != nil {
+		t.Fatalf("sign in under new parameters with an old hash: %v", err)
+	}
+	if h := stored(); !strings.Contains(h, "m=2048,t=2,p=1") {
+		t.Errorf("hash after the sign-in %q: want m=2048,t=2,p=1", h)
+	}
+	if _, err := svc.SignIn(bg, r.Email, r.Password, ""); err != nil {
+		t.Errorf("sign in with the new hash: %v", err)
+	}
 }
