@@ -183,7 +183,8 @@ CREATE TRIGGER end_sessions AFTER UPDATE OF withdrawn_at ON consents
 -- (callscribe.user_id, set with the organization by callscribe.WithMember) sees, of its
 -- organization's calls and what hangs off them, only the calls that user owns. Without
 -- the setting (an API key, an admin's session) the policies are those of 00006; the
--- system is unaffected. The user is read in a sub-select, once per statement, and checked
+-- system is unaffected. (Users, consents, requests and the audit log stay the
+-- organization's: the pages decide what a member is shown of them.) The user is read in a sub-select, once per statement, and checked
 -- only after the organization: a scan in the organization's or the system's scope costs
 -- what it did.
 -- +goose StatementBegin
@@ -213,6 +214,13 @@ BEGIN
 END
 $$;
 -- +goose StatementEnd
+-- The history of corrections holds the text before and after: a member's scope sees the
+-- history about themselves only (their calls' segments, their profile).
+DROP POLICY organization_isolation ON rectifications;
+CREATE POLICY organization_isolation ON rectifications USING (
+    (organization_id = (SELECT callscribe_org())
+     AND ((SELECT callscribe_user()) IS NULL OR subject_id = (SELECT callscribe_user())))
+    OR (SELECT callscribe_system()));
 DROP POLICY organization_isolation ON segments;
 CREATE POLICY organization_isolation ON segments USING (
     (organization_id = (SELECT callscribe_org())
@@ -227,7 +235,7 @@ DO $$
 DECLARE
     t text;
 BEGIN
-    FOREACH t IN ARRAY ARRAY['calls', 'call_stages', 'transcripts', 'segments', 'summaries', 'audio_deletion_receipts', 'webhook_deliveries']
+    FOREACH t IN ARRAY ARRAY['calls', 'call_stages', 'transcripts', 'segments', 'summaries', 'audio_deletion_receipts', 'webhook_deliveries', 'rectifications']
     LOOP
         EXECUTE format('DROP POLICY organization_isolation ON %I', t);
         EXECUTE format('CREATE POLICY organization_isolation ON %I

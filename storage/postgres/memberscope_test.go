@@ -16,8 +16,8 @@ import (
 )
 
 // TestMemberScopeSeesOwnCallsOnly: a connection scoped to a member (callscribe.WithMember)
-// sees, of its organization's calls and everything hanging off them, only the calls the
-// member owns, and cannot write another owner's; scoped to the organization alone (an API
+// sees, of its organization's calls and everything hanging off them (and of the
+// correction history), only what is about the member, and cannot write another owner's; scoped to the organization alone (an API
 // key, an admin) it sees every call of it, and another organization's member sees none.
 func TestMemberScopeSeesOwnCallsOnly(t *testing.T) {
 	t.Parallel()
@@ -49,6 +49,7 @@ func TestMemberScopeSeesOwnCallsOnly(t *testing.T) {
 			`INSERT INTO segments (transcript_id, ord, channel, speaker, start_ms, end_ms, text) SELECT t.id, 0, 0, 'agent', 0, 1, 'second words' FROM transcripts t JOIN calls c ON c.id = t.call_id WHERE c.owner_id = $2 AND $1::uuid IS NOT NULL`,
 			`INSERT INTO summaries (call_id, engine, text) SELECT id, 'test', 'second summary' FROM calls WHERE owner_id = $2 AND $1::uuid IS NOT NULL`,
 			`INSERT INTO audio_deletion_receipts (call_id, stage, bytes, sha256, staged_at, deleted_at, confirmed_at) SELECT id, 'memory', 1, '` + hash + `', now(), now(), now() FROM calls WHERE owner_id = $2 AND $1::uuid IS NOT NULL`,
+			`INSERT INTO rectifications (actor, subject_id, call_id, object_type, object_id, field, before, after) SELECT 'test', $2, id, 'segment', '0', 'text', 'second before', 'after' FROM calls WHERE owner_id = $2 AND $1::uuid IS NOT NULL`,
 			`INSERT INTO webhook_deliveries (id, endpoint_id, event, call_id, payload) SELECT gen_random_uuid(), e.id, 'call.completed', c.id, '{}' FROM webhook_endpoints e JOIN calls c USING (organization_id) WHERE c.owner_id = $2 AND e.organization_id = $1`,
 		} {
 			if _, err := tx.Exec(sys, q, org, second); err != nil {
@@ -68,6 +69,7 @@ func TestMemberScopeSeesOwnCallsOnly(t *testing.T) {
 		"summaries":               `SELECT count(*) FILTER (WHERE c.owner_id = $1), count(*) FROM summaries x JOIN calls c ON c.id = x.call_id`,
 		"audio_deletion_receipts": `SELECT count(*) FILTER (WHERE c.owner_id = $1), count(*) FROM audio_deletion_receipts x JOIN calls c ON c.id = x.call_id`,
 		"webhook_deliveries":      `SELECT count(*) FILTER (WHERE c.owner_id = $1), count(*) FROM webhook_deliveries x JOIN calls c ON c.id = x.call_id`,
+		"rectifications":          `SELECT count(*) FILTER (WHERE subject_id = $1), count(*) FROM rectifications`,
 	}
 	counts := func(ctx context.Context, q string, user uuid.UUID) (own, all int) {
 		t.Helper()
