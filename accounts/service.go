@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/mail"
+	"net/netip"
 	"regexp"
 	"strings"
 	"sync/atomic"
@@ -162,6 +163,34 @@ func newToken() (string, []byte, error) {
 func hashToken(t string) []byte {
 	h := sha256.Sum256([]byte(t))
 	return h[:]
+}
+
+// clientIP is the address part of addr ("192.0.2.1", "192.0.2.1:5123", "[2001:db8::1]:443"),
+// "" when it is none: only the address is kept, never a port or anything else given.
+func clientIP(addr string) string {
+	addr = strings.TrimSpace(addr)
+	if ap, err := netip.ParseAddrPort(addr); err == nil {
+		return ap.Addr().Unmap().WithZone("").String()
+	}
+	if a, err := netip.ParseAddr(addr); err == nil {
+		return a.Unmap().WithZone("").String()
+	}
+	return ""
+}
+
+// throttleAddr is what the address throttle counts by: an IPv4 address, or an IPv6
+// address's /64 (one customer's network: its host part costs an attacker nothing to vary).
+func throttleAddr(addr string) string {
+	ip := clientIP(addr)
+	if ip == "" {
+		return ""
+	}
+	a := netip.MustParseAddr(ip)
+	if a.Is6() {
+		p, _ := a.Prefix(64)
+		return p.String()
+	}
+	return ip
 }
 
 // keyed is the HMAC of s under the throttle key: what the throttle stores of an email or
@@ -401,8 +430,8 @@ func (s *Service) SignIn(ctx context.Context, email, password, addr string) (Acc
 	sys := callscribe.AsSystem(ctx)
 	now := s.now()
 	keys := [][]byte{s.keyed("email:" + strings.ToLower(strings.TrimSpace(email)))}
-	if addr != "" {
-		keys = append(keys, s.keyed("addr:"+addr))
+	if a := throttleAddr(addr); a != "" {
+		keys = append(keys, s.keyed("addr:"+a))
 	}
 	counts, err := s.db.SigninFailures(sys, keys, now.Add(-s.cfg.Throttle.Window))
 	if err != nil {
@@ -542,7 +571,7 @@ func (s *Service) StartSession(ctx context.Context, userID uuid.UUID, userAgent,
 	}
 	now := s.now()
 	r := postgres.SessionRecord{Hash: hash, UserID: userID, OrgID: rec.User.OrgID, CreatedAt: now, LastSeenAt: now,
-		ExpiresAt: now.Add(s.cfg.SessionTTL), UserAgent: UserAgentFamily(userAgent), Addr: addr}
+		ExpiresAt: now.Add(s.cfg.SessionTTL), UserAgent: UserAgentFamily(userAgent), Addr: clientIP(addr)}
 	var old []byte
 	if replacing != "" {
 		old = hashToken(replacing)

@@ -27,7 +27,7 @@ func TestSessionLifecycle(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := e.svc.StartSession(bg, a.ID, chromeLinux, "192.0.2.1", pre.ID)
+	s, err := e.svc.StartSession(bg, a.ID, chromeLinux, "192.0.2.1:51234", pre.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -40,8 +40,8 @@ func TestSessionLifecycle(t *testing.T) {
 	_, _, err = e.svc.Session(bg, pre.ID)
 	wantCode(t, "the session replaced at sign-in", err, callscribe.EUNAUTHORIZED)
 	sum := sha256.Sum256([]byte(s.ID))
-	if n := e.count(t, `SELECT count(*) FROM sessions WHERE id_hash = $1 AND user_agent = 'Chrome on Linux'`, sum[:]); n != 1 {
-		t.Errorf("%d sessions stored under the id's sha256, want 1", n)
+	if n := e.count(t, `SELECT count(*) FROM sessions WHERE id_hash = $1 AND user_agent = 'Chrome on Linux' AND addr = '192.0.2.1'`, sum[:]); n != 1 {
+		t.Errorf("%d sessions stored under the id's sha256 with the address without its port, want 1", n)
 	}
 	if n := e.count(t, `SELECT count(*) FROM sessions s WHERE s::text LIKE '%' || $1 || '%' OR s::text LIKE '%Mozilla%'`, s.ID); n != 0 {
 		t.Error("a session row holds the id or the whole user agent")

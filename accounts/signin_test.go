@@ -85,13 +85,18 @@ func TestSignInThrottles(t *testing.T) {
 	}
 	_, err = e.svc.SignIn(bg, "ghost@example.ru", "wrong password!", "198.51.100.21")
 	wantCode(t, "an unknown email after 3 failures", err, callscribe.ETHROTTLED)
-	// Per address: 5 failures from one address over several emails.
+	// Per address: 5 failures from one address over several emails; an IPv6 address
+	// counts by its /64, whatever the host part and the port.
 	addr := "2001:db8::1"
 	for i := range 5 {
-		_, _ = e.svc.SignIn(bg, "other"+string(rune('a'+i))+"@example.ru", "wrong password!", addr)
+		from := []string{addr, "[2001:db8::2]:443", "2001:db8::ffff:1", "[2001:db8::3]:80", "2001:db8:0:0:1::9"}[i]
+		_, _ = e.svc.SignIn(bg, "other"+string(rune('a'+i))+"@example.ru", "wrong password!", from)
 	}
 	_, err = e.svc.SignIn(bg, r2.Email, r2.Password, addr)
 	wantCode(t, "the right password from an address after 5 failures", err, callscribe.ETHROTTLED)
+	if _, err := e.svc.SignIn(bg, r2.Email, r2.Password, "[2001:db8:0:1::1]:443"); err != nil {
+		t.Errorf("the same account from the next /64: %v", err)
+	}
 	if _, err := e.svc.SignIn(bg, r2.Email, r2.Password, "203.0.113.7"); err != nil {
 		t.Errorf("the same account from another address: %v", err)
 	}
