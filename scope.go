@@ -12,6 +12,10 @@ import (
 type Scope struct {
 	OrgID  uuid.UUID // the organization every row must belong to; uuid.Nil: none
 	System bool      // cross-organization work: the worker, the sweeper, the operator's CLI
+	// UserID, with OrgID, narrows the organization's calls (and their stages, transcripts,
+	// segments, summaries, receipts and webhook deliveries) to those the user owns: a
+	// member signed in on the web. uuid.Nil: every call of the organization.
+	UserID uuid.UUID
 }
 
 type scopeKey struct{}
@@ -19,6 +23,12 @@ type scopeKey struct{}
 // WithOrg scopes ctx to one organization: an API request, after its key is known.
 func WithOrg(ctx context.Context, orgID uuid.UUID) context.Context {
 	return context.WithValue(ctx, scopeKey{}, Scope{OrgID: orgID})
+}
+
+// WithMember scopes ctx to one organization, and within it to the calls userID owns:
+// a web session of an account whose role reads its own calls only.
+func WithMember(ctx context.Context, orgID, userID uuid.UUID) context.Context {
+	return context.WithValue(ctx, scopeKey{}, Scope{OrgID: orgID, UserID: userID})
 }
 
 // AsSystem scopes ctx to every organization. Only work that is legitimately

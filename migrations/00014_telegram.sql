@@ -1,6 +1,6 @@
 -- The Telegram bot: an account linked to a Telegram user, the single-use tokens that link
--- it, the text of a request waiting for its kind; a user's language; claims as a request
--- kind.
+-- it, the text of a request waiting for its kind; claims as a request kind. The user's
+-- language (users.language) is the accounts migration's (00012).
 --
 -- A link keeps exactly what the user agreement lists for a linked messenger: the Telegram
 -- user id (also the chat id of the private chat with the bot) and, where Telegram shows
@@ -8,9 +8,6 @@
 -- by the user and goes with them on erasure (storage/postgres/erasure.go).
 
 -- +goose Up
--- The language the bot (and later the pages) speak to the user in.
-ALTER TABLE users ADD COLUMN language text NOT NULL DEFAULT 'ru' CHECK (language IN ('ru', 'en'));
-
 ALTER TABLE privacy_requests DROP CONSTRAINT privacy_requests_kind_check;
 ALTER TABLE privacy_requests ADD CONSTRAINT privacy_requests_kind_check
     CHECK (kind IN ('access', 'rectification', 'blocking', 'erasure', 'withdrawal', 'claim'));
@@ -69,4 +66,3 @@ DELETE FROM privacy_requests WHERE kind = 'claim';
 ALTER TABLE privacy_requests DROP CONSTRAINT privacy_requests_kind_check;
 ALTER TABLE privacy_requests ADD CONSTRAINT privacy_requests_kind_check
     CHECK (kind IN ('access', 'rectification', 'blocking', 'erasure', 'withdrawal'));
-ALTER TABLE users DROP COLUMN language;

@@ -23,6 +23,8 @@ type ExportStore interface {
 	Transcript(ctx context.Context, callID uuid.UUID) (callscribe.Transcript, error)
 	Rectifications(ctx context.Context, userID uuid.UUID) ([]callscribe.Rectification, error)
 	AuditAbout(ctx context.Context, subjectID uuid.UUID) ([]callscribe.AuditEntry, error)
+	// AccountData is what the user's account on the web holds; nil without an account.
+	AccountData(ctx context.Context, userID uuid.UUID) (*callscribe.AccountData, error)
 }
 
 // Exporter writes everything held about a user, as one JSON document: the answer to an
@@ -41,6 +43,7 @@ type (
 		Format         string                `json:"format"`
 		ExportedAt     time.Time             `json:"exported_at"`
 		Profile        exportProfile         `json:"profile"`
+		Account        *exportAccount        `json:"account"`
 		Consents       []exportConsent       `json:"consents"`
 		ConsentEvents  []exportConsentEvent  `json:"consent_events"`
 		Requests       []exportRequest       `json:"requests"`
@@ -58,6 +61,36 @@ type (
 		Phone          string     `json:"phone"`
 		CreatedAt      time.Time  `json:"created_at"`
 		BlockedAt      *time.Time `json:"blocked_at"`
+	}
+	exportAccount struct {
+		Role             string                  `json:"role"`
+		Language         string                  `json:"language"`
+		EmailVerifiedAt  *time.Time              `json:"email_verified_at"`
+		CreatedAt        time.Time               `json:"created_at"`
+		Identities       []exportIdentity        `json:"identities"`
+		Sessions         []exportSession         `json:"sessions"`
+		AgreementAnswers []exportAgreementAnswer `json:"agreement_answers"`
+	}
+	exportIdentity struct {
+		Provider  string    `json:"provider"`
+		Subject   string    `json:"subject"`
+		Email     string    `json:"email"`
+		Surname   string    `json:"surname"`
+		FirstName string    `json:"first_name"`
+		LinkedAt  time.Time `json:"linked_at"`
+	}
+	exportSession struct {
+		CreatedAt  time.Time `json:"created_at"`
+		LastSeenAt time.Time `json:"last_seen_at"`
+		ExpiresAt  time.Time `json:"expires_at"`
+		UserAgent  string    `json:"user_agent"`
+		Address    string    `json:"address"`
+	}
+	exportAgreementAnswer struct {
+		Version string                    `json:"version"`
+		Action  string                    `json:"action"`
+		Channel callscribe.ConsentChannel `json:"channel"`
+		At      time.Time                 `json:"at"`
 	}
 	exportConsent struct {
 		Purpose       callscribe.Purpose `json:"purpose"`
@@ -194,6 +227,28 @@ func (x *Exporter) document(ctx context.Context, userID uuid.UUID) (exportDoc, e
 			Patronymic: u.Patronymic, Phone: u.Phone, CreatedAt: u.CreatedAt.UTC(), BlockedAt: utcp(u.BlockedAt)},
 		Consents: []exportConsent{}, ConsentEvents: []exportConsentEvent{}, Requests: []exportRequest{},
 		Calls: []exportCall{}, Rectifications: []exportRectification{}, Audit: []exportAudit{},
+	}
+	acct, err := x.Store.AccountData(ctx, userID)
+	if err != nil {
+		return doc, err
+	}
+	if acct != nil {
+		ea := &exportAccount{Role: acct.Role, Language: acct.Language, EmailVerifiedAt: utcp(acct.EmailVerifiedAt),
+			CreatedAt: acct.CreatedAt.UTC(), Identities: []exportIdentity{}, Sessions: []exportSession{},
+			AgreementAnswers: []exportAgreementAnswer{}}
+		for _, i := range acct.Identities {
+			ea.Identities = append(ea.Identities, exportIdentity{Provider: i.Provider, Subject: i.Subject, Email: i.Email,
+				Surname: i.Surname, FirstName: i.FirstName, LinkedAt: i.LinkedAt.UTC()})
+		}
+		for _, s := range acct.Sessions {
+			ea.Sessions = append(ea.Sessions, exportSession{CreatedAt: s.CreatedAt.UTC(), LastSeenAt: s.LastSeenAt.UTC(),
+				ExpiresAt: s.ExpiresAt.UTC(), UserAgent: s.UserAgent, Address: s.Address})
+		}
+		for _, a := range acct.AgreementAnswers {
+			ea.AgreementAnswers = append(ea.AgreementAnswers, exportAgreementAnswer{Version: a.Version, Action: a.Action,
+				Channel: a.Channel, At: a.At.UTC()})
+		}
+		doc.Account = ea
 	}
 	consents, err := x.Store.Consents(ctx, userID)
 	if err != nil {

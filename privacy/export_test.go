@@ -47,6 +47,26 @@ func exportOf(t *testing.T) (alice, bob person, out []byte) {
 			t.Fatal(err)
 		}
 	}
+	// Alice has an account on the web: a session, a linked identity, an answer to the
+	// agreement (storage/postgres's account methods, as package accounts uses them).
+	if _, err := db.Pool().Exec(ctx, `INSERT INTO accounts (user_id, role) VALUES ($1, 'member')`, alice.user.ID); err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	if err := db.CreateSession(ctx, postgres.SessionRecord{Hash: bytes.Repeat([]byte{7}, 32), UserID: alice.user.ID,
+		CreatedAt: now, LastSeenAt: now, ExpiresAt: now.Add(time.Hour), UserAgent: "Firefox on Linux", Addr: "192.0.2.10"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.LinkIdentity(ctx, postgres.LinkedIdentity{Provider: "yandex", Subject: "quokka-1", UserID: alice.user.ID,
+		Email: "alice@yandex.ru", FirstName: "Alice", LinkedAt: now}, "user:"+alice.user.ID.String()); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.PublishAgreement(ctx, postgres.AgreementRecord{Version: "1", Text: "text", PublishedAt: now, PublishedBy: "cli"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.AnswerAgreement(ctx, alice.user.ID, "1", "accept", callscribe.ConsentViaWeb, now); err != nil {
+		t.Fatal(err)
+	}
 	var buf bytes.Buffer
 	if err := (&privacy.Exporter{Store: db}).Export(ctx, &buf, alice.user.ID); err != nil {
 		t.Fatal(err)

@@ -112,7 +112,7 @@ func (h *harness) user(email, lang string, purposes ...callscribe.Purpose) calls
 	if err != nil {
 		h.t.Fatal(err)
 	}
-	if err := h.db.SetUserLanguage(sys, u.ID, lang); err != nil {
+	if err := h.db.SetLanguage(sys, u.ID, lang); err != nil {
 		h.t.Fatal(err)
 	}
 	if len(purposes) > 0 {

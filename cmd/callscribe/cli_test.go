@@ -62,6 +62,10 @@ var helpFlags = map[string][]string{
 	"retention run":       nil,
 	"migrate":             nil,
 	"config":              nil,
+	"partners add":        {"code", "name"},
+	"partners list":       {"code", "name"},
+	"agreement publish":   {"version"},
+	"agreement show":      {"version"},
 }
 
 // TestHelpForEveryCommand: `callscribe CMD --help` (and -h, anywhere among the flags)
@@ -166,6 +170,10 @@ func TestNoInputPanics(t *testing.T) {
 		{"org"}, {"org", "set"}, {"org", "set", "--org", "acme", "--retention", "forever"}, {"org", "set", "--org", "nowhere", "--retention", "30d"},
 		{"org", "show", "--org", "nowhere"},
 		{"retention"}, {"retention", "run", "extra"}, {"retention", "bogus"},
+		{"partners"}, {"partners", "add"}, {"partners", "add", "--code", "a b", "--name", "X"}, {"partners", "add", "--code", "x"},
+		{"partners", "list", "extra"}, {"partners", "bogus"},
+		{"agreement"}, {"agreement", "publish"}, {"agreement", "publish", "--version", "1"}, {"agreement", "publish", "--version", "1", "/nonexistent/agreement.md"},
+		{"agreement", "show"}, {"agreement", "show", "extra"},
 		{"migrate", "extra"}, {"config", "extra"}, {"serve", "extra"}, {"worker"}, {"worker", "extra"},
 		{"transcribe"}, {"transcribe", "/nonexistent/call.wav"}, {"transcribe", "--channels", ",,", "x.wav"},
 		{"transcribe", "--raw", "s16", "--rate", "0", "x.wav"}, {"transcribe", "--owner", "nobody@example.ru", "--org", "nowhere", "x.wav"},

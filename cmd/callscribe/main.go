@@ -89,6 +89,10 @@ var commands = []struct{ name, synopsis string }{
 	{"org set", "org set --org NAME [--retention 90d|off] [--redact-off TYPES] [--redact-on TYPES|all] [--redact-mask TEXT|tags]"},
 	{"org show", "org show [--org NAME]"},
 	{"retention run", "retention run"},
+	{"partners add", "partners add --code CODE --name NAME   (a partner link is /r/CODE)"},
+	{"partners list", "partners list   (the report: clicks and registrations per partner)"},
+	{"agreement publish", "agreement publish --version N FILE   (the user agreement, markdown; in force from now)"},
+	{"agreement show", "agreement show   (the version in force)"},
 	{"migrate", "migrate"},
 	{"config", "config   (the effective configuration, secrets masked)"},
 }
@@ -220,6 +224,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		cmdErr = cmdOrg(ctx, cfg, rest, stdout)
 	case "retention":
 		cmdErr = cmdRetention(ctx, cfg, rest, stdout)
+	case "partners":
+		cmdErr = cmdPartners(ctx, cfg, rest, stdout)
+	case "agreement":
+		cmdErr = cmdAgreement(ctx, cfg, rest, stdout)
 	case "migrate":
 		cmdErr = cmdMigrate(ctx, cfg, rest, stdout)
 	case "serve":

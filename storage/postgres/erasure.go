@@ -67,6 +67,14 @@ var userPurges = []purge{
 	{"telegram_links", `user_id = $1`},
 	{"telegram_link_tokens", `user_id = $1`},
 	{"telegram_drafts", `user_id = $1`},
+	// The account (migration 00012): sessions (with the address each came from), linked
+	// provider identities, one-time tokens, answers to the agreement, the account row.
+	{"sessions", `user_id = $1`},
+	{"identities", `user_id = $1`},
+	// An invitation not yet used names its email and no user.
+	{"account_tokens", `user_id = $1 OR (kind = 'invite' AND lower(email) = (SELECT lower(email) FROM users WHERE id = $1))`},
+	{"agreement_answers", `user_id = $1`},
+	{"accounts", `user_id = $1`},
 	{"users", `id = $1`},
 }
 

@@ -121,7 +121,8 @@ func migrateSchema(ctx context.Context, url string) error {
 const AppRole = "callscribe_app"
 
 // prepareScope binds a connection, each time it leaves the pool, to the scope of the
-// context that took it (callscribe.WithOrg or callscribe.AsSystem), so that every query
+// context that took it (callscribe.WithOrg, callscribe.WithMember — the organization, and
+// within it the calls of one owner — or callscribe.AsSystem), so that every query
 // — a method of DB, a transaction, River's, the webhook sender's — is seen by the
 // row-level security policies as that organization's, or the system's. A context with
 // no scope leaves both settings empty: the policies then admit no row (fail closed).
@@ -129,14 +130,18 @@ const AppRole = "callscribe_app"
 // the previous holder's scope.
 func prepareScope(ctx context.Context, conn *pgx.Conn) (bool, error) {
 	sc := callscribe.ScopeOf(ctx)
-	org, system := "", "off"
+	org, system, user := "", "off", ""
 	if sc.OrgID != uuid.Nil {
 		org = sc.OrgID.String()
+		if sc.UserID != uuid.Nil {
+			user = sc.UserID.String()
+		}
 	}
 	if sc.System {
 		system = "on"
 	}
-	if _, err := conn.Exec(ctx, `SELECT set_config('callscribe.org_id', $1, false), set_config('callscribe.system', $2, false)`, org, system); err != nil {
+	if _, err := conn.Exec(ctx, `SELECT set_config('callscribe.org_id', $1, false), set_config('callscribe.system', $2, false),
+		set_config('callscribe.user_id', $3, false)`, org, system, user); err != nil {
 		return false, fmt.Errorf("scope the connection: %w", err)
 	}
 	return true, nil

@@ -65,6 +65,17 @@ func fillOrganization(t *testing.T, db *postgres.DB, name string) uuid.UUID {
 			 SELECT id, 'draft of ' || $1, now() FROM users WHERE organization_id = $2 RETURNING id`,
 			`INSERT INTO erasure_ledger (id, request_id, subject_hash, email_hash, phone_hash, counts, erased_at, organization_id)
 			 VALUES (gen_random_uuid(), $1, '` + hash + `', '` + hash + `', '', '{}', now(), $2) RETURNING id`,
+			// The accounts on the web (00012).
+			`INSERT INTO accounts (user_id, role) SELECT id, 'admin' FROM users WHERE organization_id = $2 AND $1::text <> '' RETURNING user_id`,
+			`INSERT INTO sessions (id_hash, user_id, created_at, last_seen_at, expires_at)
+			 SELECT sha256(($1 || 'session')::bytea), id, now(), now(), now() + interval '1 day' FROM users WHERE organization_id = $2 RETURNING user_id`,
+			`INSERT INTO identities (provider, subject, user_id, linked_at)
+			 SELECT 'yandex', $1, id, now() FROM users WHERE organization_id = $2 RETURNING user_id`,
+			`INSERT INTO account_tokens (hash, kind, user_id, organization_id, created_at, expires_at)
+			 SELECT sha256(($1 || 'verify')::bytea), 'verify', id, $2, now(), now() + interval '1 day' FROM users WHERE organization_id = $2 RETURNING user_id`,
+			`INSERT INTO agreements (version, text, published_at, published_by) SELECT $1, 'text', now(), 'test' WHERE $2::uuid IS NOT NULL RETURNING version`,
+			`INSERT INTO agreement_answers (user_id, version, action, channel, at)
+			 SELECT id, $1, 'accept', 'web', now() FROM users WHERE organization_id = $2 RETURNING id::text`,
 		} {
 			var id string
 			if err := tx.QueryRow(ctx, q, name, org).Scan(&id); err != nil {
@@ -145,7 +156,8 @@ func TestOrganizationsIsolatedByRowLevelSecurity(t *testing.T) {
 	tables := rlsTables(t, db)
 	for _, want := range []string{"organizations", "users", "api_keys", "consents", "consent_events", "calls",
 		"call_stages", "transcripts", "segments", "summaries", "audio_deletion_receipts", "privacy_requests",
-		"privacy_request_events", "webhook_endpoints", "webhook_deliveries", "rectifications", "audit_log", "erasure_ledger"} {
+		"privacy_request_events", "webhook_endpoints", "webhook_deliveries", "rectifications", "audit_log", "erasure_ledger",
+		"accounts", "sessions", "identities", "account_tokens", "agreement_answers"} {
 		if _, ok := tables[want]; !ok {
 			t.Errorf("table %s is not under row-level security", want)
 		}

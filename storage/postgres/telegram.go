@@ -179,14 +179,3 @@ func (db *DB) UserLanguage(ctx context.Context, userID uuid.UUID) (string, error
 	return lang, nil
 }
 
-// SetUserLanguage sets the language the user is spoken to in ("ru" or "en").
-func (db *DB) SetUserLanguage(ctx context.Context, userID uuid.UUID, lang string) error {
-	tag, err := db.pool.Exec(ctx, `UPDATE users SET language = $2 WHERE id = $1 AND erased_at IS NULL`, userID, lang)
-	if err != nil {
-		return fmt.Errorf("set language: %w", err)
-	}
-	if tag.RowsAffected() == 0 {
-		return callscribe.Errorf(callscribe.ENOTFOUND, "no user with id %s", userID)
-	}
-	return nil
-}
