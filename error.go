@@ -23,6 +23,8 @@ const (
 	EFORBIDDEN    = "forbidden"    // the caller is known but may not do this
 	EUNFETCHABLE  = "unfetchable"  // a recording URL's host would not give the recording (a 4xx answer)
 	ETIMEOUT      = "timeout"      // the client stopped sending its request: no byte came for too long
+	EFORBIDDEN    = "forbidden"    // signed in, but the role does not allow the action
+	ETHROTTLED    = "throttled"    // too many attempts (sign-in) in a while: try again later
 )
 
 // Error is the application error: a code for machines, a message safe for people.

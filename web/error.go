@@ -23,6 +23,8 @@ var statuses = map[string]int{
 	callscribe.EUNFETCHABLE:  http.StatusUnprocessableEntity,
 	callscribe.EUNAVAILABLE:  http.StatusServiceUnavailable,
 	callscribe.ETIMEOUT:      http.StatusRequestTimeout,
+	callscribe.EFORBIDDEN:    http.StatusForbidden,
+	callscribe.ETHROTTLED:    http.StatusTooManyRequests,
 	callscribe.EINTERNAL:     http.StatusInternalServerError,
 }
 

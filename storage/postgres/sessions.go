@@ -1,0 +1,226 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+
+	"callscribe"
+)
+
+// SessionRecord is a session as stored: the sha256 of its id, never the id.
+type SessionRecord struct {
+	Hash                             []byte
+	UserID, OrgID                    uuid.UUID
+	CreatedAt, LastSeenAt, ExpiresAt time.Time
+	UserAgent                        string
+	Addr                             string
+}
+
+const sessionColumns = `s.id_hash, s.user_id, s.organization_id, s.created_at, s.last_seen_at, s.expires_at, s.user_agent, s.addr`
+
+func scanSession(row pgx.Row) (SessionRecord, error) {
+	var s SessionRecord
+	err := row.Scan(&s.Hash, &s.UserID, &s.OrgID, &s.CreatedAt, &s.LastSeenAt, &s.ExpiresAt, &s.UserAgent, &s.Addr)
+	return s, err
+}
+
+// CreateSession stores a new session and, in the same transaction, deletes the session
+// whose hash is replacing (the one the browser had before signing in: a session id is
+// never carried across a sign-in).
+func (db *DB) CreateSession(ctx context.Context, s SessionRecord, replacing []byte) error {
+	err := db.inTx(ctx, func(tx pgx.Tx) error {
+		if replacing != nil {
+			if _, err := tx.Exec(ctx, `DELETE FROM sessions WHERE id_hash = $1`, replacing); err != nil {
+				return err
+			}
+		}
+		var ok bool
+		err := tx.QueryRow(ctx, `SELECT true FROM users WHERE id = $1 AND erased_at IS NULL AND blocked_at IS NULL FOR SHARE`, s.UserID).Scan(&ok)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return callscribe.Errorf(callscribe.EUNAUTHORIZED, "the account cannot sign in")
+		}
+		if err != nil {
+			return err
+		}
+		_, err = tx.Exec(ctx, `
+			INSERT INTO sessions (id_hash, user_id, created_at, last_seen_at, expires_at, user_agent, addr)
+			VALUES ($1, $2, $3, $4, $5, $6, $7)`, s.Hash, s.UserID, s.CreatedAt, s.LastSeenAt, s.ExpiresAt, s.UserAgent, s.Addr)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("create session: %w", err)
+	}
+	return nil
+}
+
+// SessionByHash finds a session with its account, whatever its age (the caller checks
+// expiry and idleness); ENOTFOUND when there is none, or its user is blocked or erased.
+func (db *DB) SessionByHash(ctx context.Context, hash []byte) (SessionRecord, AccountRecord, error) {
+	row := db.pool.QueryRow(ctx, `SELECT `+sessionColumns+`, `+accountColumns+`
+		FROM sessions s JOIN accounts a ON a.user_id = s.user_id JOIN users u ON u.id = s.user_id
+		JOIN organizations o ON o.id = a.organization_id
+		WHERE s.id_hash = $1 AND u.erased_at IS NULL AND u.blocked_at IS NULL`, hash)
+	var s SessionRecord
+	var a AccountRecord
+	u := &a.User
+	err := row.Scan(&s.Hash, &s.UserID, &s.OrgID, &s.CreatedAt, &s.LastSeenAt, &s.ExpiresAt, &s.UserAgent, &s.Addr,
+		&u.ID, &u.OrgID, &u.Email, &u.Surname, &u.FirstName, &u.Patronymic, &u.Phone, &u.CreatedAt, &u.BlockedAt,
+		&a.Role, &a.Language, &a.PasswordHash, &a.EmailVerifiedAt, &a.OrgName)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return s, a, callscribe.Errorf(callscribe.ENOTFOUND, "no such session")
+	}
+	if err != nil {
+		return s, a, fmt.Errorf("find session: %w", err)
+	}
+	return s, a, nil
+}
+
+// TouchSession records that the session was used at.
+func (db *DB) TouchSession(ctx context.Context, hash []byte, at time.Time) error {
+	if _, err := db.pool.Exec(ctx, `UPDATE sessions SET last_seen_at = $2 WHERE id_hash = $1 AND last_seen_at < $2`, hash, at); err != nil {
+		return fmt.Errorf("touch session: %w", err)
+	}
+	return nil
+}
+
+// DeleteSession ends one session (a missing one is no error).
+func (db *DB) DeleteSession(ctx context.Context, hash []byte) error {
+	if _, err := db.pool.Exec(ctx, `DELETE FROM sessions WHERE id_hash = $1`, hash); err != nil {
+		return fmt.Errorf("end session: %w", err)
+	}
+	return nil
+}
+
+// DeleteSessions ends every session of the user and reports how many there were.
+func (db *DB) DeleteSessions(ctx context.Context, userID uuid.UUID) (int64, error) {
+	tag, err := db.pool.Exec(ctx, `DELETE FROM sessions WHERE user_id = $1`, userID)
+	if err != nil {
+		return 0, fmt.Errorf("end sessions: %w", err)
+	}
+	return tag.RowsAffected(), nil
+}
+
+// SessionsOf lists the user's sessions, the most recently used first.
+func (db *DB) SessionsOf(ctx context.Context, userID uuid.UUID) ([]SessionRecord, error) {
+	rows, err := db.pool.Query(ctx, `SELECT `+sessionColumns+` FROM sessions s WHERE s.user_id = $1 ORDER BY s.last_seen_at DESC, s.created_at DESC`, userID)
+	if err != nil {
+		return nil, fmt.Errorf("list sessions: %w", err)
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (SessionRecord, error) { return scanSession(r) })
+	if err != nil {
+		return nil, fmt.Errorf("list sessions: %w", err)
+	}
+	return out, nil
+}
+
+// PruneSessions deletes the sessions expired, or idle since before idleSince, and
+// reports how many: the address a session came from goes with it.
+func (db *DB) PruneSessions(ctx context.Context, now, idleSince time.Time) (int64, error) {
+	tag, err := db.pool.Exec(ctx, `DELETE FROM sessions WHERE expires_at <= $1 OR last_seen_at < $2`, now, idleSince)
+	if err != nil {
+		return 0, fmt.Errorf("prune sessions: %w", err)
+	}
+	return tag.RowsAffected(), nil
+}
+
+// LinkedIdentity is a provider identity linked to an account, as stored.
+type LinkedIdentity struct {
+	Provider, Subject, Email, Surname, FirstName string
+	UserID                                       uuid.UUID
+	LinkedAt                                     time.Time
+}
+
+// LinkIdentity links a provider identity to the user and audits it (provider only).
+// An identity linked to another account, or a second identity of the same provider for
+// this one, is ECONFLICT; linking the same identity again refreshes what is kept of it.
+func (db *DB) LinkIdentity(ctx context.Context, id LinkedIdentity, actor string) error {
+	err := db.inTx(ctx, func(tx pgx.Tx) error {
+		if err := lockUser(ctx, tx, id.UserID, "SHARE"); err != nil {
+			return err
+		}
+		var owner uuid.UUID
+		err := tx.QueryRow(ctx, `SELECT user_id FROM identities WHERE provider = $1 AND subject = $2`, id.Provider, id.Subject).Scan(&owner)
+		switch {
+		case err == nil && owner != id.UserID:
+			return callscribe.Errorf(callscribe.ECONFLICT, "this %s identity is linked to another account", id.Provider)
+		case err == nil:
+			_, err = tx.Exec(ctx, `UPDATE identities SET email = $3, surname = $4, first_name = $5 WHERE provider = $1 AND subject = $2`,
+				id.Provider, id.Subject, id.Email, id.Surname, id.FirstName)
+			return err
+		case !errors.Is(err, pgx.ErrNoRows):
+			return err
+		}
+		_, err = tx.Exec(ctx, `
+			INSERT INTO identities (provider, subject, user_id, email, surname, first_name, linked_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7)`, id.Provider, id.Subject, id.UserID, id.Email, id.Surname, id.FirstName, id.LinkedAt)
+		if isUniqueViolation(err) {
+			return callscribe.Errorf(callscribe.ECONFLICT, "the account has a %s identity linked already: unlink it first", id.Provider)
+		}
+		if err != nil {
+			return err
+		}
+		return insertAudit(ctx, tx, callscribe.AuditEntry{At: id.LinkedAt, Actor: actor, Action: "identity.link", ObjectType: "user",
+			ObjectID: id.UserID.String(), SubjectID: id.UserID, Detail: map[string]any{"provider": id.Provider}})
+	})
+	if err != nil {
+		return fmt.Errorf("link identity: %w", err)
+	}
+	return nil
+}
+
+// UnlinkIdentity removes the user's identity of the provider and audits it; ENOTFOUND
+// when none is linked.
+func (db *DB) UnlinkIdentity(ctx context.Context, userID uuid.UUID, provider, actor string) error {
+	err := db.inTx(ctx, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `DELETE FROM identities WHERE user_id = $1 AND provider = $2`, userID, provider)
+		if err != nil {
+			return err
+		}
+		if tag.RowsAffected() == 0 {
+			return callscribe.Errorf(callscribe.ENOTFOUND, "no %s identity is linked", provider)
+		}
+		return insertAudit(ctx, tx, callscribe.AuditEntry{Actor: actor, Action: "identity.unlink", ObjectType: "user",
+			ObjectID: userID.String(), SubjectID: userID, Detail: map[string]any{"provider": provider}})
+	})
+	if err != nil {
+		return fmt.Errorf("unlink identity: %w", err)
+	}
+	return nil
+}
+
+// IdentitiesOf lists the identities linked to the user, by provider.
+func (db *DB) IdentitiesOf(ctx context.Context, userID uuid.UUID) ([]LinkedIdentity, error) {
+	rows, err := db.pool.Query(ctx, `
+		SELECT provider, subject, email, surname, first_name, user_id, linked_at FROM identities WHERE user_id = $1 ORDER BY provider`, userID)
+	if err != nil {
+		return nil, fmt.Errorf("list identities: %w", err)
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (LinkedIdentity, error) {
+		var i LinkedIdentity
+		err := r.Scan(&i.Provider, &i.Subject, &i.Email, &i.Surname, &i.FirstName, &i.UserID, &i.LinkedAt)
+		return i, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list identities: %w", err)
+	}
+	return out, nil
+}
+
+// AccountByIdentity finds the account a provider identity is linked to; ENOTFOUND when
+// it is linked to none (or its user is erased).
+func (db *DB) AccountByIdentity(ctx context.Context, provider, subject string) (AccountRecord, error) {
+	a, err := scanAccount(db.pool.QueryRow(ctx, `SELECT `+accountColumns+accountFrom+`
+		JOIN identities i ON i.user_id = u.id WHERE i.provider = $1 AND i.subject = $2 AND u.erased_at IS NULL`, provider, subject))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return a, callscribe.Errorf(callscribe.ENOTFOUND, "no account is linked to this identity")
+	}
+	if err != nil {
+		return a, fmt.Errorf("find account by identity: %w", err)
+	}
+	return a, nil
+}
