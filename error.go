@@ -20,7 +20,6 @@ const (
 	ETOOLARGE     = "too_large"    // a size or duration limit was crossed
 	EUNAVAILABLE  = "unavailable"  // a dependency is down; try again later
 	EUNAUTHORIZED = "unauthorized" // missing or invalid credentials
-	EFORBIDDEN    = "forbidden"    // the caller is known but may not do this
 	EUNFETCHABLE  = "unfetchable"  // a recording URL's host would not give the recording (a 4xx answer)
 	ETIMEOUT      = "timeout"      // the client stopped sending its request: no byte came for too long
 	EFORBIDDEN    = "forbidden"    // signed in, but the role does not allow the action

@@ -14,7 +14,6 @@ var statuses = map[string]int{
 	callscribe.EINVALID:      http.StatusBadRequest,
 	callscribe.EUNAUTHORIZED: http.StatusUnauthorized,
 	callscribe.ENOCONSENT:    http.StatusForbidden,
-	callscribe.EFORBIDDEN:    http.StatusForbidden,
 	callscribe.EBLOCKED:      http.StatusForbidden,
 	callscribe.ENOTFOUND:     http.StatusNotFound,
 	callscribe.ECONFLICT:     http.StatusConflict,

@@ -20,7 +20,7 @@ type pages struct{ byName map[string]*template.Template }
 func parsePages() (*pages, error) {
 	funcs := template.FuncMap{
 		// Filled per render with the visitor's language; here so the templates parse.
-		"t":    func(string, ...any) string { return "" },
+		"t":             func(string, ...any) string { return "" },
 		"date":          func(time.Time) string { return "" },
 		"providerLabel": providerLabel,
 	}
