@@ -113,13 +113,13 @@ func (s *Server) oauthCallback(w http.ResponseWriter, r *http.Request, v *visit)
 		if v.Account == nil || v.Account.ID != pend.linkTo.ID {
 			return callscribe.Errorf(callscribe.EUNAUTHORIZED, "sign in again to link a provider")
 		}
-		if err := s.cfg.Accounts.LinkIdentity(r.Context(), v.Account.ID, id); err != nil {
+		if err := s.cfg.Accounts.LinkIdentity(r.Context(), v.Account.ID, accounts.Identity(id)); err != nil {
 			return err
 		}
 		http.Redirect(w, r, "/profile?done=linked", http.StatusSeeOther)
 		return nil
 	}
-	acct, err := s.cfg.Accounts.SignInIdentity(r.Context(), id)
+	acct, err := s.cfg.Accounts.SignInIdentity(r.Context(), accounts.Identity(id))
 	if callscribe.ErrorCode(err) == callscribe.ENOTFOUND {
 		s.render(w, r, v, http.StatusOK, "not_linked", map[string]string{"Provider": p.Name()})
 		return nil
