@@ -90,9 +90,6 @@ func (s *Server) fieldsFor(invited bool) []field {
 }
 
 func (s *Server) register(w http.ResponseWriter, r *http.Request, v *visit) error {
-	if err := r.ParseForm(); err != nil {
-		return callscribe.Errorf(callscribe.EINVALID, "the form could not be read")
-	}
 	reg := accounts.Registration{
 		Surname: r.PostFormValue("surname"), FirstName: r.PostFormValue("first_name"),
 		Patronymic: r.PostFormValue("patronymic"), Email: r.PostFormValue("email"),
@@ -209,9 +206,6 @@ func (s *Server) signinForm(w http.ResponseWriter, r *http.Request, v *visit) er
 }
 
 func (s *Server) signin(w http.ResponseWriter, r *http.Request, v *visit) error {
-	if err := r.ParseForm(); err != nil {
-		return callscribe.Errorf(callscribe.EINVALID, "the form could not be read")
-	}
 	next := localPath(r.PostFormValue("next"))
 	acct, err := s.cfg.Accounts.SignIn(r.Context(), r.PostFormValue("email"), r.PostFormValue("password"), clientAddr(r))
 	if err != nil {

@@ -125,12 +125,12 @@ func TestRequiredFieldsMarked(t *testing.T) {
 	a := newApp(t)
 	_, body := a.client().get("/register?lang=en")
 	for _, f := range []string{"surname", "first_name", "email", "password", "company", "inn"} {
-		if !regexp(body, `id="`+f+`"[^>]*required`) {
+		if !matches(body, `id="`+f+`"[^>]*required`) {
 			t.Errorf("field %s is not marked required", f)
 		}
 	}
 	for _, f := range []string{"patronymic", "phone", "kpp", "ogrn"} {
-		if regexp(body, `id="`+f+`"[^>]*required`) {
+		if matches(body, `id="`+f+`"[^>]*required`) {
 			t.Errorf("field %s is marked required, but the service does not need it", f)
 		}
 	}

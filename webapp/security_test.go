@@ -77,7 +77,7 @@ func TestSecurityHeaders(t *testing.T) {
 		}
 		for _, attr := range []string{`src="http`, `href="http`, `src="//`, `href="//`, `<script>`, ` on`} {
 			if attr == ` on` {
-				if regexp(body, `<[^>]+\son[a-z]+=`) {
+				if matches(body, `<[^>]+\son[a-z]+=`) {
 					t.Errorf("%s: an inline event handler", path)
 				}
 				continue

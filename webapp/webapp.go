@@ -214,11 +214,34 @@ func (s *Server) serve(h handler) http.Handler {
 				return
 			}
 		}
+		var formErr error
+		if r.Method == http.MethodPost {
+			formErr = parseForm(r)
+		}
 		v.Lang = s.language(r, v.Account)
+		if formErr != nil {
+			s.writeError(w, r, v, formErr)
+			return
+		}
 		if err := h(w, r, v); err != nil {
 			s.writeError(w, r, v, err)
 		}
 	})
+}
+
+// parseForm reads a posted form within the size limit: too large is a 413, unreadable a
+// 400, either answered before any handler runs.
+func parseForm(r *http.Request) error {
+	err := r.ParseForm()
+	var mbe *http.MaxBytesError
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &mbe):
+		return callscribe.Errorf(callscribe.ETOOLARGE, "the form is larger than the limit of %d bytes", mbe.Limit)
+	default:
+		return callscribe.Errorf(callscribe.EINVALID, "the form could not be read")
+	}
 }
 
 // signedIn sends a visitor who is not signed in to the sign-in page, coming back here after.

@@ -188,3 +188,6 @@ func (a *app) account(email string) accounts.Account {
 	}
 	return acct
 }
+
+// matches says whether s matches the expression.
+func matches(s, expr string) bool { return regexp.MustCompile(expr).MatchString(s) }

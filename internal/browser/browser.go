@@ -128,15 +128,25 @@ func (b *Tab) Press(keys string) {
 	b.do("press keys", chromedp.KeyEvent(keys))
 }
 
-// WaitNewPage waits until a page loaded after the one Submit marked.
+// WaitNewPage waits until a page loaded after the one Submit marked. It asks the page
+// again and again: while the old page unloads and the new one loads, the question may
+// find no page to ask, which is no answer yet.
 func (b *Tab) WaitNewPage() {
 	b.t.Helper()
-	ctx, cancel := context.WithTimeout(b.ctx, Timeout)
-	defer cancel()
-	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](`!window.__old && document.readyState === "complete"`, chromedp.WithPollingInterval(20*time.Millisecond))); err != nil {
-		b.Screenshot("failed")
-		b.t.Fatalf("wait for the next page: %v (on %s)", err, b.Location())
+	deadline := time.Now().Add(Timeout)
+	var last error
+	for time.Now().Before(deadline) {
+		ctx, cancel := context.WithTimeout(b.ctx, 2*time.Second)
+		done, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`!window.__old && document.readyState === "complete"`))
+		cancel()
+		if err == nil && done {
+			return
+		}
+		last = err
+		time.Sleep(20 * time.Millisecond)
 	}
+	b.Screenshot("failed")
+	b.t.Fatalf("wait for the next page: %v (on %s)", last, b.Location())
 }
 
 // Text is the visible text of the first element matching sel.
@@ -198,7 +208,7 @@ func (b *Tab) Cookies() []*network.Cookie {
 func (b *Tab) Screenshot(name string) string {
 	ctx, cancel := context.WithTimeout(b.ctx, Timeout)
 	defer cancel()
-	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(90))
+	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100)) // 100: PNG (less is JPEG)
 	if err != nil {
 		b.t.Logf("screenshot %s: %v", name, err)
 		return ""
