@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 
 	"callscribe"
@@ -19,20 +20,26 @@ type field struct {
 	Auto     string // its autocomplete token
 }
 
-// registrationFields are the registration form's fields in the order shown, and whether
-// each is required (the form marks those, and says why they are).
-var registrationFields = []field{
-	{"surname", true, "text", "family-name"},
-	{"first_name", true, "text", "given-name"},
-	{"patronymic", false, "text", "additional-name"},
-	{"email", true, "email", "email"},
-	{"phone", false, "tel", "tel"},
-	{"password", true, "password", "new-password"},
-	{"company", true, "text", "organization"},
-	{"inn", true, "text", "off"},
-	{"kpp", false, "text", "off"},
-	{"ogrn", false, "text", "off"},
-}
+// registrationFields are the registration form's fields in the order shown; the account
+// service says which are required (the form marks those, and says why each is asked).
+var registrationFields = func() []field {
+	out := []field{
+		{Name: "surname", Type: "text", Auto: "family-name"},
+		{Name: "first_name", Type: "text", Auto: "given-name"},
+		{Name: "patronymic", Type: "text", Auto: "additional-name"},
+		{Name: "email", Type: "email", Auto: "email"},
+		{Name: "phone", Type: "tel", Auto: "tel"},
+		{Name: "password", Type: "password", Auto: "new-password"},
+		{Name: "company", Type: "text", Auto: "organization"},
+		{Name: "inn", Type: "text", Auto: "off"},
+		{Name: "kpp", Type: "text", Auto: "off"},
+		{Name: "ogrn", Type: "text", Auto: "off"},
+	}
+	for i := range out {
+		out[i].Required = slices.Contains(accounts.RequiredFields, out[i].Name)
+	}
+	return out
+}()
 
 func formValues(r *http.Request, names ...string) map[string]string {
 	m := map[string]string{}

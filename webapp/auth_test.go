@@ -124,12 +124,12 @@ func TestRequiredFieldsMarked(t *testing.T) {
 	t.Parallel()
 	a := newApp(t)
 	_, body := a.client().get("/register?lang=en")
-	for _, f := range []string{"surname", "first_name", "email", "password", "company", "inn"} {
+	for _, f := range []string{"surname", "first_name", "email", "password", "company"} {
 		if !matches(body, `id="`+f+`"[^>]*required`) {
 			t.Errorf("field %s is not marked required", f)
 		}
 	}
-	for _, f := range []string{"patronymic", "phone", "kpp", "ogrn"} {
+	for _, f := range []string{"patronymic", "phone", "inn", "kpp", "ogrn"} {
 		if matches(body, `id="`+f+`"[^>]*required`) {
 			t.Errorf("field %s is marked required, but the service does not need it", f)
 		}
