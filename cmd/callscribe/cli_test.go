@@ -30,6 +30,7 @@ var helpFlags = map[string][]string{
 	"convert":            {"channel", "dither-seed", "raw", "rate", "channel-count"},
 	"users add":          {"email", "name", "surname", "first-name", "patronymic", "phone", "org"},
 	"users edit":         {"org", "email", "phone", "surname", "first-name", "patronymic"},
+	"users password":     {"org", "verified"},
 	"users block":        {"org"},
 	"users unblock":      {"org"},
 	"consent grant":      {"email", "purpose", "policy-version", "org"},
