@@ -317,8 +317,8 @@ var options = []option{
 			c.web.publicURLDefault = true // serve puts the address it listens on instead
 			return "http://" + c.service.httpAddr, nil
 		},
-		doc:     "the address people reach the web app at (links in emails, OAuth redirects). `https://…`: cookies are `Secure`; `http://` is refused unless the host is loopback",
-		parse:   publicURL},
+		doc:   "the address people reach the web app at (links in emails, OAuth redirects). `https://…`: cookies are `Secure`; `http://` is refused unless the host is loopback",
+		parse: publicURL},
 	{name: "CALLSCRIBE_COOKIE_PREFIX", def: "iq_",
 		doc:   "prefix of the web app's cookie names (`iq_session_id`, `iq_partner_id`, `iq_partner_click_id`, `iq_oauth_id`)",
 		parse: cookiePrefix},

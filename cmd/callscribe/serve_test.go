@@ -272,7 +272,9 @@ func TestServeRunsRetention(t *testing.T) {
 		vars[k] = v
 	}
 	var stdout, stderr logbuf.Buffer
-	go func() { served <- run(ctx, []string{"serve"}, func(k string) string { return vars[k] }, strings.NewReader(""), &stdout, &stderr) }()
+	go func() {
+		served <- run(ctx, []string{"serve"}, func(k string) string { return vars[k] }, strings.NewReader(""), &stdout, &stderr)
+	}()
 	eventually.True(t, 30*time.Second, "serve's retention job purged the transcript", func() bool { return transcripts() == 0 })
 	stop()
 	if code := <-served; code != 0 {

@@ -14,21 +14,21 @@ import (
 
 // webConfig is the web app's configuration.
 type webConfig struct {
-	publicURL     string // where people reach it, no trailing slash
+	publicURL string // where people reach it, no trailing slash
 	// publicURLDefault: not set, so the address serve listens on (port 0 resolved)
 	publicURLDefault bool
-	insecure      bool   // plain HTTP on loopback: cookies without Secure
-	cookiePrefix  string
-	sessionTTL    time.Duration
-	idleTimeout   time.Duration
-	partnerWindow time.Duration
-	argon2        struct {
+	insecure         bool // plain HTTP on loopback: cookies without Secure
+	cookiePrefix     string
+	sessionTTL       time.Duration
+	idleTimeout      time.Duration
+	partnerWindow    time.Duration
+	argon2           struct {
 		time, memoryKiB uint32
 		threads         uint8
 	}
 	yandexClientID, yandexSecret, vkClientID, oidcProviders string // read again by oauth.FromEnv
-	oauthTimeout                                           time.Duration
-	providers                                              []oauth.Provider
+	oauthTimeout                                            time.Duration
+	providers                                               []oauth.Provider
 }
 
 // accountsConfig is the account service's configuration from the web app's options.
