@@ -210,3 +210,51 @@ func TestAccountScope(t *testing.T) {
 		}
 	}
 }
+
+// TestSetPasswordByOperator: a user the operator added (no account) gets one with the
+// password: the organization's first account is its admin, the next a member; --verified
+// marks the email verified; a weak password is refused; the user's sessions end.
+func TestSetPasswordByOperator(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	sys := callscribe.AsSystem(bg)
+	org, err := e.db.EnsureOrganization(sys, "local")
+	if err != nil {
+		t.Fatal(err)
+	}
+	first, err := e.db.CreateUser(sys, callscribe.User{OrgID: org, Email: "first@example.ru"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	second, err := e.db.CreateUser(sys, callscribe.User{OrgID: org, Email: "second@example.ru"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.svc.SetPasswordByOperator(bg, first.ID, "short", true, "cli"); fieldErrors(err)["password"] != "password_short" {
+		t.Errorf("a short password: %v", err)
+	}
+	a, err := e.svc.SetPasswordByOperator(bg, first.ID, "correct horse battery", true, "cli")
+	if err != nil || a.Role != accounts.RoleAdmin || !a.EmailVerified {
+		t.Fatalf("first: %+v, %v; want an admin, verified", a, err)
+	}
+	b, err := e.svc.SetPasswordByOperator(bg, second.ID, "another good password", false, "cli")
+	if err != nil || b.Role != accounts.RoleMember || b.EmailVerified {
+		t.Fatalf("second: %+v, %v; want a member, unverified", b, err)
+	}
+	if _, err := e.svc.SignIn(bg, "first@example.ru", "correct horse battery", "192.0.2.1"); err != nil {
+		t.Fatalf("sign in with the operator's password: %v", err)
+	}
+	ses, err := e.svc.StartSession(bg, first.ID, "Mozilla/5.0 (X11; Linux x86_64) Chrome/130.0", "192.0.2.1", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.svc.SetPasswordByOperator(bg, first.ID, "a third good password", false, "cli"); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := e.svc.Session(bg, ses.ID); callscribe.ErrorCode(err) != callscribe.EUNAUTHORIZED {
+		t.Errorf("the session from before the new password: %v, want ended", err)
+	}
+	if n := e.count(t, `SELECT count(*) FROM audit_log WHERE action = 'account.password' AND subject_id = $1`, first.ID); n != 2 {
+		t.Errorf("%d password changes audited, want 2", n)
+	}
+}

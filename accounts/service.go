@@ -747,6 +747,37 @@ func (s *Service) ResetPassword(ctx context.Context, token, password string) (Ac
 	return account(rec), nil
 }
 
+// SetPasswordByOperator sets the password of a user the operator added, making their
+// account if they have none (the organization's first account is its admin); with
+// verified the operator vouches for the email address. The user's sessions end.
+func (s *Service) SetPasswordByOperator(ctx context.Context, userID uuid.UUID, password string, verified bool, actor string) (Account, error) {
+	sys := callscribe.AsSystem(ctx)
+	u, err := s.db.UserByID(sys, userID)
+	if err != nil {
+		return Account{}, err
+	}
+	if key := checkPassword(password, u.Email); key != "" {
+		return Account{}, invalid(FieldErrors{"password": key})
+	}
+	hash, err := hashPassword(password, s.argon)
+	if err != nil {
+		return Account{}, err
+	}
+	var at *time.Time
+	if verified {
+		now := s.now()
+		at = &now
+	}
+	if err := s.db.OperatorSetPassword(sys, userID, hash, at, actor); err != nil {
+		return Account{}, err
+	}
+	rec, err := s.db.AccountByID(sys, userID)
+	if err != nil {
+		return Account{}, err
+	}
+	return account(rec), nil
+}
+
 // ChangePassword sets a new password after checking the old one (an account without a
 // password, signed in through a provider, sets its first one without). A wrong old
 // password is FieldErrors{"old_password": "password_wrong"}.

@@ -34,3 +34,14 @@ echo
 "$bin" consent grant --email local@localhost --purpose transcription,summarization
 echo
 "$bin" transcribe "$work/demo-call.wav"
+
+# The web app: the demo user gets a password of its own (random, on standard input), and
+# the call above is theirs to read in a browser.
+password=$(head -c 12 /dev/urandom | base64 | tr -d '/+=' | head -c 16)
+echo
+printf '%s\n' "$password" | "$bin" users password --verified local@localhost
+url=$("$bin" config | sed -n 's/^CALLSCRIBE_PUBLIC_URL=\([^[:space:]]*\).*/\1/p')
+echo
+echo "The web app: run  $bin serve  and open ${url:-http://127.0.0.1:8080}/signin"
+echo "  demo account: local@localhost"
+echo "  password:     $password"

@@ -16,6 +16,7 @@ packages=(
   time                                          # /usr/bin/time: peak memory in benchmarks
   curl                                          # scripts/test-minio.sh: waits for MinIO to be ready
   python3                                       # scripts/bench.sh: sizes and ratios
+  chromium-headless-shell fonts-dejavu-core     # the web app's page tests (headless Chromium, chromedp)
 )
 
 missing=()

@@ -27,6 +27,19 @@ var statuses = map[string]int{
 	callscribe.EINTERNAL:     http.StatusInternalServerError,
 }
 
+// HTTPStatus is the HTTP status that answers err: the one table, for the API and the web
+// app's pages alike.
+func HTTPStatus(err error) int {
+	var mbe *http.MaxBytesError
+	if errors.As(err, &mbe) {
+		return http.StatusRequestEntityTooLarge
+	}
+	if status, ok := statuses[callscribe.ErrorCode(err)]; ok {
+		return status
+	}
+	return http.StatusInternalServerError
+}
+
 // errorBody is what a client gets for any error: a code for machines and a message safe
 // for people, never the internal cause.
 type errorBody struct {
@@ -46,10 +59,7 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		err = callscribe.Wrap(callscribe.ETOOLARGE, err, "the request body is larger than the limit of %d bytes", mbe.Limit)
 	}
 	code := callscribe.ErrorCode(err)
-	status, ok := statuses[code]
-	if !ok {
-		status = http.StatusInternalServerError
-	}
+	status := HTTPStatus(err)
 	msg := callscribe.ErrorMessage(err)
 	if code == callscribe.EINTERNAL || code == callscribe.EUNAVAILABLE {
 		s.log.ErrorContext(r.Context(), "request failed", "method", r.Method, "route", r.Pattern, "code", code, "err", err)

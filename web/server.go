@@ -73,6 +73,8 @@ type Config struct {
 	Exporter *privacy.Exporter
 	Editor   SegmentEditor
 	AuditLog privacy.AuditLog
+	// Pages, when set, serves every path the API does not: the web app (package webapp).
+	Pages http.Handler
 	// Metrics is served on /metrics: the process's registry, which the pipeline and the
 	// webhook deliverer count on; nil: a registry of the Go and process collectors only.
 	Metrics *metrics.Metrics
@@ -164,9 +166,16 @@ func (s *Server) Handler() http.Handler {
 	for _, r := range s.routes() {
 		mux.Handle(r.Method+" "+r.Pattern, r.h)
 	}
-	mux.Handle("/", s.handle(func(w http.ResponseWriter, r *http.Request) error {
+	notFound := s.handle(func(w http.ResponseWriter, r *http.Request) error {
 		return callscribe.Errorf(callscribe.ENOTFOUND, "no such endpoint: %s %s", r.Method, r.URL.Path)
-	}))
+	})
+	if s.cfg.Pages == nil {
+		mux.Handle("/", notFound)
+	} else {
+		// The API's own paths answer in JSON; the rest is the web app's.
+		mux.Handle("/v1/", notFound)
+		mux.Handle("/", s.cfg.Pages)
+	}
 	return s.guard(mux)
 }
 

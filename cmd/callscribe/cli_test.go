@@ -66,6 +66,7 @@ var helpFlags = map[string][]string{
 	"partners list":       {"code", "name"},
 	"agreement publish":   {"version"},
 	"agreement show":      {"version"},
+	"users password":      {"org", "verified"},
 }
 
 // TestHelpForEveryCommand: `callscribe CMD --help` (and -h, anywhere among the flags)

@@ -14,8 +14,10 @@ import (
 	"github.com/minio/minio-go/v7/pkg/s3utils"
 
 	"callscribe"
+	"callscribe/accounts"
 	"callscribe/fetch"
 	"callscribe/internal/safehttp"
+	"callscribe/oauth"
 	"callscribe/pipeline"
 	"callscribe/privacy"
 	"callscribe/privacy/residency"
@@ -50,6 +52,7 @@ type config struct {
 	ledgerFile     string       // the erasure ledger's copy outside the database
 	retentionEvery time.Duration
 	telegram       telegramConfig
+	web            webConfig // the web app (webapp.go)
 
 	// settings are the effective values, in the options' order, for `callscribe config`.
 	settings []setting
@@ -332,11 +335,58 @@ var options = []option{
 	{name: "CALLSCRIBE_TELEGRAM_LINK_TTL", def: "15m",
 		doc:   "how long a link token (the deep link shown on the profile page) stays valid; it is single-use",
 		parse: duration(func(c *config) *time.Duration { return &c.telegram.linkTTL }, false)},
+	{name: "CALLSCRIBE_PUBLIC_URL", defDoc: "`http://` + `CALLSCRIBE_HTTP_ADDR`",
+		defFunc: func(c *config, _ func(string) string) (string, error) {
+			c.web.publicURLDefault = true // serve puts the address it listens on instead
+			return "http://" + c.service.httpAddr, nil
+		},
+		doc:   "the address people reach the web app at (links in emails, OAuth redirects). `https://…`: cookies are `Secure`; `http://` is refused unless the host is loopback",
+		parse: publicURL},
+	{name: "CALLSCRIBE_COOKIE_PREFIX", def: "iq_",
+		doc:   "prefix of the web app's cookie names (`iq_session_id`, `iq_partner_id`, `iq_partner_click_id`, `iq_oauth_id`)",
+		parse: cookiePrefix},
+	{name: "CALLSCRIBE_SESSION_TTL", def: shortDuration(accounts.DefaultSessionTTL),
+		doc:   "a web session ends this long after sign-in",
+		parse: duration(func(c *config) *time.Duration { return &c.web.sessionTTL }, false)},
+	{name: "CALLSCRIBE_SESSION_IDLE_TIMEOUT", def: shortDuration(accounts.DefaultIdleTimeout),
+		doc:   "a web session unused this long ends",
+		parse: duration(func(c *config) *time.Duration { return &c.web.idleTimeout }, false)},
+	{name: "CALLSCRIBE_PARTNER_WINDOW", def: shortDuration(accounts.DefaultAttributionWindow),
+		doc:   "a registration this soon after a visit through a partner link is the partner's (the partner cookies' lifetime)",
+		parse: duration(func(c *config) *time.Duration { return &c.web.partnerWindow }, false)},
+	{name: "CALLSCRIBE_ARGON2", def: fmt.Sprintf("t=%d,m=%d,p=%d", accounts.DefaultArgon2Time, accounts.DefaultArgon2MemoryKiB, accounts.DefaultArgon2Threads),
+		doc:   "argon2id parameters of new password hashes: passes, memory in KiB, threads (each hash keeps its own, so a change applies as people next set a password)",
+		parse: argon2Params},
+	{name: "CALLSCRIBE_YANDEX_CLIENT_ID",
+		doc:   "sign-in with Yandex ID: the app's client id (with `CALLSCRIBE_YANDEX_CLIENT_SECRET`); see [Sign-in providers](#sign-in-providers)",
+		parse: text(func(c *config) *string { return &c.web.yandexClientID })},
+	{name: "CALLSCRIBE_YANDEX_CLIENT_SECRET", secret: true, file: true,
+		doc:   "its client secret",
+		parse: text(func(c *config) *string { return &c.web.yandexSecret })},
+	{name: "CALLSCRIBE_VK_CLIENT_ID",
+		doc:   "sign-in with VK ID: the app's id (VK ID needs no secret: PKCE)",
+		parse: text(func(c *config) *string { return &c.web.vkClientID })},
+	{name: "CALLSCRIBE_OIDC_PROVIDERS",
+		doc:   "names of OpenID Connect providers to sign in with (comma-separated); each NAME needs `CALLSCRIBE_OIDC_<NAME>_ISSUER`, `_CLIENT_ID`, `_CLIENT_SECRET` (`_FILE`)",
+		parse: text(func(c *config) *string { return &c.web.oidcProviders })},
+	{name: "CALLSCRIBE_OAUTH_TIMEOUT", def: shortDuration(oauth.DefaultTimeout),
+		doc:   "one call to a sign-in provider",
+		parse: duration(func(c *config) *time.Duration { return &c.web.oauthTimeout }, false)},
 }
 
 // checks are what must hold between options, each naming the variables at fault; they
 // run in order once every option is read.
 var checks = []func(c *config) error{
+	// The sign-in providers: their per-provider variables are read here, by the oauth
+	// package, which names any at fault.
+	func(c *config) error {
+		providers, err := oauth.FromEnv(c.getenv)
+		if err != nil {
+			return err
+		}
+		c.web.providers = providers
+		return nil
+	},
 	func(c *config) error {
 		if c.asr == "openai" && c.openAIBaseURL == "" {
 			return errors.New("CALLSCRIBE_ASR=openai needs CALLSCRIBE_OPENAI_BASE_URL (an in-country OpenAI-compatible server)")

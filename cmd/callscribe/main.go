@@ -59,6 +59,7 @@ var commands = []struct{ name, synopsis string }{
 	{"convert", "convert [--channel N] [--dither-seed N] [RAW] IN OUT.wav"},
 	{"users add", `users add --email EMAIL [--name "Surname First Patronymic" | --surname S --first-name F [--patronymic P]] [--phone PHONE] [--org NAME]`},
 	{"users edit", "users edit EMAIL [--org NAME] [--email NEW] [--phone PHONE] [--surname S] [--first-name F] [--patronymic P]"},
+	{"users password", "users password EMAIL [--org NAME] [--verified]   (the password on standard input)"},
 	{"users block", "users block EMAIL [--org NAME]"},
 	{"users unblock", "users unblock EMAIL [--org NAME]"},
 	{"users link-telegram", "users link-telegram EMAIL [--org NAME]    (prints the deep link that links a Telegram chat)"},
@@ -209,7 +210,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	case "convert":
 		cmdErr = cmdConvert(ctx, rest, stdin, stdout, stderr)
 	case "users":
-		cmdErr = cmdUsers(ctx, cfg, rest, stdout)
+		cmdErr = cmdUsers(ctx, cfg, rest, stdin, stdout)
 	case "consent":
 		cmdErr = cmdConsent(ctx, cfg, rest, stdout)
 	case "requests":

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"time"
@@ -14,6 +15,7 @@ import (
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 
 	"callscribe"
+	"callscribe/accounts"
 	"callscribe/audio"
 	"callscribe/metrics"
 	"callscribe/pipeline"
@@ -22,6 +24,7 @@ import (
 	"callscribe/summarize"
 	"callscribe/telegram"
 	"callscribe/web"
+	"callscribe/webapp"
 	"callscribe/webhook"
 )
 
@@ -168,7 +171,21 @@ func cmdServe(ctx context.Context, cfg config, args []string, stdout io.Writer) 
 	if err != nil {
 		return callscribe.Wrap(callscribe.EINVALID, err, "CALLSCRIBE_HTTP_ADDR: cannot listen on %s: %v", scfg.httpAddr, err)
 	}
+	if a.cfg.web.publicURLDefault {
+		a.cfg.web.publicURL = "http://" + ln.Addr().String()
+	}
+	acc := accounts.New(a.db, a.cfg.web.accountsConfig(), a.log)
+	pages, err := webapp.New(webapp.Config{
+		Accounts: acc, Providers: a.cfg.web.providers, BaseURL: a.cfg.web.publicURL,
+		CookiePrefix: a.cfg.web.cookiePrefix, InsecureCookies: a.cfg.web.insecure,
+		SessionTTL: a.cfg.web.sessionTTL, AttributionWindow: a.cfg.web.partnerWindow,
+		Logger: a.log,
+	})
+	if err != nil {
+		return err
+	}
 	srv := web.New(web.Config{
+		Pages: pages.Handler(),
 		Store: a.db, Ingester: svc.pipeline, Stage: svc.stage, Fetcher: a.cfg.fetcher(),
 		MaxBodyBytes:      a.cfg.maxCallBytes + 1<<20, // the audio and its multipart wrapping
 		UploadIdleTimeout: scfg.uploadIdleTimeout,
@@ -201,9 +218,12 @@ func cmdServe(ctx context.Context, cfg config, args []string, stdout io.Writer) 
 	if bot != nil {
 		botDone = runBot(ctx, a, bot)
 	}
+	retention := &privacy.Retention{Store: a.db, Eraser: svc.eraser, Logger: a.log}
+	go retention.Run(ctx, a.cfg.retentionEvery) // logs its own failures and keeps going
+	go pruneSessions(ctx, acc, a.cfg.retentionEvery, a.log)
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
-	fmt.Fprintf(stdout, "callscribe serve: listening on http://%s (worker %v)\n", ln.Addr(), scfg.serveWorker)
+	fmt.Fprintf(stdout, "callscribe serve: listening on http://%s (worker %v); the web app: %s\n", ln.Addr(), scfg.serveWorker, a.cfg.web.publicURL)
 
 	select {
 	case err := <-served:
@@ -290,4 +310,21 @@ func cmdWorker(ctx context.Context, cfg config, args []string, stdout io.Writer)
 	stopQueue(down, svc.queue, a)
 	fmt.Fprintln(stdout, "callscribe worker: stopped")
 	return nil
+}
+
+// pruneSessions deletes the web sessions past their expiry or idle time (and the address
+// each kept) now and then every period, until ctx ends.
+func pruneSessions(ctx context.Context, acc *accounts.Service, every time.Duration, log *slog.Logger) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		if _, err := acc.PruneSessions(callscribe.AsSystem(ctx)); err != nil && ctx.Err() == nil {
+			log.ErrorContext(ctx, "prune sessions", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
 }

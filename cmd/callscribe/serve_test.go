@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"strings"
@@ -16,7 +17,9 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"callscribe"
 	"callscribe/internal/eventually"
+	"callscribe/internal/logbuf"
 	"callscribe/internal/testcall"
 )
 
@@ -88,6 +91,23 @@ func TestServeProcess(t *testing.T) {
 	}
 	if code, _ := call("GET", "/readyz", nil); code != http.StatusOK {
 		t.Errorf("/readyz: %d; want 200", code)
+	}
+	// The web app is served beside the API: the operator sets a user's password (on
+	// standard input), and the user signs in with it.
+	if r := runStdin(t, env, strings.NewReader("a long enough password\n"), "users", "password", "--org", "acme", "--verified", "ivanova@example.ru"); r.code != 0 || !strings.Contains(r.stdout, "email address verified") {
+		t.Fatalf("users password: %d %s %s", r.code, r.stdout, r.stderr)
+	}
+	form := url.Values{"email": {"ivanova@example.ru"}, "password": {"a long enough password"}}
+	signin, _ := http.NewRequest("POST", base+"/signin", strings.NewReader(form.Encode()))
+	signin.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	noFollow := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	if resp, err := noFollow.Do(signin); err != nil {
+		t.Fatal(err)
+	} else {
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/profile" || len(resp.Cookies()) == 0 || resp.Cookies()[0].Name != "iq_session_id" {
+			t.Errorf("sign in on serve's web app: %d to %q, cookies %v", resp.StatusCode, resp.Header.Get("Location"), resp.Cookies())
+		}
 	}
 	dir := t.TempDir()
 	path, spoken := testcall.Stereo(t, dir, 0.6, testcall.Dialogue(testcall.Sentences[:2]...))
@@ -213,5 +233,51 @@ func TestServiceConfig(t *testing.T) {
 		case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)):
 			t.Errorf("%v: %v; want an error naming %s", tc.env, err, tc.want)
 		}
+	}
+}
+
+// TestServeRunsRetention: serve runs the retention job every CALLSCRIBE_RETENTION_EVERY,
+// so an organization's retention period is kept without an operator running `retention
+// run` (serve read the option and never ran the job before).
+func TestServeRunsRetention(t *testing.T) {
+	t.Parallel()
+	env := append(dbEnv(t), "CALLSCRIBE_HTTP_ADDR=127.0.0.1:0", "CALLSCRIBE_RETENTION_EVERY=1s",
+		"CALLSCRIBE_LEDGER_KEY="+strings.Repeat("k", 40), "CALLSCRIBE_DATA_DIR="+t.TempDir())
+	mustRun(t, env, "users", "add", "--org", "acme", "--email", "petrova@example.ru")
+	mustRun(t, env, "consent", "grant", "--org", "acme", "--email", "petrova@example.ru", "--purpose", "transcription")
+	path, _ := testcall.Stereo(t, t.TempDir(), 0.6, testcall.Dialogue(testcall.Sentences[:1]...))
+	var out struct {
+		CallID string `json:"call_id"`
+	}
+	if err := json.Unmarshal([]byte(mustRun(t, env, "transcribe", "--org", "acme", "--owner", "petrova@example.ru", "--json", path)), &out); err != nil || out.CallID == "" {
+		t.Fatalf("transcribe: %v %+v", err, out)
+	}
+	db := openDB(t, env)
+	transcripts := func() int {
+		var n int
+		if err := db.Pool().QueryRow(callscribe.AsSystem(t.Context()), `SELECT count(*) FROM transcripts WHERE call_id = $1`, out.CallID).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	if transcripts() != 1 {
+		t.Fatalf("the call has no transcript to purge")
+	}
+	mustRun(t, env, "org", "set", "--org", "acme", "--retention", "1s")
+	ctx, stop := context.WithCancel(t.Context())
+	served := make(chan int, 1)
+	vars := map[string]string{}
+	for _, kv := range processEnv(env) {
+		k, v, _ := strings.Cut(kv, "=")
+		vars[k] = v
+	}
+	var stdout, stderr logbuf.Buffer
+	go func() {
+		served <- run(ctx, []string{"serve"}, func(k string) string { return vars[k] }, strings.NewReader(""), &stdout, &stderr)
+	}()
+	eventually.True(t, 30*time.Second, "serve's retention job purged the transcript", func() bool { return transcripts() == 0 })
+	stop()
+	if code := <-served; code != 0 {
+		t.Errorf("serve exited %d\n%s", code, stderr.String())
 	}
 }

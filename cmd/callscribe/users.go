@@ -1,17 +1,23 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
 	"time"
 
 	"callscribe"
+	"callscribe/accounts"
 )
 
-func cmdUsers(ctx context.Context, cfg config, args []string, stdout io.Writer) error {
+func cmdUsers(ctx context.Context, cfg config, args []string, stdin io.Reader, stdout io.Writer) error {
+	if len(args) > 0 && args[0] == "password" {
+		return cmdUsersPassword(ctx, cfg, args[1:], stdin, stdout)
+	}
 	if len(args) > 0 && args[0] == "edit" {
 		return cmdUsersEdit(ctx, cfg, args[1:], stdout)
 	}
@@ -146,6 +152,54 @@ func cmdBlock(ctx context.Context, cfg config, action string, args []string, std
 		fmt.Fprintf(stdout, "%s: unblocked\n", u.Email)
 	default:
 		fmt.Fprintf(stdout, "%s: was not blocked\n", u.Email)
+	}
+	return nil
+}
+
+// cmdUsersPassword sets a user's web password from the first line of standard input
+// (never from the command line, where other users of the machine could read it), making
+// their web account if they have none; their sessions end. With --verified the operator
+// vouches for the address, as for a user they added themselves.
+func cmdUsersPassword(ctx context.Context, cfg config, args []string, stdin io.Reader, stdout io.Writer) error {
+	fs := newFlags("users password")
+	org := fs.String("org", localOrg, "the user's organization")
+	verified := fs.Bool("verified", false, "mark the email address verified (the operator vouches for it)")
+	pos, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		return usagef("usage: callscribe users password EMAIL [--org NAME] [--verified] < FILE_WITH_THE_PASSWORD")
+	}
+	line, err := bufio.NewReader(io.LimitReader(stdin, 4096)).ReadString('\n')
+	if err != nil && !errors.Is(err, io.EOF) {
+		return fmt.Errorf("read the password from standard input: %w", err)
+	}
+	password := strings.TrimRight(line, "\r\n")
+	if password == "" {
+		return usagef("users password: give the new password on standard input (one line)")
+	}
+	a, err := openApp(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer a.close()
+	u, err := a.userByEmail(ctx, *org, pos[0])
+	if err != nil {
+		return err
+	}
+	acc := accounts.New(a.db, cfg.web.accountsConfig(), a.log)
+	acct, err := acc.SetPasswordByOperator(ctx, u.ID, password, *verified, "cli")
+	var fe accounts.FieldErrors
+	if errors.As(err, &fe) {
+		return usagef("users password: the password is not accepted (%s): at least 10 characters, at most 256 bytes, not the email", fe["password"])
+	}
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "%s: password set (role %s); their web sessions ended\n", u.Email, acct.Role)
+	if acct.EmailVerified {
+		fmt.Fprintf(stdout, "%s: email address verified\n", u.Email)
 	}
 	return nil
 }

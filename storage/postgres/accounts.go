@@ -310,6 +310,40 @@ func (db *DB) SetPassword(ctx context.Context, userID uuid.UUID, hash string, en
 	return nil
 }
 
+// OperatorSetPassword sets the password of a user the operator added (with the CLI) and
+// so may have no account yet: it makes the account (admin when the organization has none,
+// else member), sets the hash, marks the email verified when verifiedAt is set (the
+// operator vouches), ends the user's sessions and audits it, in one transaction.
+func (db *DB) OperatorSetPassword(ctx context.Context, userID uuid.UUID, hash string, verifiedAt *time.Time, actor string) error {
+	err := db.inTx(ctx, func(tx pgx.Tx) error {
+		var org uuid.UUID
+		err := tx.QueryRow(ctx, `SELECT organization_id FROM users WHERE id = $1 AND erased_at IS NULL FOR UPDATE`, userID).Scan(&org)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return callscribe.Errorf(callscribe.ENOTFOUND, "no such user")
+		}
+		if err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `
+			INSERT INTO accounts (user_id, organization_id, role, created_at)
+			SELECT $1, $2, CASE WHEN EXISTS (SELECT 1 FROM accounts WHERE organization_id = $2 AND role = 'admin')
+				THEN 'member' ELSE 'admin' END, now()
+			ON CONFLICT (user_id) DO NOTHING`, userID, org); err != nil {
+			return err
+		}
+		if verifiedAt != nil {
+			if _, err := tx.Exec(ctx, `UPDATE accounts SET email_verified_at = coalesce(email_verified_at, $2) WHERE user_id = $1`, userID, *verifiedAt); err != nil {
+				return err
+			}
+		}
+		return setPassword(ctx, tx, userID, hash, true, actor)
+	})
+	if err != nil {
+		return fmt.Errorf("set password: %w", err)
+	}
+	return nil
+}
+
 func setPassword(ctx context.Context, tx pgx.Tx, userID uuid.UUID, hash string, endSessions bool, actor string) error {
 	var org uuid.UUID
 	err := tx.QueryRow(ctx, `UPDATE accounts SET password_hash = $2 WHERE user_id = $1 RETURNING organization_id`, userID, hash).Scan(&org)

@@ -1,0 +1,140 @@
+package webapp
+
+import (
+	"bytes"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"net/http"
+	"net/url"
+	"path"
+	"strings"
+	"time"
+
+	"callscribe/web"
+)
+
+// pages are the parsed templates: each page is the layout with its own content.
+type pages struct{ byName map[string]*template.Template }
+
+func parsePages() (*pages, error) {
+	funcs := template.FuncMap{
+		// Filled per render with the visitor's language; here so the templates parse.
+		"t":             func(string, ...any) string { return "" },
+		"date":          func(time.Time) string { return "" },
+		"providerLabel": providerLabel,
+	}
+	layout, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html")
+	if err != nil {
+		return nil, err
+	}
+	names, err := fs.Glob(templateFS, "templates/*.html")
+	if err != nil {
+		return nil, err
+	}
+	p := &pages{byName: map[string]*template.Template{}}
+	for _, n := range names {
+		if path.Base(n) == "layout.html" {
+			continue
+		}
+		t, err := template.Must(layout.Clone()).ParseFS(templateFS, n)
+		if err != nil {
+			return nil, err
+		}
+		p.byName[strings.TrimSuffix(path.Base(n), ".html")] = t
+	}
+	return p, nil
+}
+
+// pageData is what a template sees: the visit, the page's own data, and the form state.
+type pageData struct {
+	V    *visit
+	Data any
+	// Path and Query are the request's, for the language switch's links.
+	Path, Query string
+	// Errors maps a form field to its message, shown next to the field; Form the values
+	// entered, shown again.
+	Errors map[string]string
+	Form   map[string]string
+	// Flash is a message at the top of the page (key in the catalogue).
+	Flash string
+}
+
+// LangURL is this page in another language: the switch's link.
+func (d *pageData) LangURL(lang string) string {
+	q, _ := url.ParseQuery(d.Query)
+	q.Set("lang", lang)
+	return d.Path + "?" + q.Encode()
+}
+
+// render writes page name with data at status, in the visitor's language.
+func (s *Server) render(w http.ResponseWriter, r *http.Request, v *visit, status int, name string, data any) {
+	s.renderForm(w, r, v, status, name, data, nil, nil)
+}
+
+func (s *Server) renderForm(w http.ResponseWriter, r *http.Request, v *visit, status int, name string, data any, form, errs map[string]string) {
+	t, ok := s.pages.byName[name]
+	if !ok {
+		http.Error(w, "no page "+name, http.StatusInternalServerError)
+		return
+	}
+	t, err := t.Clone()
+	if err == nil {
+		lang := v.Lang
+		t = t.Funcs(template.FuncMap{
+			"t":    func(key string, args ...any) string { return translate(lang, key, args...) },
+			"date": func(tm time.Time) string { return formatTime(lang, tm) },
+		})
+	}
+	var buf bytes.Buffer
+	if err == nil {
+		err = t.ExecuteTemplate(&buf, "layout.html", &pageData{
+			V: v, Data: data, Path: r.URL.Path, Query: r.URL.RawQuery, Errors: errs, Form: form,
+			Flash: r.URL.Query().Get("done"),
+		})
+	}
+	if err != nil {
+		s.log.ErrorContext(r.Context(), "page failed to render", "page", name, "err", err)
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Content-Language", v.Lang)
+	w.WriteHeader(status)
+	_, _ = buf.WriteTo(w)
+}
+
+// moscow is the time zone dates are shown in.
+var moscow = func() *time.Location {
+	l, err := time.LoadLocation("Europe/Moscow")
+	if err != nil {
+		return time.FixedZone("MSK", 3*3600)
+	}
+	return l
+}()
+
+func formatTime(lang string, t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	t = t.In(moscow)
+	if lang == "en" {
+		return t.Format("2 Jan 2006 15:04 MST")
+	}
+	return fmt.Sprintf("%02d.%02d.%d %s МСК", t.Day(), t.Month(), t.Year(), t.Format("15:04"))
+}
+
+// providerLabel is how a sign-in provider is named on a button.
+func providerLabel(name string) string {
+	switch name {
+	case "yandex":
+		return "Yandex ID"
+	case "vk":
+		return "VK ID"
+	}
+	return name
+}
+
+func httpStatus(err error) int { return web.HTTPStatus(err) }
+
+func urlQueryEscape(s string) string { return url.QueryEscape(s) }

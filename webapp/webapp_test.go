@@ -1,0 +1,193 @@
+package webapp_test
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"callscribe"
+	"callscribe/accounts"
+	"callscribe/internal/logbuf"
+	"callscribe/storage/pgtest"
+	"callscribe/storage/postgres"
+	"callscribe/webapp"
+)
+
+func TestMain(m *testing.M) { os.Exit(pgtest.Main(m, postgres.Migrate)) }
+
+// app is the web app under test on its own database, and what the test reads of it.
+type app struct {
+	t        *testing.T
+	URL      string
+	DB       *postgres.DB
+	Accounts *accounts.Service
+	Server   *webapp.Server
+	Log      *logbuf.Buffer
+	// transport reaches the server (and trusts its certificate when it has one).
+	transport http.RoundTripper
+}
+
+type appOptions struct {
+	secure   bool // Secure cookies (the default outside loopback)
+	throttle int  // failed sign-ins allowed per account and per address; 0: the default
+}
+
+func newApp(t *testing.T, opts ...func(*appOptions)) *app {
+	t.Helper()
+	var o appOptions
+	for _, f := range opts {
+		f(&o)
+	}
+	ctx := context.Background()
+	db, err := postgres.Open(ctx, pgtest.DB(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(db.Close)
+	log := &logbuf.Buffer{}
+	logger := slog.New(slog.NewTextHandler(log, nil))
+	cfg := accounts.Config{}
+	// Fast hashing keeps the suite quick; the parameters are the account service's to test.
+	cfg.Argon2.Time, cfg.Argon2.MemoryKiB, cfg.Argon2.Threads = 1, 1024, 1
+	if o.throttle > 0 {
+		cfg.Throttle.PerAccount, cfg.Throttle.PerAddress, cfg.Throttle.Window = o.throttle, o.throttle*4, time.Minute
+	}
+	acc := accounts.New(db, cfg, logger)
+	var h http.Handler
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { h.ServeHTTP(w, r) }))
+	if o.secure {
+		srv.StartTLS() // a browser keeps Secure cookies for https only
+	} else {
+		srv.Start()
+	}
+	t.Cleanup(srv.Close)
+	w, err := webapp.New(webapp.Config{Accounts: acc, BaseURL: srv.URL, InsecureCookies: !o.secure, Logger: logger})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h = w.Handler()
+	return &app{t: t, URL: srv.URL, DB: db, Accounts: acc, Server: w, Log: log, transport: srv.Client().Transport}
+}
+
+var linkRE = regexp.MustCompile(`link=(\S+)`)
+
+// lastLink is the last one-time link of kind the server wrote to its log (the embedded
+// default sends no email).
+func (a *app) lastLink(kind string) string {
+	a.t.Helper()
+	var link string
+	for _, line := range strings.Split(a.Log.String(), "\n") {
+		if strings.Contains(line, "kind="+kind) {
+			if m := linkRE.FindStringSubmatch(line); m != nil {
+				link = strings.Trim(m[1], `"`)
+			}
+		}
+	}
+	if link == "" {
+		a.t.Fatalf("no %s link in the log:\n%s", kind, a.Log.String())
+	}
+	return link
+}
+
+// client is a browser-like HTTP client for the app: a cookie jar, no redirects followed
+// automatically unless follow is set, and every Set-Cookie it receives recorded.
+type client struct {
+	t       *testing.T
+	app     *app
+	http    *http.Client
+	cookies []*http.Cookie
+}
+
+func (a *app) client() *client {
+	jar, _ := cookiejar.New(nil)
+	c := &client{t: a.t, app: a}
+	c.http = &http.Client{Jar: jar, Transport: recordCookies{c}}
+	return c
+}
+
+type recordCookies struct{ c *client }
+
+func (rc recordCookies) RoundTrip(r *http.Request) (*http.Response, error) {
+	resp, err := rc.c.app.transport.RoundTrip(r)
+	if err == nil {
+		rc.c.cookies = append(rc.c.cookies, resp.Cookies()...)
+	}
+	return resp, err
+}
+
+// get fetches path and returns the final status and body.
+func (c *client) get(path string) (int, string) {
+	c.t.Helper()
+	resp, err := c.http.Get(c.app.URL + path)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+// post submits a form as a same-origin browser does.
+func (c *client) post(path string, form url.Values) (int, string) {
+	c.t.Helper()
+	req, _ := http.NewRequest("POST", c.app.URL+path, strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Origin", c.app.URL)
+	req.Header.Set("Sec-Fetch-Site", "same-origin")
+	resp, err := c.http.Do(req)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+// person is a registration the tests make.
+type person struct {
+	surname, first, patronymic, email, phone, password, company, inn string
+}
+
+func alice() person {
+	return person{"Иванова", "Анна", "Сергеевна", "anna.ivanova@example.ru", "+7 916 123-45-67", "correct horse battery", "ООО Ромашка", "7707083893"}
+}
+
+func (p person) form() url.Values {
+	return url.Values{
+		"surname": {p.surname}, "first_name": {p.first}, "patronymic": {p.patronymic},
+		"email": {p.email}, "phone": {p.phone}, "password": {p.password},
+		"company": {p.company}, "inn": {p.inn},
+	}
+}
+
+// register registers p through the form and returns the client, signed in.
+func (a *app) register(p person) *client {
+	a.t.Helper()
+	c := a.client()
+	status, body := c.post("/register", p.form())
+	if status != http.StatusOK || !strings.Contains(body, p.email) {
+		a.t.Fatalf("register: %d\n%s", status, body)
+	}
+	return c
+}
+
+func (a *app) account(email string) accounts.Account {
+	a.t.Helper()
+	acct, err := a.Accounts.SignIn(callscribe.AsSystem(context.Background()), email, "correct horse battery", "192.0.2.1")
+	if err != nil {
+		a.t.Fatalf("account %s: %v", email, err)
+	}
+	return acct
+}
+
+// matches says whether s matches the expression.
+func matches(s, expr string) bool { return regexp.MustCompile(expr).MatchString(s) }
