@@ -178,4 +178,3 @@ func (db *DB) UserLanguage(ctx context.Context, userID uuid.UUID) (string, error
 	}
 	return lang, nil
 }
-
