@@ -85,11 +85,6 @@ func (s *Server) partnerLink(w http.ResponseWriter, r *http.Request, v *visit) e
 	return nil
 }
 
-func (s *Server) profile(w http.ResponseWriter, r *http.Request, v *visit) error {
-	s.render(w, r, v, http.StatusOK, "profile", nil)
-	return nil
-}
-
 func (s *Server) setLanguage(w http.ResponseWriter, r *http.Request, v *visit) error {
 	lang := r.PostFormValue("lang")
 	if !known(lang) {
