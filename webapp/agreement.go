@@ -20,7 +20,7 @@ func (s *Server) agreementPending(w http.ResponseWriter, r *http.Request, v *vis
 		http.Redirect(w, r, s.afterSignIn(next), http.StatusSeeOther)
 		return nil
 	}
-	html, err := markdown(v.Pending.Text)
+	html, err := markdownUnder(v.Pending.Text, 1) // the page has its own h1
 	if err != nil {
 		return err
 	}

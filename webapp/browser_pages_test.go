@@ -51,6 +51,7 @@ func TestBrowserProfileEdit(t *testing.T) {
 	if got := b.Text("dl.facts"); !strings.Contains(got, "Петрова") {
 		t.Errorf("the profile still shows %q", got)
 	}
+	accessible(t, b)
 	b.Screenshot("profile-history")
 }
 
@@ -73,6 +74,7 @@ func TestBrowserOIDCSignIn(t *testing.T) {
 	if got := b.Text("table.linked"); !strings.Contains(got, "corp") || !strings.Contains(got, "anna@corp.example") {
 		t.Errorf("linked providers: %q", got)
 	}
+	accessible(t, b)
 	b.Screenshot("linked")
 	b.Submit(`form[action="/signout"] button`)
 	if !b.Has(`a[href="/signin/corp"]`) {
@@ -123,6 +125,7 @@ func TestBrowserAgreementAccept(t *testing.T) {
 	if got := b.Text("article.agreement"); !strings.Contains(got, "Текст редакции 2.") {
 		t.Errorf("the agreement shown: %q", got)
 	}
+	accessible(t, b)
 	b.Screenshot("agreement-pending")
 	b.Submit(`#accept-form button[type=submit]`)
 	if b.Path() != "/profile" {
@@ -170,6 +173,7 @@ func TestBrowserAgreementDecline(t *testing.T) {
 			t.Errorf("the page does not say %q: %q", want, got)
 		}
 	}
+	accessible(t, b)
 	b.Screenshot("agreement-declined")
 	b.Go("/profile")
 	if !strings.HasPrefix(b.Path(), "/signin") {
@@ -223,4 +227,104 @@ func TestBrowserPartnerLink(t *testing.T) {
 			t.Errorf("cookie %s kept after the registration", c.Name)
 		}
 	}
+}
+
+// accessible checks what a screen reader or keyboard user needs of the page: the
+// document's language, one h1, a label for every field a person fills, a name for every
+// button and link, and no two elements with the same id.
+func accessible(t *testing.T, b *browser.Tab) {
+	t.Helper()
+	problems, err := browser.Eval[[]string](b, `(() => {
+		const out = [];
+		if (!document.documentElement.lang) out.push("the page has no lang");
+		if (document.querySelectorAll("h1").length !== 1) out.push(document.querySelectorAll("h1").length + " h1 elements");
+		for (const el of document.querySelectorAll("input:not([type=hidden]), select, textarea")) {
+			if (el.labels.length === 0 && !el.getAttribute("aria-label")) out.push("no label for " + (el.id || el.name));
+		}
+		for (const el of document.querySelectorAll("button, a")) {
+			if (!el.textContent.trim() && !el.getAttribute("aria-label")) out.push("a " + el.tagName + " without a name");
+		}
+		const ids = {};
+		for (const el of document.querySelectorAll("[id]")) {
+			if (ids[el.id]) out.push("id " + el.id + " twice");
+			ids[el.id] = true;
+		}
+		return out;
+	})()`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range problems {
+		t.Errorf("accessibility on %s: %s", b.Path(), p)
+	}
+}
+
+// TestBrowserOrganization: an admin corrects the company's details (a wrong OGRN is
+// refused next to its field), invites a member by email; the invitee opens the link in
+// their own browser, registers into the organization, and the admin sees them listed
+// and makes them an officer.
+func TestBrowserOrganization(t *testing.T) {
+	t.Parallel()
+	a := newApp(t)
+	p := alice()
+	a.register(p)
+	b := browser.New(t, a.URL)
+	signIn(b, p)
+	b.Submit(`nav a[href="/organization"]`)
+	if got := b.Text("h1"); got != "Организация" {
+		t.Fatalf("organization page heading %q", got)
+	}
+	accessible(t, b)
+	b.Fill("#ogrn", "1027700132196")
+	b.Submit(`#company-form button[type=submit]`)
+	if got := b.Text("#ogrn-error"); !strings.Contains(got, "Контрольная цифра ОГРН не сходится") {
+		t.Errorf("next to the OGRN: %q", got)
+	}
+	b.Screenshot("company-error")
+	b.Fill("#ogrn", "1027700132195")
+	b.Submit(`#company-form button[type=submit]`)
+	if got := b.Text(".flash"); !strings.Contains(got, "Реквизиты организации сохранены") {
+		t.Errorf("after saving the details: %q", got)
+	}
+	b.Fill("#invite_email", "petr@example.ru")
+	b.Submit(`#invite-form button[type=submit]`)
+	if got := b.Text(".flash"); !strings.Contains(got, "Приглашение отправлено") {
+		t.Errorf("after inviting: %q", got)
+	}
+
+	invitee := browser.New(t, a.URL)
+	invitee.Go(strings.TrimPrefix(a.lastLink("mail.invite.subject"), a.URL))
+	if got := invitee.Text("main"); !strings.Contains(got, "Вас пригласили в организацию «ООО Ромашка»") {
+		t.Errorf("the invitation page says %q", got)
+	}
+	if invitee.Has("#company") {
+		t.Errorf("an invitee is asked for a company")
+	}
+	accessible(t, invitee)
+	invitee.Fill("#surname", "Сидоров")
+	invitee.Fill("#first_name", "Пётр")
+	invitee.Fill("#password", "correct horse battery")
+	invitee.Submit(`form[action="/register"] button[type=submit]`)
+	if got := invitee.Text("dl.facts"); !strings.Contains(got, "ООО Ромашка") || !strings.Contains(got, "участник") {
+		t.Errorf("the invitee's profile: %q", got)
+	}
+	if invitee.Has(`nav a[href="/organization"]`) {
+		t.Errorf("a member's menu links to the organization settings")
+	}
+	invitee.Screenshot("invitee-profile")
+
+	b.Go("/organization")
+	petr := a.account("petr@example.ru")
+	sel := "#role-" + petr.ID.String()
+	if ok, err := browser.Eval[bool](b, `(() => { const s = document.querySelector("`+sel+`"); s.value = "officer"; return s.value === "officer" })()`); err != nil || !ok {
+		t.Fatalf("choose a role: %v %v", ok, err)
+	}
+	b.Submit(`form:has(` + sel + `) button[type=submit]`)
+	if got := b.Text(".flash"); !strings.Contains(got, "Роль изменена") {
+		t.Errorf("after changing the role: %q", got)
+	}
+	if got := a.account("petr@example.ru").Role; got != "officer" {
+		t.Errorf("petr is %s, want officer", got)
+	}
+	b.Screenshot("organization")
 }
