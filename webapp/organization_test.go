@@ -1,9 +1,12 @@
 package webapp_test
 
 import (
+	"context"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
+	"sync"
 	"testing"
 
 	"callscribe/accounts"
@@ -71,6 +74,9 @@ func TestOrganizationSettings(t *testing.T) {
 	if status, _ := member.get("/organization"); status != http.StatusForbidden {
 		t.Errorf("a member opens /organization: %d, want 403", status)
 	}
+	if strings.Contains(a.Log.String(), "petr@example.ru") {
+		t.Errorf("the server log holds the invitee's address:\n%s", a.Log.String())
+	}
 	petr := a.account("petr@example.ru")
 	_, body = admin.get("/organization")
 	if !strings.Contains(body, "petr@example.ru") {
@@ -88,5 +94,58 @@ func TestOrganizationSettings(t *testing.T) {
 	}
 	if got := a.account(p.email).Role; got != accounts.RoleAdmin {
 		t.Errorf("the last admin became %s", got)
+	}
+}
+
+// sentMail is one email a recordingMailer was asked to send.
+type sentMail struct{ to, subject, text string }
+
+// recordingMailer records what the web app hands its Mailer (the SMTP side is the
+// mailer's own test's).
+type recordingMailer struct {
+	mu   sync.Mutex
+	sent []sentMail
+}
+
+func (m *recordingMailer) Send(_ context.Context, to, subject, text string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.sent = append(m.sent, sentMail{to, subject, text})
+	return nil
+}
+
+// TestInvitationMail: an invitation goes through the Mailer to the invitee's address,
+// in the admin's language, naming the organization and carrying the one-time link that
+// registers into it; the server log holds neither the address nor the link.
+func TestInvitationMail(t *testing.T) {
+	t.Parallel()
+	mailer := &recordingMailer{}
+	a := newApp(t, func(o *appOptions) { o.mailer = mailer })
+	p := alice()
+	admin := a.register(p)
+	admin.post("/profile/language", url.Values{"lang": {"en"}})
+	status, body := admin.post("/organization/invite", url.Values{"invite_email": {"petr@example.ru"}, "invite_role": {"officer"}})
+	if status != http.StatusOK || !strings.Contains(body, "The invitation is sent") {
+		t.Fatalf("invite: %d\n%s", status, body)
+	}
+	mailer.mu.Lock()
+	sent := mailer.sent[len(mailer.sent)-1]
+	mailer.mu.Unlock()
+	if sent.to != "petr@example.ru" || sent.subject != "An invitation to callscribe" || !strings.Contains(sent.text, "“"+p.company+"”") {
+		t.Errorf("the invitation email: to %q, subject %q\n%s", sent.to, sent.subject, sent.text)
+	}
+	link := regexp.MustCompile(`https?://\S+`).FindString(sent.text)
+	if !strings.HasPrefix(link, a.URL+"/register?invite=") {
+		t.Fatalf("the email's link %q", link)
+	}
+	u, _ := url.Parse(link)
+	c := a.client()
+	c.post("/register", url.Values{"invite": {u.Query().Get("invite")}, "surname": {"Сидоров"}, "first_name": {"Пётр"},
+		"email": {"petr@example.ru"}, "password": {"correct horse battery"}})
+	if got := a.account("petr@example.ru"); got.OrgID != a.account(p.email).OrgID || got.Role != accounts.RoleOfficer {
+		t.Errorf("the invitee is in %s as %s, want the admin's organization as officer", got.OrgID, got.Role)
+	}
+	if log := a.Log.String(); strings.Contains(log, "petr@example.ru") || strings.Contains(log, u.Query().Get("invite")) {
+		t.Errorf("the server log holds the invitee's address or the link:\n%s", log)
 	}
 }

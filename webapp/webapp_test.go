@@ -42,6 +42,7 @@ type appOptions struct {
 	throttle int  // failed sign-ins allowed per account and per address; 0: the default
 	// providers are the sign-in providers configured (see newMockOIDC).
 	providers []oauth.Provider
+	mailer    webapp.Mailer // nil: links go to the log
 }
 
 func newApp(t *testing.T, opts ...func(*appOptions)) *app {
@@ -74,7 +75,7 @@ func newApp(t *testing.T, opts ...func(*appOptions)) *app {
 	}
 	t.Cleanup(srv.Close)
 	w, err := webapp.New(webapp.Config{Accounts: acc, BaseURL: srv.URL, InsecureCookies: !o.secure, Logger: logger,
-		Providers: o.providers})
+		Providers: o.providers, Mailer: o.mailer})
 	if err != nil {
 		t.Fatal(err)
 	}
