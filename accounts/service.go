@@ -1064,3 +1064,37 @@ func (s *Service) RequestErasure(ctx context.Context, userID uuid.UUID) (callscr
 	return q.Add(ctx, privacy.NewRequest{OrgID: rec.User.OrgID, UserID: userID, Kind: callscribe.RequestErasure,
 		Notes: "asked on the web when declining the user agreement", Actor: "user:" + userID.String()})
 }
+
+// Invitation is a live invitation to the actor's organization.
+type Invitation struct {
+	Email                string
+	Role                 Role
+	CreatedAt, ExpiresAt time.Time
+}
+
+// Invitations lists the live invitations of the actor's organization (admins only).
+func (s *Service) Invitations(ctx context.Context, actor Account) ([]Invitation, error) {
+	ctx, err := s.admin(ctx, actor)
+	if err != nil {
+		return nil, err
+	}
+	ins, err := s.db.Invites(ctx, actor.OrgID, s.now())
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Invitation, 0, len(ins))
+	for _, in := range ins {
+		out = append(out, Invitation{Email: in.Email, Role: Role(in.Role), CreatedAt: in.CreatedAt, ExpiresAt: in.ExpiresAt})
+	}
+	return out, nil
+}
+
+// RevokeInvitation withdraws the invitations of the actor's organization for email
+// (admins only): their links stop working. ENOTFOUND when there is none.
+func (s *Service) RevokeInvitation(ctx context.Context, actor Account, email string) error {
+	ctx, err := s.admin(ctx, actor)
+	if err != nil {
+		return err
+	}
+	return s.db.RevokeInvites(ctx, actor.OrgID, strings.TrimSpace(email), s.now(), "user:"+actor.ID.String())
+}

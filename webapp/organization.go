@@ -27,6 +27,7 @@ var roles = []accounts.Role{accounts.RoleMember, accounts.RoleOfficer, accounts.
 type orgPage struct {
 	Fields  []field
 	Members []accounts.Account
+	Invites []accounts.Invitation
 	Roles   []accounts.Role
 	// Problem is a catalogue key of a problem to show at the top ("problem.…").
 	Problem string
@@ -44,6 +45,9 @@ func (s *Server) orgPage(r *http.Request, v *visit) (orgPage, map[string]string,
 		return page, nil, err
 	}
 	if page.Members, err = s.cfg.Accounts.Members(r.Context(), *v.Account); err != nil {
+		return page, nil, err
+	}
+	if page.Invites, err = s.cfg.Accounts.Invitations(r.Context(), *v.Account); err != nil {
 		return page, nil, err
 	}
 	form := map[string]string{"company": c.Name, "inn": c.INN, "kpp": c.KPP, "ogrn": c.OGRN, "invite_role": string(accounts.RoleMember)}
@@ -144,5 +148,14 @@ func (s *Server) sendInvite(ctx context.Context, v *visit, to, path string) erro
 	if err != nil {
 		return callscribe.Wrap(callscribe.EUNAVAILABLE, err, "the email could not be sent; try again later")
 	}
+	return nil
+}
+
+// revokeInvite withdraws the invitations sent to an address: their links stop working.
+func (s *Server) revokeInvite(w http.ResponseWriter, r *http.Request, v *visit) error {
+	if err := s.cfg.Accounts.RevokeInvitation(r.Context(), *v.Account, r.PostFormValue("email")); err != nil {
+		return err
+	}
+	http.Redirect(w, r, "/organization?done=invite_revoked#invite", http.StatusSeeOther)
 	return nil
 }

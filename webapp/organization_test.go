@@ -67,6 +67,20 @@ func TestOrganizationSettings(t *testing.T) {
 		!matches(body, `id="invite_email-error">Это не похоже на адрес электронной почты`) {
 		t.Errorf("a bad invitation address: %d\n%s", status, body)
 	}
+	if status, _ := admin.post("/organization/invite", url.Values{"invite_email": {"vera@example.ru"}, "invite_role": {"officer"}}); status != http.StatusOK {
+		t.Fatalf("invite vera: %d", status)
+	}
+	veraLink, _ := url.Parse(a.lastLink("mail.invite.subject"))
+	if _, body := admin.get("/organization"); !matches(body, `<td>vera@example.ru</td><td>ответственный за обработку данных</td>`) {
+		t.Errorf("the invitation is not listed:\n%s", body)
+	}
+	if status, body := admin.post("/organization/invite/revoke", url.Values{"email": {"vera@example.ru"}}); status != http.StatusOK ||
+		!strings.Contains(body, "Приглашение отозвано") || strings.Contains(body, "<td>vera@example.ru</td>") {
+		t.Errorf("revoke vera's invitation: %d\n%s", status, body)
+	}
+	if status, _ := a.client().get(veraLink.RequestURI()); status != http.StatusNotFound {
+		t.Errorf("a withdrawn invitation's link: %d, want 404", status)
+	}
 	member := a.invitee(admin, "petr@example.ru", accounts.RoleMember)
 	if _, body := member.get("/profile"); !strings.Contains(body, "ООО Ромашка и партнёры") || !strings.Contains(body, "<dd>участник</dd>") {
 		t.Errorf("the invitee's profile does not show the organization and role:\n%s", body)
@@ -79,8 +93,8 @@ func TestOrganizationSettings(t *testing.T) {
 	}
 	petr := a.account("petr@example.ru")
 	_, body = admin.get("/organization")
-	if !strings.Contains(body, "petr@example.ru") {
-		t.Fatalf("the new member is not listed:\n%s", body)
+	if !strings.Contains(body, "petr@example.ru") || strings.Contains(body, "<td>petr@example.ru</td><td>участник</td><td>") {
+		t.Fatalf("the new member is not listed, or their used invitation still is:\n%s", body)
 	}
 	if status, body := admin.post("/organization/role", url.Values{"user_id": {petr.ID.String()}, "role": {"officer"}}); status != http.StatusOK || !strings.Contains(body, "Роль изменена") {
 		t.Errorf("change the role: %d\n%s", status, body)

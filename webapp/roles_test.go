@@ -34,6 +34,10 @@ func TestEveryRouteAsEveryRole(t *testing.T) {
 	other.email, other.company, other.inn, other.surname = "boris@example.ru", "ООО Лютик", "7728168971", "Борисов"
 	a.register(other)
 	target := a.account("target@example.ru")
+	if status, _ := admin.post("/organization/invite", url.Values{"invite_email": {"vera@example.ru"}, "invite_role": {"member"}}); status != http.StatusOK {
+		t.Fatalf("invite vera: %d", status)
+	}
+	veraLink, _ := url.Parse(a.lastLink("mail.invite.subject"))
 
 	// requests are what each route is called with.
 	type request struct {
@@ -41,42 +45,43 @@ func TestEveryRouteAsEveryRole(t *testing.T) {
 		form url.Values // nil: GET
 	}
 	requests := map[string]request{
-		"GET /{$}":                       {"/", nil},
-		"GET /register":                  {"/register", nil},
-		"POST /register":                 {"/register", url.Values{"surname": {""}}},
-		"GET /verify":                    {"/verify?token=nothing", nil},
-		"GET /signin":                    {"/signin", nil},
-		"POST /signin":                   {"/signin", url.Values{"email": {"nobody@example.ru"}, "password": {"wrong password"}}},
-		"GET /signin/{provider}":         {"/signin/corp", nil},
-		"GET /oauth/{provider}/callback": {"/oauth/corp/callback?code=x&state=y", nil},
-		"POST /signout":                  {"/signout", url.Values{}},
-		"GET /reset":                     {"/reset", nil},
-		"POST /reset":                    {"/reset", url.Values{"email": {"nobody@example.ru"}}},
-		"GET /reset/password":            {"/reset/password?token=nothing", nil},
-		"POST /reset/password":           {"/reset/password", url.Values{"token": {"nothing"}, "password": {"a long new password"}}},
-		"GET /agreement":                 {"/agreement", nil},
-		"GET /agreement/declined":        {"/agreement/declined", nil},
-		"GET /cookies":                   {"/cookies", nil},
-		"GET /r/{code}":                  {"/r/vesna", nil},
-		"GET /agreement/accept":          {"/agreement/accept", nil},
-		"POST /agreement/accept":         {"/agreement/accept", url.Values{"version": {"1"}}},
-		"POST /agreement/decline":        {"/agreement/decline", url.Values{"version": {"0"}}},
-		"GET /profile":                   {"/profile", nil},
-		"POST /profile":                  {"/profile", url.Values{"surname": {""}}},
-		"POST /profile/password":         {"/profile/password", url.Values{"old_password": {"not it"}, "password": {"a long new password"}}},
-		"POST /profile/unlink":           {"/profile/unlink", url.Values{"provider": {"oidc:corp"}}},
-		"POST /profile/verify":           {"/profile/verify", url.Values{}},
-		"POST /profile/language":         {"/profile/language", url.Values{"lang": {"ru"}}},
-		"GET /sessions":                  {"/sessions", nil},
-		"POST /sessions/end":             {"/sessions/end", url.Values{}},
-		"GET /organization":              {"/organization", nil},
-		"POST /organization":             {"/organization", url.Values{"company": {""}}},
-		"POST /organization/role":        {"/organization/role", url.Values{"user_id": {target.ID.String()}, "role": {"admin"}}},
-		"POST /organization/invite":      {"/organization/invite", url.Values{"invite_email": {"not an address"}, "invite_role": {"member"}}},
+		"GET /{$}":                         {"/", nil},
+		"GET /register":                    {"/register", nil},
+		"POST /register":                   {"/register", url.Values{"surname": {""}}},
+		"GET /verify":                      {"/verify?token=nothing", nil},
+		"GET /signin":                      {"/signin", nil},
+		"POST /signin":                     {"/signin", url.Values{"email": {"nobody@example.ru"}, "password": {"wrong password"}}},
+		"GET /signin/{provider}":           {"/signin/corp", nil},
+		"GET /oauth/{provider}/callback":   {"/oauth/corp/callback?code=x&state=y", nil},
+		"POST /signout":                    {"/signout", url.Values{}},
+		"GET /reset":                       {"/reset", nil},
+		"POST /reset":                      {"/reset", url.Values{"email": {"nobody@example.ru"}}},
+		"GET /reset/password":              {"/reset/password?token=nothing", nil},
+		"POST /reset/password":             {"/reset/password", url.Values{"token": {"nothing"}, "password": {"a long new password"}}},
+		"GET /agreement":                   {"/agreement", nil},
+		"GET /agreement/declined":          {"/agreement/declined", nil},
+		"GET /cookies":                     {"/cookies", nil},
+		"GET /r/{code}":                    {"/r/vesna", nil},
+		"GET /agreement/accept":            {"/agreement/accept", nil},
+		"POST /agreement/accept":           {"/agreement/accept", url.Values{"version": {"1"}}},
+		"POST /agreement/decline":          {"/agreement/decline", url.Values{"version": {"0"}}},
+		"GET /profile":                     {"/profile", nil},
+		"POST /profile":                    {"/profile", url.Values{"surname": {""}}},
+		"POST /profile/password":           {"/profile/password", url.Values{"old_password": {"not it"}, "password": {"a long new password"}}},
+		"POST /profile/unlink":             {"/profile/unlink", url.Values{"provider": {"oidc:corp"}}},
+		"POST /profile/verify":             {"/profile/verify", url.Values{}},
+		"POST /profile/language":           {"/profile/language", url.Values{"lang": {"ru"}}},
+		"GET /sessions":                    {"/sessions", nil},
+		"POST /sessions/end":               {"/sessions/end", url.Values{}},
+		"GET /organization":                {"/organization", nil},
+		"POST /organization":               {"/organization", url.Values{"company": {""}}},
+		"POST /organization/role":          {"/organization/role", url.Values{"user_id": {target.ID.String()}, "role": {"admin"}}},
+		"POST /organization/invite":        {"/organization/invite", url.Values{"invite_email": {"not an address"}, "invite_role": {"member"}}},
+		"POST /organization/invite/revoke": {"/organization/invite/revoke", url.Values{"email": {"vera@example.ru"}}},
 	}
 	roles := []struct{ name, email string }{
 		{"anonymous", ""}, {"member", "member@example.ru"}, {"officer", "officer@example.ru"},
-		{"admin", p.email}, {"another organization's admin", other.email},
+		{"another organization's admin", other.email}, {"admin", p.email}, // the other first: the admin's calls change things
 	}
 	// call makes the request from a fresh session of email ("": none), without following
 	// redirects.
@@ -147,6 +152,14 @@ func TestEveryRouteAsEveryRole(t *testing.T) {
 			if role.email == other.email && key == "GET /organization" {
 				if !strings.Contains(body, other.company) || strings.Contains(body, p.company) || strings.Contains(body, "member@example.ru") || strings.Contains(body, p.email) {
 					t.Errorf("%s shows another organization's details or members\n%s", what, body)
+				}
+			}
+			if role.email == other.email && key == "POST /organization/invite/revoke" {
+				if status != http.StatusNotFound {
+					t.Errorf("%s: %d, want 404 (no such invitation in their organization)", what, status)
+				}
+				if status, _ := a.client().get(veraLink.RequestURI()); status != http.StatusOK {
+					t.Errorf("%s: this organization's invitation stopped working (%d)", what, status)
 				}
 			}
 			if role.email == other.email && key == "POST /organization/role" && status != http.StatusNotFound {

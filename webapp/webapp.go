@@ -149,6 +149,7 @@ func (s *Server) routes() []route {
 		r("admin", "POST", "/organization", s.updateCompany),
 		r("admin", "POST", "/organization/role", s.setRole),
 		r("admin", "POST", "/organization/invite", s.invite),
+		r("admin", "POST", "/organization/invite/revoke", s.revokeInvite),
 	}
 }
 
