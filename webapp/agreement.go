@@ -2,6 +2,7 @@ package webapp
 
 import (
 	"net/http"
+	"net/url"
 
 	"callscribe"
 )
@@ -70,11 +71,12 @@ func (s *Server) declineAgreement(w http.ResponseWriter, r *http.Request, v *vis
 		return err
 	}
 	s.clearCookie(w, "session_id")
-	to := "/agreement/declined"
+	// Signed out now, the next page keeps the account's language through the query.
+	q := url.Values{"lang": {v.Lang}}
 	if erase {
-		to += "?erasure=requested"
+		q.Set("erasure", "requested")
 	}
-	http.Redirect(w, r, to, http.StatusSeeOther)
+	http.Redirect(w, r, "/agreement/declined?"+q.Encode(), http.StatusSeeOther)
 	return nil
 }
 

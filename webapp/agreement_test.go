@@ -146,3 +146,36 @@ func TestAgreementDeclined(t *testing.T) {
 		t.Errorf("declining without the box recorded %d requests", len(reqs))
 	}
 }
+
+// TestNewPagesInEnglish: the pages of this part speak the account's language: English
+// once it is chosen on the profile.
+func TestNewPagesInEnglish(t *testing.T) {
+	t.Parallel()
+	a := newApp(t)
+	a.publish("1")
+	p := alice()
+	c := a.register(p)
+	c.post("/profile/language", url.Values{"lang": {"en"}})
+	for path, want := range map[string][]string{
+		"/profile":      {`<html lang="en">`, "Correct your details", "History of changes", "Change the password", "Sign-in providers"},
+		"/organization": {"Company details", "Members", "Invite a member", "administrator"},
+	} {
+		_, body := c.get(path)
+		for _, w := range want {
+			if !strings.Contains(body, w) {
+				t.Errorf("%s in English does not say %q", path, w)
+			}
+		}
+		if strings.Contains(body, "Исправить данные") || strings.Contains(body, "Пригласить участника") {
+			t.Errorf("%s in English has Russian text", path)
+		}
+	}
+	a.publish("2")
+	if _, body := c.get("/profile"); !strings.Contains(body, "The user agreement has changed") || !strings.Contains(body, "Also erase my data") {
+		t.Errorf("the pending agreement in English:\n%s", body)
+	}
+	// Signed out by declining, the page after is still in the account's language.
+	if _, body := c.post("/agreement/decline", url.Values{"version": {"2"}}); !strings.Contains(body, "You declined the new version") {
+		t.Errorf("the declined page in English:\n%s", body)
+	}
+}

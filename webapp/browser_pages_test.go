@@ -164,7 +164,7 @@ func TestBrowserAgreementDecline(t *testing.T) {
 		t.Fatalf("tick the erasure box: %v %v", ticked, err)
 	}
 	b.Submit(`#decline-form button[type=submit]`)
-	if b.Path() != "/agreement/declined?erasure=requested" {
+	if b.Path() != "/agreement/declined?erasure=requested&lang=ru" {
 		t.Errorf("after declining: %s", b.Path())
 	}
 	got := b.Text("main")
