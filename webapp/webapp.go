@@ -256,6 +256,9 @@ func (s *Server) serve(h handler) http.Handler {
 			switch {
 			case err == nil:
 				v.Account, v.Session = &acct, &ses
+				// A signed-in request reaches the database scoped to its session's
+				// organization: row-level security guards it as it guards the API.
+				r = r.WithContext(callscribe.WithOrg(r.Context(), ses.OrgID))
 				if v.Pending, err = s.cfg.Accounts.PendingAgreement(r.Context(), acct.ID); err != nil {
 					s.writeError(w, r, v, err)
 					return
