@@ -109,6 +109,11 @@ func (s *Server) setRole(w http.ResponseWriter, r *http.Request, v *visit) error
 	if err != nil {
 		return err
 	}
+	if id == v.Account.ID && role != accounts.RoleAdmin {
+		// An admin who gave up the role has no organization page any more.
+		http.Redirect(w, r, "/profile?done=role_saved", http.StatusSeeOther)
+		return nil
+	}
 	http.Redirect(w, r, "/organization?done=role_saved#members", http.StatusSeeOther)
 	return nil
 }
@@ -123,6 +128,11 @@ func (s *Server) invite(w http.ResponseWriter, r *http.Request, v *visit) error 
 		errs := map[string]string{}
 		for field, msg := range fieldErrors(v.Lang, fe) {
 			errs["invite_"+field] = msg
+		}
+		if fe["email"] == "email_taken" {
+			// Said to the admin, not to the address's owner: an account belongs to one
+			// organization, so this address cannot join another.
+			errs["invite_email"] = translate(v.Lang, "err.invite_email_taken")
 		}
 		return s.renderOrgErrors(w, r, v, formValues(r, "invite_email", "invite_role"), errs)
 	}

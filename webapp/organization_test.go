@@ -109,6 +109,16 @@ func TestOrganizationSettings(t *testing.T) {
 	if got := a.account(p.email).Role; got != accounts.RoleAdmin {
 		t.Errorf("the last admin became %s", got)
 	}
+	if status, body := admin.post("/organization/invite", url.Values{"invite_email": {"petr@example.ru"}, "invite_role": {"member"}}); status != http.StatusUnprocessableEntity ||
+		!matches(body, `id="invite_email-error">У этого адреса уже есть аккаунт callscribe`) {
+		t.Errorf("inviting an address with an account: %d\n%s", status, body)
+	}
+	// With another admin, an admin may step down, and lands on their profile.
+	admin.post("/organization/role", url.Values{"user_id": {petr.ID.String()}, "role": {"admin"}})
+	status, body = admin.post("/organization/role", url.Values{"user_id": {me.ID.String()}, "role": {"member"}})
+	if status != http.StatusOK || !strings.Contains(body, "<h1>Профиль</h1>") || !strings.Contains(body, "<dd>участник</dd>") {
+		t.Errorf("an admin stepping down: %d, want their profile as a member\n%s", status, body)
+	}
 }
 
 // sentMail is one email a recordingMailer was asked to send.
