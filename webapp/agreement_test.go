@@ -123,6 +123,19 @@ func TestAgreementDeclined(t *testing.T) {
 			t.Errorf("consent %s in force after declining: %v %v", purpose, on, err)
 		}
 	}
+	evs, err := a.DB.ConsentEvents(ctx, acct.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	withdrawn := map[callscribe.Purpose]bool{}
+	for _, ev := range evs {
+		if ev.Action == callscribe.ConsentWithdraw && ev.Channel == callscribe.ConsentViaWeb {
+			withdrawn[ev.Purpose] = true
+		}
+	}
+	if len(withdrawn) != len(callscribe.Purposes) {
+		t.Errorf("withdrawals recorded through the web: %v, want every purpose", withdrawn)
+	}
 	for name, cl := range map[string]*client{"this browser": c, "another browser": other} {
 		if _, body := cl.get("/profile"); !strings.Contains(body, `action="/signin"`) {
 			t.Errorf("%s is still signed in after declining", name)
