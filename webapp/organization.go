@@ -13,10 +13,11 @@ import (
 )
 
 // companyFields are the organization's details an admin corrects, validated as at
-// registration (INN, KPP and OGRN by their check digits and form).
+// registration (INN, KPP and OGRN by their check digits and form); only the name is
+// required, as the account service requires.
 var companyFields = []field{
 	{"company", true, "text", "organization"},
-	{"inn", true, "text", "off"},
+	{"inn", false, "text", "off"},
 	{"kpp", false, "text", "off"},
 	{"ogrn", false, "text", "off"},
 }
