@@ -492,7 +492,9 @@ func (s *Service) SignInIdentity(ctx context.Context, id Identity) (Account, err
 	return account(rec), nil
 }
 
-var providerPattern = regexp.MustCompile(`^[a-z0-9_-]{1,32}$`)
+// providerPattern is an identity's provider key: "yandex", "vk", or "oidc:" and the
+// configured OIDC provider's name (oauth.Identity.Provider).
+var providerPattern = regexp.MustCompile(`^(oidc:)?[a-z0-9_-]{1,32}$`)
 
 // LinkIdentity links a provider identity to the account (audited). An identity belongs
 // to at most one account (ECONFLICT), an account has at most one per provider. What is
@@ -1140,4 +1142,76 @@ func (s *Service) answer(ctx context.Context, userID uuid.UUID, version, action 
 		return err
 	}
 	return s.db.AnswerAgreement(ctx, userID, version, action, callscribe.ConsentViaWeb, s.now())
+}
+
+// ProfileHistory lists the corrections made to the account's profile fields (surname,
+// first name, patronymic, email, phone), oldest first: the rectification history the
+// profile page shows. Corrections of transcripts are not in it.
+func (s *Service) ProfileHistory(ctx context.Context, userID uuid.UUID) ([]callscribe.Rectification, error) {
+	ctx, err := s.userScope(ctx, userID)
+	if err != nil {
+		return nil, err
+	}
+	all, err := s.db.Rectifications(ctx, userID)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]callscribe.Rectification, 0, len(all))
+	for _, r := range all {
+		if r.ObjectType == "user" {
+			out = append(out, r)
+		}
+	}
+	return out, nil
+}
+
+// RequestErasure records the user's own request to erase their data (received through
+// the web, due in 10 business days), through the data-subject requests every other
+// channel uses: an officer of the organization closes it, and closing it purges.
+func (s *Service) RequestErasure(ctx context.Context, userID uuid.UUID) (callscribe.Request, error) {
+	ctx, err := s.userScope(ctx, userID)
+	if err != nil {
+		return callscribe.Request{}, err
+	}
+	rec, err := s.db.AccountByID(ctx, userID)
+	if err != nil {
+		return callscribe.Request{}, err
+	}
+	q := privacy.Requests{Store: s.db, Now: s.cfg.Now}
+	return q.Add(ctx, privacy.NewRequest{OrgID: rec.User.OrgID, UserID: userID, Kind: callscribe.RequestErasure,
+		Notes: "asked on the web when declining the user agreement", Actor: "user:" + userID.String()})
+}
+
+// Invitation is a live invitation to the actor's organization.
+type Invitation struct {
+	Email                string
+	Role                 Role
+	CreatedAt, ExpiresAt time.Time
+}
+
+// Invitations lists the live invitations of the actor's organization (admins only).
+func (s *Service) Invitations(ctx context.Context, actor Account) ([]Invitation, error) {
+	ctx, err := s.admin(ctx, actor)
+	if err != nil {
+		return nil, err
+	}
+	ins, err := s.db.Invites(ctx, actor.OrgID, s.now())
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Invitation, 0, len(ins))
+	for _, in := range ins {
+		out = append(out, Invitation{Email: in.Email, Role: Role(in.Role), CreatedAt: in.CreatedAt, ExpiresAt: in.ExpiresAt})
+	}
+	return out, nil
+}
+
+// RevokeInvitation withdraws the invitations of the actor's organization for email
+// (admins only): their links stop working. ENOTFOUND when there is none.
+func (s *Service) RevokeInvitation(ctx context.Context, actor Account, email string) error {
+	ctx, err := s.admin(ctx, actor)
+	if err != nil {
+		return err
+	}
+	return s.db.RevokeInvites(ctx, actor.OrgID, strings.TrimSpace(email), s.now(), "user:"+actor.ID.String())
 }

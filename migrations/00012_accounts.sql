@@ -43,7 +43,7 @@ CREATE INDEX sessions_expires_at_idx ON sessions (expires_at);
 -- most one identity per provider. What is kept of it is what the agreement lists: the
 -- identifier, and the email and name the provider gives.
 CREATE TABLE identities (
-    provider        text NOT NULL CHECK (provider ~ '^[a-z0-9_-]{1,32}$'),
+    provider        text NOT NULL CHECK (provider ~ '^(oidc:)?[a-z0-9_-]{1,32}$'),
     subject         text NOT NULL CHECK (subject <> '' AND length(subject) <= 255),
     user_id         uuid NOT NULL REFERENCES users (id) ON DELETE CASCADE,
     organization_id uuid NOT NULL REFERENCES organizations (id),

@@ -113,10 +113,27 @@ func (s *Server) oauthCallback(w http.ResponseWriter, r *http.Request, v *visit)
 		if v.Account == nil || v.Account.ID != pend.linkTo.ID {
 			return callscribe.Errorf(callscribe.EUNAUTHORIZED, "sign in again to link a provider")
 		}
-		if err := s.cfg.Accounts.LinkIdentity(r.Context(), v.Account.ID, accounts.Identity(id)); err != nil {
+		linked, err := s.cfg.Accounts.Identities(r.Context(), v.Account.ID)
+		if err != nil {
 			return err
 		}
-		http.Redirect(w, r, "/profile?done=linked", http.StatusSeeOther)
+		for _, l := range linked {
+			if l.Provider == id.Provider && l.Subject != id.Subject {
+				http.Redirect(w, r, "/profile?problem=link_exists#providers", http.StatusSeeOther)
+				return nil
+			}
+		}
+		err = s.cfg.Accounts.LinkIdentity(r.Context(), v.Account.ID, accounts.Identity(id))
+		if callscribe.ErrorCode(err) == callscribe.ECONFLICT {
+			// The identity belongs to another account: linking it here would let whoever
+			// holds it sign in to both.
+			http.Redirect(w, r, "/profile?problem=link_taken#providers", http.StatusSeeOther)
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		http.Redirect(w, r, "/profile?done=linked#providers", http.StatusSeeOther)
 		return nil
 	}
 	acct, err := s.cfg.Accounts.SignInIdentity(r.Context(), accounts.Identity(id))

@@ -6,6 +6,10 @@ import (
 	"net/http"
 
 	"github.com/yuin/goldmark"
+	"github.com/yuin/goldmark/ast"
+	"github.com/yuin/goldmark/parser"
+	"github.com/yuin/goldmark/text"
+	"github.com/yuin/goldmark/util"
 
 	"callscribe"
 )
@@ -45,12 +49,32 @@ func (s *Server) agreement(w http.ResponseWriter, r *http.Request, v *visit) err
 
 // markdown renders the operator's markdown. goldmark leaves raw HTML out unless told to
 // keep it, so the text cannot bring a script onto the page.
-func markdown(src string) (template.HTML, error) {
+func markdown(src string) (template.HTML, error) { return markdownUnder(src, 0) }
+
+// markdownUnder renders the markdown with its headings moved down by levels (at most to
+// h6): inside a page that has its own h1, the text's headings come under it.
+func markdownUnder(src string, levels int) (template.HTML, error) {
 	var buf bytes.Buffer
-	if err := goldmark.Convert([]byte(src), &buf); err != nil {
+	md := goldmark.New(goldmark.WithParserOptions(parser.WithASTTransformers(util.Prioritized(headingShift(levels), 100))))
+	if err := md.Convert([]byte(src), &buf); err != nil {
 		return "", callscribe.Wrap(callscribe.EINTERNAL, err, "render the agreement")
 	}
 	return template.HTML(buf.String()), nil // #nosec: goldmark's default renderer omits raw HTML
+}
+
+// headingShift moves every heading of a document down by its number of levels.
+type headingShift int
+
+func (h headingShift) Transform(doc *ast.Document, _ text.Reader, _ parser.Context) {
+	if h == 0 {
+		return
+	}
+	_ = ast.Walk(doc, func(n ast.Node, entering bool) (ast.WalkStatus, error) {
+		if hd, ok := n.(*ast.Heading); ok && entering {
+			hd.Level = min(hd.Level+int(h), 6)
+		}
+		return ast.WalkContinue, nil
+	})
 }
 
 // cookieRow describes one cookie on the cookie page.
@@ -82,11 +106,6 @@ func (s *Server) partnerLink(w http.ResponseWriter, r *http.Request, v *visit) e
 		to += "?lang=" + l
 	}
 	http.Redirect(w, r, to, http.StatusSeeOther)
-	return nil
-}
-
-func (s *Server) profile(w http.ResponseWriter, r *http.Request, v *visit) error {
-	s.render(w, r, v, http.StatusOK, "profile", nil)
 	return nil
 }
 

@@ -23,6 +23,7 @@ func parsePages() (*pages, error) {
 		"t":             func(string, ...any) string { return "" },
 		"date":          func(time.Time) string { return "" },
 		"providerLabel": providerLabel,
+		"row":           func(d *pageData, f field) fieldRow { return fieldRow{D: d, F: f} },
 	}
 	layout, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html")
 	if err != nil {
@@ -124,8 +125,21 @@ func formatTime(lang string, t time.Time) string {
 	return fmt.Sprintf("%02d.%02d.%d %s МСК", t.Day(), t.Month(), t.Year(), t.Format("15:04"))
 }
 
-// providerLabel is how a sign-in provider is named on a button.
+// fieldRow is one field of a form with the page it is on: what the "field" template
+// (layout.html) draws, its label, why it is asked, its value and its error.
+type fieldRow struct {
+	D *pageData
+	F field
+}
+
+// Value and Error are the field's value entered or kept, and its error message.
+func (r fieldRow) Value() string { return r.D.Form[r.F.Name] }
+func (r fieldRow) Error() string { return r.D.Errors[r.F.Name] }
+
+// providerLabel is how a sign-in provider is named on a button: its Name, or an
+// identity's provider key ("oidc:corp" is corp).
 func providerLabel(name string) string {
+	name = strings.TrimPrefix(name, "oidc:")
 	switch name {
 	case "yandex":
 		return "Yandex ID"

@@ -110,34 +110,83 @@ type route struct {
 type handler func(w http.ResponseWriter, r *http.Request, v *visit) error
 
 // routes is every page and form, in one table: Handler serves it and Routes lists it, so
-// the test that calls every route as every role cannot miss a new one.
+// the test that calls every route as every role cannot miss a new one. Access is
+// enforced here, in guard, and nowhere else in the handlers.
 func (s *Server) routes() []route {
-	open := func(method, pattern string, h handler) route { return route{Route{method, pattern, "open"}, h} }
-	signed := func(method, pattern string, h handler) route {
-		return route{Route{method, pattern, "signed-in"}, s.signedIn(h)}
+	r := func(access, method, pattern string, h handler) route {
+		return route{Route{method, pattern, access}, s.guard(access, pattern, h)}
 	}
 	return []route{
-		open("GET", "/{$}", s.home),
-		open("GET", "/register", s.registerForm),
-		open("POST", "/register", s.register),
-		open("GET", "/verify", s.verify),
-		open("GET", "/signin", s.signinForm),
-		open("POST", "/signin", s.signin),
-		open("GET", "/signin/{provider}", s.oauthStart),
-		open("GET", "/oauth/{provider}/callback", s.oauthCallback),
-		open("POST", "/signout", s.signout),
-		open("GET", "/reset", s.resetRequestForm),
-		open("POST", "/reset", s.resetRequest),
-		open("GET", "/reset/password", s.resetForm),
-		open("POST", "/reset/password", s.reset),
-		open("GET", "/agreement", s.agreement),
-		open("GET", "/cookies", s.cookies),
-		open("GET", "/r/{code}", s.partnerLink),
-		signed("GET", "/profile", s.profile),
-		signed("POST", "/profile/verify", s.resendVerification),
-		signed("POST", "/profile/language", s.setLanguage),
-		signed("GET", "/sessions", s.sessions),
-		signed("POST", "/sessions/end", s.endSessions),
+		r("open", "GET", "/{$}", s.home),
+		r("open", "GET", "/register", s.registerForm),
+		r("open", "POST", "/register", s.register),
+		r("open", "GET", "/verify", s.verify),
+		r("open", "GET", "/signin", s.signinForm),
+		r("open", "POST", "/signin", s.signin),
+		r("open", "GET", "/signin/{provider}", s.oauthStart),
+		r("open", "GET", "/oauth/{provider}/callback", s.oauthCallback),
+		r("open", "POST", "/signout", s.signout),
+		r("open", "GET", "/reset", s.resetRequestForm),
+		r("open", "POST", "/reset", s.resetRequest),
+		r("open", "GET", "/reset/password", s.resetForm),
+		r("open", "POST", "/reset/password", s.reset),
+		r("open", "GET", "/agreement", s.agreement),
+		r("open", "GET", "/agreement/declined", s.agreementDeclined),
+		r("open", "GET", "/cookies", s.cookies),
+		r("open", "GET", "/r/{code}", s.partnerLink),
+		r("signed-in", "GET", "/agreement/accept", s.agreementPending),
+		r("signed-in", "POST", "/agreement/accept", s.acceptAgreement),
+		r("signed-in", "POST", "/agreement/decline", s.declineAgreement),
+		r("signed-in", "GET", "/profile", s.profile),
+		r("signed-in", "POST", "/profile", s.updateProfile),
+		r("signed-in", "POST", "/profile/password", s.changePassword),
+		r("signed-in", "POST", "/profile/unlink", s.unlinkProvider),
+		r("signed-in", "POST", "/profile/verify", s.resendVerification),
+		r("signed-in", "POST", "/profile/language", s.setLanguage),
+		r("signed-in", "GET", "/sessions", s.sessions),
+		r("signed-in", "POST", "/sessions/end", s.endSessions),
+		r("admin", "GET", "/organization", s.organization),
+		r("admin", "POST", "/organization", s.updateCompany),
+		r("admin", "POST", "/organization/role", s.setRole),
+		r("admin", "POST", "/organization/invite", s.invite),
+		r("admin", "POST", "/organization/invite/revoke", s.revokeInvite),
+	}
+}
+
+// answerFirst are the signed-in routes a person may use while a new version of the user
+// agreement waits for their answer: the answer itself. Every other signed-in page sends
+// them to it first.
+var answerFirst = map[string]bool{"/agreement/accept": true, "/agreement/decline": true}
+
+// guard enforces a route's access, the one place it is: "open" lets anyone in;
+// "signed-in" sends a visitor who is not signed in to the sign-in page (a form gets
+// 401), and one with a new agreement version to answer to that page first; "admin" is
+// "signed-in" and the organization's admin role (403 otherwise; the accounts service
+// checks the role again against the database for every change).
+func (s *Server) guard(access, pattern string, h handler) handler {
+	if access == "open" {
+		return h
+	}
+	return func(w http.ResponseWriter, r *http.Request, v *visit) error {
+		if v.Account == nil {
+			if r.Method != http.MethodGet {
+				return callscribe.Errorf(callscribe.EUNAUTHORIZED, "sign in first")
+			}
+			http.Redirect(w, r, "/signin?next="+urlQueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
+			return nil
+		}
+		if v.Pending != nil && !answerFirst[pattern] {
+			to := "/agreement/accept"
+			if r.Method == http.MethodGet {
+				to += "?next=" + urlQueryEscape(r.URL.RequestURI())
+			}
+			http.Redirect(w, r, to, http.StatusSeeOther)
+			return nil
+		}
+		if access == "admin" && v.Account.Role != accounts.RoleAdmin {
+			return callscribe.Errorf(callscribe.EFORBIDDEN, "only an admin of the organization may open this page")
+		}
+		return h(w, r, v)
 	}
 }
 
@@ -207,6 +256,13 @@ func (s *Server) serve(h handler) http.Handler {
 			switch {
 			case err == nil:
 				v.Account, v.Session = &acct, &ses
+				// A signed-in request reaches the database scoped to its session's
+				// organization: row-level security guards it as it guards the API.
+				r = r.WithContext(callscribe.WithOrg(r.Context(), ses.OrgID))
+				if v.Pending, err = s.cfg.Accounts.PendingAgreement(r.Context(), acct.ID); err != nil {
+					s.writeError(w, r, v, err)
+					return
+				}
 			case callscribe.ErrorCode(err) == callscribe.EUNAUTHORIZED:
 				s.clearCookie(w, "session_id") // ended, expired or idle: forget it
 			default:
@@ -241,20 +297,6 @@ func parseForm(r *http.Request) error {
 		return callscribe.Errorf(callscribe.ETOOLARGE, "the form is larger than the limit of %d bytes", mbe.Limit)
 	default:
 		return callscribe.Errorf(callscribe.EINVALID, "the form could not be read")
-	}
-}
-
-// signedIn sends a visitor who is not signed in to the sign-in page, coming back here after.
-func (s *Server) signedIn(h handler) handler {
-	return func(w http.ResponseWriter, r *http.Request, v *visit) error {
-		if v.Account == nil {
-			if r.Method != http.MethodGet {
-				return callscribe.Errorf(callscribe.EUNAUTHORIZED, "sign in first")
-			}
-			http.Redirect(w, r, "/signin?next="+urlQueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
-			return nil
-		}
-		return h(w, r, v)
 	}
 }
 

@@ -17,6 +17,7 @@ import (
 	"callscribe"
 	"callscribe/accounts"
 	"callscribe/internal/logbuf"
+	"callscribe/oauth"
 	"callscribe/storage/pgtest"
 	"callscribe/storage/postgres"
 	"callscribe/webapp"
@@ -39,6 +40,9 @@ type app struct {
 type appOptions struct {
 	secure   bool // Secure cookies (the default outside loopback)
 	throttle int  // failed sign-ins allowed per account and per address; 0: the default
+	// providers are the sign-in providers configured (see newMockOIDC).
+	providers []oauth.Provider
+	mailer    webapp.Mailer // nil: links go to the log
 }
 
 func newApp(t *testing.T, opts ...func(*appOptions)) *app {
@@ -70,7 +74,8 @@ func newApp(t *testing.T, opts ...func(*appOptions)) *app {
 		srv.Start()
 	}
 	t.Cleanup(srv.Close)
-	w, err := webapp.New(webapp.Config{Accounts: acc, BaseURL: srv.URL, InsecureCookies: !o.secure, Logger: logger})
+	w, err := webapp.New(webapp.Config{Accounts: acc, BaseURL: srv.URL, InsecureCookies: !o.secure, Logger: logger,
+		Providers: o.providers, Mailer: o.mailer})
 	if err != nil {
 		t.Fatal(err)
 	}

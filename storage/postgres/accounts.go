@@ -654,3 +654,49 @@ func (db *DB) UpdateCompany(ctx context.Context, orgID uuid.UUID, c Company, act
 	}
 	return nil
 }
+
+// PendingInvite is a live invitation as the organization's settings list it.
+type PendingInvite struct {
+	Email, Role          string
+	CreatedAt, ExpiresAt time.Time
+}
+
+// Invites lists the organization's invitations not used and not expired at now, the
+// oldest first.
+func (db *DB) Invites(ctx context.Context, orgID uuid.UUID, now time.Time) ([]PendingInvite, error) {
+	rows, err := db.pool.Query(ctx, `
+		SELECT email, role, created_at, expires_at FROM account_tokens
+		WHERE kind = 'invite' AND organization_id = $1 AND expires_at > $2 ORDER BY created_at, email`, orgID, now)
+	if err != nil {
+		return nil, fmt.Errorf("list invitations: %w", err)
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (PendingInvite, error) {
+		var in PendingInvite
+		err := r.Scan(&in.Email, &in.Role, &in.CreatedAt, &in.ExpiresAt)
+		return in, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list invitations: %w", err)
+	}
+	return out, nil
+}
+
+// RevokeInvites deletes the organization's invitations for email (their links stop
+// working) and audits it without the email; ENOTFOUND when there was none.
+func (db *DB) RevokeInvites(ctx context.Context, orgID uuid.UUID, email string, now time.Time, actor string) error {
+	err := db.inTx(ctx, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `DELETE FROM account_tokens WHERE kind = 'invite' AND organization_id = $1 AND lower(email) = lower($2)`, orgID, email)
+		if err != nil {
+			return err
+		}
+		if tag.RowsAffected() == 0 {
+			return callscribe.Errorf(callscribe.ENOTFOUND, "no invitation for this address")
+		}
+		return insertAudit(ctx, tx, callscribe.AuditEntry{At: now, Actor: actor, Action: "account.invite_revoke", ObjectType: "organization",
+			ObjectID: orgID.String(), OrgID: orgID, Detail: map[string]any{"invitations": tag.RowsAffected()}})
+	})
+	if err != nil {
+		return fmt.Errorf("revoke invitation: %w", err)
+	}
+	return nil
+}
