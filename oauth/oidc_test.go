@@ -64,11 +64,13 @@ func (u *namedUser) Userinfo(scopes []string) ([]byte, error) {
 // endpoint hands out (claims changed and re-signed with the server's key, or with
 // resign false, the original signature kept).
 type oidcFixture struct {
-	m      *mockoidc.MockOIDC
-	rec    *recorder
-	p      *OIDC
-	forge  func(claims map[string]any)
-	resign bool
+	m        *mockoidc.MockOIDC
+	rec      *recorder
+	p        *OIDC
+	forge    func(claims map[string]any)
+	resign   bool
+	unsigned bool             // forge an alg "none" token
+	userinfo http.HandlerFunc // replaces the user-info endpoint
 }
 
 func newOIDCFixture(t *testing.T, f *oidcFixture, opts ...Option) *oidcFixture {
@@ -84,6 +86,10 @@ func newOIDCFixture(t *testing.T, f *oidcFixture, opts ...Option) *oidcFixture {
 	if err := m.AddMiddleware(func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			f.rec.record(r)
+			if r.URL.Path == mockoidc.UserinfoEndpoint && f.userinfo != nil {
+				f.userinfo(w, r)
+				return
+			}
 			if r.URL.Path != mockoidc.TokenEndpoint || f.forge == nil {
 				next.ServeHTTP(w, r)
 				return
@@ -132,6 +138,11 @@ func (f *oidcFixture) forgeToken(t *testing.T, raw string) string {
 		return raw
 	}
 	f.forge(claims)
+	if f.unsigned {
+		b, _ := json.Marshal(claims)
+		return base64.RawURLEncoding.EncodeToString([]byte(`{"alg":"none","typ":"JWT"}`)) + "." +
+			base64.RawURLEncoding.EncodeToString(b) + "."
+	}
 	if !f.resign {
 		b, _ := json.Marshal(claims)
 		return parts[0] + "." + base64.RawURLEncoding.EncodeToString(b) + "." + parts[2]
@@ -289,12 +300,14 @@ func TestOIDCNonce(t *testing.T) {
 func TestOIDCIDTokenVerified(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
-		name   string
-		forge  func(map[string]any)
-		resign bool
-		clock  time.Duration // our clock ahead of the server's
-		want   string
+		name     string
+		forge    func(map[string]any)
+		resign   bool
+		unsigned bool
+		clock    time.Duration // our clock ahead of the server's
+		want     string
 	}{
+		{name: "unsigned (alg none)", unsigned: true, forge: func(map[string]any) {}, want: "does not verify"},
 		{name: "claims changed under the signature", forge: func(c map[string]any) { c["sub"] = "someone-else" }, want: "does not verify"},
 		{name: "another audience", resign: true, forge: func(c map[string]any) { c["aud"] = []string{"another-client"} }, want: "does not verify"},
 		{name: "another issuer", resign: true, forge: func(c map[string]any) { c["iss"] = "http://127.0.0.1:1/oidc" }, want: "does not verify"},
@@ -305,7 +318,7 @@ func TestOIDCIDTokenVerified(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			clock := func() time.Time { return time.Now().Add(tt.clock) }
-			f := newOIDCFixture(t, &oidcFixture{forge: tt.forge, resign: tt.resign}, WithClock(clock))
+			f := newOIDCFixture(t, &oidcFixture{forge: tt.forge, resign: tt.resign, unsigned: tt.unsigned}, WithClock(clock))
 			ctx := context.Background()
 			authURL, st, err := f.p.Begin(ctx, callbackURL)
 			if err != nil {
@@ -398,4 +411,85 @@ func TestOIDCDiscovery(t *testing.T) {
 			t.Errorf("error %v, want the answer-too-large cause", err)
 		}
 	})
+}
+
+// What the ID token and the user-info answer say about the email and names, and how
+// the two combine.
+func TestOIDCClaims(t *testing.T) {
+	t.Parallel()
+	jsonAnswer := func(body string) http.HandlerFunc {
+		return func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "application/json")
+			_, _ = w.Write([]byte(body))
+		}
+	}
+	tests := []struct {
+		name     string
+		forge    func(map[string]any)
+		userinfo http.HandlerFunc
+		want     Identity
+		wantErr  string
+	}{
+		{name: "email_verified as the string true",
+			forge: func(c map[string]any) {
+				c["email_verified"] = "true"
+				c["given_name"], c["family_name"] = "Олег", "Ким"
+			},
+			userinfo: jsonAnswer(`{}`),
+			want:     Identity{Email: "jane.doe@example.com", EmailVerified: true, FirstName: "Олег", Surname: "Ким"}},
+		{name: "email not verified",
+			forge: func(c map[string]any) {
+				c["email_verified"] = false
+				c["given_name"], c["family_name"] = "Олег", "Ким"
+			},
+			userinfo: jsonAnswer(`{}`),
+			want:     Identity{Email: "jane.doe@example.com", FirstName: "Олег", Surname: "Ким"}},
+		{name: "email only from user info",
+			forge:    func(c map[string]any) { delete(c, "email"); delete(c, "email_verified") },
+			userinfo: jsonAnswer(`{"sub":"1234567890","email":"j@example.com","email_verified":true,"given_name":"Jane"}`),
+			want:     Identity{Email: "j@example.com", EmailVerified: true, FirstName: "Jane"}},
+		{name: "user info signed (application/jwt) is not read",
+			userinfo: func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Content-Type", "application/jwt")
+				_, _ = w.Write([]byte("eyJhbGciOiJSUzI1NiJ9.e30.sig"))
+			},
+			want: Identity{Email: "jane.doe@example.com", EmailVerified: true}},
+		{name: "user info about another subject",
+			userinfo: jsonAnswer(`{"sub":"someone-else","given_name":"Eve"}`),
+			wantErr:  "another user than the ID token"},
+		{name: "user info refuses the token",
+			userinfo: func(w http.ResponseWriter, r *http.Request) { http.Error(w, "no", http.StatusUnauthorized) },
+			wantErr:  "refused to tell who signed in (HTTP 401)"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			f := newOIDCFixture(t, &oidcFixture{forge: tt.forge, resign: true, userinfo: tt.userinfo})
+			ctx := context.Background()
+			authURL, st, err := f.p.Begin(ctx, callbackURL)
+			if err != nil {
+				t.Fatal(err)
+			}
+			id, err := f.p.Finish(ctx, st, callbackURL, authorize(t, authURL))
+			if tt.wantErr != "" {
+				wantErr(t, err, callscribe.EUNAUTHORIZED, []string{tt.wantErr})
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			tt.want.Provider, tt.want.Subject = "oidc:corp", mockoidc.DefaultUser().Subject
+			if id != tt.want {
+				t.Errorf("identity %+v, want %+v", id, tt.want)
+			}
+		})
+	}
+}
+
+func TestAsymmetricAlgorithmsOnly(t *testing.T) {
+	t.Parallel()
+	got := asymmetric([]string{"none", "HS256", "RS256", "ES256", "HS512", "EdDSA"})
+	if strings.Join(got, ",") != "RS256,ES256,EdDSA" {
+		t.Errorf("asymmetric kept %q, want RS256,ES256,EdDSA", got)
+	}
 }
