@@ -134,8 +134,16 @@ func TestBadRequestsArePages(t *testing.T) {
 	if status, body := c.get("/no/such/page?lang=en"); status != http.StatusNotFound || !strings.Contains(body, "Page not found") {
 		t.Errorf("unknown page: %d\n%s", status, body)
 	}
-	if status, _ := c.get("/verify?token=" + strings.Repeat("x", 40)); status < 400 || status >= 500 {
+	status, body := c.get("/verify?token=" + strings.Repeat("x", 40))
+	if status < 400 || status >= 500 {
 		t.Errorf("a made-up verification token: %d, want 4xx", status)
+	}
+	// The page is Russian through and through: the service's English message is not on it.
+	if msg := body[strings.Index(body, `role="alert"`):]; !matches(msg, `^role="alert">[^<a-zA-Z]*[А-Яа-я][^<a-zA-Z]*</p>`) {
+		t.Errorf("the Russian error page's message is not Russian: %.200s", msg)
+	}
+	if _, body := c.get("/verify?lang=en&token=" + strings.Repeat("x", 40)); !strings.Contains(body, "invalid, used or expired") {
+		t.Errorf("the English error page lacks the service's detail:\n%s", body)
 	}
 	if status, _ := c.get("/r/no-such-partner"); status != http.StatusNotFound {
 		t.Errorf("an unknown partner's link: %d, want 404", status)

@@ -311,7 +311,16 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, v *visit, er
 	if v.Lang == "" {
 		v.Lang = s.language(r, nil)
 	}
-	s.render(w, r, v, status, "error", map[string]any{"Status": status, "Code": code, "Message": safeMessage(err)})
+	// What went wrong, in the visitor's language, from the error's code; the service's own
+	// message is English, so it is added as a detail on English pages only.
+	if code == "" {
+		code = callscribe.EINTERNAL
+	}
+	detail := ""
+	if v.Lang == "en" {
+		detail = safeMessage(err)
+	}
+	s.render(w, r, v, status, "error", map[string]any{"Status": status, "Code": code, "Explain": "error.code." + code, "Message": detail})
 }
 
 // cookieName is the name of one of our cookies, after the configured prefix.
