@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"callscribe/oauth"
 	"callscribe/web"
 )
 
@@ -22,7 +23,7 @@ func parsePages() (*pages, error) {
 		// Filled per render with the visitor's language; here so the templates parse.
 		"t":             func(string, ...any) string { return "" },
 		"date":          func(time.Time) string { return "" },
-		"providerLabel": providerLabel,
+		"providerLabel": func(string) string { return "" },
 		"row":           func(d *pageData, f field) fieldRow { return fieldRow{D: d, F: f} },
 	}
 	layout, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html")
@@ -84,7 +85,8 @@ func (s *Server) renderForm(w http.ResponseWriter, r *http.Request, v *visit, st
 		lang := v.Lang
 		t = t.Funcs(template.FuncMap{
 			"t":    func(key string, args ...any) string { return translate(lang, key, args...) },
-			"date": func(tm time.Time) string { return formatTime(lang, tm) },
+			"date":          func(tm time.Time) string { return formatTime(lang, tm) },
+			"providerLabel": s.providerLabel,
 		})
 	}
 	var buf bytes.Buffer
@@ -136,15 +138,15 @@ type fieldRow struct {
 func (r fieldRow) Value() string { return r.D.Form[r.F.Name] }
 func (r fieldRow) Error() string { return r.D.Errors[r.F.Name] }
 
-// providerLabel is how a sign-in provider is named on a button: its Name, or an
-// identity's provider key ("oidc:corp" is corp).
-func providerLabel(name string) string {
+// providerLabel is how a sign-in provider is named on a button, given its Name or an
+// identity's provider key ("oidc:corp" is corp): the configured provider's display name
+// (oauth.DisplayName), else the name.
+func (s *Server) providerLabel(name string) string {
 	name = strings.TrimPrefix(name, "oidc:")
-	switch name {
-	case "yandex":
-		return "Yandex ID"
-	case "vk":
-		return "VK ID"
+	for _, p := range s.cfg.Providers {
+		if p.Name() == name {
+			return oauth.DisplayName(p)
+		}
 	}
 	return name
 }

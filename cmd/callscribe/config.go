@@ -357,6 +357,15 @@ var options = []option{
 	{name: "CALLSCRIBE_ARGON2", def: fmt.Sprintf("t=%d,m=%d,p=%d", accounts.DefaultArgon2Time, accounts.DefaultArgon2MemoryKiB, accounts.DefaultArgon2Threads),
 		doc:   "argon2id parameters of new password hashes: passes, memory in KiB, threads (each hash keeps its own, so a change applies as people next set a password)",
 		parse: argon2Params},
+	{name: "CALLSCRIBE_THROTTLE_KEY", secret: true, file: true, defDoc: "random per process",
+		doc: "key (≥ 32 bytes) of the HMACs under which failed sign-ins are counted per email and per address; set the same on every `serve` so the limits hold across processes and restarts",
+		parse: func(c *config, v string) error {
+			if len(v) < 32 {
+				return fmt.Errorf("%d bytes; at least 32", len(v))
+			}
+			c.web.throttleKey = []byte(v)
+			return nil
+		}},
 	{name: "CALLSCRIBE_YANDEX_CLIENT_ID",
 		doc:   "sign-in with Yandex ID: the app's client id (with `CALLSCRIBE_YANDEX_CLIENT_SECRET`); see [Sign-in providers](#sign-in-providers)",
 		parse: text(func(c *config) *string { return &c.web.yandexClientID })},
@@ -379,6 +388,12 @@ var options = []option{
 var checks = []func(c *config) error{
 	// The sign-in providers: their per-provider variables are read here, by the oauth
 	// package, which names any at fault.
+	func(c *config) error {
+		if c.web.sessionTTL < c.web.idleTimeout {
+			return fmt.Errorf("CALLSCRIBE_SESSION_IDLE_TIMEOUT (%s) is longer than CALLSCRIBE_SESSION_TTL (%s)", c.web.idleTimeout, c.web.sessionTTL)
+		}
+		return nil
+	},
 	func(c *config) error {
 		providers, err := oauth.FromEnv(c.getenv)
 		if err != nil {

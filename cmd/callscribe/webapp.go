@@ -22,6 +22,7 @@ type webConfig struct {
 	sessionTTL       time.Duration
 	idleTimeout      time.Duration
 	partnerWindow    time.Duration
+	throttleKey      []byte // empty: random per process
 	argon2           struct {
 		time, memoryKiB uint32
 		threads         uint8
@@ -36,6 +37,7 @@ func (w webConfig) accountsConfig() accounts.Config {
 	var c accounts.Config
 	c.Argon2.Time, c.Argon2.MemoryKiB, c.Argon2.Threads = w.argon2.time, w.argon2.memoryKiB, w.argon2.threads
 	c.SessionTTL, c.IdleTimeout, c.AttributionWindow = w.sessionTTL, w.idleTimeout, w.partnerWindow
+	c.ThrottleKey = w.throttleKey
 	return c
 }
 
