@@ -1,0 +1,192 @@
+// Package notify owns what the service tells its users and how: the notices (a call's
+// transcript is ready, a data-subject request was received, extended or closed, a new
+// agreement version, a consent withdrawn, a personal-data breach), the channels they go
+// through (a messenger, email), each user's choices, and the delivery of every message
+// as a durable River job (deliver_notice) whose outcome is recorded.
+//
+// It must never put transcript text, a phone number or an email address in a job's
+// arguments, a log line or a delivery record, nor keep a message's text once sent:
+// messages are rendered from the catalogue when they are delivered, in the user's
+// language, and carry links and ids. A transcript-ready message is a link, never the
+// transcript.
+package notify
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/google/uuid"
+
+	"callscribe"
+	"callscribe/mail"
+	"callscribe/privacy"
+)
+
+// Message is one rendered notice, as a channel sends it.
+type Message struct {
+	Kind    callscribe.NoticeKind
+	Subject string // a line; email uses it as the subject, a messenger as the first line
+	Text    string // the body: links and ids, never transcript text or a phone number
+}
+
+// Channel reaches a user by their id: a messenger bot. It returns ErrUnreachable when the
+// user cannot be reached this way (no chat linked), a *RetryAfterError when the channel
+// asks to wait (Telegram's 429 with retry_after), a *PermanentError when retrying cannot
+// help; any other error is retried with backoff.
+type Channel interface {
+	Name() callscribe.NoticeChannel
+	Send(ctx context.Context, userID uuid.UUID, m Message) error
+}
+
+// ErrUnreachable: the user has no address on the channel.
+var ErrUnreachable = errors.New("notify: user cannot be reached on this channel")
+
+// RetryAfterError asks to send again after After.
+type RetryAfterError struct{ After time.Duration }
+
+func (e *RetryAfterError) Error() string { return fmt.Sprintf("notify: retry after %s", e.After) }
+
+// PermanentError is a refusal that a retry will not change.
+type PermanentError struct{ Reason string }
+
+func (e *PermanentError) Error() string { return "notify: refused: " + e.Reason }
+
+// Store is what notices need of the database outside the transaction of an event.
+type Store interface {
+	NoticeSend(ctx context.Context, id uuid.UUID) (callscribe.NoticeSend, error)
+	RecordNoticeAttempt(ctx context.Context, id uuid.UUID, state string, attempts int, reason string, at time.Time) error
+	NoticeChoices(ctx context.Context, userID uuid.UUID) (map[callscribe.NoticeChannel]map[callscribe.NoticeKind]bool, error)
+	SetNoticeChoice(ctx context.Context, userID uuid.UUID, kind callscribe.NoticeKind, channel callscribe.NoticeChannel, enabled bool, at time.Time) error
+	NoticeDeliveries(ctx context.Context, f callscribe.NoticeDeliveryFilter) ([]callscribe.NoticeDelivery, error)
+}
+
+// NoticeTx is the transaction of an event, as recording its notice needs it: reading the
+// recipients, recording their deliveries with their deliver_notice jobs. It is an alias
+// of an interface literal so that the adapter's hook (postgres.DB.NoticeOn), declared
+// where notify cannot be imported, takes Record as it is.
+type NoticeTx = interface {
+	NoticeRecipients(ctx context.Context, userIDs []uuid.UUID) ([]callscribe.NoticeRecipient, error)
+	AddNoticeDeliveries(ctx context.Context, ds []callscribe.NewNoticeDelivery) error
+	UsersToTell(ctx context.Context, orgID uuid.UUID) ([]uuid.UUID, error)
+}
+
+// Config configures the notices.
+type Config struct {
+	Store Store
+	// Mail sends the email channel; nil: no email channel.
+	Mail mail.Sender
+	// Channels are the other channels (a messenger bot), by name.
+	Channels []Channel
+	// BaseURL is where people open the service, for links: "https://callscribe.example".
+	BaseURL string
+	// MaxAttempts is how many times a delivery is tried before it is failed; default 8.
+	MaxAttempts int
+	// Backoff is the wait after the first failed attempt, doubled after each; default 5s,
+	// at most MaxBackoff (default 1h).
+	Backoff, MaxBackoff time.Duration
+	// MaxRetryAfter caps how long a channel may ask to wait; default 1h.
+	MaxRetryAfter time.Duration
+	Logger        *slog.Logger
+	Now           func() time.Time
+	// AuditLog, when set, records the final outcome of each breach notice (ids only).
+	AuditLog privacy.AuditLog
+	// Observe, when set, is told each attempt's outcome (the benchmark and tests use it).
+	Observe func(Outcome)
+}
+
+// Notices records and delivers notices.
+type Notices struct {
+	cfg      Config
+	channels map[callscribe.NoticeChannel]Channel
+}
+
+// New returns the notices over cfg.
+func New(cfg Config) *Notices {
+	if cfg.MaxAttempts <= 0 {
+		cfg.MaxAttempts = 8
+	}
+	if cfg.Backoff <= 0 {
+		cfg.Backoff = 5 * time.Second
+	}
+	if cfg.MaxBackoff <= 0 {
+		cfg.MaxBackoff = time.Hour
+	}
+	if cfg.MaxRetryAfter <= 0 {
+		cfg.MaxRetryAfter = time.Hour
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	n := &Notices{cfg: cfg, channels: map[callscribe.NoticeChannel]Channel{}}
+	for _, c := range cfg.Channels {
+		n.channels[c.Name()] = c
+	}
+	return n
+}
+
+// configured reports whether channel c can send.
+func (n *Notices) configured(c callscribe.NoticeChannel) bool {
+	if c == callscribe.NoticeEmail {
+		return n.cfg.Mail != nil
+	}
+	return n.channels[c] != nil
+}
+
+// Record records, in tx, one delivery of notice nt per recipient and channel they are
+// to be reached on, each with its deliver_notice job: if tx commits, every delivery will
+// be attempted; if it rolls back, none exists. It is what the database's notice hook
+// runs (postgres.DB.NoticeOn), in the transaction of the event.
+//
+// Who is told on which channel: nobody erased; a transcript-ready notice only to a user
+// whose consent to notifications is in force; each kind on the channels the user's
+// preferences (or the defaults) enable among those configured.
+func (n *Notices) Record(ctx context.Context, tx NoticeTx, nt callscribe.Notice) error {
+	if len(nt.UserIDs) == 0 {
+		return nil
+	}
+	recipients, err := tx.NoticeRecipients(ctx, nt.UserIDs)
+	if err != nil {
+		return err
+	}
+	now := n.cfg.Now().UTC().Truncate(time.Microsecond)
+	noticeID := uuid.New()
+	var ds []callscribe.NewNoticeDelivery
+	for _, r := range recipients {
+		if r.Erased || (NeedsConsent(nt.Kind) && !r.Notifications) {
+			continue
+		}
+		for _, ch := range callscribe.NoticeChannels {
+			if !n.configured(ch) || !Enabled(r.Choices, ch, nt.Kind) {
+				continue
+			}
+			ds = append(ds, callscribe.NewNoticeDelivery{ID: uuid.New(), NoticeID: noticeID, UserID: r.UserID, Kind: nt.Kind,
+				Channel: ch, CallID: nt.CallID, RequestID: nt.RequestID, IncidentID: nt.IncidentID, Detail: nt.Detail, CreatedAt: now})
+		}
+	}
+	return tx.AddNoticeDeliveries(ctx, ds)
+}
+
+// AgreementPublished records, in tx, the notice of a new agreement version to every
+// user who is not erased. The agreement's publication calls it in its own transaction,
+// so the notice commits with the version.
+func (n *Notices) AgreementPublished(ctx context.Context, tx NoticeTx, version string) error {
+	if version == "" || len(version) > 64 {
+		return callscribe.Errorf(callscribe.EINVALID, "an agreement version is 1 to 64 characters")
+	}
+	users, err := tx.UsersToTell(ctx, uuid.Nil)
+	if err != nil {
+		return err
+	}
+	return n.Record(ctx, tx, callscribe.Notice{Kind: callscribe.NoticeAgreementPublished, UserIDs: users, Detail: version})
+}
+
+// Deliveries lists recorded deliveries: ids, event, channel, outcome.
+func (n *Notices) Deliveries(ctx context.Context, f callscribe.NoticeDeliveryFilter) ([]callscribe.NoticeDelivery, error) {
+	return n.cfg.Store.NoticeDeliveries(ctx, f)
+}
