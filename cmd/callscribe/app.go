@@ -9,6 +9,7 @@ import (
 	"github.com/google/uuid"
 
 	"callscribe"
+	"callscribe/notify"
 	"callscribe/storage/pglocal"
 	"callscribe/storage/postgres"
 )
@@ -19,6 +20,7 @@ type app struct {
 	db      *postgres.DB
 	cluster *pglocal.Cluster // the embedded cluster, when CALLSCRIBE_DATABASE_URL is unset
 	log     *slog.Logger
+	notices *notify.Notices // what users are told; the database's notice hook records through it
 }
 
 const (
@@ -49,6 +51,10 @@ func openApp(ctx context.Context, cfg config) (*app, error) {
 		return nil, err
 	}
 	a.db = db
+	if err := a.wireNotices(); err != nil {
+		a.close()
+		return nil, err
+	}
 	if err := a.reapplyAtStart(ctx); err != nil {
 		a.close()
 		return nil, err

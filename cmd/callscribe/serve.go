@@ -15,6 +15,7 @@ import (
 	"callscribe"
 	"callscribe/audio"
 	"callscribe/metrics"
+	"callscribe/notify"
 	"callscribe/pipeline"
 	"callscribe/privacy"
 	"callscribe/storage/postgres"
@@ -82,6 +83,7 @@ func newService(ctx context.Context, a *app, scfg serviceConfig, runJobs bool) (
 	workers := river.NewWorkers()
 	river.AddWorker(workers, &pipeline.Worker{Pipeline: p, TimeoutFloor: scfg.jobTimeout})
 	river.AddWorker(workers, webhook.NewWorker(webhook.New(a.db, a.cfg.webhookConfig(a.log, m))))
+	river.AddWorker(workers, notify.NewWorker(a.notices))
 	// Without a ledger key the service still runs; completing an erasure request then
 	// fails (privacy.Requests refuses it without an eraser), and nothing works the
 	// erasure queue.
@@ -103,6 +105,7 @@ func newService(ctx context.Context, a *app, scfg serviceConfig, runJobs bool) (
 		rcfg.Queues = map[string]river.QueueConfig{
 			river.QueueDefault: {MaxWorkers: scfg.workers},
 			webhook.Queue:      {MaxWorkers: webhookWorkers},
+			notify.Queue:       {MaxWorkers: noticeWorkers},
 		}
 		if eraser != nil {
 			rcfg.Queues[callscribe.EraseQueue] = river.QueueConfig{MaxWorkers: 1}
