@@ -68,6 +68,7 @@ type Notice struct {
 // NoticeRecipient is what deciding a user's deliveries needs to know of them.
 type NoticeRecipient struct {
 	UserID  uuid.UUID
+	OrgID   uuid.UUID
 	Erased  bool
 	Blocked bool
 	// Notifications: the user's consent to the notifications purpose is in force.

@@ -80,6 +80,30 @@ CREATE INDEX notice_deliveries_incident_id_idx ON notice_deliveries (incident_id
 CREATE INDEX notice_deliveries_notice_id_idx ON notice_deliveries (notice_id);
 CREATE TRIGGER organization_id BEFORE INSERT OR UPDATE OF user_id ON notice_deliveries FOR EACH ROW EXECUTE FUNCTION callscribe_org_of_user();
 
+
+-- The organization's webhooks hear of its users' requests, withdrawals and breaches too
+-- (its CRM must stop using, correct or erase what it copied). Such a delivery is about a
+-- user, not a call: call_id may be NULL and subject_id names the user, so that erasing the
+-- user removes the payloads naming them. The organization now comes from the endpoint.
+ALTER TABLE webhook_endpoints DROP CONSTRAINT webhook_endpoints_events_check;
+ALTER TABLE webhook_endpoints ADD CONSTRAINT webhook_endpoints_events_check CHECK (cardinality(events) > 0
+    AND events <@ ARRAY['call.completed', 'call.failed', 'call.discarded', 'request.received', 'request.extended',
+                        'request.closed', 'consent.withdrawn', 'breach.notified']);
+ALTER TABLE webhook_deliveries ALTER COLUMN call_id DROP NOT NULL;
+ALTER TABLE webhook_deliveries ADD COLUMN subject_id uuid REFERENCES users (id) ON DELETE CASCADE;
+ALTER TABLE webhook_deliveries ADD CONSTRAINT webhook_deliveries_about_check CHECK (call_id IS NOT NULL OR subject_id IS NOT NULL);
+CREATE INDEX webhook_deliveries_subject_id_idx ON webhook_deliveries (subject_id) WHERE subject_id IS NOT NULL;
+-- +goose StatementBegin
+CREATE FUNCTION callscribe_org_of_endpoint() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    NEW.organization_id := (SELECT organization_id FROM webhook_endpoints WHERE id = NEW.endpoint_id);
+    RETURN NEW;
+END
+$$;
+-- +goose StatementEnd
+DROP TRIGGER organization_id ON webhook_deliveries;
+CREATE TRIGGER organization_id BEFORE INSERT OR UPDATE OF endpoint_id ON webhook_deliveries FOR EACH ROW EXECUTE FUNCTION callscribe_org_of_endpoint();
+
 -- +goose StatementBegin
 DO $$
 DECLARE
@@ -97,5 +121,16 @@ $$;
 -- +goose StatementEnd
 
 -- +goose Down
+DELETE FROM webhook_deliveries WHERE call_id IS NULL;
+DROP TRIGGER organization_id ON webhook_deliveries;
+CREATE TRIGGER organization_id BEFORE INSERT OR UPDATE OF call_id ON webhook_deliveries FOR EACH ROW EXECUTE FUNCTION callscribe_org_of_call();
+DROP FUNCTION callscribe_org_of_endpoint();
+ALTER TABLE webhook_deliveries DROP CONSTRAINT webhook_deliveries_about_check, DROP COLUMN subject_id;
+ALTER TABLE webhook_deliveries ALTER COLUMN call_id SET NOT NULL;
+UPDATE webhook_endpoints SET events = ARRAY(SELECT unnest(events) INTERSECT SELECT unnest(ARRAY['call.completed', 'call.failed', 'call.discarded']));
+DELETE FROM webhook_endpoints WHERE cardinality(events) = 0;
+ALTER TABLE webhook_endpoints DROP CONSTRAINT webhook_endpoints_events_check;
+ALTER TABLE webhook_endpoints ADD CONSTRAINT webhook_endpoints_events_check CHECK (cardinality(events) > 0
+    AND events <@ ARRAY['call.completed', 'call.failed', 'call.discarded']);
 DROP TABLE notice_deliveries, breach_affected, breach_incidents, notice_preferences;
 -- users.language stays: the bot's migration may own it.

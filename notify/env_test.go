@@ -22,7 +22,10 @@ import (
 	"callscribe"
 	cmail "callscribe/mail"
 	"callscribe/mail/mailtest"
+	"callscribe/internal/safehttp"
 	"callscribe/notify"
+	"callscribe/privacy/residency"
+	"callscribe/webhook"
 	"callscribe/storage/pgtest"
 	"callscribe/storage/postgres"
 )
@@ -86,8 +89,9 @@ type env struct {
 	smtp    *mailtest.Server
 	channel *testChannel
 	notices *notify.Notices
-	jobs    *river.Client[pgx.Tx]
-	org     uuid.UUID
+	jobs     *river.Client[pgx.Tx]
+	org      uuid.UUID
+	webhooks *webhook.Webhooks
 }
 
 var ctx = callscribe.AsSystem(context.Background())
@@ -118,11 +122,16 @@ func newEnv(t *testing.T, o envOptions) *env {
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), AuditLog: db, Observe: o.observe, Now: o.now})
 	workers := river.NewWorkers()
 	river.AddWorker(workers, notify.NewWorker(e.notices))
+	allowed, _ := residency.ParseAllowed("CALLSCRIBE_ALLOWED_COUNTRIES", "RU")
+	policy, _ := safehttp.ParsePolicy("CALLSCRIBE_WEBHOOK_ALLOW", "127.0.0.1")
+	e.webhooks = webhook.New(db, webhook.Config{Allowed: allowed, Policy: policy, Timeout: 5 * time.Second, MaxAttempts: 3,
+		Backoff: 20 * time.Millisecond, MaxBackoff: 100 * time.Millisecond, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	river.AddWorker(workers, webhook.NewWorker(e.webhooks))
 	if o.workers == 0 {
 		o.workers = 4
 	}
 	e.jobs, err = river.NewClient(riverpgxv5.New(db.Pool()), &river.Config{
-		Queues:            map[string]river.QueueConfig{notify.Queue: {MaxWorkers: o.workers}},
+		Queues:            map[string]river.QueueConfig{notify.Queue: {MaxWorkers: o.workers}, webhook.Queue: {MaxWorkers: 2}},
 		Workers:           workers,
 		FetchCooldown:     5 * time.Millisecond,
 		FetchPollInterval: 20 * time.Millisecond,

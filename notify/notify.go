@@ -13,6 +13,7 @@ package notify
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -23,6 +24,7 @@ import (
 	"callscribe"
 	"callscribe/mail"
 	"callscribe/privacy"
+	"callscribe/webhook"
 )
 
 // Message is one rendered notice, as a channel sends it.
@@ -71,6 +73,8 @@ type NoticeTx = interface {
 	NoticeRecipients(ctx context.Context, userIDs []uuid.UUID) ([]callscribe.NoticeRecipient, error)
 	AddNoticeDeliveries(ctx context.Context, ds []callscribe.NewNoticeDelivery) error
 	UsersToTell(ctx context.Context, orgID uuid.UUID) ([]uuid.UUID, error)
+	SubscribedEndpoints(ctx context.Context, orgID uuid.UUID, event callscribe.WebhookEvent) ([]uuid.UUID, error)
+	AddWebhookDeliveries(ctx context.Context, ds []callscribe.NewWebhookDelivery) error
 }
 
 // Config configures the notices.
@@ -169,7 +173,53 @@ func (n *Notices) Record(ctx context.Context, tx NoticeTx, nt callscribe.Notice)
 				Channel: ch, CallID: nt.CallID, RequestID: nt.RequestID, IncidentID: nt.IncidentID, Detail: nt.Detail, CreatedAt: now})
 		}
 	}
-	return tx.AddNoticeDeliveries(ctx, ds)
+	if err := tx.AddNoticeDeliveries(ctx, ds); err != nil {
+		return err
+	}
+	return n.recordWebhooks(ctx, tx, nt, recipients, now)
+}
+
+// recordWebhooks records, for each recipient's organization, one delivery of the
+// notice's event to each of its endpoints subscribed to it, whatever the user's
+// preferences: the organization's systems (a CRM holding copies) must hear of a request,
+// a withdrawal or a breach to act on it. The payload names ids only.
+func (n *Notices) recordWebhooks(ctx context.Context, tx NoticeTx, nt callscribe.Notice, recipients []callscribe.NoticeRecipient, now time.Time) error {
+	event, ok := webhook.EventForNotice(nt.Kind)
+	if !ok {
+		return nil
+	}
+	endpoints := map[uuid.UUID][]uuid.UUID{}
+	var ds []callscribe.NewWebhookDelivery
+	for _, r := range recipients {
+		if r.Erased {
+			continue
+		}
+		eps, seen := endpoints[r.OrgID]
+		if !seen {
+			var err error
+			if eps, err = tx.SubscribedEndpoints(ctx, r.OrgID, event); err != nil {
+				return err
+			}
+			endpoints[r.OrgID] = eps
+		}
+		for _, ep := range eps {
+			id := uuid.New()
+			payload, err := json.Marshal(webhook.NoticePayload{ID: id, Event: event, CreatedAt: now, Data: webhook.NoticeData{
+				OrganizationID: r.OrgID, UserID: r.UserID, RequestID: nt.RequestID, IncidentID: nt.IncidentID, Purpose: purposeOf(nt)}})
+			if err != nil {
+				return err
+			}
+			ds = append(ds, callscribe.NewWebhookDelivery{ID: id, EndpointID: ep, Event: event, SubjectID: r.UserID, Payload: payload, CreatedAt: now})
+		}
+	}
+	return tx.AddWebhookDeliveries(ctx, ds)
+}
+
+func purposeOf(nt callscribe.Notice) string {
+	if nt.Kind == callscribe.NoticeConsentWithdrawn {
+		return nt.Detail
+	}
+	return ""
 }
 
 // AgreementPublished records, in tx, the notice of a new agreement version to every

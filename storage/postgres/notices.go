@@ -22,6 +22,8 @@ type NoticeTx = interface {
 	NoticeRecipients(ctx context.Context, userIDs []uuid.UUID) ([]callscribe.NoticeRecipient, error)
 	AddNoticeDeliveries(ctx context.Context, ds []callscribe.NewNoticeDelivery) error
 	UsersToTell(ctx context.Context, orgID uuid.UUID) ([]uuid.UUID, error)
+	SubscribedEndpoints(ctx context.Context, orgID uuid.UUID, event callscribe.WebhookEvent) ([]uuid.UUID, error)
+	AddWebhookDeliveries(ctx context.Context, ds []callscribe.NewWebhookDelivery) error
 }
 
 type noticeHook struct {
@@ -81,12 +83,22 @@ type noticeTx struct {
 // NewNoticeTx is NoticeTx over tx, for tests and callers with a transaction of their own.
 func NewNoticeTx(tx pgx.Tx, jobs JobInserter) NoticeTx { return noticeTx{tx: tx, jobs: jobs} }
 
+// SubscribedEndpoints lists the organization's active endpoints subscribed to event.
+func (n noticeTx) SubscribedEndpoints(ctx context.Context, orgID uuid.UUID, event callscribe.WebhookEvent) ([]uuid.UUID, error) {
+	return callEndTx(n).SubscribedEndpoints(ctx, orgID, event)
+}
+
+// AddWebhookDeliveries records the deliveries with their deliver_webhook jobs.
+func (n noticeTx) AddWebhookDeliveries(ctx context.Context, ds []callscribe.NewWebhookDelivery) error {
+	return callEndTx(n).AddWebhookDeliveries(ctx, ds)
+}
+
 // NoticeRecipients reads, for each user that exists, whether they are erased or
 // blocked, whether their consent to notifications is in force, and the preferences they
 // changed.
 func (n noticeTx) NoticeRecipients(ctx context.Context, userIDs []uuid.UUID) ([]callscribe.NoticeRecipient, error) {
 	rows, err := n.tx.Query(ctx, `
-		SELECT u.id, u.erased_at IS NOT NULL, u.blocked_at IS NOT NULL,
+		SELECT u.id, u.organization_id, u.erased_at IS NOT NULL, u.blocked_at IS NOT NULL,
 		       EXISTS (SELECT 1 FROM consents c WHERE c.user_id = u.id AND c.purpose = 'notifications' AND c.withdrawn_at IS NULL),
 		       coalesce((SELECT array_agg(p.channel || ':' || p.event || ':' || p.enabled::text) FROM notice_preferences p WHERE p.user_id = u.id), '{}')
 		FROM users u WHERE u.id = ANY ($1) ORDER BY u.id`, userIDs)
@@ -96,7 +108,7 @@ func (n noticeTx) NoticeRecipients(ctx context.Context, userIDs []uuid.UUID) ([]
 	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (callscribe.NoticeRecipient, error) {
 		var r callscribe.NoticeRecipient
 		var prefs []string
-		if err := row.Scan(&r.UserID, &r.Erased, &r.Blocked, &r.Notifications, &prefs); err != nil {
+		if err := row.Scan(&r.UserID, &r.OrgID, &r.Erased, &r.Blocked, &r.Notifications, &prefs); err != nil {
 			return r, err
 		}
 		r.Choices = choices(prefs)
