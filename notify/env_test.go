@@ -20,14 +20,14 @@ import (
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 
 	"callscribe"
+	"callscribe/internal/safehttp"
 	cmail "callscribe/mail"
 	"callscribe/mail/mailtest"
-	"callscribe/internal/safehttp"
 	"callscribe/notify"
 	"callscribe/privacy/residency"
-	"callscribe/webhook"
 	"callscribe/storage/pgtest"
 	"callscribe/storage/postgres"
+	"callscribe/webhook"
 )
 
 func TestMain(m *testing.M) { os.Exit(pgtest.Main(m, postgres.Migrate)) }
@@ -85,10 +85,10 @@ func (c *testChannel) messages(userID uuid.UUID) []sent {
 
 // env is one test's database, SMTP server, messenger, notices and River client.
 type env struct {
-	db      *postgres.DB
-	smtp    *mailtest.Server
-	channel *testChannel
-	notices *notify.Notices
+	db       *postgres.DB
+	smtp     *mailtest.Server
+	channel  *testChannel
+	notices  *notify.Notices
 	jobs     *river.Client[pgx.Tx]
 	org      uuid.UUID
 	webhooks *webhook.Webhooks
