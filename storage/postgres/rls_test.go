@@ -57,6 +57,14 @@ func fillOrganization(t *testing.T, db *postgres.DB, name string) uuid.UUID {
 			 SELECT 'test', id, 'user', id::text, 'surname', 'old ' || $1, 'new' FROM users WHERE organization_id = $2 RETURNING id::text`,
 			`INSERT INTO audit_log (actor, action, object_type, object_id, organization_id)
 			 VALUES ('test', 'read', 'organization', $1, $2) RETURNING id::text`,
+			`INSERT INTO notice_preferences (user_id, event, channel, enabled)
+			 SELECT id, 'breach', 'telegram', false FROM users WHERE organization_id = $2 AND $1::text <> '' RETURNING user_id`,
+			`INSERT INTO breach_incidents (organization_id, description, detected_at, opened_by)
+			 VALUES ($2, 'breach of ' || $1, now(), 'test') RETURNING id`,
+			`INSERT INTO breach_affected (incident_id, user_id)
+			 SELECT b.id, u.id FROM breach_incidents b JOIN users u USING (organization_id) WHERE b.organization_id = $2 AND $1::text <> '' RETURNING user_id`,
+			`INSERT INTO notice_deliveries (id, notice_id, user_id, event, channel, created_at)
+			 SELECT gen_random_uuid(), gen_random_uuid(), id, 'breach', 'email', now() FROM users WHERE organization_id = $2 AND $1::text <> '' RETURNING id`,
 			`INSERT INTO erasure_ledger (id, request_id, subject_hash, email_hash, phone_hash, counts, erased_at, organization_id)
 			 VALUES (gen_random_uuid(), $1, '` + hash + `', '` + hash + `', '', '{}', now(), $2) RETURNING id`,
 		} {
