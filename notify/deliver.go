@@ -84,7 +84,7 @@ func (n *Notices) Deliver(ctx context.Context, id uuid.UUID) (Outcome, error) {
 	}
 	out.UserID, out.Kind, out.Channel, out.CallID, out.Attempts = s.UserID, s.Kind, s.Channel, s.CallID, s.Attempts
 	switch {
-	case s.Erased:
+	case s.Erased && !toErased(s.Kind):
 		return n.record(ctx, out, callscribe.NoticeSkipped, "user erased")
 	case s.CallGone:
 		return n.record(ctx, out, callscribe.NoticeSkipped, "call erased")

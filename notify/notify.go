@@ -162,7 +162,7 @@ func (n *Notices) Record(ctx context.Context, tx NoticeTx, nt callscribe.Notice)
 	noticeID := uuid.New()
 	var ds []callscribe.NewNoticeDelivery
 	for _, r := range recipients {
-		if r.Erased || (NeedsConsent(nt.Kind) && !r.Notifications) {
+		if (r.Erased && !toErased(nt.Kind)) || (NeedsConsent(nt.Kind) && !r.Notifications) {
 			continue
 		}
 		for _, ch := range callscribe.NoticeChannels {
@@ -221,6 +221,11 @@ func purposeOf(nt callscribe.Notice) string {
 	}
 	return ""
 }
+
+// toErased reports whether kind is still told to a user marked erased: the answer to
+// their erasure request, closed in the transaction that marks them. It goes out while
+// their address is still held, before the purge removes it with the delivery.
+func toErased(kind callscribe.NoticeKind) bool { return kind == callscribe.NoticeRequestClosed }
 
 // AgreementPublished records, in tx, the notice of a new agreement version to every
 // user who is not erased. The agreement's publication calls it in its own transaction,

@@ -1,11 +1,14 @@
 package notify_test
 
 import (
+	"context"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 
 	"callscribe"
 	"callscribe/internal/eventually"
@@ -299,5 +302,81 @@ func TestErasedUserSkipped(t *testing.T) {
 	}
 	if len(ds) != 2 || len(e.smtp.Messages()) != 0 || len(e.channel.messages(u.ID)) != 0 {
 		t.Errorf("%d deliveries, %d emails, %d messages; want 2 recorded and nothing sent", len(ds), len(e.smtp.Messages()), len(e.channel.messages(u.ID)))
+	}
+}
+
+// TestAgreementPublished: a new agreement version is told to every user who is not
+// erased, in their language, consent to notifications or not; the version is named.
+func TestAgreementPublished(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, envOptions{})
+	ru := e.user(t, e.org, "ru")
+	en := e.user(t, e.org, "en", callscribe.PurposeNotifications)
+	gone := e.user(t, e.org, "ru")
+	if _, err := e.db.Pool().Exec(ctx, `UPDATE users SET erased_at = now() WHERE id = $1`, gone.ID); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.db.InNoticeTx(ctx, func(ctx context.Context, tx postgres.NoticeTx) error {
+		return e.notices.AgreementPublished(ctx, tx, "2026-12")
+	}); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		u    callscribe.User
+		want string
+	}{{ru, "Опубликована новая редакция пользовательского соглашения (2026-12)"}, {en, "A new version of the user agreement (2026-12) is published"}} {
+		e.settled(t, callscribe.NoticeDeliveryFilter{UserID: c.u.ID}, 2, 30*time.Second)
+		if mails := e.emailsTo(t, c.u.Email); len(mails) != 1 || !strings.Contains(mails[0].text, c.want) || !strings.Contains(mails[0].text, "https://callscribe.test/agreement") {
+			t.Errorf("%s got %+v, want %q with the agreement's link", c.u.Email, mails, c.want)
+		}
+	}
+	if ds, _ := e.notices.Deliveries(ctx, callscribe.NoticeDeliveryFilter{UserID: gone.ID}); len(ds) != 0 {
+		t.Errorf("an erased user got %d deliveries", len(ds))
+	}
+}
+
+// TestErasureAnswered: closing an erasure request marks its subject erased in the same
+// transaction, and the answer is still told to them (their address is held until the
+// purge); any other notice to an erased user is not recorded.
+func TestErasureAnswered(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, envOptions{})
+	u := e.user(t, e.org, "en", callscribe.PurposeNotifications)
+	h, err := privacy.NewSubjectHasher([]byte("test key, 32 bytes or longer....."))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// No erase_subject worker runs here: the purge stays queued, as it may for a while.
+	eraser := &privacy.Eraser{Store: e.db, Hasher: h, Ledger: &privacy.LedgerFile{Path: t.TempDir() + "/ledger.jsonl"}}
+	insertOnly, err := river.NewClient(riverpgxv5.New(e.db.Pool()), &river.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	reqs := &privacy.Requests{Store: &postgres.Queued{DB: e.db, Jobs: insertOnly}, Eraser: eraser}
+	r, err := reqs.Add(ctx, privacy.NewRequest{OrgID: u.OrgID, UserID: u.ID, Kind: callscribe.RequestErasure, Actor: "cli:test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	reqs.Start(ctx, r.ID, "cli:test")
+	if _, err := reqs.Close(ctx, r.ID, privacy.Closing{Actor: "cli:test", Channel: callscribe.ConsentViaCLI}); err != nil {
+		t.Fatal(err)
+	}
+	ds := e.settled(t, callscribe.NoticeDeliveryFilter{RequestID: r.ID}, 4, 30*time.Second)
+	for _, d := range ds {
+		if d.State != callscribe.NoticeSent {
+			t.Errorf("%s by %s: %s, want sent", d.Kind, d.Channel, d.State)
+		}
+	}
+	found := false
+	for _, m := range e.emailsTo(t, u.Email) {
+		found = found || (strings.Contains(m.text, "(erasure) is completed"))
+	}
+	if !found {
+		t.Errorf("no email telling the erasure is completed; got %+v", e.emailsTo(t, u.Email))
+	}
+	if _, err := e.db.WithdrawConsent(ctx, u.ID, callscribe.PurposeNotifications, callscribe.ConsentViaCLI, time.Now()); err == nil {
+		if ds, _ := e.notices.Deliveries(ctx, callscribe.NoticeDeliveryFilter{UserID: u.ID}); len(ds) != 4 {
+			t.Errorf("%d deliveries after a notice to the erased user, want still 4", len(ds))
+		}
 	}
 }
