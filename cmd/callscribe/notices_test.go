@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"fmt"
 	"io"
 	"mime"
 	"mime/quotedprintable"
@@ -67,4 +68,58 @@ func TestServeSendsNotices(t *testing.T) {
 	eventually.True(t, 30*time.Second, "breach status sent", func() bool {
 		return strings.Contains(mustRun(t, env, "breach", "status", bid[1]), "users: 1, sent 1")
 	})
+}
+
+// TestNoticesConfig: the SMTP options are checked at start-up, each error naming its
+// variable: a sender address is required, no encryption only to this machine, the
+// server's country declared and allowed; without a server, email goes to the log.
+func TestNoticesConfig(t *testing.T) {
+	t.Parallel()
+	smtp := func(kv ...string) map[string]string {
+		m := map[string]string{"CALLSCRIBE_DATA_DIR": "/d", "CALLSCRIBE_SMTP_ADDR": "smtp.example.ru:587",
+			"CALLSCRIBE_SMTP_FROM": "noreply@example.ru", "CALLSCRIBE_SMTP_COUNTRY": "RU"}
+		for i := 0; i+1 < len(kv); i += 2 {
+			m[kv[i]] = kv[i+1]
+		}
+		return m
+	}
+	for _, c := range []struct {
+		name    string
+		env     map[string]string
+		wantErr string
+	}{
+		{"complete", smtp(), ""},
+		{"no sender", smtp("CALLSCRIBE_SMTP_FROM", ""), "CALLSCRIBE_SMTP_FROM"},
+		{"plain text to another host", smtp("CALLSCRIBE_SMTP_TLS", "none"), "CALLSCRIBE_SMTP_TLS"},
+		{"plain text to this machine", smtp("CALLSCRIBE_SMTP_TLS", "none", "CALLSCRIBE_SMTP_ADDR", "127.0.0.1:25"), ""},
+		{"unknown tls mode", smtp("CALLSCRIBE_SMTP_TLS", "ssl"), "CALLSCRIBE_SMTP_TLS"},
+		{"undeclared country", smtp("CALLSCRIBE_SMTP_COUNTRY", ""), "CALLSCRIBE_SMTP_COUNTRY"},
+		{"abroad", smtp("CALLSCRIBE_SMTP_COUNTRY", "US"), "CALLSCRIBE_SMTP_COUNTRY"},
+		{"not host:port", smtp("CALLSCRIBE_SMTP_ADDR", "smtp.example.ru"), "CALLSCRIBE_SMTP_ADDR"},
+		{"bad public url", map[string]string{"CALLSCRIBE_DATA_DIR": "/d", "CALLSCRIBE_PUBLIC_URL": "calls.example.ru"}, "CALLSCRIBE_PUBLIC_URL"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			cfg, err := loadConfig(testGetenv(c.env))
+			if c.wantErr == "" {
+				if err != nil {
+					t.Fatal(err)
+				}
+				if _, err := cfg.mailSender(nil); err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), c.wantErr) {
+				t.Errorf("err = %v, want one naming %s", err, c.wantErr)
+			}
+		})
+	}
+	cfg, err := loadConfig(testGetenv(map[string]string{"CALLSCRIBE_DATA_DIR": "/d"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s, err := cfg.mailSender(nil); err != nil || fmt.Sprintf("%T", s) != "*mail.Log" {
+		t.Errorf("without a server: %T, %v; want the log sender", s, err)
+	}
 }
