@@ -18,6 +18,7 @@ import (
 
 	"callscribe"
 	"callscribe/mail"
+	"callscribe/metrics"
 	"callscribe/notify"
 )
 
@@ -58,17 +59,30 @@ func (c config) mailSender(log *slog.Logger) (mail.Sender, error) {
 // in the same transaction. Jobs are inserted through an insert-only River client: the
 // serve and worker processes deliver them.
 func (a *app) wireNotices() error {
-	sender, err := a.cfg.mailSender(a.log)
-	if err != nil {
+	var err error
+	if a.notices, err = a.newNotices(nil); err != nil {
 		return err
 	}
-	a.notices = notify.New(notify.Config{Store: a.db, Mail: sender, BaseURL: a.cfg.notices.publicURL, Logger: a.log, AuditLog: a.db})
 	jobs, err := river.NewClient(riverpgxv5.New(a.db.Pool()), &river.Config{Logger: a.log})
 	if err != nil {
 		return fmt.Errorf("job queue: %w", err)
 	}
 	a.db.NoticeOn(a.notices.Record, jobs)
 	return nil
+}
+
+// newNotices returns the notices the configuration describes; m, when not nil, counts
+// every delivery attempt.
+func (a *app) newNotices(m *metrics.Metrics) (*notify.Notices, error) {
+	sender, err := a.cfg.mailSender(a.log)
+	if err != nil {
+		return nil, err
+	}
+	cfg := notify.Config{Store: a.db, Mail: sender, BaseURL: a.cfg.notices.publicURL, Logger: a.log, AuditLog: a.db}
+	if m != nil {
+		cfg.Observe = func(o notify.Outcome) { m.NoticeDelivery(string(o.Kind), string(o.Channel), o.State) }
+	}
+	return notify.New(cfg), nil
 }
 
 const breachUsage = `usage:

@@ -6,6 +6,7 @@ import (
 	"io"
 	"mime"
 	"mime/quotedprintable"
+	"net/http"
 	"net/mail"
 	"os"
 	"path/filepath"
@@ -30,7 +31,7 @@ func TestServeSendsNotices(t *testing.T) {
 		"CALLSCRIBE_SMTP_USERNAME=robot", "CALLSCRIBE_SMTP_PASSWORD=secret-pw", "CALLSCRIBE_SMTP_FROM=noreply@calls.example.ru",
 		"CALLSCRIBE_SMTP_COUNTRY=RU")
 	mustRun(t, env, "users", "add", "--org", "acme", "--email", "orlova@example.ru", "--phone", "+79161357968")
-	startServe(t, env)
+	srv := startServe(t, env)
 	out := mustRun(t, env, "requests", "add", "--org", "acme", "--kind", "access", "--email", "orlova@example.ru")
 	id := regexp.MustCompile(`"id": ?"([0-9a-f-]{36})"`).FindStringSubmatch(out)
 	if id == nil {
@@ -67,6 +68,16 @@ func TestServeSendsNotices(t *testing.T) {
 	}
 	eventually.True(t, 30*time.Second, "breach status sent", func() bool {
 		return strings.Contains(mustRun(t, env, "breach", "status", bid[1]), "users: 1, sent 1")
+	})
+	eventually.True(t, 30*time.Second, "both notices counted in /metrics", func() bool {
+		resp, err := http.Get(srv.base + "/metrics")
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		return sample(string(b), `callscribe_notice_deliveries_total{channel="email",event="request_received",state="sent"}`) == 1 &&
+			sample(string(b), `callscribe_notice_deliveries_total{channel="email",event="breach",state="sent"}`) == 1
 	})
 }
 

@@ -83,7 +83,12 @@ func newService(ctx context.Context, a *app, scfg serviceConfig, runJobs bool) (
 	workers := river.NewWorkers()
 	river.AddWorker(workers, &pipeline.Worker{Pipeline: p, TimeoutFloor: scfg.jobTimeout})
 	river.AddWorker(workers, webhook.NewWorker(webhook.New(a.db, a.cfg.webhookConfig(a.log, m))))
-	river.AddWorker(workers, notify.NewWorker(a.notices))
+	notices, err := a.newNotices(m)
+	if err != nil {
+		closeASR()
+		return nil, err
+	}
+	river.AddWorker(workers, notify.NewWorker(notices))
 	// Without a ledger key the service still runs; completing an erasure request then
 	// fails (privacy.Requests refuses it without an eraser), and nothing works the
 	// erasure queue.
