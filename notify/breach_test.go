@@ -223,3 +223,32 @@ func TestParseTemplate(t *testing.T) {
 		}
 	}
 }
+
+// TestLoggedEmailIsNotDelivered: without an SMTP server (the embedded default's log
+// sender) an email notice is written to the log and recorded as not delivered, so that
+// a breach's status never counts it as told.
+func TestLoggedEmailIsNotDelivered(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, envOptions{logMail: true})
+	u := e.user(t, e.org, "ru")
+	e.channel.mu.Lock()
+	e.channel.unlinked[u.ID] = true
+	e.channel.mu.Unlock()
+	b := &notify.Breaches{Store: e.db, Notices: e.notices, Actor: "cli:test"}
+	inc, _, err := b.Open(ctx, notify.NewBreach{Description: "x", Emails: []string{u.Email}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.Notify(ctx, inc.ID, notify.Template{RU: "текст"}); err != nil {
+		t.Fatal(err)
+	}
+	ds := e.settled(t, callscribe.NoticeDeliveryFilter{IncidentID: inc.ID}, 2, 30*time.Second)
+	for _, d := range ds {
+		if d.State != callscribe.NoticeNoChannel {
+			t.Errorf("%s: %s (%s), want no_channel", d.Channel, d.State, d.LastError)
+		}
+	}
+	if st, _ := b.Status(ctx, inc.ID); st.Counts["no_channel"] != 1 {
+		t.Errorf("status counts %v, want the user unreached", st.Counts)
+	}
+}

@@ -107,6 +107,8 @@ func (n *Notices) Deliver(ctx context.Context, id uuid.UUID) (Outcome, error) {
 	var retry *RetryAfterError
 	var perm *PermanentError
 	switch {
+	case sendErr == nil && !delivers(n.cfg.Mail, s.Channel):
+		return n.record(ctx, out, callscribe.NoticeNoChannel, "no SMTP server: written to the log")
 	case sendErr == nil:
 		return n.record(ctx, out, callscribe.NoticeSent, "")
 	case errors.Is(sendErr, ErrUnreachable):
@@ -123,6 +125,16 @@ func (n *Notices) Deliver(ctx context.Context, id uuid.UUID) (Outcome, error) {
 	}
 	out.RetryIn = n.backoff(out.Attempts)
 	return n.record(ctx, out, callscribe.NoticePending, reasonOf(sendErr))
+}
+
+// delivers reports whether a message sent on channel reaches the user: not by email
+// through a sender that only logs (the embedded default without an SMTP server).
+func delivers(sender mail.Sender, channel callscribe.NoticeChannel) bool {
+	if channel != callscribe.NoticeEmail {
+		return true
+	}
+	d, ok := sender.(interface{ Delivers() bool })
+	return !ok || d.Delivers()
 }
 
 // send sends m on the delivery's channel.

@@ -101,6 +101,7 @@ type envOptions struct {
 	workers int
 	observe func(notify.Outcome)
 	now     func() time.Time
+	logMail bool // email through mail.Log, as without an SMTP server
 }
 
 func newEnv(t *testing.T, o envOptions) *env {
@@ -117,7 +118,11 @@ func newEnv(t *testing.T, o envOptions) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.notices = notify.New(notify.Config{Store: db, Mail: sender, Channels: []notify.Channel{e.channel},
+	var m cmail.Sender = sender
+	if o.logMail {
+		m = &cmail.Log{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	}
+	e.notices = notify.New(notify.Config{Store: db, Mail: m, Channels: []notify.Channel{e.channel},
 		BaseURL: "https://callscribe.test/", MaxAttempts: 3, Backoff: 50 * time.Millisecond, MaxBackoff: 200 * time.Millisecond,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), AuditLog: db, Observe: o.observe, Now: o.now})
 	workers := river.NewWorkers()
