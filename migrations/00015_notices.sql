@@ -127,8 +127,9 @@ CREATE TRIGGER organization_id BEFORE INSERT OR UPDATE OF call_id ON webhook_del
 DROP FUNCTION callscribe_org_of_endpoint();
 ALTER TABLE webhook_deliveries DROP CONSTRAINT webhook_deliveries_about_check, DROP COLUMN subject_id;
 ALTER TABLE webhook_deliveries ALTER COLUMN call_id SET NOT NULL;
-UPDATE webhook_endpoints SET events = ARRAY(SELECT unnest(events) INTERSECT SELECT unnest(ARRAY['call.completed', 'call.failed', 'call.discarded']));
-DELETE FROM webhook_endpoints WHERE cardinality(events) = 0;
+-- An endpoint that hears of no call event goes; the others keep their call events.
+DELETE FROM webhook_endpoints WHERE NOT events && ARRAY['call.completed', 'call.failed', 'call.discarded'];
+UPDATE webhook_endpoints SET events = ARRAY(SELECT e FROM unnest(events) AS e WHERE e IN ('call.completed', 'call.failed', 'call.discarded'));
 ALTER TABLE webhook_endpoints DROP CONSTRAINT webhook_endpoints_events_check;
 ALTER TABLE webhook_endpoints ADD CONSTRAINT webhook_endpoints_events_check CHECK (cardinality(events) > 0
     AND events <@ ARRAY['call.completed', 'call.failed', 'call.discarded']);
