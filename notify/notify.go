@@ -245,3 +245,23 @@ func (n *Notices) AgreementPublished(ctx context.Context, tx NoticeTx, version s
 func (n *Notices) Deliveries(ctx context.Context, f callscribe.NoticeDeliveryFilter) ([]callscribe.NoticeDelivery, error) {
 	return n.cfg.Store.NoticeDeliveries(ctx, f)
 }
+
+// ChannelFunc makes a Channel of a send function: how cmd wires a messenger bot whose
+// Send knows nothing of notify, mapping the bot's own errors (not linked, 429 with
+// retry_after) to ErrUnreachable and *RetryAfterError.
+type ChannelFunc struct {
+	Channel callscribe.NoticeChannel
+	Func    func(ctx context.Context, userID uuid.UUID, m Message) error
+}
+
+// Name is the channel's name.
+func (c ChannelFunc) Name() callscribe.NoticeChannel { return c.Channel }
+
+// Send calls the function.
+func (c ChannelFunc) Send(ctx context.Context, userID uuid.UUID, m Message) error {
+	return c.Func(ctx, userID, m)
+}
+
+// Plain is a message as one plain text: the subject, a blank line, the body — what a
+// messenger shows.
+func (m Message) Plain() string { return m.Subject + "\n\n" + m.Text }
