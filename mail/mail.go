@@ -306,7 +306,8 @@ func domainOf(addr string) string {
 }
 
 // Log is the sender of the embedded default, when no SMTP server is configured: it
-// writes each message's subject and text to the server log, so that a person running
+// writes each message's subject and text to the server log (at warning level, which the
+// default level shows), so that a person running
 // callscribe on one machine can follow a verification link, and sends nothing. The
 // recipient's address is never logged.
 type Log struct {
@@ -328,7 +329,8 @@ func (l *Log) Send(ctx context.Context, m Message) error {
 	if logger == nil {
 		logger = slog.Default()
 	}
-	logger.InfoContext(ctx, "email not sent: no SMTP server configured (CALLSCRIBE_SMTP_ADDR); its text follows",
+	// At warning level: the default level shows it, and a message not sent is worth it.
+	logger.WarnContext(ctx, "email not sent: no SMTP server configured (CALLSCRIBE_SMTP_ADDR); its text follows",
 		"subject", m.Subject, "text", m.Text, "attachments", len(m.Attachments))
 	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"io"
+	"log/slog"
 	"mime"
 	"mime/multipart"
 	"mime/quotedprintable"
@@ -188,5 +189,24 @@ func TestSendTimeout(t *testing.T) {
 	err = s.Send(context.Background(), cmail.Message{To: "c@d.test", Subject: "s", Text: "t"})
 	if err == nil || time.Since(start) > 5*time.Second {
 		t.Errorf("silent server: err %v after %s, want an error within the timeout", err, time.Since(start))
+	}
+}
+
+func TestLogSender(t *testing.T) {
+	t.Parallel()
+	var buf bytes.Buffer
+	l := &cmail.Log{Logger: slog.New(slog.NewTextHandler(&buf, nil))} // the default level: info and above
+	if err := l.Send(context.Background(), cmail.Message{To: "secret.person@example.test", Subject: "Подтвердите адрес", Text: "https://calls.test/verify/abc"}); err != nil {
+		t.Fatal(err)
+	}
+	out := buf.String()
+	if !strings.Contains(out, "https://calls.test/verify/abc") || !strings.Contains(out, "level=WARN") || strings.Contains(out, "secret.person") {
+		t.Errorf("log %q: want the link at warning level and no address", out)
+	}
+	if l.Delivers() {
+		t.Error("the log sender says it delivers")
+	}
+	if err := l.Send(context.Background(), cmail.Message{To: "not an address"}); callscribe.ErrorCode(err) != callscribe.EINVALID {
+		t.Errorf("bad address: %v", err)
 	}
 }
