@@ -59,12 +59,13 @@ type NewBreach struct {
 	Description string
 	DetectedAt  time.Time // zero: now
 	OrgID       uuid.UUID // uuid.Nil: every organization
-	From, To    time.Time // the window of affected calls (their creation)
+	From, To    time.Time // the window of affected calls (their creation); zero: the organization's users
 	Emails      []string  // or the affected users, listed
 }
 
-// Open records an incident and computes whom it affected: the listed users, or the
-// owners of the calls created in the window. It returns the incident and the listed
+// Open records an incident and computes whom it affected: the listed users; or the
+// owners of the calls created in the window (of the organization, when given); or every
+// user of the organization. It returns the incident and the listed
 // emails that match no user.
 func (b *Breaches) Open(ctx context.Context, nb NewBreach) (callscribe.BreachIncident, []string, error) {
 	nb.Description = strings.TrimSpace(nb.Description)
@@ -79,10 +80,12 @@ func (b *Breaches) Open(ctx context.Context, nb NewBreach) (callscribe.BreachInc
 		return callscribe.BreachIncident{}, nil, callscribe.Errorf(callscribe.EINVALID, "a breach cannot be detected in the future")
 	}
 	inc := callscribe.BreachIncident{OrgID: nb.OrgID, Description: nb.Description, DetectedAt: nb.DetectedAt, OpenedBy: b.Actor, OpenedAt: now}
-	if len(nb.Emails) == 0 {
-		if nb.From.IsZero() || nb.To.IsZero() || nb.To.Before(nb.From) {
-			return callscribe.BreachIncident{}, nil, callscribe.Errorf(callscribe.EINVALID, "a breach needs the window of affected calls (--from, --to, from before to) or a list of users")
-		}
+	switch {
+	case len(nb.Emails) > 0:
+	case nb.From.IsZero() != nb.To.IsZero() || nb.To.Before(nb.From):
+		return callscribe.BreachIncident{}, nil, callscribe.Errorf(callscribe.EINVALID, "a breach's window of affected calls needs both ends, the first before the second")
+	case nb.From.IsZero() && nb.OrgID == uuid.Nil:
+		return callscribe.BreachIncident{}, nil, callscribe.Errorf(callscribe.EINVALID, "a breach needs whose data: an organization, a window of affected calls, or a list of users")
 	}
 	if !nb.From.IsZero() {
 		inc.From = &nb.From

@@ -252,3 +252,22 @@ func TestLoggedEmailIsNotDelivered(t *testing.T) {
 		t.Errorf("status counts %v, want the user unreached", st.Counts)
 	}
 }
+
+// TestBreachOfAnOrganization: an organization's data as a whole affects every one of its
+// users (not another organization's); a half window is refused.
+func TestBreachOfAnOrganization(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, envOptions{})
+	other, _ := e.db.EnsureOrganization(ctx, "other")
+	e.user(t, e.org, "ru")
+	e.user(t, e.org, "en")
+	e.user(t, other, "ru")
+	b := &notify.Breaches{Store: e.db, Notices: e.notices, Actor: "cli:test"}
+	inc, _, err := b.Open(ctx, notify.NewBreach{Description: "CRM export leaked", OrgID: e.org})
+	if err != nil || inc.Affected != 2 {
+		t.Fatalf("Open = %+v, %v; want acme's 2 users", inc, err)
+	}
+	if _, _, err := b.Open(ctx, notify.NewBreach{Description: "x", OrgID: e.org, From: time.Now().Add(-time.Hour)}); callscribe.ErrorCode(err) != callscribe.EINVALID {
+		t.Errorf("half a window: %v, want EINVALID", err)
+	}
+}

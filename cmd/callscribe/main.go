@@ -79,7 +79,7 @@ var commands = []struct{ name, synopsis string }{
 	{"webhook list", "webhook list [--org NAME]"},
 	{"webhook remove", "webhook remove ID"},
 	{"webhook deliveries", "webhook deliveries [--org NAME] [--status pending|delivered|failed]"},
-	{"breach open", "breach open --description TEXT (--from T --to T | --users FILE) [--org NAME] [--detected T]"},
+	{"breach open", "breach open --description TEXT [--org NAME] [--from T --to T | --users FILE] [--detected T]"},
 	{"breach notify", "breach notify ID --template FILE"},
 	{"breach status", "breach status ID [--json]"},
 	{"breach list", "breach list [--json]"},

@@ -86,7 +86,7 @@ func (a *app) newNotices(m *metrics.Metrics) (*notify.Notices, error) {
 }
 
 const breachUsage = `usage:
-  callscribe breach open --description TEXT (--from T --to T | --users FILE) [--org NAME] [--detected T]
+  callscribe breach open --description TEXT [--org NAME] [--from T --to T | --users FILE] [--detected T]
   callscribe breach notify ID --template FILE
   callscribe breach status ID [--json]
   callscribe breach list [--json]
@@ -105,7 +105,7 @@ func cmdBreach(ctx context.Context, cfg config, args []string, stdout io.Writer)
 		description = fs.String("description", "", "what happened (required)")
 		from = fs.String("from", "", "start of the window of affected calls")
 		to = fs.String("to", "", "end of the window of affected calls")
-		org = fs.String("org", "", "the organization whose data is affected; default every one")
+		org = fs.String("org", "", "the organization whose data is affected (alone: every user of it); default every one")
 		users = fs.String("users", "", "file of affected users' emails, one a line (instead of a window)")
 		detected = fs.String("detected", "", "when the breach was detected; default now")
 	case "notify":
@@ -158,14 +158,18 @@ func cmdBreach(ctx context.Context, cfg config, args []string, stdout io.Writer)
 				return usagef("--users %s lists nobody", *users)
 			}
 		} else {
-			if *from == "" || *to == "" {
-				return usagef("breach open needs --from and --to (the window of affected calls) or --users FILE")
-			}
-			if nb.From, err = parseInstant("--from", *from); err != nil {
-				return err
-			}
-			if nb.To, err = parseInstant("--to", *to); err != nil {
-				return err
+			switch {
+			case *from == "" && *to == "" && *org == "":
+				return usagef("breach open needs whose data: --org NAME (every user of it), --from and --to (the window of affected calls), or --users FILE")
+			case (*from == "") != (*to == ""):
+				return usagef("breach open needs both --from and --to")
+			case *from != "":
+				if nb.From, err = parseInstant("--from", *from); err != nil {
+					return err
+				}
+				if nb.To, err = parseInstant("--to", *to); err != nil {
+					return err
+				}
 			}
 		}
 		if *detected != "" {

@@ -14,9 +14,9 @@ import (
 )
 
 // OpenBreach records an incident and whom it affected, in one transaction: the users
-// listed by email (in the incident's organization, when it names one), or else the
-// owners of the calls created in the incident's window (in its organization, or in
-// every one). Erased users are left out: nothing of theirs is held any more. It returns
+// listed by email (in the incident's organization, when it names one); or the owners
+// of the calls created in the incident's window (in its organization, or in every one);
+// or, with neither, every user of the incident's organization. Erased users are left out: nothing of theirs is held any more. It returns
 // the incident with its id and count, and the listed emails that match no user.
 func (db *DB) OpenBreach(ctx context.Context, inc callscribe.BreachIncident, emails []string) (callscribe.BreachIncident, []string, error) {
 	var missing []string
@@ -52,6 +52,14 @@ func (db *DB) OpenBreach(ctx context.Context, inc callscribe.BreachIncident, ema
 				return err
 			}
 			missing, err = pgx.CollectRows(rows, pgx.RowTo[string])
+			return err
+		}
+		if inc.From == nil {
+			// The organization's data as a whole: every one of its users.
+			tag, err := tx.Exec(ctx, `
+				INSERT INTO breach_affected (incident_id, user_id)
+				SELECT $1, id FROM users WHERE organization_id = $2 AND erased_at IS NULL`, inc.ID, inc.OrgID)
+			inc.Affected = int(tag.RowsAffected())
 			return err
 		}
 		tag, err := tx.Exec(ctx, `
