@@ -8,6 +8,7 @@ import (
 	"mime"
 	"mime/multipart"
 	"mime/quotedprintable"
+	"net"
 	"net/mail"
 	"strings"
 	"testing"
@@ -179,7 +180,7 @@ func TestSendNoTLSLoopbackOnly(t *testing.T) {
 func TestSendTimeout(t *testing.T) {
 	t.Parallel()
 	// A server that accepts and never greets: Send gives up at the timeout.
-	ln, err := netListen()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}

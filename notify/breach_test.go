@@ -1,6 +1,8 @@
 package notify_test
 
 import (
+	"fmt"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -29,7 +31,7 @@ func (e *env) bulkUsers(t *testing.T, org uuid.UUID, prefix string, first, n int
 	var email string
 	if _, err := pgx.ForEachRow(rows, []any{&id, &email}, func() error {
 		var i int
-		if _, err := fmtSscan(strings.TrimSuffix(strings.TrimPrefix(email, prefix), "@example.test"), &i); err != nil {
+		if _, err := fmt.Sscan(strings.TrimSuffix(strings.TrimPrefix(email, prefix), "@example.test"), &i); err != nil {
 			return err
 		}
 		out[i] = id
@@ -59,7 +61,7 @@ func TestBreachThousandUsers(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, envOptions{workers: 8, reject: func(addr string) bool {
 		var i int
-		fmtSscan(strings.TrimSuffix(strings.TrimPrefix(addr, "a"), "@example.test"), &i)
+		fmt.Sscan(strings.TrimSuffix(strings.TrimPrefix(addr, "a"), "@example.test"), &i)
 		return strings.HasPrefix(addr, "a") && i%11 == 0
 	}})
 	other, err := e.db.EnsureOrganization(ctx, "other")
@@ -150,7 +152,7 @@ func TestBreachThousandUsers(t *testing.T) {
 		i    int
 		want string
 	}{{1, "Ваши данные могли быть раскрыты."}, {3, "Your data may have been disclosed."}} {
-		mails := e.emailsTo(t, "a"+itoa(c.i)+"@example.test")
+		mails := e.emailsTo(t, "a"+strconv.Itoa(c.i)+"@example.test")
 		if len(mails) != 1 || !strings.Contains(mails[0].text, c.want) || !strings.Contains(mails[0].text, inc.ID.String()[:8]) {
 			t.Errorf("user %d got %+v, want one email with %q and the incident's number", c.i, mails, c.want)
 		}
