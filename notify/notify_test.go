@@ -379,4 +379,12 @@ func TestErasureAnswered(t *testing.T) {
 			t.Errorf("%d deliveries after a notice to the erased user, want still 4", len(ds))
 		}
 	}
+	// The purge: nothing of the deliveries, which name the user, is left.
+	if _, err := eraser.Erase(ctx, u.ID, r.ID.String()); err != nil {
+		t.Fatal(err)
+	}
+	var left int
+	if err := e.db.Pool().QueryRow(ctx, `SELECT count(*) FROM notice_deliveries WHERE user_id = $1`, u.ID).Scan(&left); err != nil || left != 0 {
+		t.Errorf("%d deliveries of the erased user left (%v), want none", left, err)
+	}
 }
