@@ -76,8 +76,9 @@ type NewWebhookDelivery struct {
 	ID         uuid.UUID
 	EndpointID uuid.UUID
 	Event      WebhookEvent
-	CallID     uuid.UUID
-	Payload    []byte // JSON, ids and a status only
+	CallID     uuid.UUID // uuid.Nil: the event is about a user (SubjectID), not a call
+	SubjectID  uuid.UUID // the user a notice event is about; erasing them removes the delivery
+	Payload    []byte    // JSON, ids and a status only
 	CreatedAt  time.Time
 }
 

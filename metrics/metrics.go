@@ -37,6 +37,9 @@ type Metrics struct {
 	// WebhookDeliveries counts attempts at webhook deliveries by event (call.completed, …)
 	// and outcome (delivered, retry, failed, gone).
 	WebhookDeliveries *prometheus.CounterVec
+	// NoticeDeliveries counts attempts at notices to users by event (transcript_ready, …),
+	// channel (telegram, email) and state (sent, pending, failed, no_channel, skipped, gone).
+	NoticeDeliveries *prometheus.CounterVec
 }
 
 // New returns a process's metrics on a fresh registry.
@@ -72,12 +75,16 @@ func New() *Metrics {
 			Name: "callscribe_webhook_deliveries_total",
 			Help: "Webhook delivery attempts, by event and outcome (delivered, retry, failed, gone).",
 		}, []string{"event", "outcome"}),
+		NoticeDeliveries: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "callscribe_notice_deliveries_total",
+			Help: "Notice delivery attempts, by event, channel and state (sent, pending, failed, no_channel, skipped, gone).",
+		}, []string{"event", "channel", "state"}),
 	}
 	m.Registry.MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		m.CallsAccepted, m.CallsRefused, m.CallsEnded, m.StepSeconds, m.StagedBytes, m.DeletionsConfirmed,
-		m.WebhookDeliveries,
+		m.WebhookDeliveries, m.NoticeDeliveries,
 	)
 	return m
 }
@@ -89,6 +96,18 @@ func (m *Metrics) WebhookDelivery(event, outcome string) {
 		event = "unknown"
 	}
 	m.WebhookDeliveries.WithLabelValues(event, outcome).Inc()
+}
+
+// NoticeDelivery counts one notice delivery attempt. event and channel are empty for a
+// delivery that was gone before it was read.
+func (m *Metrics) NoticeDelivery(event, channel, state string) {
+	if event == "" {
+		event = "unknown"
+	}
+	if channel == "" {
+		channel = "unknown"
+	}
+	m.NoticeDeliveries.WithLabelValues(event, channel, state).Inc()
 }
 
 // Step records how long a step took.

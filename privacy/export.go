@@ -25,6 +25,8 @@ type ExportStore interface {
 	AuditAbout(ctx context.Context, subjectID uuid.UUID) ([]callscribe.AuditEntry, error)
 	// AccountData is what the user's account on the web holds; nil without an account.
 	AccountData(ctx context.Context, userID uuid.UUID) (*callscribe.AccountData, error)
+	NoticeDeliveries(ctx context.Context, f callscribe.NoticeDeliveryFilter) ([]callscribe.NoticeDelivery, error)
+	NoticeChoices(ctx context.Context, userID uuid.UUID) (map[callscribe.NoticeChannel]map[callscribe.NoticeKind]bool, error)
 }
 
 // Exporter writes everything held about a user, as one JSON document: the answer to an
@@ -50,6 +52,29 @@ type (
 		Calls          []exportCall          `json:"calls"`
 		Rectifications []exportRectification `json:"rectifications"`
 		Audit          []exportAudit         `json:"audit"`
+		// Notices: each message sent (or tried) to the person, by id and outcome — never
+		// its text, which is not kept — and the notice choices they made.
+		Notices           []exportNotice     `json:"notices"`
+		NoticePreferences []exportNoticePref `json:"notice_preferences"`
+	}
+	exportNotice struct {
+		ID         uuid.UUID                `json:"id"`
+		Event      callscribe.NoticeKind    `json:"event"`
+		Channel    callscribe.NoticeChannel `json:"channel"`
+		State      string                   `json:"state"`
+		Attempts   int                      `json:"attempts"`
+		LastError  string                   `json:"last_error"`
+		CallID     *uuid.UUID               `json:"call_id"`
+		RequestID  *uuid.UUID               `json:"request_id"`
+		IncidentID *uuid.UUID               `json:"incident_id"`
+		Detail     string                   `json:"detail"`
+		CreatedAt  time.Time                `json:"created_at"`
+		FinishedAt *time.Time               `json:"finished_at"`
+	}
+	exportNoticePref struct {
+		Event   callscribe.NoticeKind    `json:"event"`
+		Channel callscribe.NoticeChannel `json:"channel"`
+		Enabled bool                     `json:"enabled"`
 	}
 	exportProfile struct {
 		ID             uuid.UUID  `json:"id"`
@@ -227,6 +252,7 @@ func (x *Exporter) document(ctx context.Context, userID uuid.UUID) (exportDoc, e
 			Patronymic: u.Patronymic, Phone: u.Phone, CreatedAt: u.CreatedAt.UTC(), BlockedAt: utcp(u.BlockedAt)},
 		Consents: []exportConsent{}, ConsentEvents: []exportConsentEvent{}, Requests: []exportRequest{},
 		Calls: []exportCall{}, Rectifications: []exportRectification{}, Audit: []exportAudit{},
+		Notices: []exportNotice{}, NoticePreferences: []exportNoticePref{},
 	}
 	acct, err := x.Store.AccountData(ctx, userID)
 	if err != nil {
@@ -338,7 +364,34 @@ func (x *Exporter) document(ctx context.Context, userID uuid.UUID) (exportDoc, e
 		doc.Audit = append(doc.Audit, exportAudit{ID: a.ID, At: a.At.UTC(), Actor: a.Actor, Action: a.Action,
 			ObjectType: a.ObjectType, ObjectID: a.ObjectID, Detail: d})
 	}
+	notices, err := x.Store.NoticeDeliveries(ctx, callscribe.NoticeDeliveryFilter{UserID: userID})
+	if err != nil {
+		return doc, err
+	}
+	for _, n := range notices {
+		doc.Notices = append(doc.Notices, exportNotice{ID: n.ID, Event: n.Kind, Channel: n.Channel, State: n.State,
+			Attempts: n.Attempts, LastError: n.LastError, CallID: idp(n.CallID), RequestID: idp(n.RequestID),
+			IncidentID: idp(n.IncidentID), Detail: n.Detail, CreatedAt: n.CreatedAt.UTC(), FinishedAt: utcp(n.FinishedAt)})
+	}
+	choices, err := x.Store.NoticeChoices(ctx, userID)
+	if err != nil {
+		return doc, err
+	}
+	for _, k := range callscribe.NoticeKinds {
+		for _, c := range callscribe.NoticeChannels {
+			if on, ok := choices[c][k]; ok {
+				doc.NoticePreferences = append(doc.NoticePreferences, exportNoticePref{Event: k, Channel: c, Enabled: on})
+			}
+		}
+	}
 	return doc, nil
+}
+
+func idp(id uuid.UUID) *uuid.UUID {
+	if id == uuid.Nil {
+		return nil
+	}
+	return &id
 }
 
 func utcp(t *time.Time) *time.Time {

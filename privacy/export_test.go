@@ -67,6 +67,17 @@ func exportOf(t *testing.T) (alice, bob person, out []byte) {
 	if err := db.AnswerAgreement(ctx, alice.user.ID, "1", "accept", callscribe.ConsentViaWeb, now); err != nil {
 		t.Fatal(err)
 	}
+	// A notice sent to alice, and a choice of hers (the notices component records them;
+	// here they are written as it writes them).
+	if _, err := db.Pool().Exec(ctx, `
+		INSERT INTO notice_deliveries (id, notice_id, user_id, event, channel, call_id, detail, state, attempts, last_error, created_at, finished_at)
+		VALUES (gen_random_uuid(), gen_random_uuid(), $1, 'transcript_ready', 'email', $2, '', 'failed', 3, 'smtp 550', now(), now())`,
+		alice.user.ID, alice.calls[0]); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.SetNoticeChoice(ctx, alice.user.ID, callscribe.NoticeTranscriptReady, callscribe.NoticeEmail, true, time.Now()); err != nil {
+		t.Fatal(err)
+	}
 	var buf bytes.Buffer
 	if err := (&privacy.Exporter{Store: db}).Export(ctx, &buf, alice.user.ID); err != nil {
 		t.Fatal(err)

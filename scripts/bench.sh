@@ -17,12 +17,15 @@
 #     uploads of one-minute calls per second beside minio-go PutObject of the same bytes
 #     (target: ≥ 0.8×), the server's peak RSS receiving a 1 GiB upload (target: < 64 MiB),
 #     transcript committed → audio confirmed deleted, p50/p99/max (target: p99 ≤ 1 s).
-# BENCH_SECTIONS (default "convert transcribe accuracy redact go ingest") picks sections.
+#  5. notify: a transcript-ready notice from the commit of its call's completion to the
+#     message at the channel, calls completing at 50/s for 20 s, against a throwaway
+#     PostgreSQL: p50/p99/max (target: p99 <= 2 s).
+# BENCH_SECTIONS (default "convert transcribe accuracy redact go ingest notify") picks sections.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bin=${BIN:-bin/callscribe}
 minutes=${BENCH_MINUTES:-10}
-sections=" ${BENCH_SECTIONS:-convert transcribe accuracy redact go ingest} "
+sections=" ${BENCH_SECTIONS:-convert transcribe accuracy redact go ingest notify} "
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
@@ -133,6 +136,24 @@ if [[ $sections == *" ingest "* ]]; then
   scripts/test-postgres.sh stop "$ingestdir/db" || true
   rm -rf "$ingestdir"
   [ "$ingest_status" -eq 0 ] || exit "$ingest_status"
+fi
+
+if [[ $sections == *" notify "* ]]; then
+  echo
+  echo "== notices: transcript ready, call completed -> message at the channel, 50 completions/s (target p99 <= 2 s)"
+  notifydb=$(mktemp -d /tmp/cs-notify-XXXXXX)
+  notify_status=0
+  if scripts/test-postgres.sh start "$notifydb"; then
+    CALLSCRIBE_TEST_DATABASE_URL="$(cat "$notifydb/url")" \
+      go test -run '^$' -bench BenchmarkNoticeLatency -benchtime 1x ./notify/ >"$work/notify.txt" 2>&1 || notify_status=$?
+    grep -E '^(notice latency|Benchmark|FAIL|---)' "$work/notify.txt" || true
+    [ "$notify_status" -eq 0 ] || cat "$work/notify.txt"
+  else
+    notify_status=1
+  fi
+  scripts/test-postgres.sh stop "$notifydb" || true
+  rm -rf "$notifydb"
+  [ "$notify_status" -eq 0 ] || exit "$notify_status"
 fi
 
 [[ $sections == *" transcribe "* || $sections == *" accuracy "* || $sections == *" redact "* || $sections == *" go "* ]] || exit 0

@@ -10,6 +10,7 @@ import (
 
 	"callscribe"
 	"callscribe/accounts"
+	"callscribe/mail"
 )
 
 // field is one input of a form.
@@ -152,7 +153,7 @@ func (s *Server) sendLink(ctx context.Context, acct accounts.Account, subjectKey
 		s.log.InfoContext(ctx, "one-time link (no SMTP configured)", "user_id", acct.ID, "kind", subjectKey, "link", link)
 		return nil
 	}
-	err := s.cfg.Mailer.Send(ctx, acct.Email, translate(lang, subjectKey), translate(lang, bodyKey, link))
+	err := s.cfg.Mailer.Send(ctx, mail.Message{To: acct.Email, Subject: translate(lang, subjectKey), Text: translate(lang, bodyKey, link)})
 	if err != nil {
 		return callscribe.Wrap(callscribe.EUNAVAILABLE, err, "the email could not be sent; try again later")
 	}

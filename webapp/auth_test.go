@@ -170,3 +170,29 @@ func TestPasswordReset(t *testing.T) {
 		t.Errorf("sign in with the new password: %d", status)
 	}
 }
+
+// TestVerificationEmailOverSMTP: with SMTP configured, the verification link goes by
+// email (a real SMTP server the test starts) to the address registered, in the person's
+// language, and opening it confirms the address; the log holds neither address nor link.
+func TestVerificationEmailOverSMTP(t *testing.T) {
+	t.Parallel()
+	srv, sender := smtpServer(t)
+	a := newApp(t, func(o *appOptions) { o.mailer = sender })
+	p := alice()
+	c := a.register(p)
+	subject, text := mailTo(t, srv, p.email)
+	if subject != "Подтвердите адрес электронной почты" {
+		t.Errorf("subject %q", subject)
+	}
+	link := matchLink(text)
+	if !strings.HasPrefix(link, a.URL+"/verify?token=") {
+		t.Fatalf("no verification link in the email:\n%s", text)
+	}
+	u, _ := url.Parse(link)
+	if status, body := c.get(u.RequestURI()); status != http.StatusOK || !strings.Contains(body, "Адрес электронной почты подтверждён") {
+		t.Fatalf("the emailed link: %d\n%s", status, body)
+	}
+	if log := a.Log.String(); strings.Contains(log, p.email) || strings.Contains(log, u.Query().Get("token")) {
+		t.Errorf("the server log holds the address or the link:\n%s", log)
+	}
+}

@@ -10,6 +10,7 @@ import (
 
 	"callscribe"
 	"callscribe/accounts"
+	"callscribe/mail"
 )
 
 // companyFields are the organization's details an admin corrects, validated as at
@@ -155,7 +156,7 @@ func (s *Server) sendInvite(ctx context.Context, v *visit, to, path string) erro
 		s.log.InfoContext(ctx, "one-time link (no SMTP configured)", "org_id", v.Account.OrgID, "kind", "mail.invite.subject", "link", link)
 		return nil
 	}
-	err := s.cfg.Mailer.Send(ctx, to, translate(v.Lang, "mail.invite.subject"), translate(v.Lang, "mail.invite.body", v.Account.OrgName, link))
+	err := s.cfg.Mailer.Send(ctx, mail.Message{To: to, Subject: translate(v.Lang, "mail.invite.subject"), Text: translate(v.Lang, "mail.invite.body", v.Account.OrgName, link)})
 	if err != nil {
 		return callscribe.Wrap(callscribe.EUNAVAILABLE, err, "the email could not be sent; try again later")
 	}

@@ -1,12 +1,10 @@
 package webapp_test
 
 import (
-	"context"
 	"net/http"
 	"net/url"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 
 	"callscribe/accounts"
@@ -121,30 +119,13 @@ func TestOrganizationSettings(t *testing.T) {
 	}
 }
 
-// sentMail is one email a recordingMailer was asked to send.
-type sentMail struct{ to, subject, text string }
-
-// recordingMailer records what the web app hands its Mailer (the SMTP side is the
-// mailer's own test's).
-type recordingMailer struct {
-	mu   sync.Mutex
-	sent []sentMail
-}
-
-func (m *recordingMailer) Send(_ context.Context, to, subject, text string) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	m.sent = append(m.sent, sentMail{to, subject, text})
-	return nil
-}
-
-// TestInvitationMail: an invitation goes through the Mailer to the invitee's address,
+// TestInvitationMail: an invitation goes by email (a real SMTP server) to the invitee's address,
 // in the admin's language, naming the organization and carrying the one-time link that
 // registers into it; the server log holds neither the address nor the link.
 func TestInvitationMail(t *testing.T) {
 	t.Parallel()
-	mailer := &recordingMailer{}
-	a := newApp(t, func(o *appOptions) { o.mailer = mailer })
+	srv, sender := smtpServer(t)
+	a := newApp(t, func(o *appOptions) { o.mailer = sender })
 	p := alice()
 	admin := a.register(p)
 	admin.post("/profile/language", url.Values{"lang": {"en"}})
@@ -152,13 +133,11 @@ func TestInvitationMail(t *testing.T) {
 	if status != http.StatusOK || !strings.Contains(body, "The invitation is sent") {
 		t.Fatalf("invite: %d\n%s", status, body)
 	}
-	mailer.mu.Lock()
-	sent := mailer.sent[len(mailer.sent)-1]
-	mailer.mu.Unlock()
-	if sent.to != "petr@example.ru" || sent.subject != "An invitation to callscribe" || !strings.Contains(sent.text, "“"+p.company+"”") {
-		t.Errorf("the invitation email: to %q, subject %q\n%s", sent.to, sent.subject, sent.text)
+	subject, text := mailTo(t, srv, "petr@example.ru")
+	if subject != "An invitation to callscribe" || !strings.Contains(text, "“"+p.company+"”") {
+		t.Errorf("the invitation email: subject %q\n%s", subject, text)
 	}
-	link := regexp.MustCompile(`https?://\S+`).FindString(sent.text)
+	link := regexp.MustCompile(`https?://\S+`).FindString(text)
 	if !strings.HasPrefix(link, a.URL+"/register?invite=") {
 		t.Fatalf("the email's link %q", link)
 	}

@@ -84,7 +84,7 @@ func (s *Server) renderForm(w http.ResponseWriter, r *http.Request, v *visit, st
 	if err == nil {
 		lang := v.Lang
 		t = t.Funcs(template.FuncMap{
-			"t":    func(key string, args ...any) string { return translate(lang, key, args...) },
+			"t":             func(key string, args ...any) string { return translate(lang, key, args...) },
 			"date":          func(tm time.Time) string { return formatTime(lang, tm) },
 			"providerLabel": s.providerLabel,
 		})

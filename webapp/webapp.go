@@ -9,7 +9,6 @@
 package webapp
 
 import (
-	"context"
 	"embed"
 	"errors"
 	"io/fs"
@@ -21,6 +20,7 @@ import (
 
 	"callscribe"
 	"callscribe/accounts"
+	"callscribe/mail"
 	"callscribe/oauth"
 )
 
@@ -30,17 +30,12 @@ var templateFS embed.FS
 //go:embed static
 var staticFS embed.FS
 
-// Mailer sends an account's email (verification, password reset, invitation).
-type Mailer interface {
-	Send(ctx context.Context, to, subject, text string) error
-}
-
 // Config wires a Server.
 type Config struct {
 	Accounts *accounts.Service
 	// Mailer sends the one-time links; nil: they are written to the server log (the
 	// embedded default), with the user's id and never their address.
-	Mailer Mailer
+	Mailer mail.Sender
 	// Providers are the OAuth / OpenID Connect sign-in providers configured.
 	Providers []oauth.Provider
 	// BaseURL is the address people reach the web app at (links in emails, OAuth

@@ -1,12 +1,16 @@
 package webapp_test
 
 import (
+	"bytes"
 	"context"
 	"io"
 	"log/slog"
+	"mime"
+	"mime/quotedprintable"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
+	netmail "net/mail"
 	"net/url"
 	"os"
 	"regexp"
@@ -17,6 +21,8 @@ import (
 	"callscribe"
 	"callscribe/accounts"
 	"callscribe/internal/logbuf"
+	"callscribe/mail"
+	"callscribe/mail/mailtest"
 	"callscribe/oauth"
 	"callscribe/storage/pgtest"
 	"callscribe/storage/postgres"
@@ -42,7 +48,7 @@ type appOptions struct {
 	throttle int  // failed sign-ins allowed per account and per address; 0: the default
 	// providers are the sign-in providers configured (see newMockOIDC).
 	providers []oauth.Provider
-	mailer    webapp.Mailer // nil: links go to the log
+	mailer    mail.Sender // nil: links go to the log
 }
 
 func newApp(t *testing.T, opts ...func(*appOptions)) *app {
@@ -196,3 +202,47 @@ func (a *app) account(email string) accounts.Account {
 
 // matches says whether s matches the expression.
 func matches(s, expr string) bool { return regexp.MustCompile(expr).MatchString(s) }
+
+// smtpServer starts a real SMTP server for the test (mail/mailtest: STARTTLS, AUTH PLAIN)
+// and returns it with the mail package's client for it: what serve uses when
+// CALLSCRIBE_SMTP_* is set.
+func smtpServer(t *testing.T) (*mailtest.Server, mail.Sender) {
+	t.Helper()
+	srv := mailtest.Start(t, mailtest.Options{Username: "callscribe", Password: "smtp-secret"})
+	sender, err := mail.New(mail.Config{Addr: srv.Addr, Username: "callscribe", Password: "smtp-secret",
+		From: "callscribe@example.ru", TLSConfig: srv.ClientTLS()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return srv, sender
+}
+
+// mailTo returns the text of the last message the server received for to, decoded
+// (quoted-printable body, RFC 2047 subject), and its subject.
+func mailTo(t *testing.T, srv *mailtest.Server, to string) (subject, text string) {
+	t.Helper()
+	msgs := srv.Messages()
+	for i := len(msgs) - 1; i >= 0; i-- {
+		if len(msgs[i].To) == 0 || !strings.EqualFold(msgs[i].To[0], to) {
+			continue
+		}
+		m, err := netmail.ReadMessage(bytes.NewReader(msgs[i].Data))
+		if err != nil {
+			t.Fatal(err)
+		}
+		subject, err = new(mime.WordDecoder).DecodeHeader(m.Header.Get("Subject"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, err := io.ReadAll(quotedprintable.NewReader(m.Body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return subject, string(body)
+	}
+	t.Fatalf("no message to %s among %d", to, len(msgs))
+	return "", ""
+}
+
+// matchLink is the first http(s) link in text.
+func matchLink(text string) string { return regexp.MustCompile(`https?://\S+`).FindString(text) }

@@ -30,8 +30,36 @@ const (
 	CallDiscarded Event = "call.discarded" // consent withdrawn; nothing stored
 )
 
+// Events about a user rather than a call: the organization's systems (a CRM holding
+// copies) learn of them to act on what they hold. Their payload is a NoticePayload.
+const (
+	RequestReceived  Event = "request.received"  // a data-subject request of a user of the organization
+	RequestExtended  Event = "request.extended"  // its term extended
+	RequestClosed    Event = "request.closed"    // completed or rejected
+	ConsentWithdrawn Event = "consent.withdrawn" // a user withdrew a consent: stop that processing
+	BreachNotified   Event = "breach.notified"   // a user of the organization was told of a breach
+)
+
 // Events lists every event, in a stable order.
-var Events = []Event{CallCompleted, CallFailed, CallDiscarded}
+var Events = []Event{CallCompleted, CallFailed, CallDiscarded, RequestReceived, RequestExtended, RequestClosed, ConsentWithdrawn, BreachNotified}
+
+// EventForNotice is the webhook event of a notice to a user; false for a notice the
+// organization's webhooks do not carry (a transcript ready is call.completed already).
+func EventForNotice(kind callscribe.NoticeKind) (Event, bool) {
+	switch kind {
+	case callscribe.NoticeRequestReceived:
+		return RequestReceived, true
+	case callscribe.NoticeRequestExtended:
+		return RequestExtended, true
+	case callscribe.NoticeRequestClosed:
+		return RequestClosed, true
+	case callscribe.NoticeConsentWithdrawn:
+		return ConsentWithdrawn, true
+	case callscribe.NoticeBreach:
+		return BreachNotified, true
+	}
+	return "", false
+}
 
 // EventFor returns the event of a call that ended in status; false for a call that
 // has not ended.
@@ -56,7 +84,7 @@ func ParseEvents(list string) ([]Event, error) {
 		case e == "":
 			continue
 		case !slices.Contains(Events, e):
-			return nil, callscribe.Errorf(callscribe.EINVALID, "unknown event %q (known: call.completed, call.failed, call.discarded)", e)
+			return nil, callscribe.Errorf(callscribe.EINVALID, "unknown event %q (known: %s)", e, strings.Join(eventNames(), ", "))
 		case !slices.Contains(out, e):
 			out = append(out, e)
 		}
@@ -65,6 +93,31 @@ func ParseEvents(list string) ([]Event, error) {
 		return slices.Clone(Events), nil
 	}
 	return out, nil
+}
+
+func eventNames() []string {
+	out := make([]string, len(Events))
+	for i, e := range Events {
+		out[i] = string(e)
+	}
+	return out
+}
+
+// NoticePayload is the JSON body of a delivery of an event about a user.
+type NoticePayload struct {
+	ID        uuid.UUID  `json:"id"`
+	Event     Event      `json:"event"`
+	CreatedAt time.Time  `json:"created_at"`
+	Data      NoticeData `json:"data"`
+}
+
+// NoticeData says which user and what the event is about, by id only.
+type NoticeData struct {
+	OrganizationID uuid.UUID `json:"organization_id"`
+	UserID         uuid.UUID `json:"user_id"`
+	RequestID      uuid.UUID `json:"request_id,omitzero"`
+	IncidentID     uuid.UUID `json:"incident_id,omitzero"`
+	Purpose        string    `json:"purpose,omitempty"` // consent.withdrawn: which consent
 }
 
 // Endpoint is where an organization receives events; its Secret is set only on the

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"sync/atomic"
+
 	"context"
 	"fmt"
 	"io"
@@ -9,8 +11,10 @@ import (
 	"github.com/google/uuid"
 
 	"callscribe"
+	"callscribe/notify"
 	"callscribe/storage/pglocal"
 	"callscribe/storage/postgres"
+	"callscribe/telegram"
 )
 
 // app holds what every command opens: the database, started and migrated.
@@ -19,6 +23,10 @@ type app struct {
 	db      *postgres.DB
 	cluster *pglocal.Cluster // the embedded cluster, when CALLSCRIBE_DATABASE_URL is unset
 	log     *slog.Logger
+	notices *notify.Notices // what users are told; the database's notice hook records through it
+	// bot, once serve or worker has made it, sends the notices of the telegram channel;
+	// nil: that channel cannot reach anyone.
+	bot atomic.Pointer[telegram.Bot]
 }
 
 const (
@@ -49,6 +57,10 @@ func openApp(ctx context.Context, cfg config) (*app, error) {
 		return nil, err
 	}
 	a.db = db
+	if err := a.wireNotices(); err != nil {
+		a.close()
+		return nil, err
+	}
 	if err := a.reapplyAtStart(ctx); err != nil {
 		a.close()
 		return nil, err

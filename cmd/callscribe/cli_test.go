@@ -67,6 +67,10 @@ var helpFlags = map[string][]string{
 	"agreement publish":   {"version"},
 	"agreement show":      {"version"},
 	"users password":      {"org", "verified"},
+	"breach open":         {"description", "from", "to", "org", "users", "detected"},
+	"breach notify":       {"template"},
+	"breach status":       {"json"},
+	"breach list":         {"json"},
 }
 
 // TestHelpForEveryCommand: `callscribe CMD --help` (and -h, anywhere among the flags)

@@ -17,6 +17,7 @@ import (
 	"callscribe/accounts"
 	"callscribe/fetch"
 	"callscribe/internal/safehttp"
+	"callscribe/mail"
 	"callscribe/oauth"
 	"callscribe/pipeline"
 	"callscribe/privacy"
@@ -52,7 +53,8 @@ type config struct {
 	ledgerFile     string       // the erasure ledger's copy outside the database
 	retentionEvery time.Duration
 	telegram       telegramConfig
-	web            webConfig // the web app (webapp.go)
+	web            webConfig     // the web app (webapp.go)
+	notices        noticesConfig // notices and email (notices.go)
 
 	// settings are the effective values, in the options' order, for `callscribe config`.
 	settings []setting
@@ -304,6 +306,24 @@ var options = []option{
 	{name: "CALLSCRIBE_WEBHOOK_MAX_ATTEMPTS", def: "12",
 		doc:   "attempts before a delivery is given up (the default spreads them over 1.7–3.4 hours)",
 		parse: count(func(c *config) *int { return &c.egress.webhookMaxAttempts }, 0)},
+	{name: "CALLSCRIBE_SMTP_ADDR", defDoc: "unset (email goes to the server log)",
+		doc:   "`host:port` of the SMTP server notices and account emails are sent through",
+		parse: text(func(c *config) *string { return &c.notices.smtpAddr })},
+	{name: "CALLSCRIBE_SMTP_USERNAME",
+		doc:   "its AUTH PLAIN username; unset: no authentication",
+		parse: text(func(c *config) *string { return &c.notices.smtpUsername })},
+	{name: "CALLSCRIBE_SMTP_PASSWORD", secret: true, file: true,
+		doc:   "its password",
+		parse: text(func(c *config) *string { return &c.notices.smtpPassword })},
+	{name: "CALLSCRIBE_SMTP_FROM",
+		doc:   "the sender address; required with the server",
+		parse: text(func(c *config) *string { return &c.notices.smtpFrom })},
+	{name: "CALLSCRIBE_SMTP_TLS", def: mail.StartTLS,
+		doc:   "`starttls` (port 587), `tls` (port 465) or `none` (only to a server on this machine)",
+		parse: oneOf(func(c *config) *string { return &c.notices.smtpTLS }, mail.StartTLS, mail.TLS, mail.NoTLS)},
+	{name: "CALLSCRIBE_SMTP_COUNTRY",
+		doc:   "country of the SMTP server (it receives email addresses); required with the server",
+		parse: text(func(c *config) *string { return &c.notices.smtpCountry })},
 	{name: "CALLSCRIBE_LEDGER_KEY", secret: true, file: true,
 		defDoc: "generated into `DATA_DIR/ledger.key` for the embedded database; **required** with `CALLSCRIBE_DATABASE_URL`",
 		doc:    "key (≥ 32 bytes) of the erasure ledger's HMAC-SHA256 hashes; the same on every machine. Without it `serve` and `worker` run, but an erasure request cannot be completed and nothing works the `erasure` queue",
@@ -447,6 +467,13 @@ var checks = []func(c *config) error{
 			return errors.New("CALLSCRIBE_TELEGRAM_WEBHOOK_URL is set but CALLSCRIBE_TELEGRAM_TOKEN (or _FILE) is not: the webhook is the bot's")
 		}
 		return nil
+	},
+	func(c *config) error {
+		if c.notices.smtpAddr == "" {
+			return nil
+		}
+		_, err := c.mailSender(nil)
+		return err
 	},
 	// Refuse a configuration that would send personal data to an undeclared processor or
 	// outside the allowed countries.

@@ -47,6 +47,9 @@ func processors(c config) []residency.Processor {
 	if len(c.egress.fetchHosts) > 0 {
 		ps = append(ps, residency.Processor{Name: "the recording hosts", Variable: "CALLSCRIBE_FETCH_COUNTRY", URL: strings.Join(c.egress.fetchHosts, ","), Country: c.egress.fetchCountry})
 	}
+	if c.notices.smtpAddr != "" {
+		ps = append(ps, residency.Processor{Name: "the SMTP server", Variable: "CALLSCRIBE_SMTP_COUNTRY", URL: c.notices.smtpAddr, Country: c.notices.smtpCountry})
+	}
 	return ps
 }
 

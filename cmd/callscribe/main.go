@@ -81,6 +81,10 @@ var commands = []struct{ name, synopsis string }{
 	{"webhook list", "webhook list [--org NAME]"},
 	{"webhook remove", "webhook remove ID"},
 	{"webhook deliveries", "webhook deliveries [--org NAME] [--status pending|delivered|failed]"},
+	{"breach open", "breach open --description TEXT [--org NAME] [--from T --to T | --users FILE] [--detected T]"},
+	{"breach notify", "breach notify ID --template FILE"},
+	{"breach status", "breach status ID [--json]"},
+	{"breach list", "breach list [--json]"},
 	{"transcript show", "transcript show CALL_ID [--json]"},
 	{"transcript edit", "transcript edit CALL_ID --segment N [--text TEXT] [--speaker LABEL]"},
 	{"export", "export --email EMAIL [--org NAME] [--out FILE]"},
@@ -239,6 +243,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		cmdErr = cmdAPIKey(ctx, cfg, rest, stdout)
 	case "webhook":
 		cmdErr = cmdWebhook(ctx, cfg, rest, stdout)
+	case "breach":
+		cmdErr = cmdBreach(ctx, cfg, rest, stdout)
 	case "config":
 		cmdErr = cmdConfig(cfg, rest, stdout)
 	}

@@ -17,7 +17,9 @@ import (
 	"callscribe"
 	"callscribe/accounts"
 	"callscribe/audio"
+	"callscribe/mail"
 	"callscribe/metrics"
+	"callscribe/notify"
 	"callscribe/pipeline"
 	"callscribe/privacy"
 	"callscribe/storage/postgres"
@@ -87,6 +89,12 @@ func newService(ctx context.Context, a *app, scfg serviceConfig, runJobs bool) (
 	workers := river.NewWorkers()
 	river.AddWorker(workers, &pipeline.Worker{Pipeline: p, TimeoutFloor: scfg.jobTimeout})
 	river.AddWorker(workers, webhook.NewWorker(webhook.New(a.db, a.cfg.webhookConfig(a.log, m))))
+	notices, err := a.newNotices(m)
+	if err != nil {
+		closeASR()
+		return nil, err
+	}
+	river.AddWorker(workers, notify.NewWorker(notices))
 	// Without a ledger key the service still runs; completing an erasure request then
 	// fails (privacy.Requests refuses it without an eraser), and nothing works the
 	// erasure queue.
@@ -108,6 +116,7 @@ func newService(ctx context.Context, a *app, scfg serviceConfig, runJobs bool) (
 		rcfg.Queues = map[string]river.QueueConfig{
 			river.QueueDefault: {MaxWorkers: scfg.workers},
 			webhook.Queue:      {MaxWorkers: webhookWorkers},
+			notify.Queue:       {MaxWorkers: noticeWorkers},
 		}
 		if eraser != nil {
 			rcfg.Queues[callscribe.EraseQueue] = river.QueueConfig{MaxWorkers: 1}
@@ -175,7 +184,16 @@ func cmdServe(ctx context.Context, cfg config, args []string, stdout io.Writer) 
 		a.cfg.web.publicURL = "http://" + ln.Addr().String()
 	}
 	acc := accounts.New(a.db, a.cfg.web.accountsConfig(), a.log)
+	// Account emails (verification, reset, invitation) go by SMTP when it is configured;
+	// without it the web app writes each link to the log with the user's id.
+	var mailer mail.Sender
+	if a.cfg.notices.smtpAddr != "" {
+		if mailer, err = a.cfg.mailSender(a.log); err != nil {
+			return err
+		}
+	}
 	pages, err := webapp.New(webapp.Config{
+		Mailer:   mailer,
 		Accounts: acc, Providers: a.cfg.web.providers, BaseURL: a.cfg.web.publicURL,
 		CookiePrefix: a.cfg.web.cookiePrefix, InsecureCookies: a.cfg.web.insecure,
 		SessionTTL: a.cfg.web.sessionTTL, AttributionWindow: a.cfg.web.partnerWindow,
@@ -202,6 +220,7 @@ func cmdServe(ctx context.Context, cfg config, args []string, stdout io.Writer) 
 		return err
 	}
 	if bot != nil {
+		a.bot.Store(bot) // the notices' telegram channel sends through it
 		// Webhook mode: Telegram's updates come to the HTTP server, beside the API.
 		mux := http.NewServeMux()
 		mux.Handle(telegram.WebhookPath, bot.WebhookHandler())
@@ -299,6 +318,15 @@ func cmdWorker(ctx context.Context, cfg config, args []string, stdout io.Writer)
 		return err
 	}
 	defer svc.closeASR()
+	// The worker delivers notices too: with a bot token, its telegram channel sends
+	// through a bot client of its own (serve alone receives the bot's updates).
+	bot, err := newBot(ctx, a, svc)
+	if err != nil {
+		return err
+	}
+	if bot != nil {
+		a.bot.Store(bot)
+	}
 	if err := startQueue(ctx, svc.queue); err != nil {
 		return err
 	}

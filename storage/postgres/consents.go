@@ -54,7 +54,10 @@ func (db *DB) WithdrawConsent(ctx context.Context, userID uuid.UUID, purpose cal
 		}
 		var err error
 		withdrawn, err = withdrawConsent(ctx, tx, userID, purpose, channel, at)
-		return err
+		if err != nil || !withdrawn {
+			return err
+		}
+		return db.notice(ctx, tx, callscribe.Notice{Kind: callscribe.NoticeConsentWithdrawn, UserIDs: []uuid.UUID{userID}, Detail: string(purpose)})
 	})
 	if err != nil {
 		return false, fmt.Errorf("withdraw consent: %w", err)

@@ -1,6 +1,7 @@
 package postgres_test
 
 import (
+	"callscribe/notify"
 	"callscribe/privacy"
 	"callscribe/storage/postgres"
 	"callscribe/webhook"
@@ -20,7 +21,12 @@ var (
 	_ privacy.AuditLog        = (*postgres.DB)(nil)
 	_ privacy.RequestCounter  = (*postgres.DB)(nil)
 	_ webhook.Store           = (*postgres.DB)(nil)
+	_ notify.Store            = (*postgres.DB)(nil)
+	_ notify.BreachStore      = (*postgres.DB)(nil)
 )
 
 // The call-end hook takes the webhook's notifier as it is.
 var _ = func(db *postgres.DB) { db.NotifyOnCallEnd(webhook.NewNotifier().CallEnded, nil) }
+
+// The notice hook takes the notices' recorder as it is.
+var _ = func(db *postgres.DB, n *notify.Notices) { db.NoticeOn(n.Record, nil) }

@@ -99,7 +99,8 @@ type AgreementRecord struct {
 	PublishedAt                time.Time
 }
 
-// PublishAgreement stores a new version, in force from at, and audits it; ECONFLICT
+// PublishAgreement stores a new version, in force from at, audits it and records the
+// notice of it to every user (the notice hook); ECONFLICT
 // when the version exists.
 func (db *DB) PublishAgreement(ctx context.Context, a AgreementRecord) error {
 	err := db.inTx(ctx, func(tx pgx.Tx) error {
@@ -111,8 +112,19 @@ func (db *DB) PublishAgreement(ctx context.Context, a AgreementRecord) error {
 		if err != nil {
 			return err
 		}
-		return insertAudit(ctx, tx, callscribe.AuditEntry{At: a.PublishedAt, Actor: a.PublishedBy, Action: "agreement.publish",
-			ObjectType: "agreement", ObjectID: a.Version})
+		if err := insertAudit(ctx, tx, callscribe.AuditEntry{At: a.PublishedAt, Actor: a.PublishedBy, Action: "agreement.publish",
+			ObjectType: "agreement", ObjectID: a.Version}); err != nil {
+			return err
+		}
+		// Every user not erased is told of the new version, with the version's commit.
+		if db.notices.record == nil {
+			return nil
+		}
+		users, err := noticeTx{tx: tx, jobs: db.notices.jobs}.UsersToTell(ctx, uuid.Nil)
+		if err != nil {
+			return err
+		}
+		return db.notice(ctx, tx, callscribe.Notice{Kind: callscribe.NoticeAgreementPublished, UserIDs: users, Detail: a.Version})
 	})
 	if err != nil {
 		return fmt.Errorf("publish agreement: %w", err)

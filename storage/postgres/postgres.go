@@ -6,7 +6,8 @@
 // It is the only place SQL lives, one file per table or aggregate: organizations.go,
 // users.go (with blocking), consents.go, calls.go (calls and their staging), transcripts.go
 // (segments, summaries, corrections, search), receipts.go, requests.go, erasure.go,
-// retention.go, audit.go, apikeys.go, webhooks.go, queue.go (River), sweep.go, notify.go.
+// retention.go, audit.go, apikeys.go, webhooks.go, queue.go (River), sweep.go, notify.go,
+// notices.go (notice deliveries, preferences, the notice hook), breaches.go.
 // The packages it serves declare the interfaces it implements (fits_test.go checks them).
 package postgres
 
@@ -32,6 +33,9 @@ type DB struct {
 	pool  *pgxpool.Pool
 	watch watchers    // see WatchUser
 	onEnd CallEndHook // see OnCallEnd
+	// notices records what users are to be told, in the transaction of what happened
+	// (see NoticeOn, notices.go).
+	notices noticeHook
 }
 
 // CallEndHook runs in the transaction that gives a call its final status (completed,
@@ -44,10 +48,12 @@ func (db *DB) OnCallEnd(h CallEndHook) { db.onEnd = h }
 
 // callEnded runs the call-end hook, if any, in tx.
 func (db *DB) callEnded(ctx context.Context, tx pgx.Tx, callID uuid.UUID) error {
-	if db.onEnd == nil {
-		return nil
+	if db.onEnd != nil {
+		if err := db.onEnd(ctx, tx, callID); err != nil {
+			return err
+		}
 	}
-	return db.onEnd(ctx, tx, callID)
+	return db.transcriptReady(ctx, tx, callID)
 }
 
 // Open connects to the database at url and checks that it answers.

@@ -24,7 +24,10 @@ func (db *DB) CreateRequest(ctx context.Context, r callscribe.Request, ev callsc
 		if err != nil {
 			return err
 		}
-		return requestEvent(ctx, tx, r.ID, ev)
+		if err := requestEvent(ctx, tx, r.ID, ev); err != nil {
+			return err
+		}
+		return db.notice(ctx, tx, callscribe.Notice{Kind: callscribe.NoticeRequestReceived, UserIDs: []uuid.UUID{r.UserID}, RequestID: r.ID})
 	})
 	if err != nil {
 		return callscribe.Request{}, fmt.Errorf("create request: %w", err)
@@ -189,6 +192,11 @@ func (db *DB) updateRequest(ctx context.Context, jobs JobInserter, id uuid.UUID,
 				return err
 			}
 		}
+		if kind, ok := requestNotice[ev.Action]; ok && r.UserID != uuid.Nil {
+			if err := db.notice(ctx, tx, callscribe.Notice{Kind: kind, UserIDs: []uuid.UUID{r.UserID}, RequestID: id}); err != nil {
+				return err
+			}
+		}
 		out = r
 		return nil
 	})
@@ -196,6 +204,14 @@ func (db *DB) updateRequest(ctx context.Context, jobs JobInserter, id uuid.UUID,
 		return callscribe.Request{}, fmt.Errorf("update request %s: %w", id, err)
 	}
 	return out, nil
+}
+
+// requestNotice is the notice each transition of a request sends its subject; taking
+// a request into work sends none.
+var requestNotice = map[string]callscribe.NoticeKind{
+	"extended":  callscribe.NoticeRequestExtended,
+	"completed": callscribe.NoticeRequestClosed,
+	"rejected":  callscribe.NoticeRequestClosed,
 }
 
 // RequestEvents lists a request's transitions, oldest first.

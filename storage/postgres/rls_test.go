@@ -63,6 +63,14 @@ func fillOrganization(t *testing.T, db *postgres.DB, name string) uuid.UUID {
 			 SELECT sha256($1::bytea), id, now() FROM users WHERE organization_id = $2 RETURNING user_id`,
 			`INSERT INTO telegram_drafts (user_id, text, created_at)
 			 SELECT id, 'draft of ' || $1, now() FROM users WHERE organization_id = $2 RETURNING id`,
+			`INSERT INTO notice_preferences (user_id, event, channel, enabled)
+			 SELECT id, 'breach', 'telegram', false FROM users WHERE organization_id = $2 AND $1::text <> '' RETURNING user_id`,
+			`INSERT INTO breach_incidents (organization_id, description, detected_at, opened_by)
+			 VALUES ($2, 'breach of ' || $1, now(), 'test') RETURNING id`,
+			`INSERT INTO breach_affected (incident_id, user_id)
+			 SELECT b.id, u.id FROM breach_incidents b JOIN users u USING (organization_id) WHERE b.organization_id = $2 AND $1::text <> '' RETURNING user_id`,
+			`INSERT INTO notice_deliveries (id, notice_id, user_id, event, channel, created_at)
+			 SELECT gen_random_uuid(), gen_random_uuid(), id, 'breach', 'email', now() FROM users WHERE organization_id = $2 AND $1::text <> '' RETURNING id`,
 			`INSERT INTO erasure_ledger (id, request_id, subject_hash, email_hash, phone_hash, counts, erased_at, organization_id)
 			 VALUES (gen_random_uuid(), $1, '` + hash + `', '` + hash + `', '', '{}', now(), $2) RETURNING id`,
 			// The accounts on the web (00012).

@@ -78,7 +78,7 @@ func (db *DB) WebhookDeliveries(ctx context.Context, f callscribe.WebhookDeliver
 		call = &f.CallID
 	}
 	rows, err := db.pool.Query(ctx, `
-		SELECT d.id, d.endpoint_id, e.organization_id, o.name, d.event, d.call_id, d.attempts, d.last_status,
+		SELECT d.id, d.endpoint_id, e.organization_id, o.name, d.event, coalesce(d.call_id, '00000000-0000-0000-0000-000000000000'), d.attempts, d.last_status,
 		       coalesce(d.last_error, ''), d.created_at, d.delivered_at, d.failed_at, d.next_attempt_at
 		FROM webhook_deliveries d JOIN webhook_endpoints e ON e.id = d.endpoint_id
 		JOIN organizations o ON o.id = e.organization_id
@@ -108,7 +108,7 @@ func (db *DB) WebhookSend(ctx context.Context, id uuid.UUID) (callscribe.Webhook
 	var s callscribe.WebhookSend
 	var payload string
 	err := db.pool.QueryRow(ctx, `
-		SELECT d.endpoint_id, d.event, d.call_id, d.payload::text, d.attempts,
+		SELECT d.endpoint_id, d.event, coalesce(d.call_id, '00000000-0000-0000-0000-000000000000'), d.payload::text, d.attempts,
 		       d.delivered_at IS NOT NULL OR d.failed_at IS NOT NULL,
 		       e.url, e.secret, e.country, e.disabled_at IS NOT NULL
 		FROM webhook_deliveries d JOIN webhook_endpoints e ON e.id = d.endpoint_id
@@ -201,8 +201,8 @@ func (c callEndTx) AddWebhookDeliveries(ctx context.Context, ds []callscribe.New
 	}
 	for _, d := range ds {
 		if _, err := c.tx.Exec(ctx, `
-			INSERT INTO webhook_deliveries (id, endpoint_id, event, call_id, payload, next_attempt_at, created_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $6)`, d.ID, d.EndpointID, string(d.Event), d.CallID, d.Payload, d.CreatedAt); err != nil {
+			INSERT INTO webhook_deliveries (id, endpoint_id, event, call_id, subject_id, payload, next_attempt_at, created_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $7)`, d.ID, d.EndpointID, string(d.Event), nullUUID(d.CallID), nullUUID(d.SubjectID), d.Payload, d.CreatedAt); err != nil {
 			return fmt.Errorf("record webhook delivery: %w", err)
 		}
 	}
