@@ -125,14 +125,25 @@ func (db *DB) SearchCalls(ctx context.Context, f callscribe.CallFilter) ([]calls
 			where = append(where, "(m.rank, c.created_at, c.id) < ("+arg(f.After.Rank)+"::real, "+
 				arg(f.After.CreatedAt)+"::timestamptz, "+arg(f.After.ID)+"::uuid)")
 		}
-		sql = `SELECT ` + callColumns + `, m.rank, m.id
-			FROM (SELECT t.id, t.call_id, ts_rank(t.search, ` + tsQuery + `) AS rank
-			      FROM transcripts t WHERE ` + match + `) m
-			JOIN calls c ON c.id = m.call_id JOIN users u ON u.id = c.owner_id
+		// The page is chosen first, from the matches joined to what the filters need;
+		// the staging record, the receipt and the job are read for its calls only,
+		// not for every call that matches.
+		job := ""
+		if f.Status != "" {
+			job = callJob
+		}
+		sql = `WITH page AS (
+				SELECT m.id AS transcript_id, m.rank, c.id, c.created_at
+				FROM (SELECT t.id, t.call_id, ts_rank(t.search, ` + tsQuery + `) AS rank
+				      FROM transcripts t WHERE ` + match + `) m
+				JOIN calls c ON c.id = m.call_id JOIN users u ON u.id = c.owner_id` + job + `
+				WHERE ` + strings.Join(where, " AND ") + `
+				ORDER BY m.rank DESC, c.created_at DESC, c.id DESC LIMIT ` + arg(limit) + `)
+			SELECT ` + callColumns + `, p.rank, p.transcript_id
+			FROM page p JOIN calls c ON c.id = p.id JOIN users u ON u.id = c.owner_id
 			LEFT JOIN call_stages s ON s.call_id = c.id
 			LEFT JOIN audio_deletion_receipts r ON r.call_id = c.id` + callJob + `
-			WHERE ` + strings.Join(where, " AND ") + `
-			ORDER BY m.rank DESC, c.created_at DESC, c.id DESC LIMIT ` + arg(limit)
+			ORDER BY p.rank DESC, p.created_at DESC, p.id DESC`
 	}
 	rows, err := db.pool.Query(ctx, sql, args...)
 	if err != nil {
