@@ -111,7 +111,7 @@ func (db *DB) SearchCalls(ctx context.Context, f callscribe.CallFilter) ([]calls
 		if f.After != nil {
 			where = append(where, "(c.created_at, c.id) < ("+arg(f.After.CreatedAt)+"::timestamptz, "+arg(f.After.ID)+"::uuid)")
 		}
-		sql = `SELECT ` + callColumns + `, 0::real, NULL::uuid` + callFrom + `
+		sql = `SELECT ` + callColumns + `, 0::real, 0, NULL::bigint[], NULL::int[], NULL::bigint[], NULL::text[], NULL::text[]` + callFrom + `
 			WHERE ` + strings.Join(where, " AND ") + `
 			ORDER BY c.created_at DESC, c.id DESC LIMIT ` + arg(limit)
 	} else {
@@ -126,8 +126,11 @@ func (db *DB) SearchCalls(ctx context.Context, f callscribe.CallFilter) ([]calls
 				arg(f.After.CreatedAt)+"::timestamptz, "+arg(f.After.ID)+"::uuid)")
 		}
 		// The page is chosen first, from the matches joined to what the filters need;
-		// the staging record, the receipt and the job are read for its calls only,
-		// not for every call that matches.
+		// the staging record, the receipt, the job and the hits are read for its calls
+		// only, not for every call that matches, and in the same statement: one round
+		// trip. The hits of a call are its best ranked matching segments, in time
+		// order, each with its snippet (ts_headline runs for those alone), and the
+		// count of all that match.
 		job := ""
 		if f.Status != "" {
 			job = callJob
@@ -139,79 +142,46 @@ func (db *DB) SearchCalls(ctx context.Context, f callscribe.CallFilter) ([]calls
 				JOIN calls c ON c.id = m.call_id JOIN users u ON u.id = c.owner_id` + job + `
 				WHERE ` + strings.Join(where, " AND ") + `
 				ORDER BY m.rank DESC, c.created_at DESC, c.id DESC LIMIT ` + arg(limit) + `)
-			SELECT ` + callColumns + `, p.rank, p.transcript_id
+			SELECT ` + callColumns + `, p.rank, coalesce(h.n, 0), h.ids, h.ords, h.starts, h.speakers, h.snippets
 			FROM page p JOIN calls c ON c.id = p.id JOIN users u ON u.id = c.owner_id
 			LEFT JOIN call_stages s ON s.call_id = c.id
 			LEFT JOIN audio_deletion_receipts r ON r.call_id = c.id` + callJob + `
+			LEFT JOIN LATERAL (
+				SELECT max(x.n) AS n, array_agg(x.id ORDER BY x.ord) AS ids, array_agg(x.ord ORDER BY x.ord) AS ords,
+				       array_agg(x.start_ms ORDER BY x.ord) AS starts, array_agg(x.speaker ORDER BY x.ord) AS speakers,
+				       array_agg(ts_headline('` + callscribe.SearchConfig + `', translate(translate(x.text, ` + arg(stripped) + `, ''), '<>', ` +
+			arg(ltStandIn+gtStandIn) + `), ` + tsQuery + `, ` + arg(headlineOptions) + `) ORDER BY x.ord) AS snippets
+				FROM (SELECT sg.id, sg.ord, sg.start_ms, sg.speaker, sg.text, count(*) OVER () AS n
+				      FROM segments sg WHERE sg.transcript_id = p.transcript_id AND sg.search @@ ` + tsQuery + `
+				      ORDER BY ts_rank(sg.search, ` + tsQuery + `) DESC, sg.ord LIMIT ` + arg(hitsPerCall) + `) x
+			) h ON true
 			ORDER BY p.rank DESC, p.created_at DESC, p.id DESC`
 	}
 	rows, err := db.pool.Query(ctx, sql, args...)
 	if err != nil {
 		return nil, fmt.Errorf("search calls: %w", err)
 	}
-	var transcripts []uuid.UUID
-	byTranscript := map[uuid.UUID]int{}
 	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (callscribe.CallHit, error) {
 		var h callscribe.CallHit
-		var transcript *uuid.UUID
-		c, err := scanCall(row, &h.Rank, &transcript)
+		var (
+			ids             []int64
+			ords            []int32
+			starts          []int64
+			speakers, snips []string
+		)
+		c, err := scanCall(row, &h.Rank, &h.HitCount, &ids, &ords, &starts, &speakers, &snips)
 		if c.Staging != nil {
 			c.Staging.Key = nil
 		}
 		h.Call = c
-		if err == nil && transcript != nil {
-			byTranscript[*transcript] = len(transcripts)
-			transcripts = append(transcripts, *transcript)
+		for i := range ids {
+			h.Hits = append(h.Hits, callscribe.SegmentHit{SegmentID: ids[i], Index: int(ords[i]), StartMS: starts[i],
+				Speaker: speakers[i], Snippet: callscribe.Snippet(unswap.Replace(snips[i]))})
 		}
 		return h, err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("search calls: %w", err)
 	}
-	if !ranked || len(out) == 0 {
-		return out, nil
-	}
-	if err := db.segmentHits(ctx, q, transcripts, func(i int, hit callscribe.SegmentHit, n int) {
-		out[i].HitCount = n
-		out[i].Hits = append(out[i].Hits, hit)
-	}, byTranscript); err != nil {
-		return nil, err
-	}
 	return out, nil
-}
-
-// segmentHits finds, for each transcript, its segments that match q: the best ranked
-// hitsPerCall of them in time order, with their snippets and the count of all that
-// match. add gets the transcript's position (through index) and each hit.
-func (db *DB) segmentHits(ctx context.Context, q string, transcripts []uuid.UUID, add func(i int, hit callscribe.SegmentHit, n int), index map[uuid.UUID]int) error {
-	rows, err := db.pool.Query(ctx, `
-		SELECT transcript_id, id, ord, start_ms, speaker, n,
-		       ts_headline('`+callscribe.SearchConfig+`', translate(translate(text, $3, ''), '<>', $6), `+tsQuery+`, $4)
-		FROM (SELECT s.transcript_id, s.id, s.ord, s.start_ms, s.speaker, s.text,
-		             row_number() OVER (PARTITION BY s.transcript_id ORDER BY ts_rank(s.search, `+tsQuery+`) DESC, s.ord) AS best,
-		             count(*) OVER (PARTITION BY s.transcript_id) AS n
-		      FROM segments s
-		      WHERE s.transcript_id = ANY($2::uuid[]) AND s.search @@ `+tsQuery+`) x
-		WHERE best <= $5
-		ORDER BY transcript_id, ord`,
-		q, transcripts, stripped, headlineOptions, hitsPerCall, ltStandIn+gtStandIn)
-	if err != nil {
-		return fmt.Errorf("search segments: %w", err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var transcript uuid.UUID
-		var h callscribe.SegmentHit
-		var n int
-		var snippet string
-		if err := rows.Scan(&transcript, &h.SegmentID, &h.Index, &h.StartMS, &h.Speaker, &n, &snippet); err != nil {
-			return fmt.Errorf("search segments: %w", err)
-		}
-		h.Snippet = callscribe.Snippet(unswap.Replace(snippet))
-		add(index[transcript], h, n)
-	}
-	if err := rows.Err(); err != nil {
-		return fmt.Errorf("search segments: %w", err)
-	}
-	return nil
 }
