@@ -30,6 +30,9 @@ CREATE INDEX transcripts_search_idx ON transcripts USING gin (search);
 
 ALTER TABLE segments ADD COLUMN search tsvector GENERATED ALWAYS AS (to_tsvector('russian'::regconfig, text)) STORED;
 CREATE INDEX segments_search_idx ON segments USING gin (search);
+-- Statistics of the new columns at once: without them the planner takes every word for a
+-- rare one (500 rows) and picks plans that read every transcript for a common word.
+ANALYZE calls, transcripts, segments;
 
 -- +goose Down
 DROP INDEX segments_search_idx;

@@ -36,7 +36,7 @@ func main() {
 	url := flag.String("url", "", "URL of a PostgreSQL server (any database, a superuser); database searchbench is created there")
 	calls := flag.Int("calls", 100000, "calls of the organization")
 	segments := flag.Int("segments", 20, "segments per call")
-	runs := flag.Int("runs", 40, "timed runs of each query, ours and the reference alternating")
+	runs := flag.Int("runs", 20, "timed runs of each query, ours and the reference alternating")
 	reuse := flag.Bool("reuse", false, "keep the database searchbench and reuse it when it exists")
 	flag.Parse()
 	if *url == "" {
