@@ -30,11 +30,21 @@ CREATE INDEX transcripts_search_idx ON transcripts USING gin (search);
 
 ALTER TABLE segments ADD COLUMN search tsvector GENERATED ALWAYS AS (to_tsvector('russian'::regconfig, text)) STORED;
 CREATE INDEX segments_search_idx ON segments USING gin (search);
+-- The scope functions of the row-level security policies (00006) read only the
+-- session's settings, which parallel workers are given (and the policies call them in
+-- sub-selects, which the leader evaluates once): parallel safe, so that a search over
+-- many transcripts ranks them on several cores, as the same query without the policies
+-- does. Left unsafe, every query on a table under a policy ran in one process.
+ALTER FUNCTION callscribe_org() PARALLEL SAFE;
+ALTER FUNCTION callscribe_system() PARALLEL SAFE;
+
 -- Statistics of the new columns at once: without them the planner takes every word for a
 -- rare one (500 rows) and picks plans that read every transcript for a common word.
 ANALYZE calls, transcripts, segments;
 
 -- +goose Down
+ALTER FUNCTION callscribe_org() PARALLEL UNSAFE;
+ALTER FUNCTION callscribe_system() PARALLEL UNSAFE;
 DROP INDEX segments_search_idx;
 ALTER TABLE segments DROP COLUMN search;
 ALTER TABLE transcripts DROP COLUMN search;

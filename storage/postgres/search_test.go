@@ -287,3 +287,54 @@ func TestSearchLeavesOut(t *testing.T) {
 		t.Errorf("no scope, no organization: %v; want %s", err, callscribe.EINVALID)
 	}
 }
+
+// TestParallelSearchKeepsScope: the policies' scope functions are parallel safe
+// (migration 00013), so a scan of many transcripts may run in parallel workers; a
+// parallel plan still sees only the organization the session is scoped to.
+func TestParallelSearchKeepsScope(t *testing.T) {
+	t.Parallel()
+	a := newSearchOrg(t, nil, "acme")
+	b := newSearchOrg(t, a.db, "globex")
+	ua, ub := a.user("a@example.ru"), b.user("b@example.ru")
+	for range 3 {
+		a.call(ua, "", "поставка оборудования")
+	}
+	for range 5 {
+		b.call(ub, "", "поставка оборудования")
+	}
+	ctx := callscribe.WithOrg(context.Background(), a.org)
+	conn, err := a.db.Pool().Acquire(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Release()
+	// Parallel plans at any size, for this session only (the connection is this test's
+	// database's, dropped with it).
+	if _, err := conn.Exec(ctx, `SET parallel_setup_cost = 0; SET parallel_tuple_cost = 0; SET min_parallel_table_scan_size = 0;
+		SET max_parallel_workers_per_gather = 2; SET enable_indexscan = off; SET enable_bitmapscan = off`); err != nil {
+		t.Fatal(err)
+	}
+	const q = `SELECT count(*) FROM transcripts WHERE search @@ websearch_to_tsquery('russian', 'поставки')`
+	var plan strings.Builder
+	rows, err := conn.Query(ctx, `EXPLAIN `+q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var line string
+		if err := rows.Scan(&line); err != nil {
+			t.Fatal(err)
+		}
+		plan.WriteString(line + "\n")
+	}
+	if rows.Err() != nil {
+		t.Fatal(rows.Err())
+	}
+	if !strings.Contains(plan.String(), "Parallel Seq Scan") {
+		t.Fatalf("want a parallel plan under the policy, got:\n%s", plan.String())
+	}
+	var n int
+	if err := conn.QueryRow(ctx, q).Scan(&n); err != nil || n != 3 {
+		t.Errorf("acme's scope counts %d matching transcripts in parallel (%v); want its 3", n, err)
+	}
+}
