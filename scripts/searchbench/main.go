@@ -267,7 +267,14 @@ func measure(ctx context.Context, url string, runs int) error {
 		return err
 	}
 	defer db.Close()
-	bare, err := pgxpool.New(ctx, url)
+	// The reference is sent as psql sends it (the simple protocol, the values in the
+	// text): planned for the very words each time, never with a generic plan.
+	bareCfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		return err
+	}
+	bareCfg.ConnConfig.DefaultQueryExecMode = pgx.QueryExecModeSimpleProtocol
+	bare, err := pgxpool.NewWithConfig(ctx, bareCfg)
 	if err != nil {
 		return err
 	}
