@@ -90,8 +90,15 @@ func (db *DB) SearchCalls(ctx context.Context, f callscribe.CallFilter) ([]calls
 	if f.OwnerID != nil {
 		where = append(where, "c.owner_id = "+arg(*f.OwnerID))
 	}
-	if f.Status != "" {
+	needJob := false
+	switch {
+	case f.Status.Ended():
+		// A call that has ended has the status it says; the job need not be read for
+		// every call the filter passes over (250 ms for a month of 100,000 calls).
+		where = append(where, "c.status = "+arg(string(f.Status)))
+	case f.Status != "":
 		where = append(where, callStatus+" = "+arg(string(f.Status)))
+		needJob = true
 	}
 	if f.From != nil {
 		where = append(where, "c.created_at >= "+arg(*f.From))
@@ -132,7 +139,7 @@ func (db *DB) SearchCalls(ctx context.Context, f callscribe.CallFilter) ([]calls
 		// order, each with its snippet (ts_headline runs for those alone), and the
 		// count of all that match.
 		job := ""
-		if f.Status != "" {
+		if needJob {
 			job = callJob
 		}
 		sql = `WITH page AS (
