@@ -30,8 +30,8 @@ const tsQuery = `websearch_to_tsquery('` + callscribe.SearchConfig + `', $1)`
 // HTML tag and drops it, and a snippet must show what was said, "<script>" included.
 // unswap puts them back; callscribe.Snippet.HTML escapes them.
 const (
-	ltStandIn = ""
-	gtStandIn = ""
+	ltStandIn = "\uE002"
+	gtStandIn = "\uE003"
 	stripped  = callscribe.MarkStart + callscribe.MarkEnd + ltStandIn + gtStandIn
 )
 
