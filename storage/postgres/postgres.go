@@ -6,8 +6,8 @@
 // It is the only place SQL lives, one file per table or aggregate: organizations.go,
 // users.go (with blocking), consents.go, calls.go (calls and their staging), transcripts.go
 // (segments, summaries, corrections), search.go (listing and full-text search of calls),
-// receipts.go, requests.go, erasure.go,
-// retention.go, audit.go, apikeys.go, webhooks.go, queue.go (River), sweep.go, notify.go.
+// receipts.go, requests.go, erasure.go, retention.go, audit.go, apikeys.go, webhooks.go,
+// queue.go (River), sweep.go, notify.go.
 // The packages it serves declare the interfaces it implements (fits_test.go checks them).
 package postgres
 
