@@ -71,6 +71,7 @@ var helpFlags = map[string][]string{
 	"breach notify":       {"template"},
 	"breach status":       {"json"},
 	"breach list":         {"json"},
+	"calls list":          {"org", "q", "phone", "from", "to", "status", "limit", "json"},
 }
 
 // TestHelpForEveryCommand: `callscribe CMD --help` (and -h, anywhere among the flags)
