@@ -37,6 +37,7 @@ CREATE INDEX segments_search_idx ON segments USING gin (search);
 -- does. Left unsafe, every query on a table under a policy ran in one process.
 ALTER FUNCTION callscribe_org() PARALLEL SAFE;
 ALTER FUNCTION callscribe_system() PARALLEL SAFE;
+ALTER FUNCTION callscribe_user() PARALLEL SAFE; -- the member's scope (00012), likewise
 
 -- Row-level security lets an index answer a condition before the policy's only when the
 -- condition's function is leakproof, and the text-search match (tsvector @@ tsquery,
@@ -66,6 +67,7 @@ ANALYZE calls, transcripts, segments;
 -- ts_match_vq stays leakproof: other databases' objects may rely on it, and it is.
 ALTER FUNCTION callscribe_org() PARALLEL UNSAFE;
 ALTER FUNCTION callscribe_system() PARALLEL UNSAFE;
+ALTER FUNCTION callscribe_user() PARALLEL UNSAFE;
 DROP INDEX segments_search_idx;
 ALTER TABLE segments DROP COLUMN search;
 ALTER TABLE transcripts DROP COLUMN search;
