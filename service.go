@@ -30,6 +30,7 @@ type NewCall struct {
 	OrgID      uuid.UUID
 	OwnerID    uuid.UUID
 	ExternalID string     // the client's own id of the call; "" when none
+	Phone      string     // the other party's number in E.164 (NormalizePhone); "" when none given
 	StartedAt  *time.Time // when the call started, as the client says
 	Channels   []string
 	Raw        *RawFormat
@@ -44,6 +45,7 @@ type Call struct {
 	OwnerID      uuid.UUID
 	OwnerEmail   string
 	ExternalID   string
+	Phone        string // the other party's number (E.164), when the upload gave one
 	Status       CallStatus
 	Channels     []string
 	DurationMS   *int64
@@ -78,22 +80,32 @@ func (s CallStatus) Public() string {
 	return string(s)
 }
 
-// CallFilter selects calls of one organization for listing, newest first.
+// CallFilter selects calls of one organization for listing, newest first, or, with a
+// text query, best match first.
 type CallFilter struct {
-	OrgID   uuid.UUID
+	OrgID   uuid.UUID // uuid.Nil: the organization the context is scoped to
 	OwnerID *uuid.UUID
 	Status  CallStatus
 	From    *time.Time // created at or after
 	To      *time.Time // created before
-	Limit   int
-	// After is the keyset cursor: calls strictly older than (CreatedAt, ID).
+	// Q is a text query in web-search syntax ("quoted phrase", or, -word), matched
+	// against the transcripts with SearchConfig; "" lists without searching.
+	Q string
+	// Phone is the other party's number in E.164 (NormalizePhone); "" any.
+	Phone      string
+	ExternalID string // the client's id of the call; "" any
+	Limit      int
+	// After is the keyset cursor: the calls after this one in the listing's order.
 	After *CallCursor
 }
 
-// CallCursor is a position in a listing.
+// CallCursor is a position in a listing: the last call shown, and for a text query its
+// rank (Ranked), since such a listing is ordered by rank first.
 type CallCursor struct {
 	CreatedAt time.Time
 	ID        uuid.UUID
+	Ranked    bool
+	Rank      float32
 }
 
 // APIKey is an organization's credential for the HTTP API. The secret is shown once,

@@ -40,6 +40,7 @@ var errNoService = errors.New("the pipeline has no service store (Config.Service
 type Upload struct {
 	Owner      callscribe.User
 	ExternalID string // the client's id of the call; a repeat returns its call, unless that failed
+	Phone      string // the other party's number in E.164 (callscribe.NormalizePhone); "" when not given
 	StartedAt  *time.Time
 	Roles      []string
 	Raw        *callscribe.RawFormat // headerless audio of this format; nil: sniffed
@@ -107,7 +108,7 @@ func (p *Pipeline) Accept(ctx context.Context, up Upload) (_ Accepted, err error
 	}
 
 	nc := callscribe.NewCall{ID: uuid.New(), OrgID: up.Owner.OrgID, OwnerID: up.Owner.ID,
-		ExternalID: up.ExternalID, StartedAt: up.StartedAt, Channels: roles(up.Roles, 0), Raw: up.Raw, RetryOf: retryOf}
+		ExternalID: up.ExternalID, Phone: up.Phone, StartedAt: up.StartedAt, Channels: roles(up.Roles, 0), Raw: up.Raw, RetryOf: retryOf}
 	began := p.cfg.Now()
 	staging, err := p.stage(ctx, nc.ID, in, up.Size, false)()
 	if err != nil {

@@ -34,11 +34,11 @@ func TestRectifySegment(t *testing.T) {
 		t.Errorf("transcript text = %q, want %q", tr.Text, want)
 	}
 	for word, want := range map[string]bool{"kangaroo": true, p.words[0]: false, p.words[1]: false} {
-		ids, err := db.SearchTranscripts(ctx, word)
+		hits, err := db.SearchCalls(ctx, callscribe.CallFilter{Q: word})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got := slices.Contains(ids, call); got != want {
+		if got := slices.ContainsFunc(hits, func(h callscribe.CallHit) bool { return h.ID == call }); got != want {
 			t.Errorf("search %q finds the call = %v, want %v", word, got, want)
 		}
 	}

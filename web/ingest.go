@@ -31,7 +31,7 @@ var rawEncodings = map[string]string{"s16": "s16", "s16le": "s16", "ulaw": "ulaw
 // uploadFields are the metadata fields of POST /v1/calls, as query parameters or as
 // multipart fields before the file part.
 var uploadFields = map[string]bool{
-	"external_id": true, "owner": true, "started_at": true, "channels": true,
+	"external_id": true, "owner": true, "started_at": true, "channels": true, "phone": true,
 	"sample_rate": true, "encoding": true, "channel_count": true, "recording_url": true,
 }
 
@@ -69,7 +69,7 @@ func (s *Server) readUpload(r *http.Request, key callscribe.APIKey) (up pipeline
 	fields := url.Values{}
 	for name, v := range r.URL.Query() {
 		if !uploadFields[name] {
-			return up, nil, callscribe.Errorf(callscribe.EINVALID, "unknown field %q (known: external_id, owner, started_at, channels, sample_rate, encoding, channel_count, recording_url)", name)
+			return up, nil, callscribe.Errorf(callscribe.EINVALID, "unknown field %q (known: external_id, owner, phone, started_at, channels, sample_rate, encoding, channel_count, recording_url)", name)
 		}
 		fields[name] = v
 	}
@@ -157,7 +157,7 @@ func multipartFile(r *http.Request, fields url.Values) (io.Reader, error) {
 			return part, nil
 		}
 		if !uploadFields[name] {
-			return nil, callscribe.Errorf(callscribe.EINVALID, "unknown field %q (known: file, external_id, owner, started_at, channels, sample_rate, encoding, channel_count, recording_url)", name)
+			return nil, callscribe.Errorf(callscribe.EINVALID, "unknown field %q (known: file, external_id, owner, phone, started_at, channels, sample_rate, encoding, channel_count, recording_url)", name)
 		}
 		b, err := io.ReadAll(io.LimitReader(part, maxFieldBytes+1))
 		if err != nil {
@@ -220,6 +220,15 @@ func (s *Server) parseUpload(r *http.Request, key callscribe.APIKey, f url.Value
 	up.ExternalID = strings.TrimSpace(f.Get("external_id"))
 	if len(up.ExternalID) > maxExternalIDLen {
 		return up, callscribe.Errorf(callscribe.EINVALID, "external_id is longer than %d characters", maxExternalIDLen)
+	}
+	if v := strings.TrimSpace(f.Get("phone")); v != "" {
+		// The other party's number, stored in one form so that a search by any way of
+		// writing it finds the call; the error does not repeat it.
+		p, err := callscribe.NormalizePhone(v)
+		if err != nil {
+			return up, callscribe.Errorf(callscribe.EINVALID, "phone: %s", safeMessage(err))
+		}
+		up.Phone = p
 	}
 	if v := f.Get("started_at"); v != "" {
 		t, err := time.Parse(time.RFC3339, v)

@@ -2,11 +2,15 @@ package web
 
 import (
 	"encoding/base64"
+	"errors"
 	"fmt"
+	"math"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/google/uuid"
 
@@ -25,6 +29,7 @@ type callView struct {
 	ID            string       `json:"id"`
 	Status        string       `json:"status"`
 	ExternalID    string       `json:"external_id,omitempty"`
+	Phone         string       `json:"phone,omitempty"` // the other party's number (E.164), when the upload gave one
 	Owner         string       `json:"owner"`
 	Channels      []string     `json:"channels"`
 	DurationMS    *int64       `json:"duration_ms"`
@@ -53,7 +58,7 @@ type receiptView struct {
 
 func viewCall(c callscribe.Call) callView {
 	v := callView{
-		ID: c.ID.String(), Status: apiStatus(c.Status), ExternalID: c.ExternalID, Owner: c.OwnerEmail,
+		ID: c.ID.String(), Status: apiStatus(c.Status), ExternalID: c.ExternalID, Phone: c.Phone, Owner: c.OwnerEmail,
 		Channels: c.Channels, DurationMS: c.DurationMS, StartedAt: c.StartedAt,
 		CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt, Attempt: c.Attempt, NextAttemptAt: c.NextAttemptAt, RetryOf: c.RetryOf,
 	}
@@ -102,27 +107,66 @@ func (s *Server) getCall(w http.ResponseWriter, r *http.Request, key callscribe.
 	return nil
 }
 
-// callList is a page of calls, newest first; next_cursor fetches the next page, and is
-// left out on the last one.
+// callList is a page of calls, newest first (with q: best match first); next_cursor
+// fetches the next page, and is left out on the last one.
 type callList struct {
-	Calls      []callView `json:"calls"`
-	NextCursor string     `json:"next_cursor,omitempty"`
+	Calls      []callHitView `json:"calls"`
+	NextCursor string        `json:"next_cursor,omitempty"`
+}
+
+// callHitView is a listed call; with q, its rank and the segments that matched.
+type callHitView struct {
+	callView
+	Rank     *float32  `json:"rank,omitempty"`
+	HitCount *int      `json:"hit_count,omitempty"` // segments that match, of which hits shows the best
+	Hits     []hitView `json:"hits,omitempty"`
+}
+
+// hitView is a matching segment: where it is, and the words around the match as plain
+// text and as HTML (escaped, each match in <mark>).
+type hitView struct {
+	Segment     int    `json:"segment"` // from 1, as in PATCH …/transcript/segments/{n}
+	StartMS     int64  `json:"start_ms"`
+	Speaker     string `json:"speaker"`
+	Snippet     string `json:"snippet"`
+	SnippetHTML string `json:"snippet_html"`
 }
 
 // listParams are the query parameters of GET /v1/calls: any other is refused, so a
-// client that sends one the API does not know (a search, say) is not answered as if it
-// had filtered.
-var listParams = map[string]bool{"owner": true, "status": true, "from": true, "to": true, "limit": true, "cursor": true}
+// client that sends one the API does not know is not answered as if it had filtered.
+var listParams = []string{"q", "phone", "owner", "status", "from", "to", "external_id", "limit", "cursor"}
 
+// maxQueryLen bounds a text query.
+const maxQueryLen = 500
+
+// listCalls lists or searches the organization's calls through the one storage method
+// the pages call too (SearchCalls).
 func (s *Server) listCalls(w http.ResponseWriter, r *http.Request, key callscribe.APIKey) error {
 	ctx := r.Context()
 	q := r.URL.Query()
 	for name := range q {
-		if !listParams[name] {
-			return callscribe.Errorf(callscribe.EINVALID, "unknown query parameter %q (known: owner, status, from, to, limit, cursor)", name)
+		if !slices.Contains(listParams, name) {
+			return callscribe.Errorf(callscribe.EINVALID, "unknown query parameter %q (known: %s)", name, strings.Join(listParams, ", "))
 		}
 	}
 	f := callscribe.CallFilter{OrgID: key.OrgID, Limit: defaultListLimit}
+	f.Q = strings.TrimSpace(q.Get("q"))
+	if utf8.RuneCountInString(f.Q) > maxQueryLen {
+		return callscribe.Errorf(callscribe.EINVALID, "q is longer than %d characters", maxQueryLen)
+	}
+	if v := q.Get("phone"); v != "" {
+		p, err := callscribe.NormalizePhone(v)
+		if err != nil {
+			return callscribe.Errorf(callscribe.EINVALID, "phone: %s", safeMessage(err))
+		}
+		f.Phone = p
+	}
+	if v := q.Get("external_id"); v != "" {
+		if len(v) > maxExternalIDLen {
+			return callscribe.Errorf(callscribe.EINVALID, "external_id is longer than %d characters", maxExternalIDLen)
+		}
+		f.ExternalID = v
+	}
 	if v := q.Get("owner"); v != "" {
 		u, err := s.cfg.Store.UserByEmail(ctx, key.OrgID, v)
 		if callscribe.ErrorCode(err) == callscribe.ENOTFOUND {
@@ -143,13 +187,17 @@ func (s *Server) listCalls(w http.ResponseWriter, r *http.Request, key callscrib
 			return callscribe.Errorf(callscribe.EINVALID, "status %q is not one of queued, processing, completed, discarded, failed", v)
 		}
 	}
-	for name, dst := range map[string]**time.Time{"from": &f.From, "to": &f.To} {
-		if v := q.Get(name); v != "" {
-			t, err := time.Parse(time.RFC3339, v)
+	for _, p := range []struct {
+		name string
+		dst  **time.Time
+		end  bool // a date alone means the end of that day (to is exclusive)
+	}{{"from", &f.From, false}, {"to", &f.To, true}} {
+		if v := q.Get(p.name); v != "" {
+			t, err := parseListTime(v, p.end)
 			if err != nil {
-				return callscribe.Errorf(callscribe.EINVALID, "%s %q is not an RFC 3339 time such as 2026-01-31T09:15:00Z", name, v)
+				return callscribe.Errorf(callscribe.EINVALID, "%s %q is not a date (2026-01-31) or an RFC 3339 time (2026-01-31T09:15:00+03:00)", p.name, v)
 			}
-			*dst = &t
+			*p.dst = &t
 		}
 	}
 	if v := q.Get("limit"); v != "" {
@@ -164,12 +212,15 @@ func (s *Server) listCalls(w http.ResponseWriter, r *http.Request, key callscrib
 		if err != nil {
 			return err
 		}
+		if c.Ranked != (f.Q != "") {
+			return callscribe.Errorf(callscribe.EINVALID, "cursor %q belongs to another query: start again from the first page", v)
+		}
 		f.After = &c
 	}
 	// One call more than the page: only when it is there is there a next page.
 	limit := f.Limit
 	f.Limit++
-	calls, err := s.cfg.Store.Calls(ctx, f)
+	calls, err := s.cfg.Store.SearchCalls(ctx, f)
 	if err != nil {
 		return err
 	}
@@ -177,19 +228,65 @@ func (s *Server) listCalls(w http.ResponseWriter, r *http.Request, key callscrib
 	if len(calls) > limit {
 		calls = calls[:limit]
 		last := calls[limit-1]
-		out.NextCursor = encodeCursor(callscribe.CallCursor{CreatedAt: last.CreatedAt, ID: last.ID})
+		out.NextCursor = encodeCursor(callscribe.CallCursor{CreatedAt: last.CreatedAt, ID: last.ID, Ranked: f.Q != "", Rank: last.Rank})
 	}
-	out.Calls = make([]callView, len(calls))
+	out.Calls = make([]callHitView, len(calls))
 	for i, c := range calls {
-		out.Calls[i] = viewCall(c)
+		v := callHitView{callView: viewCall(c.Call)}
+		if f.Q != "" {
+			v.Rank, v.HitCount, v.Hits = &c.Rank, &c.HitCount, []hitView{}
+			for _, h := range c.Hits {
+				v.Hits = append(v.Hits, hitView{Segment: h.Index + 1, StartMS: h.StartMS, Speaker: h.Speaker,
+					Snippet: h.Snippet.Text(), SnippetHTML: string(h.Snippet.HTML())})
+			}
+			// Words of the transcript are shown: a read of it, audited before it is sent.
+			if len(c.Hits) > 0 {
+				if err := s.audit(r, key, callscribe.AuditEntry{Action: privacy.ActionTranscriptRead, ObjectType: "call",
+					ObjectID: c.ID.String(), SubjectID: c.OwnerID, Detail: map[string]any{"via": "search"}}); err != nil {
+					return err
+				}
+			}
+		}
+		out.Calls[i] = v
 	}
 	writeJSON(w, http.StatusOK, out)
 	return nil
 }
 
-// A cursor is opaque to clients: the last call's creation time and id.
+// parseListTime reads from and to: an RFC 3339 time, or a date (UTC), which for the
+// end of a range means the start of the next day.
+func parseListTime(v string, end bool) (time.Time, error) {
+	if t, err := time.Parse(time.RFC3339, v); err == nil {
+		return t, nil
+	}
+	d, err := time.Parse(time.DateOnly, v)
+	if err != nil {
+		return time.Time{}, err
+	}
+	if end {
+		d = d.AddDate(0, 0, 1)
+	}
+	return d, nil
+}
+
+// safeMessage is an application error's message, which carries nothing the client did
+// not send; anything else is not repeated.
+func safeMessage(err error) string {
+	var ae *callscribe.Error
+	if errors.As(err, &ae) {
+		return ae.Message
+	}
+	return "not valid"
+}
+
+// A cursor is opaque to clients: the last call's creation time and id, and for a text
+// query its rank (the bits of the float, so that it compares exactly).
 func encodeCursor(c callscribe.CallCursor) string {
-	return base64.RawURLEncoding.EncodeToString(fmt.Appendf(nil, "%d_%s", c.CreatedAt.UnixMicro(), c.ID))
+	s := fmt.Sprintf("%d_%s", c.CreatedAt.UnixMicro(), c.ID)
+	if c.Ranked {
+		s += fmt.Sprintf("_%08x", math.Float32bits(c.Rank))
+	}
+	return base64.RawURLEncoding.EncodeToString([]byte(s))
 }
 
 func decodeCursor(s string) (callscribe.CallCursor, error) {
@@ -198,13 +295,24 @@ func decodeCursor(s string) (callscribe.CallCursor, error) {
 	if err != nil {
 		return callscribe.CallCursor{}, bad
 	}
-	at, id, ok := strings.Cut(string(b), "_")
-	us, err1 := strconv.ParseInt(at, 10, 64)
-	uid, err2 := uuid.Parse(id)
-	if !ok || err1 != nil || err2 != nil {
+	parts := strings.Split(string(b), "_")
+	if len(parts) != 2 && len(parts) != 3 {
 		return callscribe.CallCursor{}, bad
 	}
-	return callscribe.CallCursor{CreatedAt: time.UnixMicro(us), ID: uid}, nil
+	us, err1 := strconv.ParseInt(parts[0], 10, 64)
+	uid, err2 := uuid.Parse(parts[1])
+	if err1 != nil || err2 != nil {
+		return callscribe.CallCursor{}, bad
+	}
+	c := callscribe.CallCursor{CreatedAt: time.UnixMicro(us), ID: uid}
+	if len(parts) == 3 {
+		bits, err := strconv.ParseUint(parts[2], 16, 32)
+		if err != nil || len(parts[2]) != 8 {
+			return callscribe.CallCursor{}, bad
+		}
+		c.Ranked, c.Rank = true, math.Float32frombits(uint32(bits))
+	}
+	return c, nil
 }
 
 // transcriptView is the JSON form of a transcript.

@@ -30,6 +30,9 @@ type Store interface {
 	UserByEmail(ctx context.Context, orgID uuid.UUID, email string) (callscribe.User, error)
 	Call(ctx context.Context, orgID, callID uuid.UUID) (callscribe.Call, error)
 	Calls(ctx context.Context, f callscribe.CallFilter) ([]callscribe.Call, error)
+	// SearchCalls lists calls by the filter, with a text query's ranked hits: the one
+	// method GET /v1/calls and the pages list and search through.
+	SearchCalls(ctx context.Context, f callscribe.CallFilter) ([]callscribe.CallHit, error)
 	Transcript(ctx context.Context, callID uuid.UUID) (callscribe.Transcript, error)
 	UserInOrg(ctx context.Context, orgID, id uuid.UUID) (callscribe.User, error)
 	Ping(ctx context.Context) error

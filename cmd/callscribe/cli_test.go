@@ -50,6 +50,7 @@ var helpFlags = map[string][]string{
 	"webhook list":       {"org"},
 	"webhook remove":     nil,
 	"webhook deliveries": {"org", "status"},
+	"calls list":         {"org", "q", "phone", "from", "to", "status", "limit", "json"},
 	"transcript show":    {"json", "segment", "text", "speaker"},
 	"transcript edit":    {"json", "segment", "text", "speaker"},
 	"export":             {"email", "org", "out"},

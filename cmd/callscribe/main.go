@@ -79,6 +79,7 @@ var commands = []struct{ name, synopsis string }{
 	{"webhook list", "webhook list [--org NAME]"},
 	{"webhook remove", "webhook remove ID"},
 	{"webhook deliveries", "webhook deliveries [--org NAME] [--status pending|delivered|failed]"},
+	{"calls list", "calls list [--org NAME] [--q TEXT] [--phone PHONE] [--from D] [--to D] [--status S] [--limit N] [--json]"},
 	{"transcript show", "transcript show CALL_ID [--json]"},
 	{"transcript edit", "transcript edit CALL_ID --segment N [--text TEXT] [--speaker LABEL]"},
 	{"export", "export --email EMAIL [--org NAME] [--out FILE]"},
@@ -209,6 +210,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		cmdErr = cmdConsent(ctx, cfg, rest, stdout)
 	case "requests":
 		cmdErr = cmdRequests(ctx, cfg, rest, stdout)
+	case "calls":
+		cmdErr = cmdCalls(ctx, cfg, rest, stdout)
 	case "transcript":
 		cmdErr = cmdTranscript(ctx, cfg, rest, stdout)
 	case "export":

@@ -135,11 +135,11 @@ func (q *Queued) AcceptCall(ctx context.Context, c callscribe.NewCall, s callscr
 	err = q.inTx(ctx, func(tx pgx.Tx) error {
 		existing = false
 		err := tx.QueryRow(ctx, `
-			INSERT INTO calls (id, organization_id, owner_id, status, channels, external_id, started_at, raw_format, retry_of)
-			VALUES ($1, $2, $3, 'staged', $4, nullif($5, ''), $6, $7, $8)
+			INSERT INTO calls (id, organization_id, owner_id, status, channels, external_id, started_at, raw_format, retry_of, phone)
+			VALUES ($1, $2, $3, 'staged', $4, nullif($5, ''), $6, $7, $8, nullif($9, ''))
 			ON CONFLICT (organization_id, external_id) WHERE external_id IS NOT NULL AND status <> 'failed' DO NOTHING
 			RETURNING id`,
-			c.ID, c.OrgID, c.OwnerID, nonNil(c.Channels), c.ExternalID, c.StartedAt, c.Raw, c.RetryOf).Scan(&id)
+			c.ID, c.OrgID, c.OwnerID, nonNil(c.Channels), c.ExternalID, c.StartedAt, c.Raw, c.RetryOf, c.Phone).Scan(&id)
 		if errors.Is(err, pgx.ErrNoRows) {
 			existing = true
 			return tx.QueryRow(ctx, externalIDQuery, c.OrgID, c.ExternalID).Scan(&id, new(string))
@@ -183,9 +183,9 @@ func (db *DB) RecordRejected(ctx context.Context, c callscribe.NewCall, s callsc
 	var r callscribe.Receipt
 	err := db.inTx(ctx, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, `
-			INSERT INTO calls (id, organization_id, owner_id, status, channels, started_at, raw_format, error_code, error_message)
-			VALUES ($1, $2, $3, 'failed', $4, $5, $6, $7, $8)`,
-			c.ID, c.OrgID, c.OwnerID, nonNil(c.Channels), c.StartedAt, c.Raw, code, message); err != nil {
+			INSERT INTO calls (id, organization_id, owner_id, status, channels, started_at, raw_format, error_code, error_message, phone)
+			VALUES ($1, $2, $3, 'failed', $4, $5, $6, $7, $8, nullif($9, ''))`,
+			c.ID, c.OrgID, c.OwnerID, nonNil(c.Channels), c.StartedAt, c.Raw, code, message, c.Phone); err != nil {
 			return err
 		}
 		s.Key = nil
@@ -239,7 +239,7 @@ const callJob = `
 		ORDER BY id DESC LIMIT 1) j ON true`
 
 const callColumns = `
-	c.id, c.organization_id, c.owner_id, u.email, coalesce(c.external_id, ''), ` + callStatus + `, c.channels,
+	c.id, c.organization_id, c.owner_id, u.email, coalesce(c.external_id, ''), coalesce(c.phone, ''), ` + callStatus + `, c.channels,
 	c.duration_ms, c.started_at, coalesce(c.error_code, ''), coalesce(c.error_message, ''), c.raw_format,
 	c.created_at, c.updated_at, c.retry_of,
 	s.stage, s.object_key, s.key, s.bytes, s.sha256, s.staged_at,
@@ -251,7 +251,9 @@ const callFrom = `
 	LEFT JOIN call_stages s ON s.call_id = c.id
 	LEFT JOIN audio_deletion_receipts r ON r.call_id = c.id` + callJob
 
-func scanCall(row pgx.Row) (callscribe.Call, error) {
+// scanCall scans the callColumns of row, then into extra the columns a query selects
+// after them.
+func scanCall(row pgx.Row, extra ...any) (callscribe.Call, error) {
 	var c callscribe.Call
 	var status string
 	var (
@@ -268,11 +270,11 @@ func scanCall(row pgx.Row) (callscribe.Call, error) {
 		jAttempt        *int
 		jScheduled      *time.Time
 	)
-	err := row.Scan(&c.ID, &c.OrgID, &c.OwnerID, &c.OwnerEmail, &c.ExternalID, &status, &c.Channels,
+	err := row.Scan(append([]any{&c.ID, &c.OrgID, &c.OwnerID, &c.OwnerEmail, &c.ExternalID, &c.Phone, &status, &c.Channels,
 		&c.DurationMS, &c.StartedAt, &c.ErrorCode, &c.ErrorMessage, &c.Raw, &c.CreatedAt, &c.UpdatedAt, &c.RetryOf,
 		&sStage, &sObject, &sKey, &sBytes, &sSHA, &sAt,
 		&rStage, &rBytes, &rSHA, &rStaged, &rDel, &rConf,
-		&jState, &jAttempt, &jScheduled)
+		&jState, &jAttempt, &jScheduled}, extra...)...)
 	if err != nil {
 		return c, err
 	}
@@ -334,38 +336,15 @@ func (db *DB) CallForWork(ctx context.Context, callID uuid.UUID) (callscribe.Cal
 	return c, u, nil
 }
 
-// Calls lists an organization's calls newest first, keyset-paged on (created_at, id).
-// A blocked owner's calls are left out (their data is kept but not shown), and so are
-// those of an owner being erased.
+// Calls lists an organization's calls as SearchCalls does, without their hits.
 func (db *DB) Calls(ctx context.Context, f callscribe.CallFilter) ([]callscribe.Call, error) {
-	var afterAt *time.Time
-	var afterID *uuid.UUID
-	if f.After != nil {
-		afterAt, afterID = &f.After.CreatedAt, &f.After.ID
-	}
-	rows, err := db.pool.Query(ctx, `SELECT `+callColumns+callFrom+`
-		WHERE c.organization_id = $1
-		  AND u.blocked_at IS NULL AND u.erased_at IS NULL
-		  AND ($2::uuid IS NULL OR c.owner_id = $2)
-		  AND ($3 = '' OR `+callStatus+` = $3)
-		  AND ($4::timestamptz IS NULL OR c.created_at >= $4)
-		  AND ($5::timestamptz IS NULL OR c.created_at < $5)
-		  AND ($6::timestamptz IS NULL OR (c.created_at, c.id) < ($6, $7::uuid))
-		ORDER BY c.created_at DESC, c.id DESC
-		LIMIT $8`,
-		f.OrgID, f.OwnerID, string(f.Status), f.From, f.To, afterAt, afterID, f.Limit)
+	hits, err := db.SearchCalls(ctx, f)
 	if err != nil {
-		return nil, fmt.Errorf("list calls: %w", err)
+		return nil, err
 	}
-	calls, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (callscribe.Call, error) {
-		c, err := scanCall(row)
-		if c.Staging != nil {
-			c.Staging.Key = nil
-		}
-		return c, err
-	})
-	if err != nil {
-		return nil, fmt.Errorf("list calls: %w", err)
+	calls := make([]callscribe.Call, len(hits))
+	for i, h := range hits {
+		calls[i] = h.Call
 	}
 	return calls, nil
 }

@@ -183,22 +183,6 @@ func (db *DB) Rectifications(ctx context.Context, userID uuid.UUID) ([]callscrib
 	return out, nil
 }
 
-// SearchTranscripts returns the ids of calls whose transcript matches every word of
-// query (the full-text index), for users not being erased.
-func (db *DB) SearchTranscripts(ctx context.Context, query string) ([]uuid.UUID, error) {
-	rows, err := db.pool.Query(ctx, `
-		SELECT t.call_id FROM transcripts t JOIN calls c ON c.id = t.call_id JOIN users u ON u.id = c.owner_id
-		WHERE t.search @@ plainto_tsquery('simple', $1) AND u.erased_at IS NULL ORDER BY t.call_id`, query)
-	if err != nil {
-		return nil, fmt.Errorf("search transcripts: %w", err)
-	}
-	ids, err := pgx.CollectRows(rows, pgx.RowTo[uuid.UUID])
-	if err != nil {
-		return nil, fmt.Errorf("search transcripts: %w", err)
-	}
-	return ids, nil
-}
-
 // ReplaceSummary writes a call's summary again after a correction, clearing its stale
 // mark, in a transaction that holds the owner's row lock and re-checks their consent to
 // summarization: without it nothing is written and the summary stays stale. basedOn is
