@@ -56,6 +56,10 @@ type Config struct {
 	// MaxFormBytes bounds a form's body (default 64 KiB).
 	MaxFormBytes int64
 	Logger       *slog.Logger
+
+	// The readers' pages (calls, transcripts, search, the privacy desk, the officer's
+	// desk): nil Readers.Store turns them off (they answer 404).
+	Readers Readers
 }
 
 // Server serves the web app's pages.
@@ -138,6 +142,19 @@ func (s *Server) routes() []route {
 		signed("POST", "/profile/language", s.setLanguage),
 		signed("GET", "/sessions", s.sessions),
 		signed("POST", "/sessions/end", s.endSessions),
+		// The readers' pages (issue 13): calls, transcripts, the privacy and officer desks.
+		signed("GET", "/calls", s.reader(s.callsPage)),
+		signed("GET", "/calls/{id}", s.reader(s.transcriptPage)),
+		signed("GET", "/calls/{id}/download/{format}", s.reader(s.download)),
+		signed("POST", "/calls/{id}/segments/{n}", s.reader(s.correct)),
+		signed("GET", "/privacy", s.reader(s.deskPage)),
+		signed("POST", "/privacy/consents", s.reader(s.deskConsent)),
+		signed("POST", "/privacy/requests", s.reader(s.deskRequest)),
+		signed("GET", "/privacy/export.json", s.reader(s.deskExportJSON)),
+		signed("GET", "/privacy/export", s.reader(s.deskExportHTML)),
+		signed("GET", "/officer", s.reader(s.officer(s.officerPage))),
+		signed("GET", "/officer/requests/{id}", s.reader(s.officer(s.officerRequest))),
+		signed("POST", "/officer/requests/{id}/{action}", s.reader(s.officer(s.officerAct))),
 	}
 }
 

@@ -1,0 +1,417 @@
+package webapp_test
+
+import (
+	"archive/zip"
+	"bytes"
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+
+	"callscribe"
+	"callscribe/accounts"
+	"callscribe/internal/logbuf"
+	"callscribe/privacy"
+	"callscribe/storage/pgtest"
+	"callscribe/storage/postgres"
+	"callscribe/webapp"
+)
+
+// readersApp is the web app with the readers' pages wired as `callscribe serve` wires
+// them: the privacy services over the test's database, an erasure queue whose worker
+// purges what a closed erasure request names.
+type readersApp struct {
+	*app
+	Requests *privacy.Requests
+	org      uuid.UUID
+	admin    accounts.Account
+}
+
+func newReadersApp(t *testing.T) *readersApp {
+	t.Helper()
+	ctx := callscribe.AsSystem(context.Background())
+	db, err := postgres.Open(ctx, pgtest.DB(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(db.Close)
+	log := &logbuf.Buffer{}
+	logger := slog.New(slog.NewTextHandler(log, nil))
+	cfg := accounts.Config{}
+	cfg.Argon2.Time, cfg.Argon2.MemoryKiB, cfg.Argon2.Threads = 1, 1024, 1
+	acc := accounts.New(db, cfg, logger)
+
+	hasher, err := privacy.NewSubjectHasher([]byte("webapp test ledger key, 32 bytes or more"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	eraser := &privacy.Eraser{Store: db, Hasher: hasher, Ledger: &privacy.LedgerFile{Path: filepath.Join(t.TempDir(), "ledger.jsonl")}}
+	workers := river.NewWorkers()
+	river.AddWorker(workers, &privacy.EraseWorker{Requests: db, Eraser: eraser, Logger: logger})
+	client, err := river.NewClient(riverpgxv5.New(db.Pool()), &river.Config{Workers: workers, Logger: logger,
+		FetchPollInterval: 100 * time.Millisecond, FetchCooldown: 50 * time.Millisecond,
+		Queues: map[string]river.QueueConfig{callscribe.EraseQueue: {MaxWorkers: 1}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := client.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		stop, cancel := context.WithTimeout(ctx, 30*time.Second)
+		defer cancel()
+		_ = client.Stop(stop)
+	})
+	queued := &postgres.Queued{DB: db, Jobs: client}
+	requests := &privacy.Requests{Store: queued, Eraser: eraser}
+
+	var h http.Handler
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { h.ServeHTTP(w, r) }))
+	t.Cleanup(srv.Close)
+	w, err := webapp.New(webapp.Config{Accounts: acc, BaseURL: srv.URL, InsecureCookies: true, Logger: logger,
+		Readers: webapp.Readers{
+			Store:    db,
+			Consents: &privacy.Consents{Store: db, PolicyVersion: "2026-01", Audit: &privacy.Audit{}, AuditLog: db},
+			Requests: requests,
+			Exporter: &privacy.Exporter{Store: db},
+			Editor:   &privacy.Corrections{Store: db, Logger: logger},
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h = w.Handler()
+	a := &app{t: t, URL: srv.URL, DB: db, Accounts: acc, Server: w, Log: log, transport: srv.Client().Transport}
+	ra := &readersApp{app: a, Requests: requests}
+	return ra
+}
+
+// person registers p (verified at once) in the admin's organization, or founds one when
+// it is the first; role applies to the invited.
+func (a *readersApp) person(p person, role accounts.Role) (*client, accounts.Account) {
+	a.t.Helper()
+	ctx := callscribe.AsSystem(context.Background())
+	var c *client
+	if a.admin.ID == uuid.Nil {
+		c = a.register(p)
+	} else {
+		token, err := a.Accounts.Invite(ctx, a.admin, p.email, role)
+		if err != nil {
+			a.t.Fatal(err)
+		}
+		c = a.client()
+		f := p.form()
+		f.Set("invite", token)
+		for _, k := range []string{"company", "inn"} {
+			f.Del(k)
+		}
+		if status, body := c.post("/register", f); status != http.StatusOK {
+			a.t.Fatalf("register invited %s: %d\n%s", p.email, status, body)
+		}
+	}
+	acct := a.account(p.email)
+	if _, err := a.DB.Pool().Exec(ctx, `UPDATE accounts SET email_verified_at = now() WHERE user_id = $1`, acct.ID); err != nil {
+		a.t.Fatal(err)
+	}
+	for _, p := range []callscribe.Purpose{callscribe.PurposeTranscription, callscribe.PurposeSummarization} {
+		if _, err := a.DB.GrantConsent(ctx, acct.ID, p, "2026-01", callscribe.ConsentViaWeb, time.Now().Add(-time.Hour)); err != nil {
+			a.t.Fatal(err)
+		}
+	}
+	acct = a.account(p.email)
+	if a.admin.ID == uuid.Nil {
+		a.admin, a.org = acct, acct.OrgID
+	}
+	return c, acct
+}
+
+// call stores a completed call of u's: a segment per text (agent and client in turn),
+// the other party's phone, a summary, and the receipt of its audio's confirmed deletion.
+func (a *readersApp) call(u accounts.Account, phone, summary string, texts ...string) uuid.UUID {
+	a.t.Helper()
+	ctx := callscribe.AsSystem(context.Background())
+	db := a.DB
+	id, err := db.CreateCall(ctx, u.OrgID, u.ID, []string{"agent", "client"})
+	if err != nil {
+		a.t.Fatal(err)
+	}
+	if err := db.RecordStaging(ctx, id, callscribe.Staging{Stage: "memory", ObjectKey: "calls/" + id.String(),
+		Key: []byte("0123456789abcdef0123456789abcdef"), Bytes: 48000, SHA256: strings.Repeat("c0", 32), StagedAt: time.Now()}); err != nil {
+		a.t.Fatal(err)
+	}
+	if err := db.SetProcessing(ctx, id); err != nil {
+		a.t.Fatal(err)
+	}
+	tr := callscribe.Transcript{CallID: id, Engine: "test", Text: strings.Join(texts, " "), DurationMS: int64(len(texts)) * 3000, Channels: []string{"agent", "client"}}
+	for i, text := range texts {
+		tr.Segments = append(tr.Segments, callscribe.Segment{Channel: i % 2, Speaker: []string{"agent", "client"}[i%2],
+			StartMS: int64(i) * 3000, EndMS: int64(i)*3000 + 2500, Text: text})
+	}
+	if summary != "" {
+		tr.Summary = &callscribe.Summary{Engine: "test", Text: summary}
+	}
+	if done, err := db.CompleteCall(ctx, u.ID, tr); err != nil || !done.Stored {
+		a.t.Fatalf("store call: %+v, %v", done, err)
+	}
+	now := time.Now()
+	if _, err := db.ConfirmDeletion(ctx, id, now, now); err != nil {
+		a.t.Fatal(err)
+	}
+	if _, err := db.Pool().Exec(ctx, `UPDATE calls SET phone = nullif($2, ''), duration_ms = $3 WHERE id = $1`, id, phone, tr.DurationMS); err != nil {
+		a.t.Fatal(err)
+	}
+	return id
+}
+
+func bob() person {
+	return person{"Петров", "Борис", "", "boris.petrov@example.ru", "+7 916 765-43-21", "correct horse battery", "", ""}
+}
+
+func olga() person {
+	return person{"Смирнова", "Ольга", "", "olga.smirnova@example.ru", "+7 916 111-22-33", "correct horse battery", "", ""}
+}
+
+func (c *client) mustGet(path string, want int) string {
+	c.t.Helper()
+	status, body := c.get(path)
+	if status != want {
+		c.t.Fatalf("GET %s: %d, want %d\n%s", path, status, want, body)
+	}
+	return body
+}
+
+// TestCallsListAndSearch: the list shows each call's time, duration, other party,
+// status, summary line and deletion badge; the search finds a Russian word in another
+// form, an English phrase, and a phone number, with escaped snippets marked and linked to
+// their segment; a member sees only their own calls, an admin everyone's.
+func TestCallsListAndSearch(t *testing.T) {
+	t.Parallel()
+	a := newReadersApp(t)
+	admin, adminAcct := a.person(alice(), "")
+	member, memberAcct := a.person(bob(), accounts.RoleMember)
+
+	ru := a.call(memberAcct, "+79161234567", "Клиент просит перенести поставку.\nВторая строка.",
+		"Добрый день, звоню по поводу договоров поставки", "Да, слушаю вас", "Давайте перенесём поставку на пятницу")
+	en := a.call(memberAcct, "+74951112233", "", "Hello, I am calling about the invoice", "please send the invoice tomorrow morning", "<script>alert(1)</script> sure")
+	mine := a.call(adminAcct, "", "", "Совещание по бюджету")
+
+	body := member.mustGet("/calls", http.StatusOK)
+	for _, want := range []string{ru.String(), en.String(), "Клиент просит перенести поставку.", "аудио удалено ✓ подтверждено", "&#43;79161234567", "0:09", "<svg class=\"chart\""} {
+		if !strings.Contains(body, want) {
+			t.Errorf("the member's calls list lacks %q", want)
+		}
+	}
+	if strings.Contains(body, "Вторая строка") {
+		t.Errorf("the list shows more than the summary's first line")
+	}
+	if strings.Contains(body, mine.String()) {
+		t.Errorf("a member sees another member's call in the list")
+	}
+	if status, _ := member.get("/calls/" + mine.String()); status != http.StatusNotFound {
+		t.Errorf("a member opens another's call: %d, want 404", status)
+	}
+	if body := admin.mustGet("/calls", http.StatusOK); !strings.Contains(body, mine.String()) || !strings.Contains(body, ru.String()) {
+		t.Errorf("the admin does not see every call of the organization")
+	}
+
+	for _, tc := range []struct {
+		name, query string
+		want        uuid.UUID
+		mark        string
+	}{
+		{"russian stem", "q=" + url.QueryEscape("договор"), ru, "<mark>договоров</mark>"},
+		{"russian inflection", "q=" + url.QueryEscape("поставками"), ru, "<mark>поставку</mark>"},
+		{"english phrase", "q=" + url.QueryEscape(`"send the invoice"`), en, "<mark>send</mark>"},
+		{"phone", "phone=" + url.QueryEscape("8 (495) 111-22-33"), en, ""},
+	} {
+		body := member.mustGet("/calls?"+tc.query, http.StatusOK)
+		if !strings.Contains(body, "/calls/"+tc.want.String()) {
+			t.Errorf("%s: %s does not find call %s", tc.name, tc.query, tc.want)
+		}
+		other := ru
+		if tc.want == ru {
+			other = en
+		}
+		if strings.Contains(body, "/calls/"+other.String()) {
+			t.Errorf("%s: %s finds call %s too", tc.name, tc.query, other)
+		}
+		if tc.mark != "" && !strings.Contains(body, tc.mark) {
+			t.Errorf("%s: no %s in the snippets", tc.name, tc.mark)
+		}
+	}
+	body = member.mustGet("/calls?q="+url.QueryEscape("sure"), http.StatusOK)
+	if strings.Contains(body, "<script>alert") || !strings.Contains(body, "&lt;script&gt;") {
+		t.Errorf("a snippet's stored text is not escaped")
+	}
+	if !regexp.MustCompile(`href="/calls/` + en.String() + `#seg-3"`).MatchString(body) {
+		t.Errorf("the hit does not link to its segment #seg-3")
+	}
+	if status, body := member.get("/calls?phone=abc"); status != http.StatusBadRequest || !strings.Contains(body, "не похоже на номер") {
+		t.Errorf("a bad phone: %d, want 400 with the message next to the field", status)
+	}
+}
+
+// TestCallsPaging: the list is keyset-paged newest first: the next page starts after
+// the last call shown, and the two pages together hold every call once.
+func TestCallsPaging(t *testing.T) {
+	t.Parallel()
+	a := newReadersApp(t)
+	c, acct := a.person(alice(), "")
+	want := map[string]bool{}
+	for range 27 {
+		want[a.call(acct, "", "", "текст").String()] = true
+	}
+	idRE := regexp.MustCompile(`<a href="/calls/([0-9a-f-]{36})">`)
+	seen := map[string]int{}
+	path := "/calls"
+	pages := 0
+	for path != "" && pages < 5 {
+		body := c.mustGet(path, http.StatusOK)
+		pages++
+		for _, m := range idRE.FindAllStringSubmatch(body, -1) {
+			seen[m[1]]++
+		}
+		path = ""
+		if m := regexp.MustCompile(`href="(/calls\?[^"]*cursor=[^"]*)" rel="next"`).FindStringSubmatch(body); m != nil {
+			path = strings.ReplaceAll(m[1], "&amp;", "&")
+		}
+	}
+	if pages != 2 {
+		t.Errorf("27 calls took %d pages, want 2", pages)
+	}
+	for id := range want {
+		if seen[id] != 1 {
+			t.Errorf("call %s shown %d times over the pages, want once", id, seen[id])
+		}
+	}
+}
+
+// TestTranscriptPage: the transcript page shows the turns with anchors, the summary, the
+// receipt, the consent and that no audio is kept; the read is audited; every download
+// carries the text, the docx a valid document whose word/document.xml holds it.
+func TestTranscriptPage(t *testing.T) {
+	t.Parallel()
+	a := newReadersApp(t)
+	c, acct := a.person(alice(), "")
+	id := a.call(acct, "+79161234567", "Договорились о поставке.", "Добрый день, звоню по поводу поставки", "Hello & <welcome>")
+
+	body := c.mustGet("/calls/"+id.String(), http.StatusOK)
+	for _, want := range []string{`id="seg-1"`, `id="seg-2"`, `href="#seg-2"`, "Добрый день, звоню по поводу поставки", "Hello &amp; &lt;welcome&gt;",
+		"Договорились о поставке.", strings.Repeat("c0", 32), "48000", "Аудиозапись не хранится", "2026-01", `action="/calls/` + id.String() + `/segments/1"`} {
+		if !strings.Contains(body, want) {
+			t.Errorf("the transcript page lacks %q", want)
+		}
+	}
+	entries, err := a.DB.AuditAbout(callscribe.AsSystem(context.Background()), acct.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !hasAudit(entries, privacy.ActionTranscriptRead, id.String(), "user:"+acct.ID.String()) {
+		t.Errorf("the page's read is not audited: %+v", entries)
+	}
+
+	for format, want := range map[string]string{
+		"txt": "Добрый день", "srt": "00:00:03,000 --> 00:00:05,500\nclient: Hello & <welcome>", "vtt": "WEBVTT", "json": `"text": "Hello \u0026 \u003cwelcome\u003e"`,
+	} {
+		got := c.mustGet("/calls/"+id.String()+"/download/"+format, http.StatusOK)
+		if !strings.Contains(got, want) {
+			t.Errorf("%s download lacks %q:\n%s", format, want, got)
+		}
+	}
+	doc := docxText(t, c.mustGet("/calls/"+id.String()+"/download/docx", http.StatusOK))
+	for _, want := range []string{"[0:00] agent: Добрый день, звоню по поводу поставки", "[0:03] client: Hello &amp; &lt;welcome&gt;", "Договорились о поставке."} {
+		if !strings.Contains(doc, want) {
+			t.Errorf("word/document.xml lacks %q:\n%s", want, doc)
+		}
+	}
+	if status, _ := c.get("/calls/" + id.String() + "/download/mp3"); status != http.StatusNotFound {
+		t.Errorf("an unknown format: %d, want 404", status)
+	}
+}
+
+func hasAudit(entries []callscribe.AuditEntry, action, object, actor string) bool {
+	for _, e := range entries {
+		if e.Action == action && e.ObjectID == object && e.Actor == actor {
+			return true
+		}
+	}
+	return false
+}
+
+// docxText opens a .docx as Word would (a zip holding [Content_Types].xml, the package
+// relationships and word/document.xml) and returns word/document.xml.
+func docxText(t *testing.T, b string) string {
+	t.Helper()
+	z, err := zip.NewReader(bytes.NewReader([]byte(b)), int64(len(b)))
+	if err != nil {
+		t.Fatalf("the docx is not a zip: %v", err)
+	}
+	parts := map[string]string{}
+	for _, f := range z.File {
+		r, err := f.Open()
+		if err != nil {
+			t.Fatal(err)
+		}
+		data, _ := io.ReadAll(r)
+		r.Close()
+		parts[f.Name] = string(data)
+	}
+	for _, name := range []string{"[Content_Types].xml", "_rels/.rels", "word/document.xml"} {
+		if _, ok := parts[name]; !ok {
+			t.Errorf("the docx has no %s", name)
+		}
+	}
+	if !strings.Contains(parts["[Content_Types].xml"], "wordprocessingml.document.main+xml") {
+		t.Errorf("[Content_Types].xml does not declare the main document")
+	}
+	return parts["word/document.xml"]
+}
+
+// TestCorrectionInPlace: correcting a segment on the page goes through the API's path:
+// the history shows before and after, and the search finds the new word and not the old.
+func TestCorrectionInPlace(t *testing.T) {
+	t.Parallel()
+	a := newReadersApp(t)
+	c, acct := a.person(alice(), "")
+	id := a.call(acct, "", "Итог.", "звоню по поводу счёта", "please send the invoice")
+
+	if status, body := c.post("/calls/"+id.String()+"/segments/2", url.Values{"text": {"please send the receipt"}, "speaker": {"client"}}); status != http.StatusOK ||
+		!strings.Contains(body, "Исправление сохранено") {
+		t.Fatalf("correct: %d\n%s", status, body)
+	}
+	body := c.mustGet("/calls/"+id.String(), http.StatusOK)
+	if !strings.Contains(body, "please send the receipt") || !strings.Contains(body, "<td>please send the invoice</td>") {
+		t.Errorf("the page does not show the corrected text and the history's before")
+	}
+	if body := c.mustGet("/calls?q=receipt", http.StatusOK); !strings.Contains(body, "/calls/"+id.String()) {
+		t.Errorf("the search does not find the corrected word")
+	}
+	if body := c.mustGet("/calls?q=invoice", http.StatusOK); strings.Contains(body, "/calls/"+id.String()) {
+		t.Errorf("the search still finds the word corrected away")
+	}
+	if status, _ := c.post("/calls/"+id.String()+"/segments/9", url.Values{"text": {"x"}}); status != http.StatusNotFound {
+		t.Errorf("a segment that does not exist: %d, want 404", status)
+	}
+}
+
+// TestUnverifiedSeeProfile: an account whose email is not confirmed is sent to the
+// profile (which says how to confirm) instead of the calls.
+func TestUnverifiedSeeProfile(t *testing.T) {
+	t.Parallel()
+	a := newReadersApp(t)
+	c := a.register(alice())
+	status, body := c.get("/calls")
+	if status != http.StatusOK || !strings.Contains(body, "Адрес почты ещё не подтверждён") {
+		t.Errorf("an unverified account's /calls: %d, want the profile's notice", status)
+	}
+}
