@@ -108,19 +108,28 @@ func (s *Server) deskConsent(w http.ResponseWriter, r *http.Request, v *visit) e
 	case "withdraw":
 		_, err = consents.Withdraw(ctx, v.Account.ID, []callscribe.Purpose{p}, callscribe.ConsentViaWeb)
 		done = "desk_withdrawn"
-		if err == nil && p == callscribe.PurposeTranscription && rd.Discarder != nil {
-			var n int
-			n, err = rd.Discarder.DiscardQueued(ctx, v.Account.ID)
-			if n > 0 {
-				s.log.InfoContext(ctx, "queued calls discarded on withdrawal", "user_id", v.Account.ID, "calls", n)
-			}
+		if err == nil && p == callscribe.PurposeTranscription {
 			done = "desk_withdrawn_transcription"
+			if rd.Discarder != nil {
+				var n int
+				n, err = rd.Discarder.DiscardQueued(ctx, v.Account.ID)
+				if n > 0 {
+					s.log.InfoContext(ctx, "queued calls discarded on withdrawal", "user_id", v.Account.ID, "calls", n)
+				}
+			}
 		}
 	default:
 		return callscribe.Errorf(callscribe.EINVALID, "the action is grant or withdraw")
 	}
 	if err != nil {
 		return err
+	}
+	if done == "desk_withdrawn_transcription" {
+		// The database ended every session of the user's with the withdrawal (migration
+		// 00012): the page says so on the way to signing in again.
+		s.clearCookie(w, "session_id")
+		http.Redirect(w, r, "/signin?done="+done+"&next=%2Fprivacy", http.StatusSeeOther)
+		return nil
 	}
 	http.Redirect(w, r, "/privacy?done="+done+"#consents", http.StatusSeeOther)
 	return nil

@@ -415,3 +415,196 @@ func TestUnverifiedSeeProfile(t *testing.T) {
 		t.Errorf("an unverified account's /calls: %d, want the profile's notice", status)
 	}
 }
+
+// TestPrivacyDesk: the user sees their consents with the version, withdraws and grants
+// again through privacy.Consents (channel web, audited as theirs), files a request and
+// sees its due date, downloads the export as JSON and as a page, and sees the audit
+// trail of their data.
+func TestPrivacyDesk(t *testing.T) {
+	t.Parallel()
+	a := newReadersApp(t)
+	c, acct := a.person(alice(), "")
+	id := a.call(acct, "", "", "текст звонка")
+	c.mustGet("/calls/"+id.String(), http.StatusOK) // a read, for the audit trail
+
+	body := c.mustGet("/privacy", http.StatusOK)
+	for _, want := range []string{"Расшифровка звонков", "2026-01", "Отозвать", "звонки в очереди и в распознавании прекращаются", "transcript.read"} {
+		if !strings.Contains(body, want) {
+			t.Errorf("the desk lacks %q", want)
+		}
+	}
+	status, body := c.post("/privacy/consents", url.Values{"purpose": {"transcription"}, "action": {"withdraw"}})
+	if status != http.StatusOK || !strings.Contains(body, "Согласие на расшифровку отозвано") || !strings.Contains(body, `action="/signin"`) {
+		t.Fatalf("withdraw: %d, want the sign-in page saying so\n%s", status, body)
+	}
+	// The withdrawal ended the user's sessions; they sign in again.
+	if status, body := c.post("/signin", url.Values{"email": {acct.Email}, "password": {alice().password}, "next": {"/privacy"}}); status != http.StatusOK || !strings.Contains(body, "Мои данные и согласия") {
+		t.Fatalf("sign in after the withdrawal: %d\n%s", status, body)
+	}
+	ctx := callscribe.AsSystem(context.Background())
+	if ok, err := a.DB.ConsentInForce(ctx, acct.ID, callscribe.PurposeTranscription); err != nil || ok {
+		t.Errorf("after the withdrawal, consent to transcription in force = %v, %v", ok, err)
+	}
+	events, err := a.DB.ConsentEvents(ctx, acct.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if last := events[len(events)-1]; last.Action != callscribe.ConsentWithdraw || last.Channel != callscribe.ConsentViaWeb {
+		t.Errorf("the last consent event is %+v, want a withdrawal through web", last)
+	}
+	entries, _ := a.DB.AuditAbout(ctx, acct.ID)
+	if !hasAuditAction(entries, privacy.ActionConsentWithdraw, "user:"+acct.ID.String()) {
+		t.Errorf("the withdrawal is not audited as the user's")
+	}
+	if status, _ := c.post("/privacy/consents", url.Values{"purpose": {"transcription"}, "action": {"grant"}}); status != http.StatusOK {
+		t.Errorf("grant again: %d", status)
+	}
+	if ok, _ := a.DB.ConsentInForce(ctx, acct.ID, callscribe.PurposeTranscription); !ok {
+		t.Errorf("after granting again, consent to transcription is not in force")
+	}
+
+	status, body = c.post("/privacy/requests", url.Values{"kind": {"access"}, "notes": {"прошу копию"}})
+	if status != http.StatusOK || !strings.Contains(body, "Обращение получено") {
+		t.Fatalf("file a request: %d\n%s", status, body)
+	}
+	reqs, err := a.Requests.List(ctx, privacy.ListOptions{UserID: acct.ID})
+	if err != nil || len(reqs) != 1 {
+		t.Fatalf("requests after filing one: %v, %v", reqs, err)
+	}
+	if !strings.Contains(body, reqs[0].DueAt.String()) || !strings.Contains(body, "Доступ к моим данным") {
+		t.Errorf("the desk does not show the request with its due date %s", reqs[0].DueAt)
+	}
+	if status, _ := c.post("/privacy/requests", url.Values{"kind": {"nonsense"}}); status != http.StatusBadRequest {
+		t.Errorf("an unknown kind: %d, want 400", status)
+	}
+
+	js := c.mustGet("/privacy/export.json", http.StatusOK)
+	if !strings.Contains(js, "текст звонка") || !strings.Contains(js, acct.Email) {
+		t.Errorf("the JSON export lacks the transcript or the email")
+	}
+	page := c.mustGet("/privacy/export", http.StatusOK)
+	if !strings.Contains(page, "текст звонка") || !strings.Contains(page, "<dt>email</dt>") {
+		t.Errorf("the printable export lacks the transcript or the email")
+	}
+	entries, _ = a.DB.AuditAbout(ctx, acct.ID)
+	if !hasAuditAction(entries, privacy.ActionExport, "user:"+acct.ID.String()) {
+		t.Errorf("the export is not audited")
+	}
+}
+
+func hasAuditAction(entries []callscribe.AuditEntry, action, actor string) bool {
+	for _, e := range entries {
+		if e.Action == action && e.Actor == actor {
+			return true
+		}
+	}
+	return false
+}
+
+// TestOfficerDesk: an officer sees the organization's open requests with the subject's
+// name and email, received and due dates, business days left, the overdue in red and
+// counted on every officer page; starts, extends once (the notice in the subject's
+// language when left empty), and closes, each step shown with who took it. A member may
+// not open the desk.
+func TestOfficerDesk(t *testing.T) {
+	t.Parallel()
+	a := newReadersApp(t)
+	a.person(alice(), "")
+	member, memberAcct := a.person(bob(), accounts.RoleMember)
+	officer, officerAcct := a.person(olga(), accounts.RoleOfficer)
+	ctx := callscribe.AsSystem(context.Background())
+	if err := a.Accounts.SetLanguage(ctx, memberAcct.ID, "en"); err != nil {
+		t.Fatal(err)
+	}
+
+	if status, _ := member.get("/officer"); status != http.StatusForbidden {
+		t.Errorf("a member opens the officer's desk: %d, want 403", status)
+	}
+	fresh, err := a.Requests.Add(ctx, privacy.NewRequest{OrgID: a.org, UserID: memberAcct.ID, Kind: callscribe.RequestAccess, Actor: "cli:test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	old, err := a.Requests.Add(ctx, privacy.NewRequest{OrgID: a.org, UserID: memberAcct.ID, Kind: callscribe.RequestBlocking,
+		ReceivedAt: time.Now().AddDate(0, 0, -30), Actor: "cli:test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := officer.mustGet("/officer", http.StatusOK)
+	for _, want := range []string{"Петров Борис", "boris.petrov@example.ru", fresh.DueAt.String(), old.DueAt.String(), "Просрочено обращений: 1", `class="overdue"`} {
+		if !strings.Contains(body, want) {
+			t.Errorf("the officer's desk lacks %q", want)
+		}
+	}
+	if body := officer.mustGet("/officer?overdue=1", http.StatusOK); strings.Contains(body, fresh.ID.String()) || !strings.Contains(body, old.ID.String()) {
+		t.Errorf("the overdue filter shows the wrong requests")
+	}
+
+	path := "/officer/requests/" + fresh.ID.String()
+	if body := officer.mustGet(path, http.StatusOK); !strings.Contains(body, "Просрочено обращений: 1") || !strings.Contains(body, "рабочих дней осталось") {
+		t.Errorf("the request page lacks the overdue counter or the days left")
+	}
+	if status, body := officer.post(path+"/start", nil); status != http.StatusOK || !strings.Contains(body, "взято в работу") {
+		t.Fatalf("start: %d\n%s", status, body)
+	}
+	if status, body := officer.post(path+"/extend", url.Values{"days": {"3"}, "reason": {"много данных"}}); status != http.StatusOK {
+		t.Fatalf("extend: %d\n%s", status, body)
+	}
+	got, err := a.Requests.Get(ctx, fresh.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.ExtendedDueAt == nil || !strings.HasPrefix(got.NoticeText, "The term for answering your request") || !strings.Contains(got.NoticeText, "много данных") {
+		t.Errorf("after extending: due %v, notice %q; want an English notice (the subject chose English) with the reason", got.ExtendedDueAt, got.NoticeText)
+	}
+	if status, _ := officer.post(path+"/extend", url.Values{"reason": {"ещё раз"}}); status != http.StatusConflict {
+		t.Errorf("a second extension: %d, want 409", status)
+	}
+	if status, body := officer.post(path+"/complete", url.Values{"notes": {"выгрузка отправлена"}}); status != http.StatusOK || !strings.Contains(body, "Обращение закрыто") {
+		t.Fatalf("complete: %d\n%s", status, body)
+	}
+	body = officer.mustGet(path, http.StatusOK)
+	who := "user:" + officerAcct.ID.String()
+	for _, want := range []string{"взято в работу", "срок продлён", "выполнено", who} {
+		if !strings.Contains(body, want) {
+			t.Errorf("the request's history lacks %q", want)
+		}
+	}
+	if status, _ := officer.post("/officer/requests/"+old.ID.String()+"/reject", url.Values{"reason": {""}}); status != http.StatusBadRequest {
+		t.Errorf("a rejection without a reason: %d, want 400", status)
+	}
+}
+
+// TestErasureLeavesEveryPage: once an officer closes a user's erasure request, the
+// user's calls are gone from the list, the search and their pages, for everyone.
+func TestErasureLeavesEveryPage(t *testing.T) {
+	t.Parallel()
+	a := newReadersApp(t)
+	admin, _ := a.person(alice(), "")
+	member, memberAcct := a.person(bob(), accounts.RoleMember)
+	id := a.call(memberAcct, "+79161234567", "", "обсудили условия договора")
+	if status, _ := member.post("/privacy/requests", url.Values{"kind": {"erasure"}}); status != http.StatusOK {
+		t.Fatalf("file erasure: %d", status)
+	}
+	reqs, err := a.Requests.List(callscribe.AsSystem(context.Background()), privacy.ListOptions{UserID: memberAcct.ID})
+	if err != nil || len(reqs) != 1 {
+		t.Fatalf("requests: %v, %v", reqs, err)
+	}
+	path := "/officer/requests/" + reqs[0].ID.String()
+	if status, _ := admin.post(path+"/start", nil); status != http.StatusOK {
+		t.Fatalf("start: %d", status)
+	}
+	if status, body := admin.post(path+"/complete", nil); status != http.StatusOK {
+		t.Fatalf("complete: %d\n%s", status, body)
+	}
+	for _, p := range []string{"/calls", "/calls?q=" + url.QueryEscape("договор"), "/calls?phone=%2B79161234567"} {
+		if body := admin.mustGet(p, http.StatusOK); strings.Contains(body, id.String()) {
+			t.Errorf("%s still shows the erased user's call", p)
+		}
+	}
+	if status, _ := admin.get("/calls/" + id.String()); status != http.StatusNotFound {
+		t.Errorf("the erased user's call page: %d, want 404", status)
+	}
+	if body := admin.mustGet(path, http.StatusOK); !strings.Contains(body, "(данные удалены)") {
+		t.Errorf("the closed request does not say the subject is erased")
+	}
+}

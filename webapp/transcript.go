@@ -12,7 +12,6 @@ import (
 	"strings"
 	"time"
 
-
 	"callscribe"
 	"callscribe/pipeline"
 	"callscribe/privacy"
@@ -283,5 +282,3 @@ func WriteDocx(w io.Writer, title string, t callscribe.Transcript) error {
 	}
 	return z.Close()
 }
-
-
