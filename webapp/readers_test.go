@@ -22,6 +22,7 @@ import (
 	"callscribe"
 	"callscribe/accounts"
 	"callscribe/internal/logbuf"
+	"callscribe/pipeline"
 	"callscribe/privacy"
 	"callscribe/storage/pgtest"
 	"callscribe/storage/postgres"
@@ -34,12 +35,22 @@ import (
 type readersApp struct {
 	*app
 	Requests *privacy.Requests
+	Pipeline *pipeline.Pipeline // with readersOptions.pipeline
 	org      uuid.UUID
 	admin    accounts.Account
 }
 
-func newReadersApp(t *testing.T) *readersApp {
+type readersOptions struct {
+	pipeline bool // a real pipeline (PocketSphinx) behind uploads, its worker running
+}
+
+func newReadersApp(t *testing.T, opts ...func(*readersOptions)) *readersApp {
 	t.Helper()
+	var o readersOptions
+	for _, f := range opts {
+		f(&o)
+	}
+	ra := &readersApp{}
 	ctx := callscribe.AsSystem(context.Background())
 	db, err := postgres.Open(ctx, pgtest.DB(t))
 	if err != nil {
@@ -57,14 +68,24 @@ func newReadersApp(t *testing.T) *readersApp {
 		t.Fatal(err)
 	}
 	eraser := &privacy.Eraser{Store: db, Hasher: hasher, Ledger: &privacy.LedgerFile{Path: filepath.Join(t.TempDir(), "ledger.jsonl")}}
+	queued := &postgres.Queued{DB: db}
 	workers := river.NewWorkers()
 	river.AddWorker(workers, &privacy.EraseWorker{Requests: db, Eraser: eraser, Logger: logger})
+	queues := map[string]river.QueueConfig{callscribe.EraseQueue: {MaxWorkers: 1}}
+	var discarder webapp.Discarder
+	if o.pipeline {
+		p := newPipeline(t, db, queued, logger)
+		river.AddWorker(workers, &pipeline.Worker{Pipeline: p})
+		queues[river.QueueDefault] = river.QueueConfig{MaxWorkers: 1}
+		discarder = p
+		ra.Pipeline = p
+	}
 	client, err := river.NewClient(riverpgxv5.New(db.Pool()), &river.Config{Workers: workers, Logger: logger,
-		FetchPollInterval: 100 * time.Millisecond, FetchCooldown: 50 * time.Millisecond,
-		Queues: map[string]river.QueueConfig{callscribe.EraseQueue: {MaxWorkers: 1}}})
+		FetchPollInterval: 100 * time.Millisecond, FetchCooldown: 50 * time.Millisecond, Queues: queues})
 	if err != nil {
 		t.Fatal(err)
 	}
+	queued.Jobs = client
 	if err := client.Start(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -73,7 +94,6 @@ func newReadersApp(t *testing.T) *readersApp {
 		defer cancel()
 		_ = client.Stop(stop)
 	})
-	queued := &postgres.Queued{DB: db, Jobs: client}
 	requests := &privacy.Requests{Store: queued, Eraser: eraser}
 
 	var h http.Handler
@@ -85,14 +105,15 @@ func newReadersApp(t *testing.T) *readersApp {
 			Consents: &privacy.Consents{Store: db, PolicyVersion: "2026-01", Audit: &privacy.Audit{}, AuditLog: db},
 			Requests: requests,
 			Exporter: &privacy.Exporter{Store: db},
-			Editor:   &privacy.Corrections{Store: db, Logger: logger},
+			Editor:    &privacy.Corrections{Store: db, Logger: logger},
+			Discarder: discarder,
 		}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	h = w.Handler()
 	a := &app{t: t, URL: srv.URL, DB: db, Accounts: acc, Server: w, Log: log, transport: srv.Client().Transport}
-	ra := &readersApp{app: a, Requests: requests}
+	ra.app, ra.Requests = a, requests
 	return ra
 }
 
@@ -607,4 +628,13 @@ func TestErasureLeavesEveryPage(t *testing.T) {
 	if body := admin.mustGet(path, http.StatusOK); !strings.Contains(body, "(данные удалены)") {
 		t.Errorf("the closed request does not say the subject is erased")
 	}
+}
+
+func uuidOf(t *testing.T, s string) uuid.UUID {
+	t.Helper()
+	id, err := uuid.Parse(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return id
 }
