@@ -101,10 +101,10 @@ func newReadersApp(t *testing.T, opts ...func(*readersOptions)) *readersApp {
 	t.Cleanup(srv.Close)
 	w, err := webapp.New(webapp.Config{Accounts: acc, BaseURL: srv.URL, InsecureCookies: true, Logger: logger,
 		Readers: webapp.Readers{
-			Store:    db,
-			Consents: &privacy.Consents{Store: db, PolicyVersion: "2026-01", Audit: &privacy.Audit{}, AuditLog: db},
-			Requests: requests,
-			Exporter: &privacy.Exporter{Store: db},
+			Store:     db,
+			Consents:  &privacy.Consents{Store: db, PolicyVersion: "2026-01", Audit: &privacy.Audit{}, AuditLog: db},
+			Requests:  requests,
+			Exporter:  &privacy.Exporter{Store: db},
 			Editor:    &privacy.Corrections{Store: db, Logger: logger},
 			Discarder: discarder,
 		}})
