@@ -30,6 +30,7 @@ type deskPage struct {
 	Requests []requestRow
 	Kinds    []callscribe.RequestKind
 	Audit    []callscribe.AuditEntry
+	Who      map[string]string // the audit entries' actors, named
 	Version  string
 }
 
@@ -81,6 +82,13 @@ func (s *Server) deskPage(w http.ResponseWriter, r *http.Request, v *visit) erro
 		audit = audit[:maxAuditShown]
 	}
 	page.Audit = audit
+	var actors []string
+	for _, e := range audit {
+		actors = append(actors, e.Actor)
+	}
+	if page.Who, err = s.actorNames(ctx, v, actors); err != nil {
+		return err
+	}
 	s.render(w, r, v, http.StatusOK, "desk", page)
 	return nil
 }

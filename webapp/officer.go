@@ -34,6 +34,7 @@ type officerRequestPage struct {
 	Overdue int
 	Row     officerRow
 	Events  []callscribe.RequestEvent
+	Who     map[string]string // each event's actor, named
 }
 
 // officer lets in the organization's officers, and its admins, who answer for it
@@ -158,6 +159,13 @@ func (s *Server) officerRequest(w http.ResponseWriter, r *http.Request, v *visit
 		return err
 	}
 	page := officerRequestPage{Row: row, Events: events}
+	var actors []string
+	for _, e := range events {
+		actors = append(actors, e.Actor)
+	}
+	if page.Who, err = s.actorNames(ctx, v, actors); err != nil {
+		return err
+	}
 	if page.Overdue, err = s.overdueCount(ctx, v); err != nil {
 		return err
 	}
@@ -226,4 +234,34 @@ func (s *Server) officerAct(w http.ResponseWriter, r *http.Request, v *visit) er
 	}
 	http.Redirect(w, r, "/officer/requests/"+q.ID.String()+"?done="+done, http.StatusSeeOther)
 	return nil
+}
+
+// actorNames names the actors of a page's records: "user:<id>" of the organization
+// becomes the person's name (their id stays in the record); an API key, the CLI or the
+// system keep their id, which is what they are.
+func (s *Server) actorNames(ctx context.Context, v *visit, actors []string) (map[string]string, error) {
+	names := map[string]string{}
+	for _, a := range actors {
+		if _, done := names[a]; done {
+			continue
+		}
+		names[a] = a
+		raw, ok := strings.CutPrefix(a, "user:")
+		if !ok {
+			continue
+		}
+		id, err := uuid.Parse(raw)
+		if err != nil {
+			continue
+		}
+		acc, err := s.cfg.Readers.Store.AccountInOrg(ctx, v.Account.OrgID, id)
+		switch {
+		case err == nil:
+			u := acc.User
+			names[a] = strings.Join(strings.Fields(u.Surname+" "+u.FirstName), " ") + " (" + translate(v.Lang, "role."+acc.Role) + ")"
+		case callscribe.ErrorCode(err) != callscribe.ENOTFOUND:
+			return nil, err
+		}
+	}
+	return names, nil
 }

@@ -241,6 +241,14 @@ func TestCallsListAndSearch(t *testing.T) {
 	if status, _ := member.get("/calls/" + mine.String()); status != http.StatusNotFound {
 		t.Errorf("a member opens another's call: %d, want 404", status)
 	}
+	for _, p := range []string{"/download/txt", "/download/docx"} {
+		if status, _ := member.get("/calls/" + mine.String() + p); status != http.StatusNotFound {
+			t.Errorf("a member downloads another's transcript (%s): %d, want 404", p, status)
+		}
+	}
+	if status, _ := member.post("/calls/"+mine.String()+"/segments/1", url.Values{"text": {"чужое"}}); status != http.StatusNotFound {
+		t.Errorf("a member corrects another's call: %d, want 404", status)
+	}
 	if body := admin.mustGet("/calls", http.StatusOK); !strings.Contains(body, mine.String()) || !strings.Contains(body, ru.String()) {
 		t.Errorf("the admin does not see every call of the organization")
 	}
@@ -414,6 +422,9 @@ func TestCorrectionInPlace(t *testing.T) {
 	if !strings.Contains(body, "please send the receipt") || !strings.Contains(body, "<td>please send the invoice</td>") {
 		t.Errorf("the page does not show the corrected text and the history's before")
 	}
+	if !strings.Contains(body, "может не соответствовать тексту") {
+		t.Errorf("the summary written before the correction is not marked stale")
+	}
 	if body := c.mustGet("/calls?q=receipt", http.StatusOK); !strings.Contains(body, "/calls/"+id.String()) {
 		t.Errorf("the search does not find the corrected word")
 	}
@@ -449,7 +460,7 @@ func TestPrivacyDesk(t *testing.T) {
 	c.mustGet("/calls/"+id.String(), http.StatusOK) // a read, for the audit trail
 
 	body := c.mustGet("/privacy", http.StatusOK)
-	for _, want := range []string{"Расшифровка звонков", "2026-01", "Отозвать", "звонки в очереди и в распознавании прекращаются", "transcript.read"} {
+	for _, want := range []string{"Расшифровка звонков", "2026-01", "Отозвать", "звонки в очереди и в распознавании прекращаются", "transcript.read", "Иванова Анна (администратор)"} {
 		if !strings.Contains(body, want) {
 			t.Errorf("the desk lacks %q", want)
 		}
@@ -532,7 +543,7 @@ func TestOfficerDesk(t *testing.T) {
 	a := newReadersApp(t)
 	a.person(alice(), "")
 	member, memberAcct := a.person(bob(), accounts.RoleMember)
-	officer, officerAcct := a.person(olga(), accounts.RoleOfficer)
+	officer, _ := a.person(olga(), accounts.RoleOfficer)
 	ctx := callscribe.AsSystem(context.Background())
 	if err := a.Accounts.SetLanguage(ctx, memberAcct.ID, "en"); err != nil {
 		t.Fatal(err)
@@ -584,8 +595,7 @@ func TestOfficerDesk(t *testing.T) {
 		t.Fatalf("complete: %d\n%s", status, body)
 	}
 	body = officer.mustGet(path, http.StatusOK)
-	who := "user:" + officerAcct.ID.String()
-	for _, want := range []string{"взято в работу", "срок продлён", "выполнено", who} {
+	for _, want := range []string{"взято в работу", "срок продлён", "выполнено", "Смирнова Ольга (ответственный за обработку данных)"} {
 		if !strings.Contains(body, want) {
 			t.Errorf("the request's history lacks %q", want)
 		}
