@@ -399,4 +399,3 @@ func TestOIDCDiscovery(t *testing.T) {
 		}
 	})
 }
-

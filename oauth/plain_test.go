@@ -129,7 +129,9 @@ func TestYandexAndVKProviderErrors(t *testing.T) {
 			}},
 		{name: "token endpoint hangs", code: callscribe.EUNAVAILABLE, want: "did not answer in time", token: hang, timeout: true},
 		{name: "user info 401", code: callscribe.EUNAUTHORIZED, want: "refused to tell who signed in (HTTP 401)",
-			info: func(w http.ResponseWriter, r *http.Request) { oauthError(w, http.StatusUnauthorized, "invalid_token", "expired") }},
+			info: func(w http.ResponseWriter, r *http.Request) {
+				oauthError(w, http.StatusUnauthorized, "invalid_token", "expired")
+			}},
 		{name: "user info 500", code: callscribe.EUNAVAILABLE, want: "no usable answer",
 			info: func(w http.ResponseWriter, r *http.Request) { http.Error(w, "oops", http.StatusInternalServerError) }},
 		{name: "user info malformed JSON", code: callscribe.EUNAVAILABLE, want: "no usable answer",
