@@ -145,15 +145,17 @@ type callsPage struct {
 	Next     template.URL // the next page's address; "" on the last page
 	Owners   []accounts.Account
 	SeesAll  bool
-	Chart    chart
-	Statuses []string
+	// ChartQuery is the filters the chart of this list is drawn for (the chart is an
+	// image of its own, /calls/chart.svg, so the list is not kept waiting for it).
+	ChartSVG, ChartTable template.URL
+	Statuses             []string
 }
 
 // callsPage is the calls list, and the search: newest first, or best match first with a
 // text query, keyset-paged, through SearchCalls as GET /v1/calls lists them.
-func (s *Server) callsPage(w http.ResponseWriter, r *http.Request, v *visit) error {
-	ctx := r.Context()
-	q := r.URL.Query()
+// callFilter reads the list's filters from the query: the calls the visitor may see (a
+// member's own), and a message key per field that is not valid.
+func callFilter(q url.Values, v *visit) (callscribe.CallFilter, map[string]string) {
 	f := callscribe.CallFilter{OrgID: v.Account.OrgID, Limit: callsPerPage + 1}
 	errs := map[string]string{}
 	f.Q = strings.TrimSpace(q.Get("q"))
@@ -217,6 +219,13 @@ func (s *Server) callsPage(w http.ResponseWriter, r *http.Request, v *visit) err
 			f.After = &cur
 		}
 	}
+	return f, errs
+}
+
+func (s *Server) callsPage(w http.ResponseWriter, r *http.Request, v *visit) error {
+	ctx := r.Context()
+	q := r.URL.Query()
+	f, errs := callFilter(q, v)
 	page := callsPage{Filter: q, Searched: f.Q != "", SeesAll: seesAll(v.Account),
 		Statuses: []string{"queued", "processing", "completed", "discarded", "failed"}}
 	if len(errs) == 0 {
@@ -257,10 +266,14 @@ func (s *Server) callsPage(w http.ResponseWriter, r *http.Request, v *visit) err
 			}
 			page.Rows = append(page.Rows, row)
 		}
-		page.Chart, err = s.activityChart(ctx, v, f)
-		if err != nil {
-			return err
+		chartQuery := url.Values{}
+		for _, k := range []string{"q", "phone", "external_id", "status", "from", "to", "owner"} {
+			if q.Get(k) != "" {
+				chartQuery.Set(k, q.Get(k))
+			}
 		}
+		// #nosec: our paths, with a query url.Values encoded
+		page.ChartSVG, page.ChartTable = template.URL("/calls/chart.svg?"+chartQuery.Encode()), template.URL("/calls/chart?"+chartQuery.Encode())
 	}
 	if page.SeesAll {
 		owners, err := s.cfg.Accounts.Members(ctx, *v.Account)

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"html/template"
+	"io"
+	"net/http"
 	"strings"
 	"time"
 
@@ -24,10 +26,60 @@ func channelColour(ch int) string {
 // chart is the per-day picture of the calls list: calls per day, and talk time per
 // speaker per day, drawn on the server as SVG (no script, no library).
 type chart struct {
-	Days     []chartDay
-	Channels []chartChannel
-	Calls    template.HTML // the calls-per-day SVG
-	Talk     template.HTML // the talk-time SVG
+	Days      []chartDay
+	Channels  []chartChannel
+	Calls     template.HTML // the calls-per-day SVG
+	Talk      template.HTML // the talk-time SVG
+	SVG, Back template.URL  // the image and the list of the same filters
+}
+
+// chartFor draws the chart of the calls the query's filters pick.
+func (s *Server) chartFor(r *http.Request, v *visit) (chart, error) {
+	f, errs := callFilter(r.URL.Query(), v)
+	if len(errs) > 0 {
+		return chart{}, callscribe.Errorf(callscribe.EINVALID, "the filters are not valid")
+	}
+	return s.activityChart(r.Context(), v, f)
+}
+
+// chartSVG is the list's chart as an image: calls per day above, talk time per speaker
+// below, with its legend. Its own request, so the list never waits for the sums of
+// talk time over the period's segments.
+func (s *Server) chartSVG(w http.ResponseWriter, r *http.Request, v *visit) error {
+	c, err := s.chartFor(r, v)
+	if err != nil {
+		return err
+	}
+	var b strings.Builder
+	esc := template.HTMLEscapeString
+	b.WriteString(`<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 720 400" width="720" height="400" font-family="DejaVu Sans, sans-serif">`)
+	fmt.Fprintf(&b, `<text x="0" y="14" font-size="13" fill="#1a1a1a">%s</text>`, esc(translate(v.Lang, "calls.chart.calls")))
+	fmt.Fprintf(&b, `<g transform="translate(0 20)">%s</g>`, c.Calls)
+	fmt.Fprintf(&b, `<text x="0" y="210" font-size="13" fill="#1a1a1a">%s</text>`, esc(translate(v.Lang, "calls.chart.talk")))
+	x := 0
+	for _, ch := range c.Channels {
+		fmt.Fprintf(&b, `<rect x="%d" y="218" width="10" height="10" fill="%s"/><text x="%d" y="228" font-size="12" fill="#1a1a1a">%s</text>`, x, ch.Colour, x+14, esc(ch.Name))
+		x += 24 + 8*len([]rune(ch.Name))
+	}
+	fmt.Fprintf(&b, `<g transform="translate(0 236)">%s</g>`, c.Talk)
+	b.WriteString(`</svg>`)
+	w.Header().Set("Content-Type", "image/svg+xml")
+	w.WriteHeader(http.StatusOK)
+	_, _ = io.WriteString(w, b.String())
+	return nil
+}
+
+// chartPage shows the chart's figures as a table: what the image shows, for a screen
+// reader and for copying.
+func (s *Server) chartPage(w http.ResponseWriter, r *http.Request, v *visit) error {
+	c, err := s.chartFor(r, v)
+	if err != nil {
+		return err
+	}
+	q := r.URL.Query().Encode()                                                    // re-encoded: only what url.Values holds
+	c.SVG, c.Back = template.URL("/calls/chart.svg?"+q), template.URL("/calls?"+q) // #nosec: our paths
+	s.render(w, r, v, http.StatusOK, "chart", c)
+	return nil
 }
 
 type chartDay struct {
@@ -137,7 +189,7 @@ func barsSVG(days []chartDay, title string, values func(chartDay) []bar) templat
 	}
 	var b strings.Builder
 	esc := template.HTMLEscapeString
-	fmt.Fprintf(&b, `<svg class="chart" viewBox="0 0 %d %d" role="img" aria-label="%s" xmlns="http://www.w3.org/2000/svg">`, width, height, esc(title))
+	fmt.Fprintf(&b, `<svg viewBox="0 0 %d %d" width="%d" height="%d" role="img" aria-label="%s">`, width, height, width, height, esc(title))
 	fmt.Fprintf(&b, `<line x1="%d" y1="%d" x2="%d" y2="%d" stroke="#4a4a4a"/>`, left, height-bottom, width, height-bottom)
 	fmt.Fprintf(&b, `<text x="%d" y="%d" font-size="11" fill="#1a1a1a" text-anchor="end">%s</text>`, left-4, top+8, esc(trimFloat(peak)))
 	fmt.Fprintf(&b, `<text x="%d" y="%d" font-size="11" fill="#1a1a1a" text-anchor="end">0</text>`, left-4, height-bottom)

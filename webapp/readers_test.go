@@ -227,7 +227,7 @@ func TestCallsListAndSearch(t *testing.T) {
 	mine := a.call(adminAcct, "", "", "Совещание по бюджету")
 
 	body := member.mustGet("/calls", http.StatusOK)
-	for _, want := range []string{ru.String(), en.String(), "Клиент просит перенести поставку.", "аудио удалено ✓ подтверждено", "&#43;79161234567", "0:09", "<svg class=\"chart\""} {
+	for _, want := range []string{ru.String(), en.String(), "Клиент просит перенести поставку.", "аудио удалено ✓ подтверждено", "&#43;79161234567", "0:09", `<img class="chart" src="/calls/chart.svg?"`} {
 		if !strings.Contains(body, want) {
 			t.Errorf("the member's calls list lacks %q", want)
 		}
@@ -336,10 +336,17 @@ func TestTranscriptPage(t *testing.T) {
 
 	body := c.mustGet("/calls/"+id.String(), http.StatusOK)
 	for _, want := range []string{`id="seg-1"`, `id="seg-2"`, `href="#seg-2"`, "Добрый день, звоню по поводу поставки", "Hello &amp; &lt;welcome&gt;",
-		"Договорились о поставке.", strings.Repeat("c0", 32), "48000", "Аудиозапись не хранится", "2026-01", `action="/calls/` + id.String() + `/segments/1"`} {
+		"Договорились о поставке.", strings.Repeat("c0", 32), "48000", "Аудиозапись не хранится", "2026-01", `href="?edit=2#seg-2"`} {
 		if !strings.Contains(body, want) {
 			t.Errorf("the transcript page lacks %q", want)
 		}
+	}
+	if strings.Contains(body, "<form method=\"post\" action=\"/calls/") {
+		t.Errorf("the transcript page has a correction form open unasked")
+	}
+	if body := c.mustGet("/calls/"+id.String()+"?edit=2", http.StatusOK); strings.Count(body, `action="/calls/`+id.String()+`/segments/`) != 1 ||
+		!strings.Contains(body, `action="/calls/`+id.String()+`/segments/2"`) {
+		t.Errorf("?edit=2 does not open the one correction form of segment 2")
 	}
 	entries, err := a.DB.AuditAbout(callscribe.AsSystem(context.Background()), acct.ID)
 	if err != nil {
@@ -647,4 +654,47 @@ func uuidOf(t *testing.T, s string) uuid.UUID {
 		t.Fatal(err)
 	}
 	return id
+}
+
+// TestChart: the list's chart counts the calls of each day and the talk time of each
+// speaker, of the calls the visitor may see: an image, and its figures as a table.
+func TestChart(t *testing.T) {
+	t.Parallel()
+	a := newReadersApp(t)
+	admin, adminAcct := a.person(alice(), "")
+	member, memberAcct := a.person(bob(), accounts.RoleMember)
+	a.call(memberAcct, "", "", "раз", "два", "три") // 3 segments of 2.5 s: agent 5 s, client 2.5 s
+	a.call(memberAcct, "", "", "четыре")
+	a.call(adminAcct, "", "", "пять")
+
+	resp, err := member.http.Get(a.URL + "/calls/chart.svg")
+	if err != nil {
+		t.Fatal(err)
+	}
+	svg, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if ct := resp.Header.Get("Content-Type"); resp.StatusCode != http.StatusOK || ct != "image/svg+xml" {
+		t.Fatalf("chart.svg: %d %s", resp.StatusCode, ct)
+	}
+	if n := strings.Count(string(svg), "<rect"); n < 3 {
+		t.Errorf("the chart has %d rectangles, want bars and a legend:\n%s", n, svg)
+	}
+	today := time.Now().In(time.FixedZone("MSK", 3*3600)).Format("02.01")
+	row := regexp.MustCompile(`<tr><td>` + regexp.QuoteMeta(today) + `</td><td>(\d+)</td><td>([\d.]+)</td><td>([\d.]+)</td></tr>`)
+	for _, tc := range []struct {
+		c                    *client
+		calls, agent, client string
+	}{{member, "2", "0.1", "0.0"}, {admin, "3", "0.2", "0.0"}} {
+		m := row.FindStringSubmatch(tc.c.mustGet("/calls/chart", http.StatusOK))
+		if m == nil {
+			t.Errorf("the chart's table has no row for today %s", today)
+			continue
+		}
+		if m[1] != tc.calls || m[2] != tc.agent || m[3] != tc.client {
+			t.Errorf("today's row: %v calls, %v / %v minutes; want %s, %s / %s", m[1], m[2], m[3], tc.calls, tc.agent, tc.client)
+		}
+	}
+	if status, _ := member.get("/calls/chart.svg?from=nonsense"); status != http.StatusBadRequest {
+		t.Errorf("a chart of bad filters: %d, want 400", status)
+	}
 }

@@ -3,6 +3,7 @@ package webapp
 import (
 	"archive/zip"
 	"bytes"
+	"compress/gzip"
 	"encoding/json"
 	"encoding/xml"
 	"fmt"
@@ -38,6 +39,9 @@ type transcriptPage struct {
 	Formats    []string
 	History    []callscribe.Rectification
 	Redactions int
+	// Edit is the segment whose correction form is open (?edit=N), 0 for none: one form
+	// on the page, not one per segment, keeps an hour's transcript light.
+	Edit int
 }
 
 // transcriptPage is a call's transcript: turns by speaker with timestamps, the summary,
@@ -54,6 +58,7 @@ func (s *Server) transcriptPage(w http.ResponseWriter, r *http.Request, v *visit
 		return err
 	}
 	page := transcriptPage{Call: c, Owner: owner, Formats: []string{"txt", "srt", "vtt", "json", "docx"}}
+	page.Edit, _ = strconv.Atoi(r.URL.Query().Get("edit"))
 	if c.DurationMS != nil {
 		page.Duration = duration(*c.DurationMS)
 	}
@@ -102,8 +107,57 @@ func (s *Server) transcriptPage(w http.ResponseWriter, r *http.Request, v *visit
 			page.Redactions += n
 		}
 	}
-	s.render(w, r, v, http.StatusOK, "transcript", page)
-	return nil
+	cw := compressed(w, r)
+	s.render(cw, r, v, http.StatusOK, "transcript", page)
+	return cw.Close()
+}
+
+// compressed gzips the response when the browser accepts it: an hour's transcript is
+// some 400 KB of HTML and a tenth of it compressed. Only the transcript page and the
+// downloads are compressed; the session cookie is SameSite=Lax, so no other site can
+// have a signed-in browser fetch them as a subresource and measure their size.
+func compressed(w http.ResponseWriter, r *http.Request) closingWriter {
+	if !strings.Contains(r.Header.Get("Accept-Encoding"), "gzip") || r.Method == http.MethodHead {
+		return plainWriter{w}
+	}
+	return &gzipWriter{ResponseWriter: w}
+}
+
+type closingWriter interface {
+	http.ResponseWriter
+	Close() error
+}
+
+type plainWriter struct{ http.ResponseWriter }
+
+func (plainWriter) Close() error { return nil }
+
+type gzipWriter struct {
+	http.ResponseWriter
+	z *gzip.Writer
+}
+
+func (g *gzipWriter) WriteHeader(status int) {
+	h := g.Header()
+	h.Del("Content-Length")
+	h.Set("Content-Encoding", "gzip")
+	h.Add("Vary", "Accept-Encoding")
+	g.ResponseWriter.WriteHeader(status)
+}
+
+func (g *gzipWriter) Write(b []byte) (int, error) {
+	if g.z == nil {
+		g.z = gzip.NewWriter(g.ResponseWriter)
+	}
+	return g.z.Write(b)
+}
+
+// Close ends the compressed stream; render writes the whole page in one Write.
+func (g *gzipWriter) Close() error {
+	if g.z == nil {
+		return nil
+	}
+	return g.z.Close()
 }
 
 // correct rectifies one segment through the API's path (privacy.Corrections): its
@@ -199,10 +253,17 @@ func (s *Server) download(w http.ResponseWriter, r *http.Request, v *visit) erro
 		}
 		ctype = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 	}
-	w.Header().Set("Content-Type", ctype)
-	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="call-%s.%s"`, c.ID, format))
-	w.WriteHeader(http.StatusOK)
-	_, _ = buf.WriteTo(w)
+	var cw http.ResponseWriter = w
+	if format != "docx" { // a docx is a zip already
+		cw = compressed(w, r)
+	}
+	cw.Header().Set("Content-Type", ctype)
+	cw.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="call-%s.%s"`, c.ID, format))
+	cw.WriteHeader(http.StatusOK)
+	_, _ = buf.WriteTo(cw)
+	if c, ok := cw.(closingWriter); ok {
+		return c.Close()
+	}
 	return nil
 }
 

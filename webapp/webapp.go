@@ -144,6 +144,8 @@ func (s *Server) routes() []route {
 		signed("POST", "/sessions/end", s.endSessions),
 		// The readers' pages (issue 13): calls, transcripts, the privacy and officer desks.
 		signed("GET", "/calls", s.reader(s.callsPage)),
+		signed("GET", "/calls/chart.svg", s.reader(s.chartSVG)),
+		signed("GET", "/calls/chart", s.reader(s.chartPage)),
 		signed("GET", "/calls/{id}", s.reader(s.transcriptPage)),
 		signed("GET", "/calls/{id}/download/{format}", s.reader(s.download)),
 		signed("POST", "/calls/{id}/segments/{n}", s.reader(s.correct)),
