@@ -3,6 +3,7 @@ package webapp_test
 import (
 	"archive/zip"
 	"bytes"
+	"compress/gzip"
 	"context"
 	"io"
 	"log/slog"
@@ -369,6 +370,22 @@ func TestTranscriptPage(t *testing.T) {
 		if !strings.Contains(doc, want) {
 			t.Errorf("word/document.xml lacks %q:\n%s", want, doc)
 		}
+	}
+	// Asked for gzip, the page comes compressed (the client above decompressed it unseen).
+	req, _ := http.NewRequest("GET", a.URL+"/calls/"+id.String(), nil)
+	req.Header.Set("Accept-Encoding", "gzip")
+	resp, err := (&http.Client{Jar: c.http.Jar, Transport: &http.Transport{DisableCompression: true}}).Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	zr, err := gzip.NewReader(resp.Body)
+	if err != nil || resp.Header.Get("Content-Encoding") != "gzip" {
+		t.Fatalf("the transcript page asked for gzip: %s, %v", resp.Header.Get("Content-Encoding"), err)
+	}
+	plain, _ := io.ReadAll(zr)
+	resp.Body.Close()
+	if !strings.Contains(string(plain), "Добрый день, звоню по поводу поставки") {
+		t.Errorf("the gzipped page does not decompress to the transcript")
 	}
 	if status, _ := c.get("/calls/" + id.String() + "/download/mp3"); status != http.StatusNotFound {
 		t.Errorf("an unknown format: %d, want 404", status)

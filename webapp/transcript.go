@@ -147,7 +147,7 @@ func (g *gzipWriter) WriteHeader(status int) {
 
 func (g *gzipWriter) Write(b []byte) (int, error) {
 	if g.z == nil {
-		g.z = gzip.NewWriter(g.ResponseWriter)
+		g.z, _ = gzip.NewWriterLevel(g.ResponseWriter, gzip.BestSpeed) // the level cannot be wrong
 	}
 	return g.z.Write(b)
 }
