@@ -17,7 +17,7 @@ func TestReadersCatalogue(t *testing.T) {
 	t.Parallel()
 	keys := map[string]bool{}
 	tmpl := regexp.MustCompile(`t "([a-z_.0-9]+)"`)
-	for _, name := range []string{"calls", "transcript", "desk", "export", "officer", "officer_request"} {
+	for _, name := range []string{"calls", "transcript", "desk", "export", "officer", "officer_request", "chart"} {
 		b, err := fs.ReadFile(templateFS, "templates/"+name+".html")
 		if err != nil {
 			t.Fatal(err)

@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -42,7 +43,8 @@ type readersApp struct {
 }
 
 type readersOptions struct {
-	pipeline bool // a real pipeline (PocketSphinx) behind uploads, its worker running
+	pipeline  bool             // a real pipeline (PocketSphinx) behind uploads, its worker running
+	discarder webapp.Discarder // without a pipeline: what a withdrawal calls
 }
 
 func newReadersApp(t *testing.T, opts ...func(*readersOptions)) *readersApp {
@@ -73,7 +75,7 @@ func newReadersApp(t *testing.T, opts ...func(*readersOptions)) *readersApp {
 	workers := river.NewWorkers()
 	river.AddWorker(workers, &privacy.EraseWorker{Requests: db, Eraser: eraser, Logger: logger})
 	queues := map[string]river.QueueConfig{callscribe.EraseQueue: {MaxWorkers: 1}}
-	var discarder webapp.Discarder
+	discarder := o.discarder
 	if o.pipeline {
 		p := newPipeline(t, db, queued, logger)
 		river.AddWorker(workers, &pipeline.Worker{Pipeline: p})
@@ -713,5 +715,40 @@ func TestChart(t *testing.T) {
 	}
 	if status, _ := member.get("/calls/chart.svg?from=nonsense"); status != http.StatusBadRequest {
 		t.Errorf("a chart of bad filters: %d, want 400", status)
+	}
+}
+
+// discards records whom DiscardQueued was called for.
+type discards struct {
+	mu    sync.Mutex
+	users []uuid.UUID
+}
+
+func (d *discards) DiscardQueued(ctx context.Context, owner uuid.UUID) (int, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.users = append(d.users, owner)
+	return 1, nil
+}
+
+// TestWithdrawalDiscardsQueued: withdrawing consent to transcription on the desk ends
+// the user's queued calls through the pipeline's DiscardQueued, as the API's withdrawal
+// does; withdrawing another purpose does not.
+func TestWithdrawalDiscardsQueued(t *testing.T) {
+	t.Parallel()
+	d := &discards{}
+	a := newReadersApp(t, func(o *readersOptions) { o.discarder = d })
+	c, acct := a.person(alice(), "")
+	if status, _ := c.post("/privacy/consents", url.Values{"purpose": {"summarization"}, "action": {"withdraw"}}); status != http.StatusOK {
+		t.Fatalf("withdraw summarization: %d", status)
+	}
+	if len(d.users) != 0 {
+		t.Errorf("withdrawing summarization discarded queued calls of %v", d.users)
+	}
+	if status, _ := c.post("/privacy/consents", url.Values{"purpose": {"transcription"}, "action": {"withdraw"}}); status != http.StatusOK {
+		t.Fatalf("withdraw transcription: %d", status)
+	}
+	if len(d.users) != 1 || d.users[0] != acct.ID {
+		t.Errorf("withdrawing transcription discarded the queued calls of %v, want [%s]", d.users, acct.ID)
 	}
 }
