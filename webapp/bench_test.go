@@ -182,5 +182,28 @@ func BenchmarkPages(b *testing.B) {
 			}
 		})
 	}
+	// The references: the storage query each list page makes, alone (the page beside it
+	// adds the summaries, the audit of what it shows, the template and the session).
+	octx := callscribe.WithOrg(context.Background(), acct.OrgID)
+	for _, ref := range []struct {
+		name string
+		f    callscribe.CallFilter
+	}{
+		{"list-query", callscribe.CallFilter{OrgID: acct.OrgID, Limit: 26}},
+		{"search-query", callscribe.CallFilter{OrgID: acct.OrgID, Limit: 26, Q: "договор поставки"}},
+	} {
+		b.Run(ref.name, func(b *testing.B) {
+			var times []time.Duration
+			for b.Loop() {
+				t0 := time.Now()
+				if _, err := db.SearchCalls(octx, ref.f); err != nil {
+					b.Fatal(err)
+				}
+				times = append(times, time.Since(t0))
+			}
+			slices.Sort(times)
+			b.ReportMetric(float64(times[(len(times)*95+99)/100-1].Microseconds())/1000, "p95-ms")
+		})
+	}
 	fmt.Fprintf(os.Stderr, "pages: %d calls; page weight counts the HTML and app.css (%d bytes), all a page loads\n", n, len(css))
 }
