@@ -35,6 +35,8 @@ type ReaderStore interface {
 	Rectifications(ctx context.Context, userID uuid.UUID) ([]callscribe.Rectification, error)
 	AuditAbout(ctx context.Context, subjectID uuid.UUID) ([]callscribe.AuditEntry, error)
 	privacy.AuditLog
+	// AppendAudits appends many entries in one transaction.
+	AppendAudits(ctx context.Context, entries []callscribe.AuditEntry) error
 }
 
 // SegmentEditor rectifies a segment: privacy.Corrections, the API's PATCH path.
@@ -122,6 +124,26 @@ func (s *Server) loadCall(ctx context.Context, v *visit, raw string) (callscribe
 func (s *Server) audit(ctx context.Context, v *visit, e callscribe.AuditEntry) error {
 	e.Actor, e.OrgID = userActor(v), v.Account.OrgID
 	return (&privacy.Audit{}).Record(ctx, s.cfg.Readers.Store, e)
+}
+
+// auditBatch collects the entries of a page that shows many calls: each is checked by
+// privacy.Audit.Record as it is added, and all are appended in one transaction.
+type auditBatch struct{ entries []callscribe.AuditEntry }
+
+func (b *auditBatch) AppendAudit(_ context.Context, e callscribe.AuditEntry) error {
+	b.entries = append(b.entries, e)
+	return nil
+}
+
+func (s *Server) auditAll(ctx context.Context, v *visit, entries []callscribe.AuditEntry) error {
+	var b auditBatch
+	for _, e := range entries {
+		e.Actor, e.OrgID = userActor(v), v.Account.OrgID
+		if err := (&privacy.Audit{}).Record(ctx, &b, e); err != nil {
+			return err
+		}
+	}
+	return s.cfg.Readers.Store.AppendAudits(ctx, b.entries)
 }
 
 const (
@@ -251,6 +273,7 @@ func (s *Server) callsPage(w http.ResponseWriter, r *http.Request, v *visit) err
 		if err != nil {
 			return err
 		}
+		var reads []callscribe.AuditEntry
 		for _, h := range hits {
 			row := callRow{CallHit: h, Confirmed: h.Receipt != nil && !h.Receipt.ConfirmedAt.IsZero()}
 			if sm, ok := sums[h.ID]; ok {
@@ -259,12 +282,13 @@ func (s *Server) callsPage(w http.ResponseWriter, r *http.Request, v *visit) err
 			// Words of a transcript are shown (a summary, snippets): a read, audited before
 			// the page is sent, as the API audits its search.
 			if row.Summary != "" || len(h.Hits) > 0 {
-				if err := s.audit(ctx, v, callscribe.AuditEntry{Action: privacy.ActionTranscriptRead, ObjectType: "call",
-					ObjectID: h.ID.String(), SubjectID: h.OwnerID, Detail: map[string]any{"via": "web.list"}}); err != nil {
-					return err
-				}
+				reads = append(reads, callscribe.AuditEntry{Action: privacy.ActionTranscriptRead, ObjectType: "call",
+					ObjectID: h.ID.String(), SubjectID: h.OwnerID, Detail: map[string]any{"via": "web.list"}})
 			}
 			page.Rows = append(page.Rows, row)
+		}
+		if err := s.auditAll(ctx, v, reads); err != nil {
+			return err
 		}
 		chartQuery := url.Values{}
 		for _, k := range []string{"q", "phone", "external_id", "status", "from", "to", "owner"} {

@@ -281,6 +281,13 @@ func TestCallsListAndSearch(t *testing.T) {
 			t.Errorf("%s: no %s in the snippets", tc.name, tc.mark)
 		}
 	}
+	entries, err := a.DB.AuditAbout(callscribe.AsSystem(context.Background()), memberAcct.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !hasAudit(entries, privacy.ActionTranscriptRead, ru.String(), "user:"+memberAcct.ID.String()) {
+		t.Errorf("the list showed call %s's summary and did not audit the read", ru)
+	}
 	body = member.mustGet("/calls?q="+url.QueryEscape("sure"), http.StatusOK)
 	if strings.Contains(body, "<script>alert") || !strings.Contains(body, "&lt;script&gt;") {
 		t.Errorf("a snippet's stored text is not escaped")
