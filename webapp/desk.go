@@ -31,6 +31,7 @@ type deskPage struct {
 	Kinds    []callscribe.RequestKind
 	Audit    []callscribe.AuditEntry
 	Who      map[string]string // the audit entries' actors, named
+	Actions  map[string]string // the audit entries' actions, in words where the catalogue has them
 	Version  string
 }
 
@@ -88,6 +89,13 @@ func (s *Server) deskPage(w http.ResponseWriter, r *http.Request, v *visit) erro
 	}
 	if page.Who, err = s.actorNames(ctx, v, actors); err != nil {
 		return err
+	}
+	page.Actions = map[string]string{}
+	for _, e := range audit {
+		page.Actions[e.Action] = e.Action
+		if _, ok := catalogue[v.Lang]["desk.audit."+e.Action]; ok {
+			page.Actions[e.Action] = translate(v.Lang, "desk.audit."+e.Action)
+		}
 	}
 	s.render(w, r, v, http.StatusOK, "desk", page)
 	return nil

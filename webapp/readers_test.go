@@ -493,7 +493,7 @@ func TestPrivacyDesk(t *testing.T) {
 	c.mustGet("/calls/"+id.String(), http.StatusOK) // a read, for the audit trail
 
 	body := c.mustGet("/privacy", http.StatusOK)
-	for _, want := range []string{"Расшифровка звонков", "2026-01", "Отозвать", "звонки в очереди и в распознавании прекращаются", "transcript.read", "Иванова Анна (администратор)"} {
+	for _, want := range []string{"Расшифровка звонков", "2026-01", "Отозвать", "звонки в очереди и в распознавании прекращаются", "прочитана расшифровка", "Иванова Анна (администратор)"} {
 		if !strings.Contains(body, want) {
 			t.Errorf("the desk lacks %q", want)
 		}
@@ -757,5 +757,34 @@ func TestWithdrawalDiscardsQueued(t *testing.T) {
 	}
 	if len(d.users) != 1 || d.users[0] != acct.ID {
 		t.Errorf("withdrawing transcription discarded the queued calls of %v, want [%s]", d.users, acct.ID)
+	}
+}
+
+// TestReadersInEnglish: an account that chose English reads every readers' page in
+// English, from the same catalogue.
+func TestReadersInEnglish(t *testing.T) {
+	t.Parallel()
+	a := newReadersApp(t)
+	c, acct := a.person(alice(), "")
+	if err := a.Accounts.SetLanguage(callscribe.AsSystem(context.Background()), acct.ID, "en"); err != nil {
+		t.Fatal(err)
+	}
+	id := a.call(acct, "", "", "hello there")
+	for path, want := range map[string][]string{
+		"/calls":                {"<h1>Calls</h1>", "audio deleted ✓ confirmed", "Words said in the call"},
+		"/calls/" + id.String(): {"No audio is kept", "Proof the audio was deleted", "Word document (.docx)"},
+		"/privacy":              {"My data and consents", "Transcribing calls", "File the request"},
+		"/officer":              {"Data-subject requests", "Overdue requests: 0"},
+		"/calls/chart":          {"Calls per day", "Number of calls"},
+	} {
+		body := c.mustGet(path, http.StatusOK)
+		for _, w := range want {
+			if !strings.Contains(body, w) {
+				t.Errorf("%s in English lacks %q", path, w)
+			}
+		}
+		if strings.Contains(body, "Звонки") || strings.Contains(body, "Мои данные") {
+			t.Errorf("%s in English shows Russian menu items", path)
+		}
 	}
 }
