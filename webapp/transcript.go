@@ -232,10 +232,10 @@ func (s *Server) download(w http.ResponseWriter, r *http.Request, v *visit) erro
 	case "txt":
 		pipeline.WriteText(&buf, t)
 	case "srt":
-		WriteSubRip(&buf, t)
+		writeSubRip(&buf, t)
 		ctype = "application/x-subrip; charset=utf-8"
 	case "vtt":
-		WriteWebVTT(&buf, t)
+		writeWebVTT(&buf, t)
 		ctype = "text/vtt; charset=utf-8"
 	case "json":
 		if t.Segments == nil {
@@ -248,7 +248,7 @@ func (s *Server) download(w http.ResponseWriter, r *http.Request, v *visit) erro
 		}
 		ctype = "application/json; charset=utf-8"
 	case "docx":
-		if err := WriteDocx(&buf, transcriptTitle(v.Lang, c), t); err != nil {
+		if err := writeDocx(&buf, transcriptTitle(v.Lang, c), t); err != nil {
 			return err
 		}
 		ctype = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
@@ -277,26 +277,26 @@ func timestamp(ms int64, sep byte) string {
 	return fmt.Sprintf("%02d:%02d:%02d%c%03d", ms/3600000, ms/60000%60, ms/1000%60, sep, ms%1000)
 }
 
-// WriteSubRip writes the transcript as SubRip subtitles, a cue per segment.
-func WriteSubRip(w io.Writer, t callscribe.Transcript) {
+// writeSubRip writes the transcript as SubRip subtitles, a cue per segment.
+func writeSubRip(w io.Writer, t callscribe.Transcript) {
 	for i, sg := range t.Segments {
 		fmt.Fprintf(w, "%d\n%s --> %s\n%s: %s\n\n", i+1, timestamp(sg.StartMS, ','), timestamp(sg.EndMS, ','), sg.Speaker, sg.Text)
 	}
 }
 
-// WriteWebVTT writes the transcript as WebVTT, a cue per segment with its voice.
-func WriteWebVTT(w io.Writer, t callscribe.Transcript) {
+// writeWebVTT writes the transcript as WebVTT, a cue per segment with its voice.
+func writeWebVTT(w io.Writer, t callscribe.Transcript) {
 	io.WriteString(w, "WEBVTT\n\n")
 	for _, sg := range t.Segments {
 		fmt.Fprintf(w, "%s --> %s\n<v %s>%s\n\n", timestamp(sg.StartMS, '.'), timestamp(sg.EndMS, '.'), sg.Speaker, sg.Text)
 	}
 }
 
-// WriteDocx writes the transcript as a minimal Office Open XML document (what office
+// writeDocx writes the transcript as a minimal Office Open XML document (what office
 // users open): a title, the summary, and a paragraph per turn, "[m:ss] speaker: text".
 // Only the four parts a WordprocessingML package needs are written; every text is
 // XML-escaped.
-func WriteDocx(w io.Writer, title string, t callscribe.Transcript) error {
+func writeDocx(w io.Writer, title string, t callscribe.Transcript) error {
 	z := zip.NewWriter(w)
 	put := func(name, body string) error {
 		f, err := z.CreateHeader(&zip.FileHeader{Name: name, Method: zip.Deflate, Modified: time.Unix(0, 0).UTC()})
