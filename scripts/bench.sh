@@ -25,12 +25,17 @@
 #  6. notify: a transcript-ready notice from the commit of its call's completion to the
 #     message at the channel, calls completing at 50/s for 20 s, against a throwaway
 #     PostgreSQL: p50/p99/max (target: p99 <= 2 s).
-# BENCH_SECTIONS (default "convert transcribe accuracy redact go ingest search notify") picks sections.
+#  7. pages: the web app's readers' pages on a generated organization (BENCH_PAGES_CALLS
+#     calls of 20 Russian and English segments, default 2,000; the issue's figure is for
+#     100,000) and one 60-minute call: server time p95 of the calls list (target ≤ 50 ms),
+#     a search, the list's chart image, the 60-minute transcript page (target ≤ 100 ms),
+#     and each page's weight as received with everything it loads (target ≤ 150 KB).
+# BENCH_SECTIONS (default "convert transcribe accuracy redact go ingest search notify pages") picks sections.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bin=${BIN:-bin/callscribe}
 minutes=${BENCH_MINUTES:-10}
-sections=" ${BENCH_SECTIONS:-convert transcribe accuracy redact go ingest search notify} "
+sections=" ${BENCH_SECTIONS:-convert transcribe accuracy redact go ingest search notify pages} "
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
@@ -175,6 +180,22 @@ if [[ $sections == *" notify "* ]]; then
   scripts/test-postgres.sh stop "$notifydb" || true
   rm -rf "$notifydb"
   [ "$notify_status" -eq 0 ] || exit "$notify_status"
+fi
+
+if [[ $sections == *" pages "* ]]; then
+  echo
+  echo "== pages: server time p95 and weight of the readers' pages (BenchmarkPages in webapp)"
+  pagesdb=$(mktemp -d /tmp/cs-pages-XXXXXX)
+  pages_status=0
+  if scripts/test-postgres.sh start "$pagesdb"; then
+    CALLSCRIBE_TEST_DATABASE_URL=$(cat "$pagesdb/url") CALLSCRIBE_BENCH_CALLS=${BENCH_PAGES_CALLS:-2000} \
+      go test -run '^$' -bench BenchmarkPages -benchtime 50x ./webapp/ 2>&1 | grep -E '^(Benchmark|ok|FAIL|---|pages:)|generated' || pages_status=$?
+  else
+    pages_status=1
+  fi
+  scripts/test-postgres.sh stop "$pagesdb" || true
+  rm -rf "$pagesdb"
+  [ "$pages_status" -eq 0 ] || exit "$pages_status"
 fi
 
 [[ $sections == *" transcribe "* || $sections == *" accuracy "* || $sections == *" redact "* || $sections == *" go "* ]] || exit 0

@@ -16,7 +16,11 @@ import (
 
 func (s *Server) home(w http.ResponseWriter, r *http.Request, v *visit) error {
 	if v.Account != nil {
-		http.Redirect(w, r, "/profile", http.StatusSeeOther)
+		to := "/profile" // an unverified account's profile says how to verify
+		if v.Account.EmailVerified && s.cfg.Readers.Store != nil {
+			to = "/calls"
+		}
+		http.Redirect(w, r, to, http.StatusSeeOther)
 		return nil
 	}
 	s.render(w, r, v, http.StatusOK, "home", nil)

@@ -25,6 +25,16 @@ func parsePages() (*pages, error) {
 		"date":          func(time.Time) string { return "" },
 		"providerLabel": func(string) string { return "" },
 		"row":           func(d *pageData, f field) fieldRow { return fieldRow{D: d, F: f} },
+		// The readers' pages (calls.go, transcript.go, desk.go, officer.go).
+		"duration": duration,
+		"inc":      func(i int) int { return i + 1 },
+		"seq": func(n int) []int {
+			out := make([]int, n)
+			for i := range out {
+				out[i] = i + 1
+			}
+			return out
+		},
 	}
 	layout, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html")
 	if err != nil {

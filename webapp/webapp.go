@@ -51,6 +51,10 @@ type Config struct {
 	// MaxFormBytes bounds a form's body (default 64 KiB).
 	MaxFormBytes int64
 	Logger       *slog.Logger
+
+	// The readers' pages (calls, transcripts, search, the privacy desk, the officer's
+	// desk): nil Readers.Store turns them off (they answer 404).
+	Readers Readers
 }
 
 // Server serves the web app's pages.
@@ -92,7 +96,8 @@ func New(cfg Config) (*Server, error) {
 // Route is one page or form of the web app.
 type Route struct {
 	Method, Pattern string
-	// Access says who may use it: "open" (anyone), "signed-in", "admin".
+	// Access says who may use it: "open" (anyone), "signed-in", "officer" (the
+	// organization's officers and admins), "admin".
 	Access string
 }
 
@@ -145,6 +150,21 @@ func (s *Server) routes() []route {
 		r("admin", "POST", "/organization/role", s.setRole),
 		r("admin", "POST", "/organization/invite", s.invite),
 		r("admin", "POST", "/organization/invite/revoke", s.revokeInvite),
+		// The readers' pages: calls, transcripts, the privacy desk, the officer's desk.
+		r("signed-in", "GET", "/calls", s.reader(s.callsPage)),
+		r("signed-in", "GET", "/calls/chart.svg", s.reader(s.chartSVG)),
+		r("signed-in", "GET", "/calls/chart", s.reader(s.chartPage)),
+		r("signed-in", "GET", "/calls/{id}", s.reader(s.transcriptPage)),
+		r("signed-in", "GET", "/calls/{id}/download/{format}", s.reader(s.download)),
+		r("signed-in", "POST", "/calls/{id}/segments/{n}", s.reader(s.correct)),
+		r("signed-in", "GET", "/privacy", s.reader(s.deskPage)),
+		r("signed-in", "POST", "/privacy/consents", s.reader(s.deskConsent)),
+		r("signed-in", "POST", "/privacy/requests", s.reader(s.deskRequest)),
+		r("signed-in", "GET", "/privacy/export.json", s.reader(s.deskExportJSON)),
+		r("signed-in", "GET", "/privacy/export", s.reader(s.deskExportHTML)),
+		r("officer", "GET", "/officer", s.reader(s.officer(s.officerPage))),
+		r("officer", "GET", "/officer/requests/{id}", s.reader(s.officer(s.officerRequest))),
+		r("officer", "POST", "/officer/requests/{id}/{action}", s.reader(s.officer(s.officerAct))),
 	}
 }
 
@@ -180,6 +200,9 @@ func (s *Server) guard(access, pattern string, h handler) handler {
 		}
 		if access == "admin" && v.Account.Role != accounts.RoleAdmin {
 			return callscribe.Errorf(callscribe.EFORBIDDEN, "only an admin of the organization may open this page")
+		}
+		if access == "officer" && v.Account.Role != accounts.RoleOfficer && v.Account.Role != accounts.RoleAdmin {
+			return callscribe.Errorf(callscribe.EFORBIDDEN, "this page is for the organization's officers")
 		}
 		return h(w, r, v)
 	}
@@ -251,9 +274,10 @@ func (s *Server) serve(h handler) http.Handler {
 			switch {
 			case err == nil:
 				v.Account, v.Session = &acct, &ses
-				// A signed-in request reaches the database scoped to its session's
-				// organization: row-level security guards it as it guards the API.
-				r = r.WithContext(callscribe.WithOrg(r.Context(), ses.OrgID))
+				// A signed-in request reaches the database in its account's scope: the
+				// organization's row-level security, as the API's, and for a member
+				// their own calls only (accounts.Account.Scope).
+				r = r.WithContext(acct.Scope(r.Context()))
 				if v.Pending, err = s.cfg.Accounts.PendingAgreement(r.Context(), acct.ID); err != nil {
 					s.writeError(w, r, v, err)
 					return

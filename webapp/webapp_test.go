@@ -24,6 +24,7 @@ import (
 	"callscribe/mail"
 	"callscribe/mail/mailtest"
 	"callscribe/oauth"
+	"callscribe/privacy"
 	"callscribe/storage/pgtest"
 	"callscribe/storage/postgres"
 	"callscribe/webapp"
@@ -80,8 +81,14 @@ func newApp(t *testing.T, opts ...func(*appOptions)) *app {
 		srv.Start()
 	}
 	t.Cleanup(srv.Close)
+	// The readers' pages over the same database (newReadersApp adds the erasure queue
+	// and a pipeline for the tests that need them).
+	readers := webapp.Readers{Store: db,
+		Consents: &privacy.Consents{Store: db, PolicyVersion: "1", Audit: &privacy.Audit{}, AuditLog: db},
+		Requests: &privacy.Requests{Store: &postgres.Queued{DB: db}}, Exporter: &privacy.Exporter{Store: db},
+		Editor: &privacy.Corrections{Store: db, Logger: logger}}
 	w, err := webapp.New(webapp.Config{Accounts: acc, BaseURL: srv.URL, InsecureCookies: !o.secure, Logger: logger,
-		Providers: o.providers, Mailer: o.mailer})
+		Providers: o.providers, Mailer: o.mailer, Readers: readers})
 	if err != nil {
 		t.Fatal(err)
 	}

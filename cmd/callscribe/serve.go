@@ -192,7 +192,14 @@ func cmdServe(ctx context.Context, cfg config, args []string, stdout io.Writer) 
 			return err
 		}
 	}
+	// The privacy services the API and the web app share: one path per promise.
+	consents := &privacy.Consents{Store: a.db, PolicyVersion: a.cfg.policyVersion, Audit: &privacy.Audit{}, AuditLog: a.db}
+	requests := &privacy.Requests{Store: svc.queued, Calendar: cal, Eraser: svc.eraser}
+	exporter := &privacy.Exporter{Store: a.db}
+	editor := corrections(a.db, svc.summarizer, a.log)
 	pages, err := webapp.New(webapp.Config{
+		Readers: webapp.Readers{Store: a.db, Consents: consents, Requests: requests, Exporter: exporter,
+			Editor: editor, Discarder: svc.pipeline},
 		Mailer:   mailer,
 		Accounts: acc, Providers: a.cfg.web.providers, BaseURL: a.cfg.web.publicURL,
 		CookiePrefix: a.cfg.web.cookiePrefix, InsecureCookies: a.cfg.web.insecure,
@@ -208,10 +215,10 @@ func cmdServe(ctx context.Context, cfg config, args []string, stdout io.Writer) 
 		MaxBodyBytes:      a.cfg.maxCallBytes + 1<<20, // the audio and its multipart wrapping
 		UploadIdleTimeout: scfg.uploadIdleTimeout,
 		Logger:            a.log,
-		Consents:          &privacy.Consents{Store: a.db, PolicyVersion: a.cfg.policyVersion, Audit: &privacy.Audit{}, AuditLog: a.db},
-		Requests:          &privacy.Requests{Store: svc.queued, Calendar: cal, Eraser: svc.eraser},
-		Exporter:          &privacy.Exporter{Store: a.db},
-		Editor:            corrections(a.db, svc.summarizer, a.log),
+		Consents:          consents,
+		Requests:          requests,
+		Exporter:          exporter,
+		Editor:            editor,
 		AuditLog:          a.db,
 		Metrics:           svc.metrics,
 	}).HTTPServer()
