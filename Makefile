@@ -6,7 +6,7 @@ BIN := bin/callscribe
 TESTDB := $(CURDIR)/.testdb
 TESTS3 := $(CURDIR)/.tests3
 
-.PHONY: demo test bench build deps lint clean
+.PHONY: demo test bench build deps lint clean screenshots
 
 deps:
 	@scripts/deps.sh
@@ -33,6 +33,10 @@ test: deps lint
 
 bench: build
 	@scripts/bench.sh
+
+# The README's screenshots of the web app, taken by its browser tests (docs/screenshots).
+screenshots: deps
+	@scripts/screenshots.sh
 
 clean:
 	rm -rf bin $(TESTDB) $(TESTS3)

@@ -35,6 +35,34 @@ echo
 echo
 "$bin" transcribe "$work/demo-call.wav"
 
+# Two more calls, so that the web app's list, search and chart have something to show.
+call() { # call NAME "agent line" "client line" ["agent line" "client line"]...
+  local name=$1 t=0 agent=() client=(); shift
+  while [ $# -ge 2 ]; do
+    t=$((t + 1))
+    flite -voice slt -t "$1" -o "$work/$name-a$t.wav"; flite -voice rms -t "$2" -o "$work/$name-c$t.wav"
+    sox "$work/$name-a$t.wav" "$work/$name-a$t-p.wav" pad 0 0.4
+    sox "$work/$name-c$t.wav" "$work/$name-c$t-p.wav" pad 0 0.4
+    sox -n -r 16000 -b 16 -c 1 "$work/$name-sa$t.wav" synth "$(soxi -D "$work/$name-a$t-p.wav")" whitenoise vol 0.002
+    sox -n -r 16000 -b 16 -c 1 "$work/$name-sc$t.wav" synth "$(soxi -D "$work/$name-c$t-p.wav")" whitenoise vol 0.002
+    agent+=("$work/$name-a$t-p.wav" "$work/$name-sc$t.wav")
+    client+=("$work/$name-sa$t.wav" "$work/$name-c$t-p.wav")
+    shift 2
+  done
+  sox "${agent[@]}" "$work/$name-agent.wav"
+  sox "${client[@]}" "$work/$name-client.wav"
+  sox -M "$work/$name-agent.wav" "$work/$name-client.wav" "$work/$name.wav"
+}
+call tariff "hello you are speaking with the billing department" "i would like to change my tariff plan please" \
+  "of course the new plan starts on the first day of next month" "thank you that is all"
+call delivery "good afternoon how can i help" "my parcel has not arrived yet" \
+  "the courier will bring it tomorrow before noon" "great thank you goodbye"
+echo
+for c in tariff delivery; do
+  "$bin" transcribe "$work/$c.wav" >"$work/$c.txt"
+  head -3 "$work/$c.txt"
+done
+
 # The web app: the demo user gets a password of its own (random, on standard input), and
 # the call above is theirs to read in a browser.
 password=$(head -c 12 /dev/urandom | base64 | tr -d '/+=' | head -c 16)
