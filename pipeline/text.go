@@ -39,3 +39,32 @@ func WriteText(w io.Writer, t callscribe.Transcript) error {
 func Clock(ms int64) string {
 	return fmt.Sprintf("%02d:%02d.%02d", ms/60000, ms/1000%60, ms%1000/10)
 }
+
+// WriteSubRip writes a transcript as SubRip subtitles, a cue per segment, "speaker: text":
+// the API's format=srt and the web app's download.
+func WriteSubRip(w io.Writer, t callscribe.Transcript) error {
+	var b strings.Builder
+	for i, sg := range t.Segments {
+		fmt.Fprintf(&b, "%d\n%s --> %s\n%s: %s\n\n", i+1, cueTime(sg.StartMS, ','), cueTime(sg.EndMS, ','), sg.Speaker, sg.Text)
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// WriteWebVTT writes a transcript as WebVTT, a cue per segment with its voice: the API's
+// format=vtt and the web app's download.
+func WriteWebVTT(w io.Writer, t callscribe.Transcript) error {
+	var b strings.Builder
+	b.WriteString("WEBVTT\n\n")
+	for _, sg := range t.Segments {
+		fmt.Fprintf(&b, "%s --> %s\n<v %s>%s\n\n", cueTime(sg.StartMS, '.'), cueTime(sg.EndMS, '.'), sg.Speaker, sg.Text)
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// cueTime formats milliseconds as HH:MM:SS,mmm (SubRip, sep ',') or HH:MM:SS.mmm
+// (WebVTT, sep '.').
+func cueTime(ms int64, sep byte) string {
+	return fmt.Sprintf("%02d:%02d:%02d%c%03d", ms/3600000, ms/60000%60, ms/1000%60, sep, ms%1000)
+}

@@ -373,24 +373,13 @@ func (s *Server) getTranscript(w http.ResponseWriter, r *http.Request, key calls
 		pipeline.WriteText(&b, t)
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	case "srt":
-		for i, sg := range t.Segments {
-			fmt.Fprintf(&b, "%d\n%s --> %s\n%s: %s\n\n", i+1, timestamp(sg.StartMS, ','), timestamp(sg.EndMS, ','), sg.Speaker, sg.Text)
-		}
+		pipeline.WriteSubRip(&b, t)
 		w.Header().Set("Content-Type", "application/x-subrip; charset=utf-8")
 	case "vtt":
-		b.WriteString("WEBVTT\n\n")
-		for _, sg := range t.Segments {
-			fmt.Fprintf(&b, "%s --> %s\n<v %s>%s\n\n", timestamp(sg.StartMS, '.'), timestamp(sg.EndMS, '.'), sg.Speaker, sg.Text)
-		}
+		pipeline.WriteWebVTT(&b, t)
 		w.Header().Set("Content-Type", "text/vtt; charset=utf-8")
 	}
 	w.WriteHeader(http.StatusOK)
 	_, _ = w.Write([]byte(b.String()))
 	return nil
-}
-
-// timestamp formats milliseconds as HH:MM:SS,mmm (SubRip, sep ',') or HH:MM:SS.mmm
-// (WebVTT, sep '.').
-func timestamp(ms int64, sep byte) string {
-	return fmt.Sprintf("%02d:%02d:%02d%c%03d", ms/3600000, ms/60000%60, ms/1000%60, sep, ms%1000)
 }

@@ -232,10 +232,10 @@ func (s *Server) download(w http.ResponseWriter, r *http.Request, v *visit) erro
 	case "txt":
 		pipeline.WriteText(&buf, t)
 	case "srt":
-		writeSubRip(&buf, t)
+		pipeline.WriteSubRip(&buf, t)
 		ctype = "application/x-subrip; charset=utf-8"
 	case "vtt":
-		writeWebVTT(&buf, t)
+		pipeline.WriteWebVTT(&buf, t)
 		ctype = "text/vtt; charset=utf-8"
 	case "json":
 		if t.Segments == nil {
@@ -269,27 +269,6 @@ func (s *Server) download(w http.ResponseWriter, r *http.Request, v *visit) erro
 
 func transcriptTitle(lang string, c callscribe.Call) string {
 	return translate(lang, "transcript.doc_title", formatTime(lang, c.CreatedAt))
-}
-
-// timestamp formats milliseconds as HH:MM:SS,mmm (SubRip, sep ',') or HH:MM:SS.mmm
-// (WebVTT, sep '.'), as the API does.
-func timestamp(ms int64, sep byte) string {
-	return fmt.Sprintf("%02d:%02d:%02d%c%03d", ms/3600000, ms/60000%60, ms/1000%60, sep, ms%1000)
-}
-
-// writeSubRip writes the transcript as SubRip subtitles, a cue per segment.
-func writeSubRip(w io.Writer, t callscribe.Transcript) {
-	for i, sg := range t.Segments {
-		fmt.Fprintf(w, "%d\n%s --> %s\n%s: %s\n\n", i+1, timestamp(sg.StartMS, ','), timestamp(sg.EndMS, ','), sg.Speaker, sg.Text)
-	}
-}
-
-// writeWebVTT writes the transcript as WebVTT, a cue per segment with its voice.
-func writeWebVTT(w io.Writer, t callscribe.Transcript) {
-	io.WriteString(w, "WEBVTT\n\n")
-	for _, sg := range t.Segments {
-		fmt.Fprintf(w, "%s --> %s\n<v %s>%s\n\n", timestamp(sg.StartMS, '.'), timestamp(sg.EndMS, '.'), sg.Speaker, sg.Text)
-	}
 }
 
 // writeDocx writes the transcript as a minimal Office Open XML document (what office
