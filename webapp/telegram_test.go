@@ -6,20 +6,23 @@ import (
 	"encoding/base64"
 	"html"
 	"image/png"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 
 	"callscribe"
 	"callscribe/internal/browser"
 	"callscribe/internal/eventually"
-	"callscribe/privacy"
+	"callscribe/notify"
 	"callscribe/telegram"
 	"callscribe/telegram/telegramtest"
 )
@@ -242,41 +245,110 @@ func TestNoticePreferences(t *testing.T) {
 	}
 }
 
-// TestNoticeLinksLand: every kind of link a notice carries (notify's render: a call's
-// transcript, a request, the privacy desk, the agreement) opens a page of ours, 200;
-// a request's link lands on its row of the desk; another person's request is not found.
+// TestNoticeLinksLand: every kind of link notify puts in a message (a call's transcript,
+// a request, the privacy desk, the agreement) opens a page of ours, 200: the notices are
+// recorded by the events themselves (a call stored, a request filed on the desk, a consent
+// withdrawn, an agreement published), rendered by notify and caught at the channel, and
+// their links followed as the user. A request's link lands on its row of the desk;
+// another person's request is not found.
 func TestNoticeLinksLand(t *testing.T) {
 	t.Parallel()
 	a := newReadersApp(t)
-	c, acct := a.person(alice(), "")
-	other, _ := a.person(bob(), "member")
-	callID := a.call(acct, "", "", "текст звонка")
-	if status, body := c.post("/privacy/requests", url.Values{"kind": {"access"}, "notes": {"x"}}); status != http.StatusOK {
-		t.Fatalf("file a request: %d\n%s", status, body)
-	}
-	reqs, err := a.Requests.List(callscribe.AsSystem(context.Background()), privacy.ListOptions{OrgID: acct.OrgID, UserID: acct.ID})
-	if err != nil || len(reqs) != 1 {
-		t.Fatalf("requests: %v, %v", reqs, err)
-	}
-	reqID := reqs[0].ID.String()
-	for _, link := range []string{"/calls/" + callID.String(), "/privacy/requests/" + reqID, "/privacy", "/agreement"} {
-		status, body := c.get(link)
-		if status != http.StatusOK {
-			t.Errorf("%s: %d", link, status)
-		}
-		if strings.HasPrefix(link, "/privacy/requests/") && !strings.Contains(body, `id="request-`+reqID+`"`) {
-			t.Errorf("%s does not land on the request's row", link)
-		}
-	}
-	resp, err := c.noRedirect().Get(a.URL + "/privacy/requests/" + reqID)
+	ctx := callscribe.AsSystem(context.Background())
+	var mu sync.Mutex
+	var texts []string
+	notices := notify.New(notify.Config{Store: a.DB, BaseURL: a.URL, Logger: slog.New(slog.DiscardHandler),
+		Channels: []notify.Channel{notify.ChannelFunc{Channel: callscribe.NoticeTelegram,
+			Func: func(_ context.Context, _ uuid.UUID, m notify.Message) error {
+				mu.Lock()
+				defer mu.Unlock()
+				texts = append(texts, m.Text)
+				return nil
+			}}}})
+	jobs, err := river.NewClient(riverpgxv5.New(a.DB.Pool()), &river.Config{}) // inserts only: Deliver is called here
 	if err != nil {
 		t.Fatal(err)
 	}
-	resp.Body.Close()
-	if loc := resp.Header.Get("Location"); loc != "/privacy#request-"+reqID {
-		t.Errorf("a request's link goes to %q, want its anchor on the desk", loc)
+	a.DB.NoticeOn(notices.Record, jobs)
+
+	c, acct := a.person(alice(), "")
+	other, _ := a.person(bob(), "member")
+	if _, err := a.DB.GrantConsent(ctx, acct.ID, callscribe.PurposeNotifications, "2026-01", callscribe.ConsentViaWeb, time.Now()); err != nil {
+		t.Fatal(err)
 	}
-	if status, _ := other.get("/privacy/requests/" + reqID); status != http.StatusNotFound {
-		t.Errorf("another person's request: %d, want 404", status)
+	a.call(acct, "", "", "текст звонка")
+	if status, body := c.post("/privacy/requests", url.Values{"kind": {"access"}, "notes": {"x"}}); status != http.StatusOK {
+		t.Fatalf("file a request: %d\n%s", status, body)
+	}
+	if status, _ := c.post("/privacy/consents", url.Values{"purpose": {"summarization"}, "action": {"withdraw"}}); status != http.StatusOK {
+		t.Fatalf("withdraw: %d", status)
+	}
+	a.publish("2")
+	ds, err := notices.Deliveries(ctx, callscribe.NoticeDeliveryFilter{UserID: acct.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	kinds := map[callscribe.NoticeKind]bool{}
+	for _, d := range ds {
+		kinds[d.Kind] = true
+		if _, err := notices.Deliver(ctx, d.ID); err != nil {
+			t.Fatalf("deliver %s: %v", d.Kind, err)
+		}
+	}
+	for _, k := range []callscribe.NoticeKind{callscribe.NoticeTranscriptReady, callscribe.NoticeRequestReceived,
+		callscribe.NoticeConsentWithdrawn, callscribe.NoticeAgreementPublished} {
+		if !kinds[k] {
+			t.Errorf("no %s notice recorded (have %v)", k, kinds)
+		}
+	}
+	for _, who := range []*client{c, other} {
+		if status, _ := who.post("/agreement/accept", url.Values{"version": {"2"}}); status != http.StatusOK {
+			t.Fatalf("accept the new agreement: %d", status)
+		}
+	}
+
+	linkRE := regexp.MustCompile(regexp.QuoteMeta(a.URL) + `(/[^\s]*)`)
+	paths := map[string]string{} // kind of link: a path of that kind
+	mu.Lock()
+	for _, text := range texts {
+		for _, m := range linkRE.FindAllStringSubmatch(text, -1) {
+			p := strings.TrimRight(m[1], ".,;)")
+			kind := p
+			if i := strings.LastIndex(p, "/"); i > 0 {
+				if _, err := uuid.Parse(p[i+1:]); err == nil {
+					kind = p[:i+1] + "<id>"
+				}
+			}
+			paths[kind] = p
+		}
+	}
+	mu.Unlock()
+	for _, kind := range []string{"/calls/<id>", "/privacy/requests/<id>", "/privacy", "/agreement"} {
+		if _, ok := paths[kind]; !ok {
+			t.Errorf("no %s link in the messages %q", kind, texts)
+		}
+	}
+	for kind, p := range paths {
+		status, body := c.get(p)
+		if status != http.StatusOK {
+			t.Errorf("%s (%s): %d", kind, p, status)
+		}
+		if kind == "/privacy/requests/<id>" {
+			reqID := strings.TrimPrefix(p, "/privacy/requests/")
+			if !strings.Contains(body, `id="request-`+reqID+`"`) {
+				t.Errorf("%s does not land on the request's row", p)
+			}
+			resp, err := c.noRedirect().Get(a.URL + p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if loc := resp.Header.Get("Location"); loc != "/privacy#request-"+reqID {
+				t.Errorf("a request's link goes to %q, want its anchor on the desk", loc)
+			}
+			if status, _ := other.get(p); status != http.StatusNotFound {
+				t.Errorf("another person's request: %d, want 404", status)
+			}
+		}
 	}
 }
