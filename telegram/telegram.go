@@ -244,6 +244,9 @@ func (b *Bot) NewLinkToken(ctx context.Context, userID uuid.UUID) (token, deepLi
 	return token, DeepLink(b.username, token), nil
 }
 
+// LinkTTL is how long a link token links after NewLinkToken made it.
+func (b *Bot) LinkTTL() time.Duration { return b.cfg.LinkTTL }
+
 // DeepLink is the t.me link that opens the bot and sends it /start token.
 func DeepLink(botUsername, token string) string {
 	return "https://t.me/" + url.PathEscape(botUsername) + "?start=" + url.QueryEscape(token)

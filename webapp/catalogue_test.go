@@ -74,6 +74,12 @@ func TestCatalogue(t *testing.T) {
 		callscribe.EUNAVAILABLE, callscribe.ETIMEOUT, callscribe.EFORBIDDEN, callscribe.ETHROTTLED, callscribe.EINTERNAL} {
 		want("error."+strconv.Itoa(httpStatus(callscribe.Errorf(code, "x"))), "error page of "+code)
 	}
+	for _, k := range callscribe.NoticeKinds {
+		want("notice.kind."+string(k), "the profile's notices form")
+	}
+	for _, c := range callscribe.NoticeChannels {
+		want("notice.channel."+string(c), "the profile's notices form")
+	}
 	for p := range problems {
 		want("problem."+p, "profile problems")
 	}

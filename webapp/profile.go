@@ -30,6 +30,9 @@ type profilePage struct {
 	// providers it has none of yet (by Name, for /signin/{provider}).
 	Linked   []accounts.LinkedIdentity
 	Linkable []string
+	// Telegram and Notices are the messenger link and the notice preferences.
+	Telegram telegramSection
+	Notices  noticeSection
 	// Problem is a catalogue key of a problem to show at the top ("problem.…").
 	Problem string
 }
@@ -55,6 +58,12 @@ func (s *Server) profilePage(r *http.Request, v *visit) (profilePage, error) {
 		return page, err
 	}
 	if page.Linked, err = s.cfg.Accounts.Identities(r.Context(), v.Account.ID); err != nil {
+		return page, err
+	}
+	if page.Telegram, err = s.telegramSection(r, v); err != nil {
+		return page, err
+	}
+	if page.Notices, err = s.noticeSection(r, v); err != nil {
 		return page, err
 	}
 	have := map[string]bool{}

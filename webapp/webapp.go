@@ -55,6 +55,12 @@ type Config struct {
 	// The readers' pages (calls, transcripts, search, the privacy desk, the officer's
 	// desk): nil Readers.Store turns them off (they answer 404).
 	Readers Readers
+
+	// Telegram links an account to the messenger bot from the profile; nil: no bot is
+	// configured (the profile says nothing of it).
+	Telegram TelegramLinker
+	// Notices are the notice preferences on the profile; nil: not shown.
+	Notices NoticePreferences
 }
 
 // Server serves the web app's pages.
@@ -143,6 +149,9 @@ func (s *Server) routes() []route {
 		r("signed-in", "POST", "/profile/unlink", s.unlinkProvider),
 		r("signed-in", "POST", "/profile/verify", s.resendVerification),
 		r("signed-in", "POST", "/profile/language", s.setLanguage),
+		r("signed-in", "POST", "/profile/telegram", s.linkTelegram),
+		r("signed-in", "POST", "/profile/telegram/unlink", s.unlinkTelegram),
+		r("signed-in", "POST", "/profile/notices", s.setNotices),
 		r("signed-in", "GET", "/sessions", s.sessions),
 		r("signed-in", "POST", "/sessions/end", s.endSessions),
 		r("admin", "GET", "/organization", s.organization),
@@ -160,6 +169,7 @@ func (s *Server) routes() []route {
 		r("signed-in", "GET", "/privacy", s.reader(s.deskPage)),
 		r("signed-in", "POST", "/privacy/consents", s.reader(s.deskConsent)),
 		r("signed-in", "POST", "/privacy/requests", s.reader(s.deskRequest)),
+		r("signed-in", "GET", "/privacy/requests/{id}", s.reader(s.deskRequestLink)),
 		r("signed-in", "GET", "/privacy/export.json", s.reader(s.deskExportJSON)),
 		r("signed-in", "GET", "/privacy/export", s.reader(s.deskExportHTML)),
 		r("officer", "GET", "/officer", s.reader(s.officer(s.officerPage))),

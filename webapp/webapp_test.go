@@ -18,17 +18,28 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
+
 	"callscribe"
 	"callscribe/accounts"
 	"callscribe/internal/logbuf"
 	"callscribe/mail"
 	"callscribe/mail/mailtest"
+	"callscribe/notify"
 	"callscribe/oauth"
 	"callscribe/privacy"
 	"callscribe/storage/pgtest"
 	"callscribe/storage/postgres"
+	"callscribe/telegram"
+	"callscribe/telegram/telegramtest"
 	"callscribe/webapp"
 )
+
+// nopSender is an email channel that is configured and sends nothing: the tests here
+// look at which deliveries are recorded, not at mail (TestVerificationEmailOverSMTP does).
+type nopSender struct{}
+
+func (nopSender) Send(context.Context, mail.Message) error { return nil }
 
 func TestMain(m *testing.M) { os.Exit(pgtest.Main(m, postgres.Migrate)) }
 
@@ -42,6 +53,11 @@ type app struct {
 	Log      *logbuf.Buffer
 	// transport reaches the server (and trusts its certificate when it has one).
 	transport http.RoundTripper
+	// Fake is the fake Telegram Bot API the app's bot (Bot, running) talks to; Notices
+	// the notices whose preferences the profile sets.
+	Fake    *telegramtest.Server
+	Bot     *telegram.Bot
+	Notices *notify.Notices
 }
 
 type appOptions struct {
@@ -87,13 +103,32 @@ func newApp(t *testing.T, opts ...func(*appOptions)) *app {
 		Consents: &privacy.Consents{Store: db, PolicyVersion: "1", Audit: &privacy.Audit{}, AuditLog: db},
 		Requests: &privacy.Requests{Store: &postgres.Queued{DB: db}}, Exporter: &privacy.Exporter{Store: db},
 		Editor: &privacy.Corrections{Store: db, Logger: logger}}
+	// The messenger bot against the fake Bot API, running, and the notices (email and
+	// Telegram configured) as serve wires them for the profile page.
+	fake := telegramtest.New(t)
+	bot, err := telegram.New(ctx, telegram.Config{Token: fake.Token(), APIURL: fake.URL, Store: db,
+		Consents: readers.Consents, Requests: readers.Requests, PollTimeout: time.Second, Logger: logger})
+	if err != nil {
+		t.Fatal(err)
+	}
+	botCtx, stopBot := context.WithCancel(context.Background())
+	botDone := make(chan struct{})
+	go func() { defer close(botDone); _ = bot.Run(botCtx) }()
+	t.Cleanup(func() { stopBot(); <-botDone })
+	notices := notify.New(notify.Config{Store: db, Mail: nopSender{},
+		Channels: []notify.Channel{notify.ChannelFunc{Channel: callscribe.NoticeTelegram,
+			Func: func(ctx context.Context, id uuid.UUID, m notify.Message) error {
+				return bot.Send(ctx, id, m.Plain(), nil)
+			}}},
+		BaseURL: srv.URL, Logger: logger})
 	w, err := webapp.New(webapp.Config{Accounts: acc, BaseURL: srv.URL, InsecureCookies: !o.secure, Logger: logger,
-		Providers: o.providers, Mailer: o.mailer, Readers: readers})
+		Providers: o.providers, Mailer: o.mailer, Readers: readers, Telegram: bot, Notices: notices})
 	if err != nil {
 		t.Fatal(err)
 	}
 	h = w.Handler()
-	return &app{t: t, URL: srv.URL, DB: db, Accounts: acc, Server: w, Log: log, transport: srv.Client().Transport}
+	return &app{t: t, URL: srv.URL, DB: db, Accounts: acc, Server: w, Log: log, transport: srv.Client().Transport,
+		Fake: fake, Bot: bot, Notices: notices}
 }
 
 var linkRE = regexp.MustCompile(`link=(\S+)`)

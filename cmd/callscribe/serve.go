@@ -47,6 +47,7 @@ type service struct {
 	eraser   *privacy.Eraser  // nil without a ledger key
 	// summarizer writes a corrected transcript's summary again; nil: summaries are off.
 	summarizer summarize.Summarizer
+	notices    *notify.Notices // the profile page's notice preferences use it too
 	closeASR   func()
 }
 
@@ -132,7 +133,7 @@ func newService(ctx context.Context, a *app, scfg serviceConfig, runJobs bool) (
 	// that ends it: whichever process or path ends a call (a worker, the sweeper, a
 	// withdrawal of consent), its event is sent, even if that process dies right after.
 	a.db.NotifyOnCallEnd(webhook.NewNotifier().CallEnded, client)
-	return &service{metrics: m, pipeline: p, stage: stage, queue: client, queued: queued, eraser: eraser, summarizer: summarizer, closeASR: closeASR}, nil
+	return &service{metrics: m, pipeline: p, stage: stage, queue: client, queued: queued, eraser: eraser, summarizer: summarizer, notices: notices, closeASR: closeASR}, nil
 }
 
 func cmdServe(ctx context.Context, cfg config, args []string, stdout io.Writer) error {
@@ -197,7 +198,17 @@ func cmdServe(ctx context.Context, cfg config, args []string, stdout io.Writer) 
 	requests := &privacy.Requests{Store: svc.queued, Calendar: cal, Eraser: svc.eraser}
 	exporter := &privacy.Exporter{Store: a.db}
 	editor := corrections(a.db, svc.summarizer, a.log)
+	// The bot first: the profile page links accounts to it.
+	bot, err := newBot(ctx, a, svc)
+	if err != nil {
+		return err
+	}
+	var linker webapp.TelegramLinker
+	if bot != nil {
+		linker = bot
+	}
 	pages, err := webapp.New(webapp.Config{
+		Telegram: linker, Notices: svc.notices,
 		Readers: webapp.Readers{Store: a.db, Consents: consents, Requests: requests, Exporter: exporter,
 			Editor: editor, Discarder: svc.pipeline},
 		Mailer:   mailer,
@@ -222,10 +233,6 @@ func cmdServe(ctx context.Context, cfg config, args []string, stdout io.Writer) 
 		AuditLog:          a.db,
 		Metrics:           svc.metrics,
 	}).HTTPServer()
-	bot, err := newBot(ctx, a, svc)
-	if err != nil {
-		return err
-	}
 	if bot != nil {
 		a.bot.Store(bot) // the notices' telegram channel sends through it
 		// Webhook mode: Telegram's updates come to the HTTP server, beside the API.

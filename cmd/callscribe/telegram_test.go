@@ -4,7 +4,11 @@ import (
 	"bufio"
 	"bytes"
 	"fmt"
+	"io"
 	"net"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
 	"os/exec"
 	"strings"
 	"syscall"
@@ -74,8 +78,9 @@ func TestServeRunsTheBot(t *testing.T) {
 
 	for i, mode := range []string{"polling", "webhook"} {
 		runEnv := append(env, "CALLSCRIBE_HTTP_ADDR=127.0.0.1:0")
+		addr := ""
 		if mode == "webhook" {
-			addr := freeAddr(t)
+			addr = freeAddr(t)
 			runEnv = append(env, "CALLSCRIBE_HTTP_ADDR="+addr, "CALLSCRIBE_TELEGRAM_WEBHOOK_URL=http://"+addr+telegram.WebhookPath)
 		}
 		stop := startServeBot(t, runEnv)
@@ -87,6 +92,9 @@ func TestServeRunsTheBot(t *testing.T) {
 		tg := telegramtest.User(int64(424242+i), "serve_user_handle", "ru")
 		fake.SendText(tg, "/start "+token)
 		eventually.True(t, 30*time.Second, mode+": linked", func() bool { return len(fake.SentTo(tg.ID)) >= 1 })
+		if mode == "webhook" { // its address is known: the profile page shows the link and the notices
+			profileShowsTelegram(t, env, "http://"+addr)
+		}
 		fake.SendText(tg, "/withdraw")
 		var list telegramtest.Sent
 		eventually.True(t, 30*time.Second, mode+": the purposes", func() bool {
@@ -118,6 +126,34 @@ func TestServeRunsTheBot(t *testing.T) {
 			if strings.Contains(text, pii) {
 				t.Errorf("%s: serve's logs hold %q", mode, pii)
 			}
+		}
+	}
+}
+
+// profileShowsTelegram signs in on serve's web app at base as tg@example.ru and checks
+// that the profile shows the Telegram link (serve hands its bot to the web app) and the
+// notice preferences (and its notices).
+func profileShowsTelegram(t *testing.T, env []string, base string) {
+	t.Helper()
+	if r := runStdin(t, env, strings.NewReader("a long enough password\n"), "users", "password", "--org", "acme", "--verified", "tg@example.ru"); r.code != 0 {
+		t.Fatalf("users password: %d %s %s", r.code, r.stdout, r.stderr)
+	}
+	jar, _ := cookiejar.New(nil)
+	c := &http.Client{Jar: jar}
+	resp, err := c.PostForm(base+"/signin", url.Values{"email": {"tg@example.ru"}, "password": {"a long enough password"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	resp, err = c.Get(base + "/profile")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, want := range []string{"@serve_user_handle", `action="/profile/telegram/unlink"`, `action="/profile/notices"`} {
+		if !strings.Contains(string(body), want) {
+			t.Errorf("serve's profile page lacks %s (%d)", want, resp.StatusCode)
 		}
 	}
 }
