@@ -137,7 +137,9 @@ func (db *DB) SearchCalls(ctx context.Context, f callscribe.CallFilter) ([]calls
 		// only, not for every call that matches, and in the same statement: one round
 		// trip. The hits of a call are its best ranked matching segments, in time
 		// order, each with its snippet (ts_headline runs for those alone), and the
-		// count of all that match.
+		// count of all that match. A call's segments are read by its transcript and
+		// matched one by one (OFFSET 0 keeps the match out of the scan): ANDed with the
+		// segments' GIN index, a common word cost 12 ms a call, 240 ms a page.
 		job := ""
 		if needJob {
 			job = callJob
@@ -159,7 +161,8 @@ func (db *DB) SearchCalls(ctx context.Context, f callscribe.CallFilter) ([]calls
 				       array_agg(ts_headline('` + callscribe.SearchConfig + `', translate(translate(x.text, ` + arg(stripped) + `, ''), '<>', ` +
 			arg(ltStandIn+gtStandIn) + `), ` + tsQuery + `, ` + arg(headlineOptions) + `) ORDER BY x.ord) AS snippets
 				FROM (SELECT sg.id, sg.ord, sg.start_ms, sg.speaker, sg.text, count(*) OVER () AS n
-				      FROM segments sg WHERE sg.transcript_id = p.transcript_id AND sg.search @@ ` + tsQuery + `
+				      FROM (SELECT * FROM segments WHERE transcript_id = p.transcript_id OFFSET 0) sg
+				      WHERE sg.search @@ ` + tsQuery + `
 				      ORDER BY ts_rank(sg.search, ` + tsQuery + `) DESC, sg.ord LIMIT ` + arg(hitsPerCall) + `) x
 			) h ON true
 			ORDER BY p.rank DESC, p.created_at DESC, p.id DESC`
