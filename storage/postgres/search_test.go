@@ -216,7 +216,8 @@ func TestSearchFilters(t *testing.T) {
 		t.Errorf("calls before an hour on saying заказ with the phone: %d; want 3", len(got))
 	}
 
-	for _, q := range []string{"", "заказы"} {
+	// "номер", said once in every call, ranks them all alike: pages follow the tie-break.
+	for _, q := range []string{"", "заказы", "номер"} {
 		var paged []uuid.UUID
 		var after *callscribe.CallCursor
 		for page := 0; ; page++ {
@@ -226,7 +227,7 @@ func TestSearchFilters(t *testing.T) {
 				break
 			}
 			last := hits[len(hits)-1]
-			after = &callscribe.CallCursor{CreatedAt: last.CreatedAt, ID: last.ID, Ranked: q != "", Rank: last.Rank}
+			after = &last.Cursor
 		}
 		got := slices.Clone(paged)
 		slices.SortFunc(got, func(a, b uuid.UUID) int { return strings.Compare(a.String(), b.String()) })
@@ -235,6 +236,9 @@ func TestSearchFilters(t *testing.T) {
 		if !slices.Equal(got, want) {
 			t.Errorf("q %q: pages of 3 gave %v; want each call once", q, paged)
 		}
+	}
+	if hits := s.search(callscribe.CallFilter{Q: "номер"}); len(hits) != 7 || hits[0].Rank != hits[6].Rank {
+		t.Errorf("q номер: %d calls, ranks %v … %v; want 7 of one rank (the tie the paging above went through)", len(hits), hits[0].Rank, hits[len(hits)-1].Rank)
 	}
 	// Ranked: the call that says заказ most often comes first.
 	if hits := s.search(callscribe.CallFilter{Q: "заказ"}); len(hits) == 0 || hits[0].ID != all[0] || hits[0].Rank < hits[len(hits)-1].Rank {
