@@ -381,3 +381,40 @@ func TestSearchUsesTheIndex(t *testing.T) {
 		}
 	}
 }
+
+// TestRetentionForgetsThePhone: the other party's number goes with the transcript when
+// the organization's retention purges an old call (the call row and its receipt stay),
+// also for a call that has no transcript; a newer call keeps its number.
+func TestRetentionForgetsThePhone(t *testing.T) {
+	t.Parallel()
+	s := newSearchOrg(t, nil, "acme")
+	u := s.user("a@example.ru")
+	ctx := callscribe.AsSystem(context.Background())
+	old := s.call(u, "+79161357968", "поставка оборудования")
+	bare := stagedCall(t, s.db, u) // never transcribed
+	newer := s.call(u, "+79161357968", "поставка оборудования")
+	if _, err := s.db.Pool().Exec(ctx, `UPDATE calls SET phone = '+79161357968' WHERE id = $1`, bare); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.db.Pool().Exec(ctx, `UPDATE calls SET created_at = now() - interval '200 days' WHERE id = ANY($1)`, []uuid.UUID{old, bare}); err != nil {
+		t.Fatal(err)
+	}
+	for {
+		counts, err := s.db.PurgeExpired(ctx, s.org, time.Now().AddDate(0, 0, -90), 10, "system:retention")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if counts["calls"] == 0 {
+			break
+		}
+		if counts["phones"] != 2 || counts["transcripts"] != 1 {
+			t.Errorf("purge counts %v; want 2 phones forgotten, 1 transcript", counts)
+		}
+	}
+	if got := ids(s.search(callscribe.CallFilter{Phone: "+79161357968"})); !slices.Equal(got, []uuid.UUID{newer}) {
+		t.Errorf("calls with the number after retention: %v; want only the newer %s", got, newer)
+	}
+	if got := s.search(callscribe.CallFilter{}); len(got) != 3 {
+		t.Errorf("calls after retention: %d; want all 3 kept", len(got))
+	}
+}
