@@ -54,9 +54,11 @@ type SegmentHit struct {
 
 // CallHit is a call a listing or search found: the call, and for a text query its rank
 // and its best matching segments (at most a few, in time order) out of HitCount.
+// Cursor is its position in the listing: CallFilter.After to fetch what follows it.
 type CallHit struct {
 	Call
 	Rank     float32
 	HitCount int
 	Hits     []SegmentHit
+	Cursor   CallCursor
 }

@@ -99,8 +99,9 @@ type CallFilter struct {
 	After *CallCursor
 }
 
-// CallCursor is a position in a listing: the last call shown, and for a text query its
-// rank (Ranked), since such a listing is ordered by rank first.
+// CallCursor is a position in a listing (CallHit.Cursor): the last call shown, its
+// creation and id; for a text query (Ranked) its rank, and its transcript's creation and
+// id, since such a listing is ordered by rank, then newest transcript first.
 type CallCursor struct {
 	CreatedAt time.Time
 	ID        uuid.UUID

@@ -158,7 +158,8 @@ if [[ $sections == *" search "* ]]; then
   searchdb=$(mktemp -d /tmp/cs-search-XXXXXX)
   search_status=0
   if scripts/test-postgres.sh start "$searchdb"; then
-    go run ./scripts/searchbench -url "$(cat "$searchdb/url")" || search_status=$?
+    # SEARCHBENCH_ARGS (e.g. "-calls 2000 -runs 3") shrinks it for a quick try.
+    go run ./scripts/searchbench -url "$(cat "$searchdb/url")" ${SEARCHBENCH_ARGS:-} || search_status=$?
   else
     search_status=1
   fi

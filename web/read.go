@@ -228,7 +228,7 @@ func (s *Server) listCalls(w http.ResponseWriter, r *http.Request, key callscrib
 	if len(calls) > limit {
 		calls = calls[:limit]
 		last := calls[limit-1]
-		out.NextCursor = encodeCursor(callscribe.CallCursor{CreatedAt: last.CreatedAt, ID: last.ID, Ranked: f.Q != "", Rank: last.Rank})
+		out.NextCursor = encodeCursor(last.Cursor)
 	}
 	out.Calls = make([]callHitView, len(calls))
 	for i, c := range calls {

@@ -189,3 +189,50 @@ func sharing(all []string, w string) int {
 	}
 	return n
 }
+
+// TestSearchPagesOverAPI: a search's next_cursor leads through every match once, ties
+// of rank included; a search's cursor is refused for a plain listing, and a listing's
+// cursor for a search.
+func TestSearchPagesOverAPI(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, options{})
+	org, key := h.org("acme")
+	p := h.person(org, "petrova", 0)
+	want := map[string]bool{}
+	for i := range 5 {
+		// One "договор" each, in calls of different lengths: a tie of rank.
+		want[h.storedCall(p.user, "мы подписали договор", strings.Repeat("спасибо ", i+1)).String()] = true
+	}
+	h.storedCall(p.user, "погода хорошая")
+	seen := map[string]int{}
+	path := searchPath("q", "договоры", "limit", "2")
+	var cursor string
+	for page := 0; path != "" && page < 5; page++ {
+		r := h.get(path, key)
+		for _, id := range found(t, r) {
+			seen[id]++
+		}
+		cursor, _ = r.json(t)["next_cursor"].(string)
+		path = ""
+		if cursor != "" {
+			path = searchPath("q", "договоры", "limit", "2", "cursor", cursor)
+		}
+	}
+	for id := range want {
+		if seen[id] != 1 {
+			t.Errorf("call %s seen %d times over the pages; want once", id, seen[id])
+		}
+	}
+	if len(seen) != len(want) {
+		t.Errorf("pages held %d calls; want the %d that say договор", len(seen), len(want))
+	}
+	first := h.get(searchPath("q", "договоры", "limit", "1"), key).json(t)
+	ranked, _ := first["next_cursor"].(string)
+	if r := h.get(searchPath("cursor", ranked), key); ranked == "" || r.status != http.StatusBadRequest || !strings.Contains(string(r.body), "cursor") {
+		t.Errorf("a search's cursor %q for a listing: %d %s; want 400 naming cursor", ranked, r.status, r.body)
+	}
+	plain, _ := h.get(searchPath("limit", "1"), key).json(t)["next_cursor"].(string)
+	if r := h.get(searchPath("q", "договоры", "cursor", plain), key); plain == "" || r.status != http.StatusBadRequest {
+		t.Errorf("a listing's cursor %q for a search: %d %s; want 400", plain, r.status, r.body)
+	}
+}

@@ -13,8 +13,9 @@ import (
 
 // PurgeExpired deletes, in one short transaction, the transcripts (with their segments
 // and segment history) and summaries of at most limit calls of the organization created
-// before cutoff, and audits the batch. The calls and their deletion receipts stay. It
-// returns the rows deleted per table; no calls left means it is done.
+// before cutoff, forgets the other party's phone number of those calls, and audits the
+// batch. The calls and their deletion receipts stay. It returns the rows deleted per
+// table ("phones": the numbers forgotten); no calls left means it is done.
 func (db *DB) PurgeExpired(ctx context.Context, orgID uuid.UUID, cutoff time.Time, limit int, actor string) (map[string]int64, error) {
 	counts := map[string]int64{}
 	err := db.inTx(ctx, func(tx pgx.Tx) error {
@@ -23,7 +24,8 @@ func (db *DB) PurgeExpired(ctx context.Context, orgID uuid.UUID, cutoff time.Tim
 			SELECT c.id FROM calls c
 			WHERE c.organization_id = $1 AND c.created_at < $2
 			  AND (EXISTS (SELECT 1 FROM transcripts t WHERE t.call_id = c.id)
-			       OR EXISTS (SELECT 1 FROM summaries s WHERE s.call_id = c.id))
+			       OR EXISTS (SELECT 1 FROM summaries s WHERE s.call_id = c.id)
+			       OR c.phone IS NOT NULL)
 			ORDER BY c.created_at LIMIT $3`, orgID, cutoff, limit)
 		if err != nil {
 			return err
@@ -45,6 +47,11 @@ func (db *DB) PurgeExpired(ctx context.Context, orgID uuid.UUID, cutoff time.Tim
 			}
 			counts[p.Table] = tag.RowsAffected()
 		}
+		tag, err := tx.Exec(ctx, `UPDATE calls SET phone = NULL WHERE id IN (SELECT unnest($1::uuid[])) AND phone IS NOT NULL`, ids)
+		if err != nil {
+			return fmt.Errorf("phones: %w", err)
+		}
+		counts["phones"] = tag.RowsAffected()
 		detail := map[string]any{"cutoff_unix": cutoff.Unix()}
 		for k, v := range counts {
 			detail[k] = v

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
@@ -118,7 +119,7 @@ func (db *DB) SearchCalls(ctx context.Context, f callscribe.CallFilter) ([]calls
 		if f.After != nil {
 			where = append(where, "(c.created_at, c.id) < ("+arg(f.After.CreatedAt)+"::timestamptz, "+arg(f.After.ID)+"::uuid)")
 		}
-		sql = `SELECT ` + callColumns + `, 0::real, 0, NULL::bigint[], NULL::int[], NULL::bigint[], NULL::text[], NULL::text[]` + callFrom + `
+		sql = `SELECT ` + callColumns + `, 0::real, c.created_at, c.id, 0, NULL::bigint[], NULL::int[], NULL::bigint[], NULL::text[], NULL::text[]` + callFrom + `
 			WHERE ` + strings.Join(where, " AND ") + `
 			ORDER BY c.created_at DESC, c.id DESC LIMIT ` + arg(limit)
 	} else {
@@ -129,53 +130,106 @@ func (db *DB) SearchCalls(ctx context.Context, f callscribe.CallFilter) ([]calls
 			match += " AND t.organization_id = " + orgArg
 		}
 		if f.After != nil {
-			where = append(where, "(m.rank, c.created_at, c.id) < ("+arg(f.After.Rank)+"::real, "+
+			where = append(where, "(m.rank, m.created_at, m.id) < ("+arg(f.After.Rank)+"::real, "+
 				arg(f.After.CreatedAt)+"::timestamptz, "+arg(f.After.ID)+"::uuid)")
 		}
-		// The page is chosen first, from the matches joined to what the filters need;
-		// the staging record, the receipt, the job and the hits are read for its calls
-		// only, not for every call that matches, and in the same statement: one round
-		// trip. The hits of a call are its best ranked matching segments, in time
-		// order, each with its snippet (ts_headline runs for those alone), and the
-		// count of all that match.
+		// Among calls of one rank, the newest transcript comes first: the order is the
+		// transcripts' own, so that the workers that rank them sort them too, and only
+		// the calls of the page are looked up (ordered by the calls' creation, a query
+		// whose matches all rank alike, "a -b", joined each of 25,000 to its call).
 		job := ""
 		if needJob {
 			job = callJob
 		}
-		sql = `WITH page AS (
-				SELECT m.id AS transcript_id, m.rank, c.id, c.created_at
-				FROM (SELECT t.id, t.call_id, ts_rank(t.search, ` + tsQuery + `) AS rank
-				      FROM transcripts t WHERE ` + match + `) m
-				JOIN calls c ON c.id = m.call_id JOIN users u ON u.id = c.owner_id` + job + `
-				WHERE ` + strings.Join(where, " AND ") + `
-				ORDER BY m.rank DESC, c.created_at DESC, c.id DESC LIMIT ` + arg(limit) + `)
-			SELECT ` + callColumns + `, p.rank, coalesce(h.n, 0), h.ids, h.ords, h.starts, h.speakers, h.snippets
-			FROM page p JOIN calls c ON c.id = p.id JOIN users u ON u.id = c.owner_id
-			LEFT JOIN call_stages s ON s.call_id = c.id
-			LEFT JOIN audio_deletion_receipts r ON r.call_id = c.id` + callJob + `
-			LEFT JOIN LATERAL (
-				SELECT max(x.n) AS n, array_agg(x.id ORDER BY x.ord) AS ids, array_agg(x.ord ORDER BY x.ord) AS ords,
-				       array_agg(x.start_ms ORDER BY x.ord) AS starts, array_agg(x.speaker ORDER BY x.ord) AS speakers,
-				       array_agg(ts_headline('` + callscribe.SearchConfig + `', translate(translate(x.text, ` + arg(stripped) + `, ''), '<>', ` +
-			arg(ltStandIn+gtStandIn) + `), ` + tsQuery + `, ` + arg(headlineOptions) + `) ORDER BY x.ord) AS snippets
-				FROM (SELECT sg.id, sg.ord, sg.start_ms, sg.speaker, sg.text, count(*) OVER () AS n
-				      FROM segments sg WHERE sg.transcript_id = p.transcript_id AND sg.search @@ ` + tsQuery + `
-				      ORDER BY ts_rank(sg.search, ` + tsQuery + `) DESC, sg.ord LIMIT ` + arg(hitsPerCall) + `) x
-			) h ON true
-			ORDER BY p.rank DESC, p.created_at DESC, p.id DESC`
-	}
-	if ranked {
-		// Planned for the very words each time (the simple protocol: the values are sent
-		// in the text, escaped by pgx), never with a cached generic plan: that one cannot
-		// know how common the words are, and for 100,000 transcripts it chose to parse
-		// the query again on every row instead of asking the index (1.8 s against 0.5 s
-		// for a phrase that 146 calls say).
-		args = append([]any{pgx.QueryExecModeSimpleProtocol}, args...)
+		sql = `SELECT m.id, m.rank, m.created_at, c.id
+			FROM (SELECT t.id, t.call_id, t.created_at, ts_rank(t.search, ` + tsQuery + `) AS rank
+			      FROM transcripts t WHERE ` + match + `) m
+			JOIN calls c ON c.id = m.call_id JOIN users u ON u.id = c.owner_id` + job + `
+			WHERE ` + strings.Join(where, " AND ") + `
+			ORDER BY m.rank DESC, m.created_at DESC, m.id DESC LIMIT ` + arg(limit)
+		return db.searchPage(ctx, q, sql, args)
 	}
 	rows, err := db.pool.Query(ctx, sql, args...)
 	if err != nil {
 		return nil, fmt.Errorf("search calls: %w", err)
 	}
+	return collectHits(rows, false)
+}
+
+// hitsSQL reads the calls of a search's page ($2, with their ranks, transcripts'
+// creation and ids, in the page's order) and their hits: the best ranked matching
+// segments of each, in time order, each with its snippet (ts_headline runs for those
+// alone), and the count of all that match. A call's segments are read by its transcript
+// and matched one by one (OFFSET 0 keeps the match out of the scan): ANDed with the
+// segments' GIN index, a common word cost 12 ms a call, 240 ms a page. Its text is
+// always the same, so PostgreSQL plans it once per connection.
+var hitsSQL = `SELECT ` + callColumns + `, p.rank, p.transcript_at, p.transcript_id,
+		coalesce(h.n, 0), h.ids, h.ords, h.starts, h.speakers, h.snippets
+	FROM unnest($2::uuid[], $3::real[], $4::timestamptz[], $5::uuid[]) WITH ORDINALITY AS p(id, rank, transcript_at, transcript_id, pos)
+	JOIN calls c ON c.id = p.id JOIN users u ON u.id = c.owner_id
+	LEFT JOIN call_stages s ON s.call_id = c.id
+	LEFT JOIN audio_deletion_receipts r ON r.call_id = c.id` + callJob + `
+	LEFT JOIN LATERAL (
+		SELECT max(x.n) AS n, array_agg(x.id ORDER BY x.ord) AS ids, array_agg(x.ord ORDER BY x.ord) AS ords,
+		       array_agg(x.start_ms ORDER BY x.ord) AS starts, array_agg(x.speaker ORDER BY x.ord) AS speakers,
+		       array_agg(ts_headline('` + callscribe.SearchConfig + `', translate(translate(x.text, $6, ''), '<>', $7), ` + tsQuery + `, $8) ORDER BY x.ord) AS snippets
+		FROM (SELECT sg.id, sg.ord, sg.start_ms, sg.speaker, sg.text, count(*) OVER () AS n
+		      FROM (SELECT * FROM segments WHERE transcript_id = p.transcript_id OFFSET 0) sg
+		      WHERE sg.search @@ ` + tsQuery + `
+		      ORDER BY ts_rank(sg.search, ` + tsQuery + `) DESC, sg.ord LIMIT $9) x
+	) h ON true
+	WHERE u.blocked_at IS NULL AND u.erased_at IS NULL
+	ORDER BY p.pos`
+
+// searchPage runs a text search in two statements on one connection: the page (sql:
+// which calls, in which order), planned for the very words each time, then the page's
+// calls and hits (hitsSQL), planned once. The page is sent with the simple protocol (the
+// values in the text, escaped by pgx): a cached generic plan cannot know how common the
+// words are, and for 100,000 transcripts it chose to parse the query again on every row
+// instead of asking the index (1.8 s against 0.5 s for a phrase that 146 calls say).
+// The calls and hits are not planned with it: on the benchmark's machine under load,
+// planning the whole as one statement took 13 ms, the page alone 4 to 7 ms, and a word
+// that a few calls say is found in 2 ms once planned.
+func (db *DB) searchPage(ctx context.Context, q, sql string, args []any) ([]callscribe.CallHit, error) {
+	conn, err := db.pool.Acquire(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("search calls: %w", err)
+	}
+	defer conn.Release()
+	rows, err := conn.Query(ctx, sql, append([]any{pgx.QueryExecModeSimpleProtocol}, args...)...)
+	if err != nil {
+		return nil, fmt.Errorf("search calls: %w", err)
+	}
+	var (
+		calls, transcripts []uuid.UUID
+		ranks              []float32
+		at                 []time.Time
+	)
+	for rows.Next() {
+		var transcript, call uuid.UUID
+		var rank float32
+		var t time.Time
+		if err := rows.Scan(&transcript, &rank, &t, &call); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("search calls: %w", err)
+		}
+		calls, transcripts, ranks, at = append(calls, call), append(transcripts, transcript), append(ranks, rank), append(at, t)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("search calls: %w", err)
+	}
+	if len(calls) == 0 {
+		return nil, nil
+	}
+	rows, err = conn.Query(ctx, hitsSQL, q, calls, ranks, at, transcripts, stripped, ltStandIn+gtStandIn, headlineOptions, hitsPerCall)
+	if err != nil {
+		return nil, fmt.Errorf("search calls: %w", err)
+	}
+	return collectHits(rows, true)
+}
+
+// collectHits scans the rows of a listing (ranked: of a search's page).
+func collectHits(rows pgx.Rows, ranked bool) ([]callscribe.CallHit, error) {
 	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (callscribe.CallHit, error) {
 		var h callscribe.CallHit
 		var (
@@ -184,11 +238,12 @@ func (db *DB) SearchCalls(ctx context.Context, f callscribe.CallFilter) ([]calls
 			starts          []int64
 			speakers, snips []string
 		)
-		c, err := scanCall(row, &h.Rank, &h.HitCount, &ids, &ords, &starts, &speakers, &snips)
+		c, err := scanCall(row, &h.Rank, &h.Cursor.CreatedAt, &h.Cursor.ID, &h.HitCount, &ids, &ords, &starts, &speakers, &snips)
 		if c.Staging != nil {
 			c.Staging.Key = nil
 		}
 		h.Call = c
+		h.Cursor.Ranked, h.Cursor.Rank = ranked, h.Rank
 		for i := range ids {
 			h.Hits = append(h.Hits, callscribe.SegmentHit{SegmentID: ids[i], Index: int(ords[i]), StartMS: starts[i],
 				Speaker: speakers[i], Snippet: callscribe.Snippet(unswap.Replace(snips[i]))})

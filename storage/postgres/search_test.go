@@ -216,7 +216,8 @@ func TestSearchFilters(t *testing.T) {
 		t.Errorf("calls before an hour on saying заказ with the phone: %d; want 3", len(got))
 	}
 
-	for _, q := range []string{"", "заказы"} {
+	// "номер", said once in every call, ranks them all alike: pages follow the tie-break.
+	for _, q := range []string{"", "заказы", "номер"} {
 		var paged []uuid.UUID
 		var after *callscribe.CallCursor
 		for page := 0; ; page++ {
@@ -226,7 +227,7 @@ func TestSearchFilters(t *testing.T) {
 				break
 			}
 			last := hits[len(hits)-1]
-			after = &callscribe.CallCursor{CreatedAt: last.CreatedAt, ID: last.ID, Ranked: q != "", Rank: last.Rank}
+			after = &last.Cursor
 		}
 		got := slices.Clone(paged)
 		slices.SortFunc(got, func(a, b uuid.UUID) int { return strings.Compare(a.String(), b.String()) })
@@ -235,6 +236,9 @@ func TestSearchFilters(t *testing.T) {
 		if !slices.Equal(got, want) {
 			t.Errorf("q %q: pages of 3 gave %v; want each call once", q, paged)
 		}
+	}
+	if hits := s.search(callscribe.CallFilter{Q: "номер"}); len(hits) != 7 || hits[0].Rank != hits[6].Rank {
+		t.Errorf("q номер: %d calls, ranks %v … %v; want 7 of one rank (the tie the paging above went through)", len(hits), hits[0].Rank, hits[len(hits)-1].Rank)
 	}
 	// Ranked: the call that says заказ most often comes first.
 	if hits := s.search(callscribe.CallFilter{Q: "заказ"}); len(hits) == 0 || hits[0].ID != all[0] || hits[0].Rank < hits[len(hits)-1].Rank {
@@ -375,5 +379,42 @@ func TestSearchUsesTheIndex(t *testing.T) {
 		if !strings.Contains(plan.String(), "Bitmap Index Scan on "+table+"_search_idx") {
 			t.Errorf("%s: the match does not use the index under the policy:\n%s", table, plan.String())
 		}
+	}
+}
+
+// TestRetentionForgetsThePhone: the other party's number goes with the transcript when
+// the organization's retention purges an old call (the call row and its receipt stay),
+// also for a call that has no transcript; a newer call keeps its number.
+func TestRetentionForgetsThePhone(t *testing.T) {
+	t.Parallel()
+	s := newSearchOrg(t, nil, "acme")
+	u := s.user("a@example.ru")
+	ctx := callscribe.AsSystem(context.Background())
+	old := s.call(u, "+79161357968", "поставка оборудования")
+	bare := stagedCall(t, s.db, u) // never transcribed
+	newer := s.call(u, "+79161357968", "поставка оборудования")
+	if _, err := s.db.Pool().Exec(ctx, `UPDATE calls SET phone = '+79161357968' WHERE id = $1`, bare); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.db.Pool().Exec(ctx, `UPDATE calls SET created_at = now() - interval '200 days' WHERE id = ANY($1)`, []uuid.UUID{old, bare}); err != nil {
+		t.Fatal(err)
+	}
+	for {
+		counts, err := s.db.PurgeExpired(ctx, s.org, time.Now().AddDate(0, 0, -90), 10, "system:retention")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if counts["calls"] == 0 {
+			break
+		}
+		if counts["phones"] != 2 || counts["transcripts"] != 1 {
+			t.Errorf("purge counts %v; want 2 phones forgotten, 1 transcript", counts)
+		}
+	}
+	if got := ids(s.search(callscribe.CallFilter{Phone: "+79161357968"})); !slices.Equal(got, []uuid.UUID{newer}) {
+		t.Errorf("calls with the number after retention: %v; want only the newer %s", got, newer)
+	}
+	if got := s.search(callscribe.CallFilter{}); len(got) != 3 {
+		t.Errorf("calls after retention: %d; want all 3 kept", len(got))
 	}
 }
