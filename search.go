@@ -3,6 +3,7 @@ package callscribe
 import (
 	"html/template"
 	"strings"
+	"time"
 )
 
 // SearchConfig is the PostgreSQL text-search configuration of every tsvector and
@@ -61,4 +62,21 @@ type CallHit struct {
 	HitCount int
 	Hits     []SegmentHit
 	Cursor   CallCursor
+}
+
+// ParseRangeTime reads one end of a date range, as the API's from/to and the CLI's
+// --from/--to take it: an RFC 3339 time, or a day (YYYY-MM-DD, UTC), which as the end of
+// the range (end) means the start of the next day, so that the day is included.
+func ParseRangeTime(v string, end bool) (time.Time, error) {
+	if t, err := time.Parse(time.RFC3339, v); err == nil {
+		return t, nil
+	}
+	d, err := time.Parse(time.DateOnly, v)
+	if err != nil {
+		return time.Time{}, err
+	}
+	if end {
+		d = d.AddDate(0, 0, 1)
+	}
+	return d, nil
 }

@@ -193,7 +193,7 @@ func (s *Server) listCalls(w http.ResponseWriter, r *http.Request, key callscrib
 		end  bool // a date alone means the end of that day (to is exclusive)
 	}{{"from", &f.From, false}, {"to", &f.To, true}} {
 		if v := q.Get(p.name); v != "" {
-			t, err := parseListTime(v, p.end)
+			t, err := callscribe.ParseRangeTime(v, p.end)
 			if err != nil {
 				return callscribe.Errorf(callscribe.EINVALID, "%s %q is not a date (2026-01-31) or an RFC 3339 time (2026-01-31T09:15:00+03:00)", p.name, v)
 			}
@@ -251,22 +251,6 @@ func (s *Server) listCalls(w http.ResponseWriter, r *http.Request, key callscrib
 	}
 	writeJSON(w, http.StatusOK, out)
 	return nil
-}
-
-// parseListTime reads from and to: an RFC 3339 time, or a date (UTC), which for the
-// end of a range means the start of the next day.
-func parseListTime(v string, end bool) (time.Time, error) {
-	if t, err := time.Parse(time.RFC3339, v); err == nil {
-		return t, nil
-	}
-	d, err := time.Parse(time.DateOnly, v)
-	if err != nil {
-		return time.Time{}, err
-	}
-	if end {
-		d = d.AddDate(0, 0, 1)
-	}
-	return d, nil
 }
 
 // safeMessage is an application error's message, which carries nothing the client did

@@ -53,7 +53,7 @@ func cmdCalls(ctx context.Context, cfg config, args []string, stdout io.Writer) 
 		if d.v == "" {
 			continue
 		}
-		t, err := parseDay(d.v, d.end)
+		t, err := callscribe.ParseRangeTime(d.v, d.end)
 		if err != nil {
 			return usagef("--%s %q is not a date (2026-01-31) or an RFC 3339 time (2026-01-31T09:15:00+03:00)", d.name, d.v)
 		}
@@ -166,22 +166,6 @@ func jsonCall(h callscribe.CallHit, ranked bool) jsonListedCall {
 		}
 	}
 	return c
-}
-
-// parseDay reads --from and --to: an RFC 3339 time, or a day (UTC), which as the end of
-// a range means the start of the next day.
-func parseDay(v string, end bool) (time.Time, error) {
-	if t, err := time.Parse(time.RFC3339, v); err == nil {
-		return t, nil
-	}
-	d, err := time.Parse(time.DateOnly, v)
-	if err != nil {
-		return time.Time{}, err
-	}
-	if end {
-		d = d.AddDate(0, 0, 1)
-	}
-	return d, nil
 }
 
 func or(s, otherwise string) string {
