@@ -194,7 +194,7 @@ if [[ $sections == *" pages "* ]]; then
   pages_status=0
   if scripts/test-postgres.sh start "$pagesdb"; then
     CALLSCRIBE_TEST_DATABASE_URL=$(cat "$pagesdb/url") CALLSCRIBE_BENCH_CALLS=${BENCH_PAGES_CALLS:-2000} \
-      go test -run '^$' -bench BenchmarkPages -benchtime 50x ./webapp/ 2>&1 | grep -E '^(Benchmark|ok|FAIL|---|pages:)|generated' || pages_status=$?
+      go test -timeout 90m -run '^$' -bench BenchmarkPages -benchtime 50x ./webapp/ 2>&1 | grep -E '^(Benchmark|ok|FAIL|---|pages:)|generated' || pages_status=$?
   else
     pages_status=1
   fi
