@@ -130,6 +130,9 @@ type NoticeSend struct {
 	CallGone      bool     // transcript_ready whose call is erased
 	Request       *Request // request_*: the request as it is now
 	Incident      *BreachIncident
+	// AccessAnswer is the user's organization's setting: AccessAnswerFile or
+	// AccessAnswerLink.
+	AccessAnswer string
 }
 
 // NoticeDeliverJob is the deliver_notice job: a delivery id and nothing else.

@@ -61,7 +61,16 @@ type Organization struct {
 	// RedactionMask replaces every redacted entity; empty (the default): each entity is
 	// replaced with its type's tag ([CARD], [PHONE], …).
 	RedactionMask string
+	// AccessAnswer is how a completed access request is answered in the messenger:
+	// AccessAnswerFile (the default) or AccessAnswerLink.
+	AccessAnswer string
 }
+
+// How an organization answers a completed access request in the messenger chat.
+const (
+	AccessAnswerFile = "file" // the export JSON as a document in the chat
+	AccessAnswerLink = "link" // a link to the privacy desk only
+)
 
 // Subject is a user as the re-application of the erasure ledger needs them: the id, the
 // request of an erasure started and not finished (empty when none), and the contacts the

@@ -1,6 +1,7 @@
 package notify
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -99,7 +100,10 @@ func (n *Notices) Deliver(ctx context.Context, id uuid.UUID) (Outcome, error) {
 		return n.record(ctx, out, callscribe.NoticeFailed, "render: "+err.Error())
 	}
 	out.Attempts++
-	sendErr := n.send(ctx, s, m)
+	sendErr := n.attach(ctx, s, &m)
+	if sendErr == nil {
+		sendErr = n.send(ctx, s, m)
+	}
 	if ctx.Err() != nil && sendErr != nil {
 		// Shutting down: this attempt does not count; River runs the job again.
 		return out, fmt.Errorf("deliver notice: %w", ctx.Err())
@@ -125,6 +129,33 @@ func (n *Notices) Deliver(ctx context.Context, id uuid.UUID) (Outcome, error) {
 	}
 	out.RetryIn = n.backoff(out.Attempts)
 	return n.record(ctx, out, callscribe.NoticePending, reasonOf(sendErr))
+}
+
+// errExport: the export answering an access request could not be made (retried).
+var errExport = errors.New("notify: export failed")
+
+// attach adds to m, on a messenger, the export that answers a completed (not rejected)
+// access request when the user's organization answers with the file. Email carries the
+// link only: a mailbox is not the confidential channel a linked chat is. The export is
+// made now, from what is held now, and forgotten once sent.
+func (n *Notices) attach(ctx context.Context, s callscribe.NoticeSend, m *Message) error {
+	r := s.Request
+	if s.Channel == callscribe.NoticeEmail || s.Kind != callscribe.NoticeRequestClosed || r == nil ||
+		r.Kind != callscribe.RequestAccess || r.Status != callscribe.RequestCompleted ||
+		s.AccessAnswer == callscribe.AccessAnswerLink || n.cfg.Exporter == nil || s.Erased {
+		return nil
+	}
+	var b bytes.Buffer
+	if err := n.cfg.Exporter.Export(ctx, &b, s.UserID); err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		return fmt.Errorf("%w: %w", errExport, err)
+	}
+	moscow := time.FixedZone("MSK", 3*60*60)
+	m.Attachment = &Attachment{Name: "callscribe-export-" + n.cfg.Now().In(moscow).Format(time.DateOnly) + ".json",
+		ContentType: "application/json", Content: b.Bytes()}
+	return nil
 }
 
 // delivers reports whether a message sent on channel reaches the user: not by email
@@ -178,6 +209,8 @@ func reasonOf(err error) string {
 		return fmt.Sprintf("smtp %d", me.Code)
 	case errors.As(err, &perm):
 		return perm.Reason
+	case errors.Is(err, errExport):
+		return "export failed"
 	case errors.Is(err, context.DeadlineExceeded):
 		return "timeout"
 	case errors.As(err, &ne):

@@ -16,6 +16,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"time"
 
@@ -32,6 +33,22 @@ type Message struct {
 	Kind    callscribe.NoticeKind
 	Subject string // a line; email uses it as the subject, a messenger as the first line
 	Text    string // the body: links and ids, never transcript text or a phone number
+	// Attachment is a file sent with the message, or nil: the export answering a
+	// completed access request, on the messenger only. Made at delivery, never stored.
+	Attachment *Attachment
+}
+
+// Attachment is one file a message carries.
+type Attachment struct {
+	Name        string // callscribe-export-2026-12-03.json
+	ContentType string // application/json
+	Content     []byte
+}
+
+// Exporter writes everything held about a user as one JSON document (privacy.Exporter):
+// the file that answers a completed access request in the messenger.
+type Exporter interface {
+	Export(ctx context.Context, w io.Writer, userID uuid.UUID) error
 }
 
 // Channel reaches a user by their id: a messenger bot. It returns ErrUnreachable when the
@@ -95,6 +112,10 @@ type Config struct {
 	MaxRetryAfter time.Duration
 	Logger        *slog.Logger
 	Now           func() time.Time
+	// Exporter, when set, makes the export a completed access request is answered with
+	// in the messenger chat when the user's organization's access answer is "file"; nil:
+	// the message links to the privacy desk only.
+	Exporter Exporter
 	// AuditLog, when set, records the final outcome of each breach notice (ids only).
 	AuditLog privacy.AuditLog
 	// Observe, when set, is told each attempt's outcome (the benchmark and tests use it).

@@ -92,7 +92,7 @@ var commands = []struct{ name, synopsis string }{
 	{"erasure run", "erasure run --email EMAIL [--org NAME] --request ID"},
 	{"erasure reapply", "erasure reapply"},
 	{"erasure ledger", "erasure ledger"},
-	{"org set", "org set --org NAME [--retention 90d|off] [--redact-off TYPES] [--redact-on TYPES|all] [--redact-mask TEXT|tags]"},
+	{"org set", "org set --org NAME [--retention 90d|off] [--redact-off TYPES] [--redact-on TYPES|all] [--redact-mask TEXT|tags] [--access-answer file|link]"},
 	{"org show", "org show [--org NAME]"},
 	{"retention run", "retention run"},
 	{"partners add", "partners add --code CODE --name NAME   (a partner link is /r/CODE)"},

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -20,6 +21,7 @@ import (
 	"callscribe/mail"
 	"callscribe/metrics"
 	"callscribe/notify"
+	"callscribe/privacy"
 	"callscribe/telegram"
 )
 
@@ -79,7 +81,7 @@ func (a *app) newNotices(m *metrics.Metrics) (*notify.Notices, error) {
 		return nil, err
 	}
 	cfg := notify.Config{Store: a.db, Mail: sender, BaseURL: a.cfg.web.publicURL, Logger: a.log, AuditLog: a.db,
-		Channels: []notify.Channel{a.telegramChannel()}}
+		Channels: []notify.Channel{a.telegramChannel()}, Exporter: &privacy.Exporter{Store: a.db}}
 	if m != nil {
 		cfg.Observe = func(o notify.Outcome) { m.NoticeDelivery(string(o.Kind), string(o.Channel), o.State) }
 	}
@@ -338,7 +340,11 @@ func (a *app) telegramChannel() notify.Channel {
 		if bot == nil {
 			return notify.ErrUnreachable
 		}
-		err := bot.Send(ctx, userID, m.Plain(), nil)
+		var doc *telegram.Document
+		if f := m.Attachment; f != nil {
+			doc = &telegram.Document{Name: f.Name, Content: bytes.NewReader(f.Content)}
+		}
+		err := bot.Send(ctx, userID, m.Plain(), doc)
 		var ra *telegram.RetryAfterError
 		switch {
 		case errors.Is(err, telegram.ErrNotLinked), errors.Is(err, telegram.ErrBlockedByUser):

@@ -196,7 +196,7 @@ func cmdErasure(ctx context.Context, cfg config, args []string, stdout io.Writer
 }
 
 func cmdOrg(ctx context.Context, cfg config, args []string, stdout io.Writer) error {
-	const use = "usage: callscribe org set --org NAME [--retention 90d|off] [--redact-off TYPES] [--redact-on TYPES|all] [--redact-mask TEXT|tags] | org show [--org NAME]"
+	const use = "usage: callscribe org set --org NAME [--retention 90d|off] [--redact-off TYPES] [--redact-on TYPES|all] [--redact-mask TEXT|tags] [--access-answer file|link] | org show [--org NAME]"
 	if len(args) == 0 || args[0] != "set" && args[0] != "show" {
 		return usagef(use)
 	}
@@ -206,14 +206,18 @@ func cmdOrg(ctx context.Context, cfg config, args []string, stdout io.Writer) er
 	redactOff := fs.String("redact-off", "", "redaction types to stop redacting, comma-separated (card,phone,…), or all")
 	redactOn := fs.String("redact-on", "", "redaction types to redact again, comma-separated, or all")
 	redactMask := fs.String("redact-mask", "", "replace every redacted entity with this text (1 to 32 characters, no digits) instead of its type's tag; tags: the tags again")
+	accessAnswer := fs.String("access-answer", "", "how a completed access request is answered in the messenger chat: file (the export as a document) or link (to the privacy desk only)")
 	if _, err := parse(fs, args[1:]); err != nil {
 		return err
 	}
 	var d *time.Duration
 	var off, on []string
 	if args[0] == "set" {
-		if *name == "" || *retention == "" && *redactOff == "" && *redactOn == "" && *redactMask == "" {
-			return usagef("org set needs --org and --retention, --redact-off, --redact-on or --redact-mask")
+		if *name == "" || *retention == "" && *redactOff == "" && *redactOn == "" && *redactMask == "" && *accessAnswer == "" {
+			return usagef("org set needs --org and --retention, --redact-off, --redact-on, --redact-mask or --access-answer")
+		}
+		if *accessAnswer != "" && *accessAnswer != callscribe.AccessAnswerFile && *accessAnswer != callscribe.AccessAnswerLink {
+			return usagef("--access-answer is file or link")
 		}
 		if err := checkMask(*redactMask); err != nil {
 			return err
@@ -267,7 +271,13 @@ func cmdOrg(ctx context.Context, cfg config, args []string, stdout io.Writer) er
 			}
 			o.RedactionOff, o.RedactionMask = next, mask
 		}
-		fmt.Fprintf(stdout, "%s\tretention %s\t%s\n", o.Name, privacy.FormatRetention(o.Retention), formatRedaction(o))
+		if *accessAnswer != "" {
+			if err := a.db.SetAccessAnswer(ctx, o.ID, *accessAnswer, cliActor); err != nil {
+				return err
+			}
+			o.AccessAnswer = *accessAnswer
+		}
+		fmt.Fprintf(stdout, "%s\tretention %s\t%s\taccess answer %s\n", o.Name, privacy.FormatRetention(o.Retention), formatRedaction(o), o.AccessAnswer)
 		return nil
 	}
 	orgs, err := a.db.Organizations(ctx)
@@ -278,7 +288,7 @@ func cmdOrg(ctx context.Context, cfg config, args []string, stdout io.Writer) er
 	for _, o := range orgs {
 		if *name == "" || o.Name == *name {
 			found = true
-			fmt.Fprintf(stdout, "%s\t%s\tretention %s\t%s\n", o.Name, o.ID, privacy.FormatRetention(o.Retention), formatRedaction(o))
+			fmt.Fprintf(stdout, "%s\t%s\tretention %s\t%s\taccess answer %s\n", o.Name, o.ID, privacy.FormatRetention(o.Retention), formatRedaction(o), o.AccessAnswer)
 		}
 	}
 	if !found && *name != "" {

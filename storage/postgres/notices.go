@@ -227,9 +227,10 @@ func (db *DB) NoticeSend(ctx context.Context, id uuid.UUID) (callscribe.NoticeSe
 	d, err := scanNoticeDelivery(db.pool.QueryRow(ctx, `
 		SELECT `+noticeDeliveryColumns+`, u.email, u.language, u.erased_at IS NOT NULL,
 		       EXISTS (SELECT 1 FROM consents c WHERE c.user_id = u.id AND c.purpose = 'notifications' AND c.withdrawn_at IS NULL),
-		       EXISTS (SELECT 1 FROM calls c WHERE c.id = d.call_id)
+		       EXISTS (SELECT 1 FROM calls c WHERE c.id = d.call_id),
+		       coalesce((SELECT o.access_answer FROM organizations o WHERE o.id = u.organization_id), 'file')
 		FROM notice_deliveries d JOIN users u ON u.id = d.user_id
-		WHERE d.id = $1`, id), &s.Email, &s.Language, &s.Erased, &s.Notifications, &callExists)
+		WHERE d.id = $1`, id), &s.Email, &s.Language, &s.Erased, &s.Notifications, &callExists, &s.AccessAnswer)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return s, callscribe.Errorf(callscribe.ENOTFOUND, "no notice delivery %s", id)
 	}

@@ -12,12 +12,12 @@ import (
 	"callscribe"
 )
 
-const orgColumns = `id, name, extract(epoch FROM retention)::bigint, redaction_off, redaction_mask`
+const orgColumns = `id, name, extract(epoch FROM retention)::bigint, redaction_off, redaction_mask, access_answer`
 
 func scanOrg(row pgx.Row) (callscribe.Organization, error) {
 	var o callscribe.Organization
 	var secs *int64
-	if err := row.Scan(&o.ID, &o.Name, &secs, &o.RedactionOff, &o.RedactionMask); err != nil {
+	if err := row.Scan(&o.ID, &o.Name, &secs, &o.RedactionOff, &o.RedactionMask, &o.AccessAnswer); err != nil {
 		return o, err
 	}
 	if secs != nil {
@@ -134,6 +134,29 @@ func (db *DB) SetRedaction(ctx context.Context, orgID uuid.UUID, off []string, m
 	})
 	if err != nil {
 		return fmt.Errorf("set redaction policy: %w", err)
+	}
+	return nil
+}
+
+// SetAccessAnswer sets how the organization answers a completed access request in the
+// messenger (callscribe.AccessAnswerFile or AccessAnswerLink) and audits it.
+func (db *DB) SetAccessAnswer(ctx context.Context, orgID uuid.UUID, answer, actor string) error {
+	if answer != callscribe.AccessAnswerFile && answer != callscribe.AccessAnswerLink {
+		return callscribe.Errorf(callscribe.EINVALID, "access answer must be %s or %s", callscribe.AccessAnswerFile, callscribe.AccessAnswerLink)
+	}
+	err := db.inTx(ctx, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `UPDATE organizations SET access_answer = $2 WHERE id = $1`, orgID, answer)
+		if err != nil {
+			return err
+		}
+		if tag.RowsAffected() == 0 {
+			return callscribe.Errorf(callscribe.ENOTFOUND, "no organization %s", orgID)
+		}
+		return insertAudit(ctx, tx, callscribe.AuditEntry{Actor: actor, Action: "organization.set",
+			ObjectType: "organization", ObjectID: orgID.String(), OrgID: orgID, Detail: map[string]any{"access_answer": answer}})
+	})
+	if err != nil {
+		return fmt.Errorf("set access answer: %w", err)
 	}
 	return nil
 }
