@@ -24,6 +24,7 @@ import (
 	cmail "callscribe/mail"
 	"callscribe/mail/mailtest"
 	"callscribe/notify"
+	"callscribe/privacy"
 	"callscribe/privacy/residency"
 	"callscribe/storage/pgtest"
 	"callscribe/storage/postgres"
@@ -124,7 +125,8 @@ func newEnv(t *testing.T, o envOptions) *env {
 	}
 	e.notices = notify.New(notify.Config{Store: db, Mail: m, Channels: []notify.Channel{e.channel},
 		BaseURL: "https://callscribe.test/", MaxAttempts: 3, Backoff: 50 * time.Millisecond, MaxBackoff: 200 * time.Millisecond,
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), AuditLog: db, Observe: o.observe, Now: o.now})
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), AuditLog: db, Observe: o.observe, Now: o.now,
+		Exporter: &privacy.Exporter{Store: db}})
 	workers := river.NewWorkers()
 	river.AddWorker(workers, notify.NewWorker(e.notices))
 	allowed, _ := residency.ParseAllowed("CALLSCRIBE_ALLOWED_COUNTRIES", "RU")
