@@ -103,6 +103,9 @@ type envOptions struct {
 	observe func(notify.Outcome)
 	now     func() time.Time
 	logMail bool // email through mail.Log, as without an SMTP server
+	// messenger, when set, is the messenger channel instead of the test channel (the
+	// real bot against the fake Bot API).
+	messenger notify.Channel
 }
 
 func newEnv(t *testing.T, o envOptions) *env {
@@ -123,7 +126,11 @@ func newEnv(t *testing.T, o envOptions) *env {
 	if o.logMail {
 		m = &cmail.Log{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
 	}
-	e.notices = notify.New(notify.Config{Store: db, Mail: m, Channels: []notify.Channel{e.channel},
+	var messenger notify.Channel = e.channel
+	if o.messenger != nil {
+		messenger = o.messenger
+	}
+	e.notices = notify.New(notify.Config{Store: db, Mail: m, Channels: []notify.Channel{messenger},
 		BaseURL: "https://callscribe.test/", MaxAttempts: 3, Backoff: 50 * time.Millisecond, MaxBackoff: 200 * time.Millisecond,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), AuditLog: db, Observe: o.observe, Now: o.now,
 		Exporter: &privacy.Exporter{Store: db}})
