@@ -355,6 +355,9 @@ func TestErasureAnswered(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The received notices go out first: closing marks the user erased, after which a
+	// request_received still pending would be skipped (a race under load).
+	e.settled(t, callscribe.NoticeDeliveryFilter{RequestID: r.ID}, 2, 30*time.Second)
 	reqs.Start(ctx, r.ID, "cli:test")
 	if _, err := reqs.Close(ctx, r.ID, privacy.Closing{Actor: "cli:test", Channel: callscribe.ConsentViaCLI}); err != nil {
 		t.Fatal(err)
