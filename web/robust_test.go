@@ -286,20 +286,20 @@ func TestCallListPaging(t *testing.T) {
 	}
 }
 
-// TestCallListRefusesUnknownParameters: a parameter the list does not know (a search it
-// does not do yet, say) is refused by name instead of ignored.
+// TestCallListRefusesUnknownParameters: a parameter the list does not know (a filter it
+// does not have, a misspelt one) is refused by name instead of ignored.
 func TestCallListRefusesUnknownParameters(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, options{})
 	_, key := h.org("acme")
-	for _, p := range []string{"q", "phone"} {
+	for _, p := range []string{"speaker", "query", "phone_number"} {
 		r := h.get("/v1/calls?"+p+"=ivanova", key)
 		refused(t, p, r.status, r.body, http.StatusBadRequest, callscribe.EINVALID)
 		if msg := errorMessage(r.body); !strings.Contains(msg, `"`+p+`"`) {
 			t.Errorf("?%s=: message %q; want it to name %q", p, msg, p)
 		}
 	}
-	if r := h.get("/v1/calls?limit=10&status=queued", key); r.status != http.StatusOK {
+	if r := h.get("/v1/calls?limit=10&status=queued&q=ivanova&phone=%2B79161234567", key); r.status != http.StatusOK {
 		t.Errorf("known parameters: %d %s; want 200", r.status, r.body)
 	}
 }

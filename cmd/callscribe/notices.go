@@ -81,7 +81,10 @@ func (a *app) newNotices(m *metrics.Metrics) (*notify.Notices, error) {
 		return nil, err
 	}
 	cfg := notify.Config{Store: a.db, Mail: sender, BaseURL: a.cfg.web.publicURL, Logger: a.log, AuditLog: a.db,
-		Channels: []notify.Channel{a.telegramChannel()}, Exporter: &privacy.Exporter{Store: a.db}}
+		Exporter: &privacy.Exporter{Store: a.db}}
+	if a.cfg.telegram.token != "" { // without a bot, no notice is queued for a messenger
+		cfg.Channels = []notify.Channel{a.telegramChannel()}
+	}
 	if m != nil {
 		cfg.Observe = func(o notify.Outcome) { m.NoticeDelivery(string(o.Kind), string(o.Channel), o.State) }
 	}
