@@ -24,6 +24,7 @@ import (
 	"github.com/riverqueue/river/rivertype"
 
 	"callscribe"
+	"callscribe/internal/eventually"
 	"callscribe/internal/logbuf"
 	"callscribe/internal/safehttp"
 	"callscribe/privacy/residency"
@@ -495,6 +496,12 @@ func TestGivesUp(t *testing.T) {
 	if got := len(rcv.got()); got != e.cfg.MaxAttempts {
 		t.Errorf("receiver got %d requests, want %d", got, e.cfg.MaxAttempts)
 	}
+	// The outcome is observed after the delivery's state is committed: wait for the last.
+	eventually.True(t, 10*time.Second, "the last attempt observed", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return len(seen) >= 4
+	})
 	mu.Lock()
 	defer mu.Unlock()
 	want := []string{"call.completed retry 500", "call.completed retry 500", "call.completed retry 500", "call.completed failed 500"}
