@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"callscribe"
+	"callscribe/redact"
 )
 
 // TestReadersCatalogue: every message key the readers' pages use, in their templates
@@ -53,6 +54,9 @@ func TestReadersCatalogue(t *testing.T) {
 	}
 	for _, f := range []string{"txt", "srt", "vtt", "json", "docx"} {
 		keys["transcript.format."+f] = true
+	}
+	for _, typ := range redact.Types {
+		keys["transcript.redaction."+string(typ)] = true
 	}
 	for _, p := range callscribe.Purposes {
 		keys["desk.purpose."+string(p)] = true

@@ -16,6 +16,7 @@ import (
 	"callscribe"
 	"callscribe/pipeline"
 	"callscribe/privacy"
+	"callscribe/redact"
 )
 
 // turn is a segment as the transcript page shows it.
@@ -38,10 +39,19 @@ type transcriptPage struct {
 	Owner      callscribe.User
 	Formats    []string
 	History    []callscribe.Rectification
-	Redactions int
+	// Redactions is what was redacted before the transcript was stored, by type in the
+	// redact package's order: counts, never values.
+	Redactions []redaction
 	// Edit is the segment whose correction form is open (?edit=N), 0 for none: one form
 	// on the page, not one per segment, keeps an hour's transcript light.
 	Edit int
+}
+
+// redaction is one type's count of entities redacted; Type names its catalogue entry,
+// transcript.redaction.<type>.
+type redaction struct {
+	Type string
+	N    int
 }
 
 // transcriptPage is a call's transcript: turns by speaker with timestamps, the summary,
@@ -103,8 +113,10 @@ func (s *Server) transcriptPage(w http.ResponseWriter, r *http.Request, v *visit
 			page.Turns = append(page.Turns, turn{N: n, Speaker: sg.Speaker, Channel: sg.Channel, Colour: channelColour(sg.Channel),
 				At: duration(sg.StartMS), Text: sg.Text, History: bySeg[c.ID.String()+"/"+strconv.Itoa(n)]})
 		}
-		for _, n := range t.Redactions {
-			page.Redactions += n
+		for _, typ := range redact.Types {
+			if n := t.Redactions[string(typ)]; n > 0 {
+				page.Redactions = append(page.Redactions, redaction{string(typ), n})
+			}
 		}
 	}
 	cw := compressed(w, r)
