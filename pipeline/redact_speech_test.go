@@ -89,7 +89,8 @@ func luhn(s string) bool {
 // TestDictatedCardNeverStored: flite dictates a card number, a phone number and an email
 // in one call, PocketSphinx transcribes it in the real pipeline, and whatever card, phone
 // and email the recogniser heard are in neither the stored transcript, nor the summary,
-// nor anywhere in a pg_dump of the database, while the rest of the call is there.
+// nor the search index, nor anywhere in a pg_dump of the database, while the rest of the
+// call is there.
 func TestDictatedCardNeverStored(t *testing.T) {
 	t.Parallel()
 	testcall.Require(t, "flite", "sox")
@@ -183,6 +184,54 @@ func TestDictatedCardNeverStored(t *testing.T) {
 	if !strings.Contains(dump, "goodbye") && contains(heard, "goodbye") {
 		t.Errorf("pg_dump lost the rest of the call")
 	}
+	// The search index (the transcript's and the segments' tsvectors, which a pg_dump does
+	// not hold: they are generated) has no digit, and none of the words of the card, phone
+	// and email heard that the rest of the script does not say too.
+	index := indexLexemes(t, e, res.CallID)
+	rest := lexemes(t, e, strings.Join(append([]string{"good morning i would like to pay for my order", "thank you very much goodbye"}, scriptLeads...), " "))
+	for _, lx := range lexemes(t, e, strings.Join(slices.Concat(card, phone, email), " ")) {
+		if slices.Contains(index, lx) && !slices.Contains(rest, lx) {
+			t.Errorf("the search index holds %q, a word of the card, phone or email heard; index %q", lx, index)
+		}
+	}
+	for _, lx := range index {
+		if strings.ContainsAny(lx, "0123456789") {
+			t.Errorf("the search index holds the number %q; index %q", lx, index)
+		}
+	}
+	if !slices.Contains(index, "goodby") && contains(heard, "goodbye") {
+		t.Errorf("the search index lost the rest of the call: %q", index)
+	}
+}
+
+// scriptLeads are the words before each dictated value in TestDictatedCardNeverStored.
+var scriptLeads = []string{"my card number is", "my phone number is", "my email is"}
+
+// indexLexemes returns the lexemes of a call's search index: its transcript's tsvector
+// and its segments'.
+func indexLexemes(t *testing.T, e *env, callID any) []string {
+	t.Helper()
+	var out []string
+	if err := e.db.Pool().QueryRow(callscribe.AsSystem(context.Background()), `
+		SELECT coalesce(array_agg(DISTINCT x.lexeme), '{}') FROM (
+			SELECT (unnest(t.search)).lexeme FROM transcripts t WHERE t.call_id = $1
+			UNION ALL
+			SELECT (unnest(s.search)).lexeme FROM segments s JOIN transcripts t ON t.id = s.transcript_id WHERE t.call_id = $1) x`,
+		callID).Scan(&out); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// lexemes returns the lexemes the search index would make of text.
+func lexemes(t *testing.T, e *env, text string) []string {
+	t.Helper()
+	var out []string
+	if err := e.db.Pool().QueryRow(context.Background(), `SELECT coalesce(array_agg(lexeme), '{}') FROM unnest(to_tsvector($1::regconfig, $2))`,
+		callscribe.SearchConfig, text).Scan(&out); err != nil {
+		t.Fatal(err)
+	}
+	return out
 }
 
 func contains(words []string, w string) bool {
