@@ -388,8 +388,9 @@ func (d *detector) subjectName(c *chain) {
 	}
 }
 
-// nameForms returns a name part in lower case with its case forms: surnames in -ов/-ин
-// and -ский (both genders), patronymics, and first names declined as nouns.
+// nameForms returns a name part in lower case with its case forms: surnames in -ов/-ин,
+// -ский and other adjectival ones (both genders), patronymics, and first names declined
+// as nouns, with and without a vowel that declension drops.
 func nameForms(name string) []string {
 	w := lowerWord(strings.TrimSpace(name), false)
 	if len([]rune(w)) < 2 || strings.ContainsAny(w, " \t") {
@@ -402,15 +403,31 @@ func nameForms(name string) []string {
 		}
 	}
 	cut := func(n int) string { r := []rune(w); return string(r[:len(r)-n]) }
+	runes := len([]rune(w))
+	// Names that lose their last vowel when declined: Лев → Льва, Павел → Павла,
+	// Орёл → Орла, Кравец → Кравца (also declined keeping it, Кравеца, below).
+	switch {
+	case w == "лев":
+		add("льв", "а", "у", "ом", "е")
+	case w == "любовь":
+		add("любв", "и")
+	case runes >= 4 && hasAnySuffix(w, "ел", "ец", "ок"):
+		add(cut(2)+string([]rune(w)[runes-1:]), "а", "у", "ом", "е", "ем", "ы", "ой", "ым")
+	}
 	switch {
 	case hasAnySuffix(w, "ович", "евич", "ьич", "ич"):
 		add(w, "а", "у", "ем", "е", "ом")
 	case hasAnySuffix(w, "овна", "евна", "ична", "инична"):
 		add(cut(1), "а", "ы", "е", "у", "ой", "ою")
-	case hasAnySuffix(w, "ский", "цкий", "ской"):
+	case hasAnySuffix(w, "ский", "цкий", "ской", "цкой"):
 		add(cut(2), "ий", "ой", "ого", "ому", "им", "ом", "ая", "ую", "ие", "их", "ими")
 	case hasAnySuffix(w, "ская", "цкая"):
 		add(cut(2), "ий", "ого", "ому", "им", "ом", "ая", "ой", "ую", "ою")
+	case runes >= 4 && hasAnySuffix(w, "ой", "ый"):
+		// Surnames declined as adjectives: Толстой, Белый (a first name never ends so).
+		add(cut(2), "ого", "ому", "ым", "ом", "ая", "ой", "ую", "ою", "ые", "ых", "ыми")
+	case runes >= 4 && hasAnySuffix(w, "ая"):
+		add(cut(2), "ой", "ую", "ою", "ого", "ому", "ым", "ом")
 	case hasAnySuffix(w, "ов", "ев", "ин", "ын"):
 		add(w, "а", "у", "ым", "е", "ы", "ых", "ыми", "ой", "ою")
 	case hasAnySuffix(w, "ова", "ева", "ина", "ына"):

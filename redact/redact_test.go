@@ -164,6 +164,29 @@ func TestSubjectName(t *testing.T) {
 			t.Errorf("Text(%q) with subject %v = %q, want [NAME]", in, male, got)
 		}
 	}
+	// Names that lose a vowel when declined (Павел → Павла, Лев → Льва, Любовь → Любви) and
+	// surnames declined as adjectives (Толстой → Толстого, Трубецкая → Трубецкой).
+	for _, tt := range []struct {
+		subj  Subject
+		forms []string
+	}{
+		{Subject{Surname: "Орёл", FirstName: "Павел", Patronymic: "Львович"}, []string{"Павла", "Павлу", "Павлом", "Павле", "Орла", "Орлу", "Орлом"}},
+		{Subject{FirstName: "Лев"}, []string{"Лев", "Льва", "Льву", "Львом", "Льве"}},
+		{Subject{FirstName: "Любовь"}, []string{"Любовь", "Любви", "Любовью"}},
+		{Subject{Surname: "Кравец"}, []string{"Кравец", "Кравца", "Кравцу", "Кравцом", "Кравеца"}},
+		{Subject{Surname: "Толстой"}, []string{"Толстой", "Толстого", "Толстому", "Толстым", "Толстом"}},
+		{Subject{Surname: "Трубецкой"}, []string{"Трубецкой", "Трубецкого", "Трубецкому", "Трубецким", "Трубецком"}},
+		{Subject{Surname: "Белый"}, []string{"Белый", "Белого", "Белому", "Белым", "Белом"}},
+		{Subject{Surname: "Толстая"}, []string{"Толстая", "Толстой", "Толстую", "Толстою"}},
+		{Subject{Surname: "Трубецкая"}, []string{"Трубецкая", "Трубецкой", "Трубецкую"}},
+		{Subject{Surname: "Белая"}, []string{"Белая", "Белой", "Белую"}},
+	} {
+		for _, in := range tt.forms {
+			if got, _ := New().Text("звонил "+in+" вчера", tt.subj, DefaultPolicy()); got != "звонил [NAME] вчера" {
+				t.Errorf("Text(%q) with subject %v = %q, want the name redacted", "звонил "+in+" вчера", tt.subj, got)
+			}
+		}
+	}
 	if got, _ := New().Text("Звонила Римской-Корсаковой", Subject{Surname: "Римская-Корсакова"}, DefaultPolicy()); got != "Звонила [NAME]" {
 		t.Errorf("double surname: Text = %q, want %q", got, "Звонила [NAME]")
 	}
