@@ -203,7 +203,7 @@ func cmdOrg(ctx context.Context, cfg config, args []string, stdout io.Writer) er
 	fs := newFlags("org " + args[0])
 	name := fs.String("org", "", "organization name")
 	retention := fs.String("retention", "", "how long transcripts and summaries are kept: 90d, 12w, 720h, or off")
-	redactOff := fs.String("redact-off", "", "redaction types to stop redacting, comma-separated (card,phone,…), or all")
+	redactOff := fs.String("redact-off", "", "redaction types to stop redacting, comma-separated, or all; the types: "+typeNames())
 	redactOn := fs.String("redact-on", "", "redaction types to redact again, comma-separated, or all")
 	redactMask := fs.String("redact-mask", "", "replace every redacted entity with this text (1 to 32 characters, no digits) instead of its type's tag; tags: the tags again")
 	accessAnswer := fs.String("access-answer", "", "how a completed access request is answered in the messenger chat: file (the export as a document) or link (to the privacy desk only)")
@@ -228,10 +228,10 @@ func cmdOrg(ctx context.Context, cfg config, args []string, stdout io.Writer) er
 				return err
 			}
 		}
-		if off, err = redactionTypes(*redactOff); err != nil {
+		if off, err = redactionTypes("--redact-off", *redactOff); err != nil {
 			return err
 		}
-		if on, err = redactionTypes(*redactOn); err != nil {
+		if on, err = redactionTypes("--redact-on", *redactOn); err != nil {
 			return err
 		}
 	}
@@ -297,8 +297,9 @@ func cmdOrg(ctx context.Context, cfg config, args []string, stdout io.Writer) er
 	return nil
 }
 
-// redactionTypes parses a comma-separated list of redaction types; "all" is every type.
-func redactionTypes(list string) ([]string, error) {
+// redactionTypes parses flag's comma-separated list of redaction types; "all" is every
+// type. An unknown or empty name is refused, naming the flag and the known types.
+func redactionTypes(flag, list string) ([]string, error) {
 	if list == "" {
 		return nil, nil
 	}
@@ -314,11 +315,20 @@ func redactionTypes(list string) ([]string, error) {
 		}
 		t, err := redact.ParseType(s)
 		if err != nil {
-			return nil, err
+			return nil, usagef("%s: %q is not a redaction type; the types: %s, or all", flag, s, typeNames())
 		}
 		out = append(out, string(t))
 	}
 	return out, nil
+}
+
+// typeNames lists the redaction types' names, as the --redact-* flags take them.
+func typeNames() string {
+	names := make([]string, len(redact.Types))
+	for i, t := range redact.Types {
+		names[i] = string(t)
+	}
+	return strings.Join(names, ",")
 }
 
 // formatRedaction says what an organization redacts: "redaction all", or the types off.

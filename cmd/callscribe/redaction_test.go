@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"callscribe"
+	"callscribe/redact"
 	"callscribe/storage/pgtest"
 	"callscribe/storage/postgres"
 )
@@ -42,8 +43,21 @@ func TestOrgRedactionPolicy(t *testing.T) {
 	if got, mask, err := db.RedactionPolicy(ctx, o.ID); err != nil || strings.Join(got, ",") != "card,phone" || mask != "" {
 		t.Errorf("stored redaction_off = %v, mask %q (%v), want card,phone and no mask", got, mask, err)
 	}
-	if r := runCLI(t, env, "org", "set", "--org", "local", "--redact-off", "cards"); r.code != exitBadInput {
-		t.Errorf("org set --redact-off cards: exit %d, want %d", r.code, exitBadInput)
+	// A typo is refused naming the flag and the known types, which --help lists too.
+	for _, typo := range [][]string{{"--redact-off", "cards"}, {"--redact-on", "card,,phone"}, {"--redact-off", "birth-date"}} {
+		r := runCLI(t, env, "org", "set", "--org", "local", typo[0], typo[1])
+		if r.code != exitBadInput || !strings.Contains(r.stderr, typo[0]+":") || !strings.Contains(r.stderr, "birth_date") {
+			t.Errorf("org set %s %s: exit %d %q, want %d naming the flag and the types", typo[0], typo[1], r.code, r.stderr, exitBadInput)
+		}
+	}
+	help := runCLI(t, env, "org", "set", "--help")
+	for _, typ := range redact.Types {
+		if !strings.Contains(help.stdout, string(typ)) {
+			t.Errorf("org set --help does not name the redaction type %s:\n%s", typ, help.stdout)
+		}
+	}
+	if got, _, err := db.RedactionPolicy(ctx, o.ID); err != nil || strings.Join(got, ",") != "card,phone" {
+		t.Errorf("after the refused typos redaction_off = %v (%v), want card,phone unchanged", got, err)
 	}
 	if out := mustRun(t, env, "org", "set", "--org", "local", "--redact-on", "all"); !strings.Contains(out, "redaction all") || strings.Contains(out, "but") {
 		t.Errorf("org set --redact-on all: %q", out)
