@@ -54,18 +54,31 @@ type Correction struct {
 }
 
 // EditSegment rectifies segment ord (from 0) of a call's transcript, its text or speaker
-// label or both (nil: unchanged), and brings the summary up to date. A new text is
-// redacted first (invariant 9), under the organization's policy with the call's owner as
-// the subject, exactly as the pipeline redacts a call: what a person types is stored,
+// label or both (nil: unchanged), and brings the summary up to date. A new text or label
+// is redacted first (invariant 9), under the organization's policy with the call's owner
+// as the subject, exactly as the pipeline redacts a call: what a person types is stored,
 // indexed and summarised only redacted.
 func (c *Corrections) EditSegment(ctx context.Context, callID uuid.UUID, ord int, text, speaker *string, actor string) (Correction, error) {
 	var counts map[string]int
-	if text != nil {
-		redacted, n, err := c.redact(ctx, callID, *text)
+	if text != nil || speaker != nil {
+		redactText, err := c.redactor(ctx, callID)
 		if err != nil {
 			return Correction{}, err
 		}
-		text, counts = &redacted, n
+		// A speaker label is typed as freely as a text, and sent to the summarizer with
+		// each turn: it is redacted too.
+		counts = map[string]int{}
+		redacted := func(field *string) *string {
+			if field == nil {
+				return nil
+			}
+			out, n := redactText(*field)
+			for typ, k := range n {
+				counts[typ] += k
+			}
+			return &out
+		}
+		text, speaker = redacted(text), redacted(speaker)
 	}
 	rs, err := c.Store.EditSegmentRedacted(ctx, callID, ord, text, speaker, actor, counts)
 	if err != nil {
@@ -118,24 +131,28 @@ func (c *Corrections) EditSegment(ctx context.Context, callID uuid.UUID, ord int
 	return out, nil
 }
 
-// redact redacts a corrected text as the pipeline redacts a call.
-func (c *Corrections) redact(ctx context.Context, callID uuid.UUID, text string) (string, map[string]int, error) {
+// redactor returns what redacts a call's corrections as the pipeline redacts the call:
+// the organization's policy, the call's owner as the subject.
+func (c *Corrections) redactor(ctx context.Context, callID uuid.UUID) (func(string) (string, map[string]int), error) {
 	owner, org, err := c.Store.CallOwner(ctx, callID)
 	if err != nil {
-		return "", nil, err
+		return nil, err
 	}
 	u, err := c.Store.UserByID(ctx, owner)
 	if err != nil {
-		return "", nil, err
+		return nil, err
 	}
 	off, mask, err := c.Store.RedactionPolicy(ctx, org)
 	if err != nil {
-		return "", nil, err
+		return nil, err
 	}
 	policy, err := redact.OrganizationPolicy(off, mask)
 	if err != nil {
-		return "", nil, fmt.Errorf("organization %s redaction policy: %w", org, err)
+		return nil, fmt.Errorf("organization %s redaction policy: %w", org, err)
 	}
-	redacted, counts := redact.New().Text(text, redact.SubjectOf(u), policy)
-	return redacted, redact.Counts(counts), nil
+	r, subj := redact.New(), redact.SubjectOf(u)
+	return func(text string) (string, map[string]int) {
+		redacted, counts := r.Text(text, subj, policy)
+		return redacted, redact.Counts(counts)
+	}, nil
 }

@@ -95,7 +95,8 @@ func TestOrgRedactionPolicy(t *testing.T) {
 
 // TestCorrectionIsRedacted: a correction that types a card number (CLI `transcript edit`,
 // the path the API's PATCH shares) stores it redacted, adds it to the transcript's
-// redaction counts, and the summary written again from it holds none of its digits.
+// redaction counts, and the summary written again from it holds none of its digits; a
+// phone typed into a speaker label is redacted as well.
 func TestCorrectionIsRedacted(t *testing.T) {
 	t.Parallel()
 	ctx := callscribe.AsSystem(context.Background())
@@ -156,5 +157,23 @@ func TestCorrectionIsRedacted(t *testing.T) {
 	}
 	if got.Redactions["card"] != 2 {
 		t.Errorf("redactions = %v, want card 2 (1 at transcription + 1 in the correction)", got.Redactions)
+	}
+
+	// A speaker label is typed as freely, and goes to the summarizer with its turn: a
+	// phone typed into it is redacted and counted too.
+	mustRun(t, env, "transcript", "edit", call.String(), "--segment", "1", "--speaker", "client +7 916 123-45-67")
+	got = callscribe.Transcript{}
+	if err := json.Unmarshal([]byte(mustRun(t, env, "transcript", "show", call.String(), "--json")), &got); err != nil {
+		t.Fatal(err)
+	}
+	if len(got.Segments) != 2 || got.Segments[0].Speaker != "client [PHONE]" || got.Redactions["phone"] != 1 {
+		t.Errorf("after a phone typed as a speaker label: segments %+v, redactions %v; want the label client [PHONE], phone 1", got.Segments, got.Redactions)
+	}
+	db.Pool().QueryRow(ctx, `SELECT string_agg(before || ' ' || after, ' ') FROM rectifications`).Scan(&rect)
+	if got.Summary != nil {
+		rect += " " + got.Summary.Text
+	}
+	if strings.Contains(rect, "916") || strings.Contains(rect, "123-45") {
+		t.Errorf("the phone typed as a speaker label is stored (rectifications or summary): %q", rect)
 	}
 }
