@@ -143,7 +143,8 @@ func (c *chain) isNumberTok(i int) bool {
 				if c.toks[k].kind == tDigits || (ok && nw.kind != nOh && nw.kind != nRepeat && nw.kind != nAnd) {
 					return true
 				}
-				if !(ok && nw.kind == nOh) && c.toks[k].low != "-" {
+				// Only "oh", a dash, a comma or a hesitation may stand between: "sixty, uh, oh oh".
+				if !(ok && nw.kind == nOh) && c.toks[k].low != "-" && c.toks[k].low != "," && !fillers[c.toks[k].low] {
 					break
 				}
 			}

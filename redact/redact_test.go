@@ -245,6 +245,8 @@ func TestRegressions(t *testing.T) {
 		// "number" alone makes a passport only of four digits and six.
 		{"taxpayer number five three double five eight seven eight seven six nine please", "taxpayer number five three double five eight seven eight seven six nine please"},
 		{"паспорт ноль один двенадцать номер триста двадцать один девятьсот семьдесят девять", "паспорт [PASSPORT]"},
+		// "oh" after a hesitation that follows a number is a zero too.
+		{"passport series sixty, uh, oh oh number oh seventy seven five hundred thirteen", "passport series [PASSPORT]"},
 	}
 	for _, tt := range tests {
 		if got, _ := New().Text(tt.in, Subject{}, DefaultPolicy()); got != tt.want {
