@@ -11,7 +11,7 @@
 #     16 kHz wideband, 8 kHz 16-bit PCM and 8 kHz µ-law (what a PBX records), ours beside
 #     pocketsphinx_continuous on the same audio (sox-converted to 16 kHz for it, per channel);
 #  2c. redaction of a 60-minute call's transcript on one core (target <= 20 ms), beside
-#     what the recogniser took for 10 minutes of call in section 2, times six;
+#     what the recogniser took for the BENCH_MINUTES of call in section 2, scaled to the hour;
 #  3. the Go benchmarks (decode + resample against sox, recogniser against the CLI);
 #  4. ingest: `callscribe serve` against a throwaway PostgreSQL and MinIO — 32 concurrent
 #     uploads of one-minute calls per second beside minio-go PutObject of the same bytes
@@ -243,7 +243,7 @@ if [[ $sections == *" redact "* ]]; then
 echo
 echo "== redaction of a 60-minute two-speaker transcript, one core (target <= 20 ms)"
 go test -run '^$' -bench BenchmarkSegments60MinCall -cpu 1 -count 3 ./redact/ >"$work/redact.txt" 2>&1 || { cat "$work/redact.txt"; exit 1; }
-python3 - "$work/redact.txt" "${ours_s:-}" <<'PY'
+python3 - "$work/redact.txt" "${ours_s:-}" "$minutes" <<'PY'
 import re, sys
 lines = open(sys.argv[1]).read().splitlines()
 best = {}
@@ -254,7 +254,8 @@ for l in lines:
 for name, ms in best.items():
     print(f"redact, {name:<8} {ms:8.2f} ms (fastest of 3)")
 if sys.argv[2]:
-    print(f"recognising the same hour (section 2's 10 minutes x 6): {float(sys.argv[2]) * 6:.0f} s")
+    m = float(sys.argv[3])
+    print(f"recognising the same hour (section 2's {m:g} minutes x {60 / m:g}): {float(sys.argv[2]) * 60 / m:.0f} s")
 PY
 fi
 if [[ $sections == *" accuracy "* ]]; then
