@@ -347,6 +347,8 @@ func (d *detector) evaluate(c *chain, s string, a, b int, whole bool, sub subRun
 	if (plus >= 0 || own(Phone)) && (ctx&ctxOther == 0 || ctx&Phone.bit() != 0) && validPhone(s, plus >= 0, ctx&Phone.bit() != 0) {
 		if plus >= 0 {
 			first = plus
+		} else if first > 0 && c.toks[first-1].low == "(" && !c.toks[first].space && !c.toks[first].brk {
+			first-- // "(916) 123-45-67": the bracket goes with the number it opens
 		}
 		add(Phone, 1)
 	}

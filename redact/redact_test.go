@@ -242,6 +242,9 @@ func TestRegressions(t *testing.T) {
 		// Invalid check digits inside a run of the identifier's length are not searched for a shorter match.
 		{"номер моей карты сорок четыре сорок восемь пятьдесят пять сорок пять шестьдесят девять девяносто пять нуль семь ноль два",
 			"номер моей карты сорок четыре сорок восемь пятьдесят пять сорок пять шестьдесят девять девяносто пять нуль семь ноль два"},
+		// A number that opens with a bracket is replaced with its bracket.
+		{"my phone is (916) 123-45-67", "my phone is [PHONE]"},
+		{"телефон (495) 123-45-67, звоните", "телефон [PHONE], звоните"},
 		// "number" alone makes a passport only of four digits and six.
 		{"taxpayer number five three double five eight seven eight seven six nine please", "taxpayer number five three double five eight seven eight seven six nine please"},
 		{"паспорт ноль один двенадцать номер триста двадцать один девятьсот семьдесят девять", "паспорт [PASSPORT]"},
