@@ -26,6 +26,12 @@ var (
 		"ру", "ком", "нет", "орг", "су", "инфо", "ио", "рф")
 )
 
+// notLocal are words that, alone before a spoken "at"/"собака", are speech, not an
+// email's local part.
+var notLocal = set("i", "you", "me", "him", "her", "us", "them", "it", "we", "they", "he", "she", "be", "is", "are", "am", "was",
+	"were", "see", "meet", "look", "arrive", "stay", "home", "work", "here", "there", "this", "that", "and", "or", "not",
+	"я", "ты", "мы", "вы", "он", "она", "они", "меня", "тебя", "нас", "вас", "его", "ее", "их", "у", "и", "а", "это", "мой", "моя", "наша", "ваша", "там", "тут")
+
 func glued(c *chain, i int) bool { return i < len(c.toks) && !c.toks[i].space && !c.toks[i].brk }
 
 func (d *detector) emails(c *chain) {
@@ -39,6 +45,11 @@ func (d *detector) emails(c *chain) {
 		}
 		start := localBefore(c, i)
 		if start < 0 {
+			continue
+		}
+		// A spoken "at" after a pronoun or a verb is a preposition ("see you at nine dot
+		// com", "у меня собака …"): such a word is not dictated as an address.
+		if t.kind == tWord && start == i-1 && notLocal[c.toks[start].low] {
 			continue
 		}
 		d.take(Email, start, end)

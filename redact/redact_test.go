@@ -242,6 +242,11 @@ func TestRegressions(t *testing.T) {
 		// Invalid check digits inside a run of the identifier's length are not searched for a shorter match.
 		{"номер моей карты сорок четыре сорок восемь пятьдесят пять сорок пять шестьдесят девять девяносто пять нуль семь ноль два",
 			"номер моей карты сорок четыре сорок восемь пятьдесят пять сорок пять шестьдесят девять девяносто пять нуль семь ноль два"},
+		// A spoken "at" after a pronoun or a verb is no email's.
+		{"see you at nine dot com", "see you at nine dot com"},
+		{"we are at yandex dot ru now", "we are at yandex dot ru now"},
+		{"у меня собака мейл точка ру", "у меня собака мейл точка ру"},
+		{"write to ivan at gmail dot com", "write to [EMAIL]"},
 		// A number that opens with a bracket is replaced with its bracket.
 		{"my phone is (916) 123-45-67", "my phone is [PHONE]"},
 		{"телефон (495) 123-45-67, звоните", "телефон [PHONE], звоните"},
