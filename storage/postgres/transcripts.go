@@ -52,8 +52,8 @@ func (db *DB) CompleteCall(ctx context.Context, ownerID uuid.UUID, t callscribe.
 		}
 		var transcriptID uuid.UUID
 		if err := tx.QueryRow(ctx, `
-			INSERT INTO transcripts (call_id, engine, text, truncated, redactions) VALUES ($1, $2, $3, $4, $5) RETURNING id`,
-			t.CallID, t.Engine, t.Text, t.Truncated, redactions(t.Redactions)).Scan(&transcriptID); err != nil {
+			INSERT INTO transcripts (call_id, engine, text, truncated, redactions, talk_ms) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id`,
+			t.CallID, t.Engine, t.Text, t.Truncated, redactions(t.Redactions), talkTime(t.Segments)).Scan(&transcriptID); err != nil {
 			return err
 		}
 		// One INSERT of arrays, not COPY: PostgreSQL refuses COPY FROM into a table under
@@ -316,4 +316,18 @@ func redactions(m map[string]int) map[string]int {
 		return map[string]int{}
 	}
 	return m
+}
+
+// talkTime is a transcript's talk time per channel in milliseconds, indexed by channel
+// (transcripts.talk_ms, migration 00018, which computes the same for the rows before it):
+// what the calls list's chart sums per day. Nil for a transcript without segments.
+func talkTime(segments []callscribe.Segment) []int64 {
+	var talk []int64
+	for _, s := range segments {
+		for len(talk) <= s.Channel {
+			talk = append(talk, 0)
+		}
+		talk[s.Channel] += s.EndMS - s.StartMS
+	}
+	return talk
 }
