@@ -1,21 +1,19 @@
 // Command searchbench measures the calls list and the full-text search on a generated
 // organization (by default 100,000 calls, 2,000,000 segments of Russian and English
-// text): the p95 of postgres.DB.SearchCalls with a text query beside the p95 of the bare
-// SQL that finds the same ranked page (the reference), and the p95 of the list without
-// a query. It also times migration 00013 (the search columns and their indexes) on the
-// generated rows. scripts/bench.sh runs it against a throwaway server; it is not part
-// of `make test`.
+// text, written by scripts/benchdata): the p95 of postgres.DB.SearchCalls with a text
+// query beside the p95 of the bare SQL that finds the same ranked page (the reference),
+// and the p95 of the list without a query. It also times the migrations that rewrite
+// existing rows (00017 on) on the generated rows. scripts/bench.sh runs it against a
+// throwaway server; it is not part of `make test`.
 package main
 
 import (
 	"context"
 	"flag"
 	"fmt"
-	"math/rand/v2"
 	neturl "net/url"
 	"os"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -26,11 +24,14 @@ import (
 
 	"callscribe"
 	"callscribe/migrations"
+	"callscribe/scripts/benchdata"
 	"callscribe/storage/postgres"
 )
 
-// searchMigration is the migration that adds the search columns: timed on the rows.
-const searchMigration = 13
+// timedMigrations is the first of the migrations that rewrite rows a database already
+// holds (00017: the owner of each row that hangs off a call; 00018: talk time): timed
+// on the generated rows, what an operator upgrading a database of this size waits.
+const timedMigrations = 17
 
 func main() {
 	url := flag.String("url", "", "URL of a PostgreSQL server (any database, a superuser); database searchbench is created there")
@@ -68,7 +69,7 @@ func run(ctx context.Context, server string, calls, segments, runs int, reuse bo
 		if _, err := admin.Exec(ctx, "CREATE DATABASE "+name); err != nil {
 			return err
 		}
-		if err := migrateTo(ctx, url, searchMigration-1); err != nil {
+		if err := postgres.Migrate(callscribe.AsSystem(ctx), url); err != nil {
 			return err
 		}
 		start := time.Now()
@@ -77,18 +78,12 @@ func run(ctx context.Context, server string, calls, segments, runs int, reuse bo
 		}
 		fmt.Printf("generated: %d calls, %d segments of Russian and English text, by COPY (%.1f s)\n",
 			calls, calls*segments, time.Since(start).Seconds())
-		start = time.Now()
-		if err := migrateTo(ctx, url, searchMigration); err != nil {
+		took, err := remigrate(ctx, url, timedMigrations)
+		if err != nil {
 			return err
 		}
-		fmt.Printf("migration %05d (tsvector columns and GIN indexes, calls.phone) on these rows: %.1f s\n",
-			searchMigration, time.Since(start).Seconds())
-		if err := postgres.Migrate(callscribe.AsSystem(ctx), url); err != nil {
-			return err
-		}
-		if err := phones(ctx, url); err != nil {
-			return err
-		}
+		fmt.Printf("migrations %05d and on (a call's owner on the rows hanging off it, talk time per channel), undone and redone on these rows: %.1f s\n",
+			timedMigrations, took.Seconds())
 	} else {
 		fmt.Printf("reusing the generated database %s\n", name)
 	}
@@ -98,21 +93,25 @@ func run(ctx context.Context, server string, calls, segments, runs int, reuse bo
 	return measure(ctx, url, runs)
 }
 
-// migrateTo applies the embedded migrations up to version.
-func migrateTo(ctx context.Context, url string, version int64) error {
+// remigrate undoes the migrations from version on and times applying them again.
+func remigrate(ctx context.Context, url string, version int64) (time.Duration, error) {
 	cfg, err := pgx.ParseConfig(url)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	cfg.RuntimeParams["callscribe.system"] = "on"
 	sqlDB := stdlib.OpenDB(*cfg)
 	defer sqlDB.Close()
 	p, err := goose.NewProvider(goose.DialectPostgres, sqlDB, migrations.FS)
 	if err != nil {
-		return err
+		return 0, err
 	}
-	_, err = p.UpTo(ctx, version)
-	return err
+	if _, err := p.DownTo(ctx, version-1); err != nil {
+		return 0, err
+	}
+	start := time.Now()
+	_, err = p.Up(ctx)
+	return time.Since(start), err
 }
 
 // The organization's people and numbers.
@@ -122,18 +121,13 @@ const (
 	numbers = 20000
 )
 
-// generate fills the database (migrated to just before the search columns) with one
-// organization's calls, by COPY, triggers off (the organization ids are written as the
-// triggers would write them).
+// generate fills the (migrated) database with one organization of owners and their calls.
 func generate(ctx context.Context, url string, calls, segments int) error {
 	conn, err := pgx.Connect(ctx, url)
 	if err != nil {
 		return err
 	}
 	defer conn.Close(ctx)
-	if _, err := conn.Exec(ctx, `SET session_replication_role = replica`); err != nil {
-		return err
-	}
 	org := uuid.New()
 	if _, err := conn.Exec(ctx, `INSERT INTO organizations (id, name) VALUES ($1, 'bench')`, org); err != nil {
 		return err
@@ -146,104 +140,7 @@ func generate(ctx context.Context, url string, calls, segments int) error {
 			return err
 		}
 	}
-	callIDs, transcriptIDs := make([]uuid.UUID, calls), make([]uuid.UUID, calls)
-	for i := range callIDs {
-		callIDs[i], transcriptIDs[i] = uuid.New(), uuid.New()
-	}
-	now := time.Now().UTC().Truncate(time.Second)
-	created := func(i int) time.Time { return now.Add(-time.Duration(i) * 5 * time.Minute) }
-	copyRows := func(table string, cols []string, n int, row func(i int) []any) error {
-		i := 0
-		_, err := conn.CopyFrom(ctx, pgx.Identifier{table}, cols, pgx.CopyFromFunc(func() ([]any, error) {
-			if i == n {
-				return nil, nil
-			}
-			i++
-			return row(i - 1), nil
-		}))
-		if err != nil {
-			return fmt.Errorf("copy %s: %w", table, err)
-		}
-		return nil
-	}
-	if err := copyRows("calls", []string{"id", "organization_id", "owner_id", "status", "channels", "duration_ms", "created_at", "updated_at"}, calls,
-		func(i int) []any {
-			return []any{callIDs[i], org, users[i%owners], "completed", []string{"agent", "client"}, int64(segments) * 6000, created(i), created(i)}
-		}); err != nil {
-		return err
-	}
-	if err := copyRows("audio_deletion_receipts", []string{"call_id", "organization_id", "stage", "bytes", "sha256", "staged_at", "deleted_at", "confirmed_at"}, calls,
-		func(i int) []any {
-			at := created(i)
-			return []any{callIDs[i], org, "s3", int64(960000), strings.Repeat("ab", 32), at, at.Add(time.Minute), at.Add(time.Minute)}
-		}); err != nil {
-		return err
-	}
-	if err := copyRows("transcripts", []string{"id", "call_id", "organization_id", "engine", "text", "created_at"}, calls,
-		func(i int) []any {
-			return []any{transcriptIDs[i], callIDs[i], org, "bench", strings.Join(callText(i, segments), " "), created(i)}
-		}); err != nil {
-		return err
-	}
-	var text []string
-	if err := copyRows("segments", []string{"transcript_id", "organization_id", "ord", "channel", "speaker", "start_ms", "end_ms", "text", "confidence"}, calls*segments,
-		func(k int) []any {
-			i, s := k/segments, k%segments
-			if s == 0 {
-				text = callText(i, segments)
-			}
-			return []any{transcriptIDs[i], org, int32(s), int32(s % 2), []string{"agent", "client"}[s%2], int64(s) * 6000, int64(s)*6000 + 5000, text[s], float32(0.8)}
-		}); err != nil {
-		return err
-	}
-	_, err = conn.Exec(ctx, `VACUUM ANALYZE`)
-	return err
-}
-
-// phones gives each call the other party's number, as an upload's phone field does.
-func phones(ctx context.Context, url string) error {
-	conn, err := pgx.Connect(ctx, url)
-	if err != nil {
-		return err
-	}
-	defer conn.Close(ctx)
-	if _, err := conn.Exec(ctx, `UPDATE calls SET phone = '+7916' || lpad((abs(hashtext(id::text)) % $1)::text, 7, '0')`, numbers); err != nil {
-		return err
-	}
-	_, err = conn.Exec(ctx, `VACUUM ANALYZE calls`)
-	return err
-}
-
-// callText is call i's segments: the same every time it is asked for (COPY of
-// transcripts and of segments), 70% of calls mostly Russian, the rest mostly English,
-// words drawn as speech draws them (a few very common, most rare).
-func callText(i, segments int) []string {
-	r := rand.New(rand.NewPCG(uint64(i), 0x5eed))
-	ru := r.IntN(10) < 7
-	zr := rand.NewZipf(r, 1.1, 4, uint64(len(russian)-1))
-	ze := rand.NewZipf(r, 1.1, 4, uint64(len(english)-1))
-	out := make([]string, segments)
-	var b strings.Builder
-	for s := range out {
-		b.Reset()
-		lang := ru
-		if r.IntN(10) == 0 {
-			lang = !lang
-		}
-		n := 6 + r.IntN(10)
-		for w := range n {
-			if w > 0 {
-				b.WriteByte(' ')
-			}
-			if lang {
-				b.WriteString(russian[zr.Uint64()])
-			} else {
-				b.WriteString(english[ze.Uint64()])
-			}
-		}
-		out[s] = b.String()
-	}
-	return out
+	return benchdata.Generate(ctx, conn, org, users, benchdata.Options{Calls: calls, Segments: segments, Every: 5 * time.Minute, Numbers: numbers})
 }
 
 // query is a search the benchmark times.
@@ -257,10 +154,9 @@ var queries = []query{
 	{"or (en+ru)", "invoice or счёт"},
 	{"-word (ru)", "доставка -курьер"},
 	{"rare word (en)", "warranty"},
-	{"name (ru, a few calls)", russian[20000]},
+	{"name (ru, a few calls)", benchdata.RussianWord(20000)},
 }
 
-// measure times our search and the bare SQL alternately, then the list.
 func measure(ctx context.Context, url string, runs int) error {
 	ctx = callscribe.AsSystem(ctx)
 	db, err := postgres.Open(ctx, url)
@@ -411,55 +307,4 @@ func withDatabase(server, db string) string {
 	}
 	u.Path, u.RawPath = "/"+db, ""
 	return u.String()
-}
-
-// Words of the calls, most common first (the Zipf draw favours the start of each
-// list): everyday and business words, the Russian ones in several inflections as speech
-// has them, then a long tail of rarer words (names, places, products: made of
-// syllables), so that the index holds a vocabulary of a real size.
-var russian = append(strings.Fields(`
-и в не на я что вы мы это да нет вот так у вас по с как он она по-моему здравствуйте спасибо пожалуйста
-заказ заказа заказу заказом заказы заказов номер номера номеру доставка доставки доставку доставкой
-договор договора договору договором договоры договоров счёт счета счету счётом оплата оплаты оплату
-клиент клиента клиенту клиентом менеджер менеджера менеджеру звонок звонка звонку звонили позвоню
-товар товара товару товаром товары товаров склад склада складе курьер курьера курьеру курьером
-адрес адреса адресу неделя недели неделю понедельник вторник среду четверг пятницу утром вечером
-скидка скидки скидку скидкой цена цены цену стоимость стоимости возврат возврата возвратом
-подтвердить подтверждаю подтвердили отправить отправили отправим получить получили получу
-проблема проблемы проблему вопрос вопроса вопросу ответ ответа ответить помочь помогу поможем
-документы документов документами акт акта накладная накладной счёт-фактура поставка поставки
-поставку поставкой оборудование оборудования оборудованием сервис сервиса ремонт ремонта
-гарантия гарантии гарантию претензия претензии претензию рекламация рекламации жалоба жалобы
-компания компании компанию офис офиса офисе директор директора бухгалтерия бухгалтерии
-сегодня завтра вчера сейчас потом быстро срочно хорошо отлично понятно конечно минуту секунду
-`), tail([]string{"ка", "ро", "ми", "та", "ле", "ну", "зо", "пи", "ва", "не", "ду", "ся", "гор", "вин", "ст", "ол"})...)
-
-var english = append(strings.Fields(`
-the to and you i a is it that of for your we on can this have be with please thank yes no
-order orders number account call calling support help today tomorrow week monday friday
-delivery deliveries shipped shipping address invoice invoices payment payments card bank
-refund refunds policy policies return returns price prices discount contract contracts
-customer customers manager service line internet router technician visit repair broken
-problem problems issue question answer confirm confirmed send sent receive received
-warranty complaint complaints claim claims office director accounting documents signed
-morning afternoon evening quickly urgent fine great sure minute moment goodbye hello
-`), tail([]string{"ka", "ro", "mi", "ta", "le", "nu", "zo", "pi", "va", "ne", "du", "sy", "gor", "vin", "st", "ol"})...)
-
-// tail makes 16^4 = 65,536 words of four syllables.
-func tail(syllables []string) []string {
-	var out []string
-	for a := range syllables {
-		for b := range syllables {
-			for c := range syllables {
-				for d := range syllables {
-					out = append(out, syllables[a]+syllables[b]+syllables[c]+syllables[d])
-				}
-			}
-		}
-	}
-	// Deterministically shuffled, so that rank in the Zipf draw does not follow the
-	// syllables' order.
-	r := rand.New(rand.NewPCG(1, 2))
-	r.Shuffle(len(out), func(i, j int) { out[i], out[j] = out[j], out[i] })
-	return out
 }
