@@ -2,6 +2,7 @@ package postgres_test
 
 import (
 	"context"
+	"database/sql"
 	"testing"
 
 	"github.com/jackc/pgx/v5"
@@ -18,14 +19,7 @@ import (
 func TestNoticesMigrationDown(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	url := pgtest.DB(t)
-	cfg, err := pgx.ParseConfig(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.RuntimeParams["callscribe.system"] = "on"
-	sqlDB := stdlib.OpenDB(*cfg)
-	defer sqlDB.Close()
+	sqlDB, p := migrator(t)
 	for _, q := range []string{
 		`INSERT INTO organizations (name) VALUES ('acme')`,
 		`INSERT INTO users (organization_id, email) SELECT id, 'a@example.ru' FROM organizations`,
@@ -40,10 +34,6 @@ func TestNoticesMigrationDown(t *testing.T) {
 			t.Fatalf("%s: %v", q, err)
 		}
 	}
-	p, err := goose.NewProvider(goose.DialectPostgres, sqlDB, migrations.FS)
-	if err != nil {
-		t.Fatal(err)
-	}
 	if _, err := p.DownTo(ctx, 14); err != nil {
 		t.Fatalf("down to 14: %v", err)
 	}
@@ -57,4 +47,22 @@ func TestNoticesMigrationDown(t *testing.T) {
 	if _, err := p.Up(ctx); err != nil {
 		t.Fatalf("up again: %v", err)
 	}
+}
+
+// migrator is a fresh test database's connection as the system and the goose provider
+// of its migrations, for tests that take migrations down and up.
+func migrator(t *testing.T) (*sql.DB, *goose.Provider) {
+	t.Helper()
+	cfg, err := pgx.ParseConfig(pgtest.DB(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.RuntimeParams["callscribe.system"] = "on"
+	sqlDB := stdlib.OpenDB(*cfg)
+	t.Cleanup(func() { sqlDB.Close() })
+	p, err := goose.NewProvider(goose.DialectPostgres, sqlDB, migrations.FS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sqlDB, p
 }

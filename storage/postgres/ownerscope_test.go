@@ -6,10 +6,7 @@ import (
 	"testing"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/stdlib"
-	"github.com/pressly/goose/v3"
 
-	"callscribe/migrations"
 	"callscribe/storage/pgtest"
 )
 
@@ -51,17 +48,7 @@ func TestPoliciesReadNoTable(t *testing.T) {
 func TestOwnerAndTalkTimeMigrations(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	cfg, err := pgx.ParseConfig(pgtest.DB(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.RuntimeParams["callscribe.system"] = "on"
-	sqlDB := stdlib.OpenDB(*cfg)
-	defer sqlDB.Close()
-	p, err := goose.NewProvider(goose.DialectPostgres, sqlDB, migrations.FS)
-	if err != nil {
-		t.Fatal(err)
-	}
+	sqlDB, p := migrator(t)
 	if _, err := p.DownTo(ctx, 16); err != nil {
 		t.Fatalf("down to 16: %v", err)
 	}
