@@ -163,6 +163,8 @@ func TestDeleteWakesWaitingReader(t *testing.T) {
 	}
 	errc := make(chan error, 1)
 	go func() { _, err := r.Read(make([]byte, 10)); errc <- err }()
+	// Delete while the reader waits: the stage does not say when a reader is waiting, so
+	// the reader is given a moment to; were Delete first, Read would fail all the same.
 	time.Sleep(50 * time.Millisecond)
 	s.Delete(ctx, "call")
 	select {
