@@ -239,6 +239,64 @@ func TestHugeHeaderAnsweredInJSON(t *testing.T) {
 	}
 }
 
+// TestServersOwnAnswersInJSON: the requests net/http refuses itself, before any handler
+// runs (a bad or repeated Content-Length, a header line that is no header, no Host, an
+// unsupported Transfer-Encoding, a header over its 1 MiB ceiling), are answered in the
+// API's JSON with net/http's status, a code and a message that quotes nothing the client
+// sent; the server then answers the next request as usual.
+func TestServersOwnAnswersInJSON(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, options{})
+	u, err := url.Parse(h.server.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	host := "Host: " + u.Host + "\r\n"
+	cases := []struct {
+		name    string
+		request string
+		status  int
+		code    string
+	}{
+		{"bad Content-Length", "POST /v1/calls HTTP/1.1\r\n" + host + "Content-Length: 12abc345\r\n\r\n", 400, callscribe.EINVALID},
+		{"repeated Content-Length", "POST /v1/calls HTTP/1.1\r\n" + host + "Content-Length: 5\r\nContent-Length: 6\r\n\r\nhello!", 400, callscribe.EINVALID},
+		{"header line without a colon", "GET /v1/calls HTTP/1.1\r\n" + host + "call me on 12abc345\r\n\r\n", 400, callscribe.EINVALID},
+		{"no Host", "GET /v1/calls HTTP/1.1\r\n\r\n", 400, callscribe.EINVALID},
+		{"unsupported Transfer-Encoding", "POST /v1/calls HTTP/1.1\r\n" + host + "Transfer-Encoding: gzip12abc345\r\n\r\n", 501, callscribe.EINVALID},
+		{"header over 1 MiB", "GET /v1/calls HTTP/1.1\r\n" + host + "X-Padding: " + strings.Repeat("a", 1100<<10) + "\r\n\r\n", 431, callscribe.ETOOLARGE},
+	}
+	for _, c := range cases {
+		conn, err := net.Dial("tcp", u.Host)
+		if err != nil {
+			t.Fatal(err)
+		}
+		conn.SetDeadline(time.Now().Add(30 * time.Second))
+		io.WriteString(conn, c.request) // a server that answers early may not read it all
+		resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+		if err != nil {
+			conn.Close()
+			t.Errorf("%s: no answer: %v", c.name, err)
+			continue
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		conn.Close()
+		if ct := resp.Header.Get("Content-Type"); resp.StatusCode != c.status || !strings.HasPrefix(ct, "application/json") {
+			t.Errorf("%s: %d %s %q; want %d in JSON", c.name, resp.StatusCode, ct, body, c.status)
+			continue
+		}
+		if code := (reply{resp.StatusCode, body}).errorCode(t); code != c.code {
+			t.Errorf("%s: code %q; want %q", c.name, code, c.code)
+		}
+		if msg := errorMessage(body); msg == "" || strings.Contains(msg, "12abc345") {
+			t.Errorf("%s: message %q; want one that names the fault without quoting the client", c.name, msg)
+		}
+	}
+	if r := h.get("/v1/calls", "no-such-key"); r.status != http.StatusUnauthorized {
+		t.Errorf("an ordinary request after them: %d %s; want 401", r.status, r.body)
+	}
+}
+
 // TestCallListPaging: the last page has no next_cursor, whether it is full or not, and
 // the pages together list every call once.
 func TestCallListPaging(t *testing.T) {

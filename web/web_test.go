@@ -139,6 +139,7 @@ func newHarness(t *testing.T, o options) *harness {
 	// The server `callscribe serve` runs: its limits and timeouts are part of what is tested.
 	srv := httptest.NewUnstartedServer(nil)
 	srv.Config = api.HTTPServer()
+	srv.Listener = web.Listener(srv.Listener)
 	srv.Start()
 	t.Cleanup(srv.Close)
 	return &harness{t: t, url: url, db: db, eraser: eraser, stage: stage, queue: client, server: srv, api: api, logs: logs}
