@@ -188,7 +188,8 @@ func clearlyAudio(in *bufio.Reader) bool {
 // acceptUpload hands the upload to the pipeline and answers: 202 for a new call, 200 with
 // the first call's status for a repeat of its external id.
 func (s *Server) acceptUpload(w http.ResponseWriter, r *http.Request, key callscribe.APIKey, up pipeline.Upload) error {
-	ctx := r.Context()
+	ctx, stop := afterWholeBody(r)
+	defer stop()
 	acc, err := s.cfg.Ingester.Accept(ctx, up)
 	if err != nil {
 		return err

@@ -158,6 +158,41 @@ func TestClientFaultsAreNotOurs(t *testing.T) {
 	}
 }
 
+// TestHalfCloseAfterWholeBodyIsAccepted: a client that half-closes its connection once
+// its body has arrived whole (Content-Length or chunked, last chunk sent) and waits for
+// the answer gets 202: its call is queued, not failed. net/http cancels the request's
+// context when it reads the connection's end after the body; the acceptance used to run
+// on that context and failed the call as internal (500).
+func TestHalfCloseAfterWholeBodyIsAccepted(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, options{})
+	org, key := h.org("acme")
+	u := h.user(org, "ivanova@example.ru", true)
+	wav := silence(400_000)
+	bodies := []struct {
+		name  string
+		head  string
+		parts [][]byte
+	}{
+		{"Content-Length", fmt.Sprintf("POST %s HTTP/1.1\r\nAuthorization: Bearer %s\r\nContent-Type: audio/wav\r\nContent-Length: %d", ownerQuery(u.Email), key, len(wav)),
+			[][]byte{wav}},
+		{"chunked", fmt.Sprintf("POST %s HTTP/1.1\r\nAuthorization: Bearer %s\r\nContent-Type: audio/wav\r\nTransfer-Encoding: chunked", ownerQuery(u.Email), key),
+			[][]byte{chunk(wav), []byte("0\r\n\r\n")}},
+	}
+	for _, b := range bodies {
+		status, body, ok := rawExchange(t, h.server.URL, b.head, b.parts, true, 30*time.Second)
+		if !ok || status != http.StatusAccepted {
+			t.Errorf("%s body, then half-closed: %v %d %s; want 202", b.name, ok, status, body)
+		}
+	}
+	if n := h.count(`SELECT count(*) FROM calls WHERE status = 'staged'`); n != len(bodies) {
+		t.Errorf("%d calls queued; want the %d sent whole", n, len(bodies))
+	}
+	if n := h.count(`SELECT count(*) FROM calls WHERE status = 'failed' OR error_code IS NOT NULL`); n != 0 {
+		t.Errorf("%d calls failed; want none", n)
+	}
+}
+
 // TestStalledUploadIsDropped: an upload that stops sending after 2.5 MiB, with the memory
 // stage nearly full of it, is answered 408 within the idle timeout, its staged bytes
 // deleted (receipted under code timeout); a normal upload then fits, and when it is
