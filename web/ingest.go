@@ -77,6 +77,9 @@ func (s *Server) readUpload(r *http.Request, key callscribe.APIKey) (up pipeline
 	if err != nil {
 		return up, nil, err
 	}
+	if err := plainValues("field", fields); err != nil {
+		return up, nil, err
+	}
 	pull := fields.Get("recording_url")
 	if pull != "" && body != nil {
 		return up, nil, callscribe.Errorf(callscribe.EINVALID, "send either the audio or a recording_url, not both")

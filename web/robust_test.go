@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"mime/multipart"
 	"net"
 	"net/http"
 	"net/url"
@@ -190,6 +191,74 @@ func TestHalfCloseAfterWholeBodyIsAccepted(t *testing.T) {
 	}
 	if n := h.count(`SELECT count(*) FROM calls WHERE status = 'failed' OR error_code IS NOT NULL`); n != 0 {
 		t.Errorf("%d calls failed; want none", n)
+	}
+}
+
+// TestTextNoColumnHoldsIsRefused: a field whose text no PostgreSQL text column can hold
+// (a NUL character, bytes that are not UTF-8), in the query, a multipart field or a JSON
+// body, is refused 400 naming the field and not its value; so is a malformed query
+// string (its broken pairs were read as absent). Each used to reach the database and
+// come back 500 internal, the call recorded as failed by our fault.
+func TestTextNoColumnHoldsIsRefused(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, options{})
+	org, key := h.org("acme")
+	u := h.user(org, "ivanova@example.ru", true)
+	wav := silence(40_000)
+	upload := func(extra string) reply {
+		return h.do("POST", ownerQuery(u.Email, extra), key, "audio/wav", bytes.NewReader(wav))
+	}
+	var form bytes.Buffer
+	mw := multipart.NewWriter(&form)
+	mw.WriteField("owner", u.Email)
+	mw.WriteField("external_id", "a\x00b")
+	fw, _ := mw.CreateFormFile("file", "call.wav")
+	fw.Write(wav)
+	mw.Close()
+	cases := []struct {
+		name string
+		r    func() reply
+	}{
+		{"external_id with a NUL", func() reply { return upload("&external_id=a%00b") }},
+		{"external_id not UTF-8", func() reply { return upload("&external_id=a%ff%feb") }},
+		{"channels with a NUL", func() reply { return upload("&channels=agent%00,client") }},
+		{"owner with a NUL", func() reply {
+			return h.do("POST", "/v1/calls?owner=ivanova%00@example.ru", key, "audio/wav", bytes.NewReader(wav))
+		}},
+		{"multipart external_id with a NUL", func() reply {
+			return h.do("POST", "/v1/calls", key, mw.FormDataContentType(), bytes.NewReader(form.Bytes()))
+		}},
+		{"search with a NUL", func() reply { return h.get("/v1/calls?q=a%00b", key) }},
+		{"search not UTF-8", func() reply { return h.get("/v1/calls?q=a%ffb", key) }},
+		{"list owner with a NUL", func() reply { return h.get("/v1/calls?owner=a%00b", key) }},
+		{"list external_id with a NUL", func() reply { return h.get("/v1/calls?external_id=a%00b", key) }},
+		{"request notes with a NUL", func() reply {
+			return h.do("POST", "/v1/requests", key, "application/json",
+				strings.NewReader(`{"kind":"access","user_id":"`+u.ID.String()+`","notes":"a\u0000b"}`))
+		}},
+	}
+	for _, c := range cases {
+		r := c.r()
+		refused(t, c.name, r.status, r.body, http.StatusBadRequest, callscribe.EINVALID)
+		if msg := errorMessage(r.body); strings.ContainsAny(msg, "\x00\xff") {
+			t.Errorf("%s: message %q quotes the value", c.name, msg)
+		}
+	}
+	status, body, ok := rawExchange(t, h.server.URL, "GET /v1/calls?cursor=%%%&limit=1 HTTP/1.1\r\nAuthorization: Bearer "+key, nil, false, 10*time.Second)
+	if !ok {
+		t.Errorf("malformed query string: no answer")
+	} else {
+		refused(t, "malformed query string", status, body, http.StatusBadRequest, callscribe.EINVALID)
+	}
+	if n := h.count(`SELECT count(*) FROM calls WHERE error_code = 'internal'`); n != 0 {
+		t.Errorf("%d calls failed internal; want none", n)
+	}
+	// The checks let ordinary text through: a Cyrillic external id, a search in Russian.
+	if r := upload("&external_id=%D0%B7%D0%B2%D0%BE%D0%BD%D0%BE%D0%BA-1"); r.status != http.StatusAccepted {
+		t.Errorf("upload with a Cyrillic external_id: %d %s; want 202", r.status, r.body)
+	}
+	if r := h.get("/v1/calls?q=%D0%B7%D0%B2%D0%BE%D0%BD%D0%BE%D0%BA", key); r.status != http.StatusOK {
+		t.Errorf("search in Russian: %d %s; want 200", r.status, r.body)
 	}
 }
 
