@@ -166,6 +166,41 @@ func TestOtherCommandsFlagsRefused(t *testing.T) {
 	}
 }
 
+// TestTextNotUTF8Refused: a flag's text that is not UTF-8 is refused with exit 2 naming
+// the flag, before the database is opened, and so is an email argument that is not (the
+// database refused such text: exit 1 and its raw error); a file's name (--out) may be
+// any bytes.
+func TestTextNotUTF8Refused(t *testing.T) {
+	t.Parallel()
+	for _, args := range [][]string{
+		{"users", "add", "--email", "x@example.ru", "--surname", "I\xffv", "--first-name", "Ivan"},
+		{"users", "edit", "x@example.ru", "--surname", "\xfe"},
+		{"requests", "add", "--kind", "access", "--email", "x@example.ru", "--notes", "\xff"},
+		{"calls", "list", "--q", "\xff"},
+	} {
+		env, data := unreachableEnv(t)
+		r := runCLI(t, env, args...)
+		if r.code != exitBadInput || !strings.Contains(r.stderr, "is not UTF-8 text") {
+			t.Errorf("callscribe %q: exit %d, stderr %q; want exit %d saying the flag is not UTF-8 text", args, r.code, r.stderr, exitBadInput)
+		}
+		if entries, _ := os.ReadDir(data); len(entries) != 0 {
+			t.Errorf("callscribe %q left %d entries in the data dir; want none", args, len(entries))
+		}
+	}
+	// An email given as the argument (users edit EMAIL …), with a database to ask.
+	db := append(dbEnv(t), "CALLSCRIBE_DATA_DIR="+t.TempDir())
+	for _, args := range [][]string{{"users", "edit", "a\xff@example.ru", "--surname", "P"}, {"users", "block", "a\xff@example.ru"}} {
+		if r := runCLI(t, db, args...); r.code != exitBadInput || !strings.Contains(r.stderr, "is not UTF-8 text") {
+			t.Errorf("callscribe %q: exit %d, stderr %q; want exit %d saying the email is not UTF-8 text", args, r.code, r.stderr, exitBadInput)
+		}
+	}
+	// A file's name is not text: the export goes on to open the database (unreachable here).
+	env, _ := unreachableEnv(t)
+	if r := runCLI(t, env, "export", "--email", "x@example.ru", "--out", "/tmp/\xff.json"); strings.Contains(r.stderr, "UTF-8") {
+		t.Errorf("export --out with a name that is not UTF-8: %q; want it taken as a file name", r.stderr)
+	}
+}
+
 // TestNoInputPanics runs every command with bad or edge flags in-process: none may panic,
 // and each must exit non-zero with a message. `users edit --org NAME` used to panic
 // (a nil pointer: --org was visited but not an editable field).

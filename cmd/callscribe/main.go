@@ -14,6 +14,7 @@ import (
 	"slices"
 	"strings"
 	"syscall"
+	"unicode/utf8"
 
 	"callscribe"
 )
@@ -373,6 +374,9 @@ func parseNone(fs *flag.FlagSet, args []string) error {
 	return err
 }
 
+// pathFlags name files: a file's name may be any bytes, not only UTF-8 text.
+var pathFlags = map[string]bool{"out": true, "template": true, "users": true}
+
 // parse parses flags, allowing them before and after positional arguments. A flag of
 // the set that the command does not take (takes: `requests list --days 3`, the group's
 // shared set defines it) is refused, not silently ignored.
@@ -389,8 +393,13 @@ func parse(fs *flag.FlagSet, args []string) ([]string, error) {
 		if len(args) == 0 {
 			var foreign error
 			fs.Visit(func(f *flag.Flag) {
-				if foreign == nil && !takes(fs.Name(), f.Name) {
+				switch {
+				case foreign != nil:
+				case !takes(fs.Name(), f.Name):
 					foreign = usagef("%s takes no --%s (callscribe %s --help lists its flags)", fs.Name(), f.Name, fs.Name())
+				case !pathFlags[f.Name] && !utf8.ValidString(f.Value.String()):
+					// The database stores text as UTF-8 and refused it: exit 1 and its raw error.
+					foreign = usagef("--%s is not UTF-8 text", f.Name)
 				}
 			})
 			if foreign != nil {
