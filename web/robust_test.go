@@ -14,6 +14,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"callscribe"
 	"callscribe/internal/eventually"
@@ -240,7 +241,7 @@ func TestTextNoColumnHoldsIsRefused(t *testing.T) {
 	for _, c := range cases {
 		r := c.r()
 		refused(t, c.name, r.status, r.body, http.StatusBadRequest, callscribe.EINVALID)
-		if msg := errorMessage(r.body); strings.ContainsAny(msg, "\x00\xff") {
+		if msg := errorMessage(r.body); strings.ContainsRune(msg, 0) || !utf8.ValidString(msg) || strings.ContainsRune(msg, utf8.RuneError) {
 			t.Errorf("%s: message %q quotes the value", c.name, msg)
 		}
 	}
