@@ -205,7 +205,7 @@ func (s *Server) acceptUpload(w http.ResponseWriter, r *http.Request, key callsc
 		if err != nil {
 			return err
 		}
-		answer.Status = apiStatus(c.Status)
+		answer.Status = c.Status.Public()
 	}
 	s.log.InfoContext(ctx, "upload answered", "call_id", acc.CallID, "key_id", key.ID, "existing", acc.Existing)
 	writeJSON(w, status, answer)
@@ -290,14 +290,6 @@ func parseRaw(f url.Values) (*callscribe.RawFormat, error) {
 		}
 	}
 	return raw, nil
-}
-
-// apiStatus is a call's status as the API names it: a staged call is "queued".
-func apiStatus(s callscribe.CallStatus) string {
-	if s == callscribe.CallStaged || s == callscribe.CallReceived {
-		return "queued"
-	}
-	return string(s)
 }
 
 func parseID(r *http.Request) (uuid.UUID, error) {

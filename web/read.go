@@ -58,7 +58,7 @@ type receiptView struct {
 
 func viewCall(c callscribe.Call) callView {
 	v := callView{
-		ID: c.ID.String(), Status: apiStatus(c.Status), ExternalID: c.ExternalID, Phone: c.Phone, Owner: c.OwnerEmail,
+		ID: c.ID.String(), Status: c.Status.Public(), ExternalID: c.ExternalID, Phone: c.Phone, Owner: c.OwnerEmail,
 		Channels: c.Channels, DurationMS: c.DurationMS, StartedAt: c.StartedAt,
 		CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt, Attempt: c.Attempt, NextAttemptAt: c.NextAttemptAt, RetryOf: c.RetryOf,
 	}
@@ -334,7 +334,7 @@ func (s *Server) getTranscript(w http.ResponseWriter, r *http.Request, key calls
 	case callscribe.CallDiscarded, callscribe.CallFailed:
 		return callscribe.Errorf(callscribe.ENOTFOUND, "call %s has no transcript: it %s and nothing was stored", id, c.Status)
 	default:
-		return callscribe.Errorf(callscribe.ECONFLICT, "call %s is %s: its transcript is not ready yet", id, apiStatus(c.Status))
+		return callscribe.Errorf(callscribe.ECONFLICT, "call %s is %s: its transcript is not ready yet", id, c.Status.Public())
 	}
 	t, err := s.cfg.Store.Transcript(r.Context(), id)
 	if err == nil {
