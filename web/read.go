@@ -178,14 +178,11 @@ func (s *Server) listCalls(w http.ResponseWriter, r *http.Request, key callscrib
 		f.OwnerID = &u.ID
 	}
 	if v := q.Get("status"); v != "" {
-		switch st := callscribe.CallStatus(v); st {
-		case "queued":
-			f.Status = callscribe.CallStaged
-		case callscribe.CallProcessing, callscribe.CallCompleted, callscribe.CallDiscarded, callscribe.CallFailed:
-			f.Status = st
-		default:
-			return callscribe.Errorf(callscribe.EINVALID, "status %q is not one of queued, processing, completed, discarded, failed", v)
+		st, err := callscribe.ParsePublicStatus(v)
+		if err != nil {
+			return err
 		}
+		f.Status = st
 	}
 	for _, p := range []struct {
 		name string
