@@ -1,6 +1,7 @@
 package callscribe
 
 import (
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -78,6 +79,22 @@ func (s CallStatus) Public() string {
 		return "queued"
 	}
 	return string(s)
+}
+
+// PublicStatuses are a call's statuses as the API names them (Public), in the order of
+// a call's life.
+var PublicStatuses = []string{"queued", "processing", "completed", "discarded", "failed"}
+
+// ParsePublicStatus reads a status as the API names it, for a list's filter: "queued"
+// selects the calls waiting for a worker (stored as staged). Anything else is EINVALID.
+func ParsePublicStatus(s string) (CallStatus, error) {
+	switch st := CallStatus(s); st {
+	case "queued":
+		return CallStaged, nil
+	case CallProcessing, CallCompleted, CallDiscarded, CallFailed:
+		return st, nil
+	}
+	return "", Errorf(EINVALID, "status %q is not one of %s", s, strings.Join(PublicStatuses, ", "))
 }
 
 // CallFilter selects calls of one organization for listing, newest first, or, with a

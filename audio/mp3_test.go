@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"callscribe"
+	"callscribe/internal/eventually"
 	"callscribe/internal/testcall"
 )
 
@@ -421,11 +422,10 @@ func TestMP3FreesDecoder(t *testing.T) {
 	for range 20 {
 		open()
 	}
-	deadline := time.Now().Add(10 * time.Second)
-	for live()-base > 0 && time.Now().Before(deadline) {
+	eventually.True(t, 10*time.Second, "release by the garbage collector of 20 decoders dropped half read", func() bool {
 		runtime.GC()
-		time.Sleep(10 * time.Millisecond)
-	}
+		return live()-base <= 0
+	})
 	if n := live() - base; n != 0 {
 		t.Errorf("20 decoders dropped half read: %d handles still open after GC", n)
 	}

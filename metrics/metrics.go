@@ -117,7 +117,7 @@ func (m *Metrics) Step(step string, began, ended time.Time) {
 
 // PublicStatuses are the values of callscribe_calls{status}, the API's names of a call's
 // status; each is exported, zero or not.
-var PublicStatuses = []string{"queued", "processing", "completed", "discarded", "failed"}
+var PublicStatuses = callscribe.PublicStatuses
 
 // Source is what the database collector reads at each scrape.
 type Source interface {

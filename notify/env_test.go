@@ -3,6 +3,7 @@ package notify_test
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"mime"
@@ -20,6 +21,7 @@ import (
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 
 	"callscribe"
+	"callscribe/internal/eventually"
 	"callscribe/internal/safehttp"
 	cmail "callscribe/mail"
 	"callscribe/mail/mailtest"
@@ -193,31 +195,29 @@ func (e *env) user(t *testing.T, org uuid.UUID, lang string, purposes ...callscr
 func (e *env) settled(t *testing.T, f callscribe.NoticeDeliveryFilter, want int, within time.Duration) []callscribe.NoticeDelivery {
 	t.Helper()
 	var ds []callscribe.NoticeDelivery
-	deadline := time.Now().Add(within)
-	for {
-		var err error
-		ds, err = e.notices.Deliveries(ctx, f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		done := len(ds) == want
-		for _, d := range ds {
-			done = done && d.State != callscribe.NoticePending
-		}
-		if done {
-			return ds
-		}
-		if time.Now().After(deadline) {
+	defer func() {
+		if t.Failed() {
 			pending := 0
 			for _, d := range ds {
 				if d.State == callscribe.NoticePending {
 					pending++
 				}
 			}
-			t.Fatalf("deliveries not settled after %s: %d recorded (want %d), %d pending", within, len(ds), want, pending)
+			t.Logf("deliveries last seen: %d recorded (want %d), %d pending", len(ds), want, pending)
 		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	}()
+	eventually.True(t, within, fmt.Sprintf("%d settled deliveries", want), func() bool {
+		var err error
+		if ds, err = e.notices.Deliveries(ctx, f); err != nil {
+			t.Fatal(err)
+		}
+		done := len(ds) == want
+		for _, d := range ds {
+			done = done && d.State != callscribe.NoticePending
+		}
+		return done
+	})
+	return ds
 }
 
 // email is a message the SMTP server received, parsed with net/mail.

@@ -15,6 +15,7 @@ import (
 
 	"callscribe"
 	"callscribe/asr"
+	"callscribe/internal/eventually"
 	"callscribe/pipeline"
 	"callscribe/storage/postgres"
 	"callscribe/storage/s3"
@@ -343,13 +344,9 @@ func TestSweeperRun(t *testing.T) {
 		done <- pipeline.Sweeper{Store: e.db, Stage: st, Every: time.Hour,
 			Now: func() time.Time { return time.Now().Add(time.Hour) }}.Run(ctx)
 	}()
-	deadline := time.Now().Add(20 * time.Second)
-	for len(s3test.Versions(t, b.Client, b.Options.Bucket)) != 0 {
-		if time.Now().After(deadline) {
-			t.Fatal("the orphan is still there 20 s after Run started")
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	eventually.True(t, 20*time.Second, "sweep of the orphan once Run started", func() bool {
+		return len(s3test.Versions(t, b.Client, b.Options.Bucket)) == 0
+	})
 	cancel()
 	if err := <-done; err != context.Canceled {
 		t.Errorf("Run after cancel = %v, want context.Canceled", err)

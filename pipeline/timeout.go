@@ -29,15 +29,15 @@ func AttemptTimeout(floor, audio time.Duration) time.Duration {
 }
 
 // QueuedDuration tells how long the queued call callID lasts, from its staged audio
-// (see stagedDuration); 0 when it cannot be told (the call has ended, say). The key of
+// (see stagedDuration); 0 when it cannot be told (the call has ended, say, or the
+// pipeline has no Config.Service, as in the CLI). The key of
 // audio on a shared stage is read for this and cleared again: it is kept only by the
 // attempt that recognises the call.
 func (p *Pipeline) QueuedDuration(ctx context.Context, callID uuid.UUID) time.Duration {
-	st, ok := p.cfg.Store.(ServiceStore)
-	if !ok {
+	if p.cfg.Service == nil {
 		return 0
 	}
-	c, _, err := st.CallForWork(ctx, callID)
+	c, _, err := p.cfg.Service.CallForWork(ctx, callID)
 	if err != nil || c.Status.Ended() || c.Staging == nil {
 		return 0
 	}

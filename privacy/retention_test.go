@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"callscribe"
+	"callscribe/internal/eventually"
 	"callscribe/privacy"
 	"callscribe/storage/pgtest"
 )
@@ -121,17 +122,10 @@ func TestRetentionRunRepeats(t *testing.T) {
 	}}
 	done := make(chan error, 1)
 	go func() { done <- r.Run(ctx, 50*time.Millisecond) }()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
+	eventually.True(t, 10*time.Second, "purge of the transcript once the clock passed its retention", func() bool {
 		_, err := db.Transcript(ctx, p.calls[1])
-		if callscribe.ErrorCode(err) == callscribe.ENOTFOUND {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("transcript still there 10 s after the clock passed its retention (err %v)", err)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return callscribe.ErrorCode(err) == callscribe.ENOTFOUND
+	})
 	cancel()
 	select {
 	case err := <-done:

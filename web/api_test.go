@@ -16,6 +16,7 @@ import (
 
 	"callscribe"
 	"callscribe/asr"
+	"callscribe/internal/eventually"
 	"callscribe/internal/testcall"
 )
 
@@ -368,16 +369,12 @@ func TestUnreadableAudio(t *testing.T) {
 	h.stageEmpty()
 	var state string
 	var attempt int
-	deadline := time.Now().Add(10 * time.Second)
-	for time.Now().Before(deadline) {
+	eventually.True(t, 10*time.Second, "job that is no longer running", func() bool {
 		if err := h.db.Pool().QueryRow(callscribe.AsSystem(context.Background()), `SELECT state::text, attempt FROM river_job WHERE args->>'call_id' = $1`, id).Scan(&state, &attempt); err != nil {
 			t.Fatal(err)
 		}
-		if state != "running" {
-			break
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+		return state != "running"
+	})
 	if state != "completed" || attempt != 1 {
 		t.Errorf("job %s after %d attempts; want completed after 1", state, attempt)
 	}
@@ -515,14 +512,10 @@ func TestWithdrawalDiscardsQueuedCall(t *testing.T) {
 	}
 	h.stageEmpty()
 	var state string
-	deadline := time.Now().Add(10 * time.Second)
-	for time.Now().Before(deadline) {
+	eventually.True(t, 10*time.Second, "job that is no longer running", func() bool {
 		h.db.Pool().QueryRow(callscribe.AsSystem(context.Background()), `SELECT state::text FROM river_job WHERE args->>'call_id' = $1`, id).Scan(&state)
-		if state != "running" {
-			break
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+		return state != "" && state != "running"
+	})
 	if state != "cancelled" {
 		t.Errorf("job %s; want cancelled", state)
 	}

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -8,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"callscribe"
@@ -35,7 +37,8 @@ type clientBody struct {
 	idle     time.Duration
 	declared int64 // Content-Length; -1 for a chunked body
 	read     int64
-	err      error // the first error, returned again on later reads
+	err      error       // the first error, returned again on later reads
+	whole    atomic.Bool // the body was read to its end (io.EOF): it arrived whole
 }
 
 func (b *clientBody) Read(p []byte) (int, error) {
@@ -51,6 +54,7 @@ func (b *clientBody) Read(p []byte) (int, error) {
 		// request, or to notice the client going away) with deadlines of its own.
 		_ = b.ctl.SetReadDeadline(time.Time{})
 		b.err = err
+		b.whole.Store(true)
 	case err != nil:
 		// The deadline stays as it is: a connection that stalled is not read again.
 		err = b.fault(err)
@@ -60,6 +64,27 @@ func (b *clientBody) Read(p []byte) (int, error) {
 }
 
 func (b *clientBody) Close() error { return b.rc.Close() }
+
+// afterWholeBody is the context an upload is accepted under: r's, except that a client
+// that closes its side of the connection once its body has arrived whole (a half-close
+// after the last byte, or hanging up while it waits for the answer) no longer cancels it.
+// net/http cancels the request's context as soon as it reads the connection's end after
+// the body; the call was sent whole, so it is accepted or refused for what it is, never
+// failed as our fault. A body cut short still cancels: it was never whole. stop releases
+// the context.
+func afterWholeBody(r *http.Request) (ctx context.Context, stop func()) {
+	b, ok := r.Body.(*clientBody)
+	if !ok {
+		return r.Context(), func() {}
+	}
+	ctx, cancel := context.WithCancel(context.WithoutCancel(r.Context()))
+	unwatch := context.AfterFunc(r.Context(), func() {
+		if !b.whole.Load() {
+			cancel()
+		}
+	})
+	return ctx, func() { unwatch(); cancel() }
+}
 
 // fault names a body read error for the client. Only fixed texts of net/http (the
 // chunked decoder's) reach the message, which is also kept with a refused call's

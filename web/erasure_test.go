@@ -106,7 +106,7 @@ func (h *harness) closeErasure(key string, u callscribe.User) string {
 }
 
 // TestErasureOverHTTP: closing an erasure request over the API takes the subject out of
-// every read at once (list, get, transcript, export), and the purge it queued in the
+// every read at once (list, search, get, transcript, export), and the purge it queued in the
 // closing transaction leaves nothing of them in any table, with its ledger entry, within
 // 10 s, without waiting for the retention pass. The other user is intact.
 func TestErasureOverHTTP(t *testing.T) {
@@ -120,7 +120,15 @@ func TestErasureOverHTTP(t *testing.T) {
 	if list := h.get("/v1/calls", key); !strings.Contains(string(list.body), alice.calls[0].String()) {
 		t.Fatalf("before the close the list lacks alice's call: %s", list.body)
 	}
+	search := "/v1/calls?q=" + alice.words[0]
+	if found := h.get(search, key); !strings.Contains(string(found.body), alice.calls[0].String()) {
+		t.Fatalf("before the close a search for alice's word lacks her call: %d %s", found.status, found.body)
+	}
 	request := h.closeErasure(key, alice.user)
+	if found := h.get(search, key); found.status != http.StatusOK || strings.Contains(string(found.body), alice.calls[0].String()) ||
+		strings.Contains(string(found.body), alice.words[0]) {
+		t.Errorf("GET %s after the close: %d %s; want 200 without alice's call or words", search, found.status, found.body)
+	}
 
 	list := h.get("/v1/calls", key)
 	if list.status != http.StatusOK || !strings.Contains(string(list.body), bob.calls[0].String()) {

@@ -77,6 +77,9 @@ func (s *Server) readUpload(r *http.Request, key callscribe.APIKey) (up pipeline
 	if err != nil {
 		return up, nil, err
 	}
+	if err := plainValues("field", fields); err != nil {
+		return up, nil, err
+	}
 	pull := fields.Get("recording_url")
 	if pull != "" && body != nil {
 		return up, nil, callscribe.Errorf(callscribe.EINVALID, "send either the audio or a recording_url, not both")
@@ -188,7 +191,8 @@ func clearlyAudio(in *bufio.Reader) bool {
 // acceptUpload hands the upload to the pipeline and answers: 202 for a new call, 200 with
 // the first call's status for a repeat of its external id.
 func (s *Server) acceptUpload(w http.ResponseWriter, r *http.Request, key callscribe.APIKey, up pipeline.Upload) error {
-	ctx := r.Context()
+	ctx, stop := afterWholeBody(r)
+	defer stop()
 	acc, err := s.cfg.Ingester.Accept(ctx, up)
 	if err != nil {
 		return err
@@ -201,7 +205,7 @@ func (s *Server) acceptUpload(w http.ResponseWriter, r *http.Request, key callsc
 		if err != nil {
 			return err
 		}
-		answer.Status = apiStatus(c.Status)
+		answer.Status = c.Status.Public()
 	}
 	s.log.InfoContext(ctx, "upload answered", "call_id", acc.CallID, "key_id", key.ID, "existing", acc.Existing)
 	writeJSON(w, status, answer)
@@ -286,14 +290,6 @@ func parseRaw(f url.Values) (*callscribe.RawFormat, error) {
 		}
 	}
 	return raw, nil
-}
-
-// apiStatus is a call's status as the API names it: a staged call is "queued".
-func apiStatus(s callscribe.CallStatus) string {
-	if s == callscribe.CallStaged || s == callscribe.CallReceived {
-		return "queued"
-	}
-	return string(s)
 }
 
 func parseID(r *http.Request) (uuid.UUID, error) {

@@ -31,7 +31,7 @@ func readJSON(w http.ResponseWriter, r *http.Request, v any) error {
 		}
 		return callscribe.Errorf(callscribe.EINVALID, "the body is not the JSON expected: %v", err)
 	}
-	return nil
+	return plainJSON(v)
 }
 
 // actor names who acted through the API: the key, never a person's name.

@@ -58,7 +58,7 @@ type receiptView struct {
 
 func viewCall(c callscribe.Call) callView {
 	v := callView{
-		ID: c.ID.String(), Status: apiStatus(c.Status), ExternalID: c.ExternalID, Phone: c.Phone, Owner: c.OwnerEmail,
+		ID: c.ID.String(), Status: c.Status.Public(), ExternalID: c.ExternalID, Phone: c.Phone, Owner: c.OwnerEmail,
 		Channels: c.Channels, DurationMS: c.DurationMS, StartedAt: c.StartedAt,
 		CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt, Attempt: c.Attempt, NextAttemptAt: c.NextAttemptAt, RetryOf: c.RetryOf,
 	}
@@ -178,14 +178,11 @@ func (s *Server) listCalls(w http.ResponseWriter, r *http.Request, key callscrib
 		f.OwnerID = &u.ID
 	}
 	if v := q.Get("status"); v != "" {
-		switch st := callscribe.CallStatus(v); st {
-		case "queued":
-			f.Status = callscribe.CallStaged
-		case callscribe.CallProcessing, callscribe.CallCompleted, callscribe.CallDiscarded, callscribe.CallFailed:
-			f.Status = st
-		default:
-			return callscribe.Errorf(callscribe.EINVALID, "status %q is not one of queued, processing, completed, discarded, failed", v)
+		st, err := callscribe.ParsePublicStatus(v)
+		if err != nil {
+			return err
 		}
+		f.Status = st
 	}
 	for _, p := range []struct {
 		name string
@@ -334,7 +331,7 @@ func (s *Server) getTranscript(w http.ResponseWriter, r *http.Request, key calls
 	case callscribe.CallDiscarded, callscribe.CallFailed:
 		return callscribe.Errorf(callscribe.ENOTFOUND, "call %s has no transcript: it %s and nothing was stored", id, c.Status)
 	default:
-		return callscribe.Errorf(callscribe.ECONFLICT, "call %s is %s: its transcript is not ready yet", id, apiStatus(c.Status))
+		return callscribe.Errorf(callscribe.ECONFLICT, "call %s is %s: its transcript is not ready yet", id, c.Status.Public())
 	}
 	t, err := s.cfg.Store.Transcript(r.Context(), id)
 	if err == nil {

@@ -113,6 +113,7 @@ func TestReadyzNamesWhatIsNotReady(t *testing.T) {
 	api := web.New(web.Config{Store: db, Stage: stage})
 	srv := httptest.NewUnstartedServer(nil)
 	srv.Config = api.HTTPServer()
+	srv.Listener = web.Listener(srv.Listener)
 	srv.Start()
 	t.Cleanup(srv.Close)
 

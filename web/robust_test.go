@@ -7,12 +7,14 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"mime/multipart"
 	"net"
 	"net/http"
 	"net/url"
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"callscribe"
 	"callscribe/internal/eventually"
@@ -158,6 +160,109 @@ func TestClientFaultsAreNotOurs(t *testing.T) {
 	}
 }
 
+// TestHalfCloseAfterWholeBodyIsAccepted: a client that half-closes its connection once
+// its body has arrived whole (Content-Length or chunked, last chunk sent) and waits for
+// the answer gets 202: its call is queued, not failed. net/http cancels the request's
+// context when it reads the connection's end after the body; the acceptance used to run
+// on that context and failed the call as internal (500).
+func TestHalfCloseAfterWholeBodyIsAccepted(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, options{})
+	org, key := h.org("acme")
+	u := h.user(org, "ivanova@example.ru", true)
+	wav := silence(400_000)
+	bodies := []struct {
+		name  string
+		head  string
+		parts [][]byte
+	}{
+		{"Content-Length", fmt.Sprintf("POST %s HTTP/1.1\r\nAuthorization: Bearer %s\r\nContent-Type: audio/wav\r\nContent-Length: %d", ownerQuery(u.Email), key, len(wav)),
+			[][]byte{wav}},
+		{"chunked", fmt.Sprintf("POST %s HTTP/1.1\r\nAuthorization: Bearer %s\r\nContent-Type: audio/wav\r\nTransfer-Encoding: chunked", ownerQuery(u.Email), key),
+			[][]byte{chunk(wav), []byte("0\r\n\r\n")}},
+	}
+	for _, b := range bodies {
+		status, body, ok := rawExchange(t, h.server.URL, b.head, b.parts, true, 30*time.Second)
+		if !ok || status != http.StatusAccepted {
+			t.Errorf("%s body, then half-closed: %v %d %s; want 202", b.name, ok, status, body)
+		}
+	}
+	if n := h.count(`SELECT count(*) FROM calls WHERE status = 'staged'`); n != len(bodies) {
+		t.Errorf("%d calls queued; want the %d sent whole", n, len(bodies))
+	}
+	if n := h.count(`SELECT count(*) FROM calls WHERE status = 'failed' OR error_code IS NOT NULL`); n != 0 {
+		t.Errorf("%d calls failed; want none", n)
+	}
+}
+
+// TestTextNoColumnHoldsIsRefused: a field whose text no PostgreSQL text column can hold
+// (a NUL character, bytes that are not UTF-8), in the query, a multipart field or a JSON
+// body, is refused 400 naming the field and not its value; so is a malformed query
+// string (its broken pairs were read as absent). Each used to reach the database and
+// come back 500 internal, the call recorded as failed by our fault.
+func TestTextNoColumnHoldsIsRefused(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, options{})
+	org, key := h.org("acme")
+	u := h.user(org, "ivanova@example.ru", true)
+	wav := silence(40_000)
+	upload := func(extra string) reply {
+		return h.do("POST", ownerQuery(u.Email, extra), key, "audio/wav", bytes.NewReader(wav))
+	}
+	var form bytes.Buffer
+	mw := multipart.NewWriter(&form)
+	mw.WriteField("owner", u.Email)
+	mw.WriteField("external_id", "a\x00b")
+	fw, _ := mw.CreateFormFile("file", "call.wav")
+	fw.Write(wav)
+	mw.Close()
+	cases := []struct {
+		name string
+		r    func() reply
+	}{
+		{"external_id with a NUL", func() reply { return upload("&external_id=a%00b") }},
+		{"external_id not UTF-8", func() reply { return upload("&external_id=a%ff%feb") }},
+		{"channels with a NUL", func() reply { return upload("&channels=agent%00,client") }},
+		{"owner with a NUL", func() reply {
+			return h.do("POST", "/v1/calls?owner=ivanova%00@example.ru", key, "audio/wav", bytes.NewReader(wav))
+		}},
+		{"multipart external_id with a NUL", func() reply {
+			return h.do("POST", "/v1/calls", key, mw.FormDataContentType(), bytes.NewReader(form.Bytes()))
+		}},
+		{"search with a NUL", func() reply { return h.get("/v1/calls?q=a%00b", key) }},
+		{"search not UTF-8", func() reply { return h.get("/v1/calls?q=a%ffb", key) }},
+		{"list owner with a NUL", func() reply { return h.get("/v1/calls?owner=a%00b", key) }},
+		{"list external_id with a NUL", func() reply { return h.get("/v1/calls?external_id=a%00b", key) }},
+		{"request notes with a NUL", func() reply {
+			return h.do("POST", "/v1/requests", key, "application/json",
+				strings.NewReader(`{"kind":"access","user_id":"`+u.ID.String()+`","notes":"a\u0000b"}`))
+		}},
+	}
+	for _, c := range cases {
+		r := c.r()
+		refused(t, c.name, r.status, r.body, http.StatusBadRequest, callscribe.EINVALID)
+		if msg := errorMessage(r.body); strings.ContainsRune(msg, 0) || !utf8.ValidString(msg) || strings.ContainsRune(msg, utf8.RuneError) {
+			t.Errorf("%s: message %q quotes the value", c.name, msg)
+		}
+	}
+	status, body, ok := rawExchange(t, h.server.URL, "GET /v1/calls?cursor=%%%&limit=1 HTTP/1.1\r\nAuthorization: Bearer "+key, nil, false, 10*time.Second)
+	if !ok {
+		t.Errorf("malformed query string: no answer")
+	} else {
+		refused(t, "malformed query string", status, body, http.StatusBadRequest, callscribe.EINVALID)
+	}
+	if n := h.count(`SELECT count(*) FROM calls WHERE error_code = 'internal'`); n != 0 {
+		t.Errorf("%d calls failed internal; want none", n)
+	}
+	// The checks let ordinary text through: a Cyrillic external id, a search in Russian.
+	if r := upload("&external_id=%D0%B7%D0%B2%D0%BE%D0%BD%D0%BE%D0%BA-1"); r.status != http.StatusAccepted {
+		t.Errorf("upload with a Cyrillic external_id: %d %s; want 202", r.status, r.body)
+	}
+	if r := h.get("/v1/calls?q=%D0%B7%D0%B2%D0%BE%D0%BD%D0%BE%D0%BA", key); r.status != http.StatusOK {
+		t.Errorf("search in Russian: %d %s; want 200", r.status, r.body)
+	}
+}
+
 // TestStalledUploadIsDropped: an upload that stops sending after 2.5 MiB, with the memory
 // stage nearly full of it, is answered 408 within the idle timeout, its staged bytes
 // deleted (receipted under code timeout); a normal upload then fits, and when it is
@@ -236,6 +341,64 @@ func TestHugeHeaderAnsweredInJSON(t *testing.T) {
 	}
 	if code := (reply{resp.StatusCode, b}).errorCode(t); code != callscribe.ETOOLARGE {
 		t.Errorf("100 KiB header: code %q; want too_large", code)
+	}
+}
+
+// TestServersOwnAnswersInJSON: the requests net/http refuses itself, before any handler
+// runs (a bad or repeated Content-Length, a header line that is no header, no Host, an
+// unsupported Transfer-Encoding, a header over its 1 MiB ceiling), are answered in the
+// API's JSON with net/http's status, a code and a message that quotes nothing the client
+// sent; the server then answers the next request as usual.
+func TestServersOwnAnswersInJSON(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, options{})
+	u, err := url.Parse(h.server.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	host := "Host: " + u.Host + "\r\n"
+	cases := []struct {
+		name    string
+		request string
+		status  int
+		code    string
+	}{
+		{"bad Content-Length", "POST /v1/calls HTTP/1.1\r\n" + host + "Content-Length: 12abc345\r\n\r\n", 400, callscribe.EINVALID},
+		{"repeated Content-Length", "POST /v1/calls HTTP/1.1\r\n" + host + "Content-Length: 5\r\nContent-Length: 6\r\n\r\nhello!", 400, callscribe.EINVALID},
+		{"header line without a colon", "GET /v1/calls HTTP/1.1\r\n" + host + "call me on 12abc345\r\n\r\n", 400, callscribe.EINVALID},
+		{"no Host", "GET /v1/calls HTTP/1.1\r\n\r\n", 400, callscribe.EINVALID},
+		{"unsupported Transfer-Encoding", "POST /v1/calls HTTP/1.1\r\n" + host + "Transfer-Encoding: gzip12abc345\r\n\r\n", 501, callscribe.EINVALID},
+		{"header over 1 MiB", "GET /v1/calls HTTP/1.1\r\n" + host + "X-Padding: " + strings.Repeat("a", 1100<<10) + "\r\n\r\n", 431, callscribe.ETOOLARGE},
+	}
+	for _, c := range cases {
+		conn, err := net.Dial("tcp", u.Host)
+		if err != nil {
+			t.Fatal(err)
+		}
+		conn.SetDeadline(time.Now().Add(30 * time.Second))
+		io.WriteString(conn, c.request) // a server that answers early may not read it all
+		resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+		if err != nil {
+			conn.Close()
+			t.Errorf("%s: no answer: %v", c.name, err)
+			continue
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		conn.Close()
+		if ct := resp.Header.Get("Content-Type"); resp.StatusCode != c.status || !strings.HasPrefix(ct, "application/json") {
+			t.Errorf("%s: %d %s %q; want %d in JSON", c.name, resp.StatusCode, ct, body, c.status)
+			continue
+		}
+		if code := (reply{resp.StatusCode, body}).errorCode(t); code != c.code {
+			t.Errorf("%s: code %q; want %q", c.name, code, c.code)
+		}
+		if msg := errorMessage(body); msg == "" || strings.Contains(msg, "12abc345") {
+			t.Errorf("%s: message %q; want one that names the fault without quoting the client", c.name, msg)
+		}
+	}
+	if r := h.get("/v1/calls", "no-such-key"); r.status != http.StatusUnauthorized {
+		t.Errorf("an ordinary request after them: %d %s; want 401", r.status, r.body)
 	}
 }
 

@@ -185,7 +185,11 @@ func (s *Server) Handler() http.Handler {
 // handle serves h and writes the error it returns: the one place an error is answered.
 func (s *Server) handle(h openHandler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if err := h(w, r); err != nil {
+		err := plainQuery(r.URL.RawQuery)
+		if err == nil {
+			err = h(w, r)
+		}
+		if err != nil {
 			s.writeError(w, r, err)
 		}
 	})

@@ -28,6 +28,7 @@ import (
 	"callscribe/asr"
 	"callscribe/asr/sphinx"
 	"callscribe/audio"
+	"callscribe/internal/eventually"
 	"callscribe/internal/logbuf"
 	"callscribe/pipeline"
 	"callscribe/privacy"
@@ -138,6 +139,7 @@ func newHarness(t *testing.T, o options) *harness {
 	// The server `callscribe serve` runs: its limits and timeouts are part of what is tested.
 	srv := httptest.NewUnstartedServer(nil)
 	srv.Config = api.HTTPServer()
+	srv.Listener = web.Listener(srv.Listener)
 	srv.Start()
 	t.Cleanup(srv.Close)
 	return &harness{t: t, url: url, db: db, eraser: eraser, stage: stage, queue: client, server: srv, api: api, logs: logs}
@@ -239,8 +241,7 @@ func (h *harness) get(path, key string) reply { return h.do("GET", path, key, ""
 // waitEnded polls a call until it reaches a final status.
 func (h *harness) waitEnded(key, id string) map[string]any {
 	h.t.Helper()
-	deadline := time.Now().Add(3 * time.Minute)
-	for time.Now().Before(deadline) {
+	return eventually.Value(h.t, 3*time.Minute, "end of call "+id, func() (map[string]any, bool) {
 		r := h.get("/v1/calls/"+id, key)
 		if r.status != http.StatusOK {
 			h.t.Fatalf("GET call: %d %s", r.status, r.body)
@@ -248,26 +249,21 @@ func (h *harness) waitEnded(key, id string) map[string]any {
 		c := r.json(h.t)
 		switch c["status"] {
 		case "completed", "failed", "discarded":
-			return c
+			return c, true
 		}
-		time.Sleep(200 * time.Millisecond)
-	}
-	h.t.Fatalf("call %s did not end within 3 minutes", id)
-	return nil
+		return nil, false
+	})
 }
 
 // waitReceipt polls an ended call until its audio's deletion is confirmed: a call shows
 // its final status as soon as it is stored, and the deletion follows.
 func (h *harness) waitReceipt(key, id string) map[string]any {
 	h.t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for {
+	return eventually.Value(h.t, 30*time.Second, "confirmed deletion of call "+id, func() (map[string]any, bool) {
 		c := h.get("/v1/calls/"+id, key).json(h.t)
-		if rc, _ := c["receipt"].(map[string]any); rc != nil && rc["confirmed_at"] != nil || time.Now().After(deadline) {
-			return c
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		rc, _ := c["receipt"].(map[string]any)
+		return c, rc != nil && rc["confirmed_at"] != nil
+	})
 }
 
 func (h *harness) count(query string, args ...any) int {

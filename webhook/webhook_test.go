@@ -180,24 +180,24 @@ func (e *env) jobs(t *testing.T) *river.Client[pgx.Tx] {
 // settled waits until every delivery of the call is delivered or failed.
 func (e *env) settled(t *testing.T, callID uuid.UUID, want int) []Delivery {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		ds, err := e.w.Deliveries(callscribe.AsSystem(context.Background()), callID)
-		if err != nil {
+	var ds []Delivery
+	defer func() {
+		if t.Failed() {
+			t.Logf("deliveries of call %s last seen: %v", callID, ds)
+		}
+	}()
+	eventually.True(t, 30*time.Second, fmt.Sprintf("%d settled deliveries of call %s", want, callID), func() bool {
+		var err error
+		if ds, err = e.w.Deliveries(callscribe.AsSystem(context.Background()), callID); err != nil {
 			t.Fatal(err)
 		}
 		done := len(ds) == want
 		for _, d := range ds {
 			done = done && d.State() != "pending"
 		}
-		if done {
-			return ds
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("deliveries of call %s not settled after 30s: %v", callID, ds)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return done
+	})
+	return ds
 }
 
 func (e *env) add(t *testing.T, org, url string, events ...Event) Endpoint {

@@ -1,12 +1,12 @@
 package main
 
 import (
-	"sync/atomic"
-
 	"context"
 	"fmt"
 	"io"
 	"log/slog"
+	"sync/atomic"
+	"unicode/utf8"
 
 	"github.com/google/uuid"
 
@@ -82,6 +82,10 @@ func (a *app) close() {
 // userByEmail finds a user of the organization named org; the default local user is
 // created (without any consent) in the local organization the first time it is asked for.
 func (a *app) userByEmail(ctx context.Context, org, email string) (callscribe.User, error) {
+	if !utf8.ValidString(email) {
+		// The database stores text as UTF-8 and would refuse it (exit 1, its raw error).
+		return callscribe.User{}, callscribe.Errorf(callscribe.EINVALID, "the email is not UTF-8 text")
+	}
 	var orgID uuid.UUID
 	var err error
 	if org == localOrg {

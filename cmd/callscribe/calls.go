@@ -59,14 +59,12 @@ func cmdCalls(ctx context.Context, cfg config, args []string, stdout io.Writer) 
 		}
 		*d.dst = &t
 	}
-	switch s := callscribe.CallStatus(*status); s {
-	case "":
-	case "queued":
-		f.Status = callscribe.CallStaged
-	case callscribe.CallProcessing, callscribe.CallCompleted, callscribe.CallDiscarded, callscribe.CallFailed:
-		f.Status = s
-	default:
-		return usagef("--status %q is not one of queued, processing, completed, discarded, failed", *status)
+	if *status != "" {
+		st, err := callscribe.ParsePublicStatus(*status)
+		if err != nil {
+			return usagef("--%s", callscribe.ErrorMessage(err))
+		}
+		f.Status = st
 	}
 	a, err := openApp(ctx, cfg)
 	if err != nil {

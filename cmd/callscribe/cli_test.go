@@ -24,7 +24,8 @@ func unreachableEnv(t *testing.T) ([]string, string) {
 		"CALLSCRIBE_DATA_DIR=" + data, "TMPDIR=" + t.TempDir()}, data
 }
 
-// helpFlags are the flags each command's --help must list, and no others.
+// helpFlags are the flags each command's --help must list, and no others: its own, not
+// every flag its group's shared set defines.
 var helpFlags = map[string][]string{
 	"transcribe":          {"owner", "org", "json", "channels", "raw", "rate", "channel-count"},
 	"convert":             {"channel", "dither-seed", "raw", "rate", "channel-count"},
@@ -34,16 +35,16 @@ var helpFlags = map[string][]string{
 	"users unblock":       {"org"},
 	"users link-telegram": {"org"},
 	"consent grant":       {"email", "purpose", "policy-version", "org"},
-	"consent withdraw":    {"email", "purpose", "policy-version", "org"},
-	"consent show":        {"email", "purpose", "policy-version", "org"},
-	"requests add":        {"kind", "email", "org", "received", "notes", "due-within", "overdue", "status", "json", "reason", "days", "notice", "reject"},
-	"requests list":       {"kind", "email", "org", "received", "notes", "due-within", "overdue", "status", "json", "reason", "days", "notice", "reject"},
-	"requests show":       {"kind", "email", "org", "received", "notes", "due-within", "overdue", "status", "json", "reason", "days", "notice", "reject"},
-	"requests start":      {"kind", "email", "org", "received", "notes", "due-within", "overdue", "status", "json", "reason", "days", "notice", "reject"},
-	"requests extend":     {"kind", "email", "org", "received", "notes", "due-within", "overdue", "status", "json", "reason", "days", "notice", "reject"},
-	"requests close":      {"kind", "email", "org", "received", "notes", "due-within", "overdue", "status", "json", "reason", "days", "notice", "reject"},
+	"consent withdraw":    {"email", "purpose", "org"},
+	"consent show":        {"email", "org"},
+	"requests add":        {"kind", "email", "org", "received", "notes"},
+	"requests list":       {"due-within", "overdue", "status", "json"},
+	"requests show":       nil,
+	"requests start":      nil,
+	"requests extend":     {"reason", "days", "notice"},
+	"requests close":      {"notes", "reject", "reason"},
 	"apikey create":       {"org"},
-	"apikey revoke":       {"org"},
+	"apikey revoke":       nil,
 	"apikey list":         {"org"},
 	"serve":               nil,
 	"worker":              nil,
@@ -51,21 +52,21 @@ var helpFlags = map[string][]string{
 	"webhook list":        {"org"},
 	"webhook remove":      nil,
 	"webhook deliveries":  {"org", "status"},
-	"transcript show":     {"json", "segment", "text", "speaker"},
-	"transcript edit":     {"json", "segment", "text", "speaker"},
+	"transcript show":     {"json"},
+	"transcript edit":     {"segment", "text", "speaker"},
 	"export":              {"email", "org", "out"},
 	"erasure run":         {"email", "org", "request"},
-	"erasure reapply":     {"email", "org", "request"},
-	"erasure ledger":      {"email", "org", "request"},
+	"erasure reapply":     nil,
+	"erasure ledger":      nil,
 	"org set":             {"org", "retention", "redact-off", "redact-on", "redact-mask", "access-answer"},
-	"org show":            {"org", "retention", "redact-off", "redact-on", "redact-mask", "access-answer"},
+	"org show":            {"org"},
 	"retention run":       nil,
 	"migrate":             nil,
 	"config":              nil,
 	"partners add":        {"code", "name"},
-	"partners list":       {"code", "name"},
+	"partners list":       nil,
 	"agreement publish":   {"version"},
-	"agreement show":      {"version"},
+	"agreement show":      nil,
 	"users password":      {"org", "verified"},
 	"breach open":         {"description", "from", "to", "org", "users", "detected"},
 	"breach notify":       {"template"},
@@ -129,6 +130,74 @@ func TestHelpForEveryCommand(t *testing.T) {
 	}
 	if r := runCLI(t, env, "--help"); !strings.Contains(r.stdout, "users edit EMAIL [--org NAME]") || !strings.Contains(r.stdout, "callscribe config") {
 		t.Errorf("usage lacks commands:\n%s", r.stdout)
+	}
+}
+
+// TestOtherCommandsFlagsRefused: the commands of a group share one flag set; a flag of
+// the set that the command does not take (`requests list --days 3`, `consent show
+// --purpose …`) is refused with exit 2 naming it, before anything is opened, instead of
+// being accepted and ignored.
+func TestOtherCommandsFlagsRefused(t *testing.T) {
+	t.Parallel()
+	for _, c := range commands {
+		group := strings.Fields(c.name)[0]
+		var others []string
+		for name, flags := range helpFlags {
+			if strings.Fields(name)[0] == group {
+				others = append(others, flags...)
+			}
+		}
+		for _, f := range others {
+			if slices.Contains(helpFlags[c.name], f) {
+				continue
+			}
+			env, data := unreachableEnv(t)
+			args := append(strings.Fields(c.name), "--"+f+"=1")
+			r := runCLI(t, env, args...)
+			// A group whose commands have a flag set each says so in flag's words.
+			named := strings.Contains(r.stderr, "takes no --"+f) || strings.Contains(r.stderr, "flag provided but not defined: -"+f)
+			if r.code != exitBadInput || !named {
+				t.Errorf("callscribe %s: exit %d, stderr %q; want exit %d saying it takes no --%s", strings.Join(args, " "), r.code, r.stderr, exitBadInput, f)
+			}
+			if entries, _ := os.ReadDir(data); len(entries) != 0 {
+				t.Errorf("callscribe %s left %d entries in the data dir; want none", strings.Join(args, " "), len(entries))
+			}
+		}
+	}
+}
+
+// TestTextNotUTF8Refused: a flag's text that is not UTF-8 is refused with exit 2 naming
+// the flag, before the database is opened, and so is an email argument that is not (the
+// database refused such text: exit 1 and its raw error); a file's name (--out) may be
+// any bytes.
+func TestTextNotUTF8Refused(t *testing.T) {
+	t.Parallel()
+	for _, args := range [][]string{
+		{"users", "add", "--email", "x@example.ru", "--surname", "I\xffv", "--first-name", "Ivan"},
+		{"users", "edit", "x@example.ru", "--surname", "\xfe"},
+		{"requests", "add", "--kind", "access", "--email", "x@example.ru", "--notes", "\xff"},
+		{"calls", "list", "--q", "\xff"},
+	} {
+		env, data := unreachableEnv(t)
+		r := runCLI(t, env, args...)
+		if r.code != exitBadInput || !strings.Contains(r.stderr, "is not UTF-8 text") {
+			t.Errorf("callscribe %q: exit %d, stderr %q; want exit %d saying the flag is not UTF-8 text", args, r.code, r.stderr, exitBadInput)
+		}
+		if entries, _ := os.ReadDir(data); len(entries) != 0 {
+			t.Errorf("callscribe %q left %d entries in the data dir; want none", args, len(entries))
+		}
+	}
+	// An email given as the argument (users edit EMAIL …), with a database to ask.
+	db := append(dbEnv(t), "CALLSCRIBE_DATA_DIR="+t.TempDir())
+	for _, args := range [][]string{{"users", "edit", "a\xff@example.ru", "--surname", "P"}, {"users", "block", "a\xff@example.ru"}} {
+		if r := runCLI(t, db, args...); r.code != exitBadInput || !strings.Contains(r.stderr, "is not UTF-8 text") {
+			t.Errorf("callscribe %q: exit %d, stderr %q; want exit %d saying the email is not UTF-8 text", args, r.code, r.stderr, exitBadInput)
+		}
+	}
+	// A file's name is not text: the export goes on to open the database (unreachable here).
+	env, _ := unreachableEnv(t)
+	if r := runCLI(t, env, "export", "--email", "x@example.ru", "--out", "/tmp/\xff.json"); strings.Contains(r.stderr, "UTF-8") {
+		t.Errorf("export --out with a name that is not UTF-8: %q; want it taken as a file name", r.stderr)
 	}
 }
 

@@ -11,8 +11,10 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"slices"
 	"strings"
 	"syscall"
+	"unicode/utf8"
 
 	"callscribe"
 )
@@ -291,17 +293,52 @@ type helpError struct{ fs *flag.FlagSet }
 
 func (e helpError) Error() string { return "help requested" }
 
+// synopsisOf is the synopsis of the command named name in commands; "" for none.
+func synopsisOf(name string) string {
+	for _, c := range commands {
+		if c.name == name {
+			return c.synopsis
+		}
+	}
+	return ""
+}
+
+// takes reports whether the command named cmd takes the flag: whether its synopsis names
+// it (RAW standing for the raw-input flags). The commands of a group share one flag set
+// (requests, consent, org …); this is what tells each command's own flags apart. A name
+// without a synopsis takes every flag of its set.
+func takes(cmd, flagName string) bool {
+	synopsis := synopsisOf(cmd)
+	if synopsis == "" {
+		return true
+	}
+	if strings.Contains(synopsis, "RAW") && slices.Contains([]string{"raw", "rate", "channel-count"}, flagName) {
+		return true
+	}
+	for rest := synopsis; ; {
+		i := strings.Index(rest, "--"+flagName)
+		if i < 0 {
+			return false
+		}
+		rest = rest[i+2+len(flagName):]
+		if rest == "" || !strings.ContainsAny(rest[:1], "abcdefghijklmnopqrstuvwxyz-") {
+			return true
+		}
+	}
+}
+
 // printHelp prints the synopsis of the command fs parses and every flag it takes.
 func printHelp(w io.Writer, fs *flag.FlagSet) {
-	synopsis := fs.Name()
-	for _, c := range commands {
-		if c.name == fs.Name() {
-			synopsis = c.synopsis
-		}
+	synopsis := synopsisOf(fs.Name())
+	if synopsis == "" {
+		synopsis = fs.Name()
 	}
 	fmt.Fprintf(w, "usage: callscribe %s\n", synopsis)
 	first := true
 	fs.VisitAll(func(f *flag.Flag) {
+		if !takes(fs.Name(), f.Name) {
+			return
+		}
 		if first {
 			fmt.Fprintln(w, "\nflags:")
 			first = false
@@ -337,7 +374,12 @@ func parseNone(fs *flag.FlagSet, args []string) error {
 	return err
 }
 
-// parse parses flags, allowing them before and after positional arguments.
+// pathFlags name files: a file's name may be any bytes, not only UTF-8 text.
+var pathFlags = map[string]bool{"out": true, "template": true, "users": true}
+
+// parse parses flags, allowing them before and after positional arguments. A flag of
+// the set that the command does not take (takes: `requests list --days 3`, the group's
+// shared set defines it) is refused, not silently ignored.
 func parse(fs *flag.FlagSet, args []string) ([]string, error) {
 	var pos []string
 	for {
@@ -349,6 +391,20 @@ func parse(fs *flag.FlagSet, args []string) ([]string, error) {
 		}
 		args = fs.Args()
 		if len(args) == 0 {
+			var foreign error
+			fs.Visit(func(f *flag.Flag) {
+				switch {
+				case foreign != nil:
+				case !takes(fs.Name(), f.Name):
+					foreign = usagef("%s takes no --%s (callscribe %s --help lists its flags)", fs.Name(), f.Name, fs.Name())
+				case !pathFlags[f.Name] && !utf8.ValidString(f.Value.String()):
+					// The database stores text as UTF-8 and refused it: exit 1 and its raw error.
+					foreign = usagef("--%s is not UTF-8 text", f.Name)
+				}
+			})
+			if foreign != nil {
+				return nil, foreign
+			}
 			return pos, nil
 		}
 		pos = append(pos, args[0])

@@ -255,7 +255,7 @@ func cmdServe(ctx context.Context, cfg config, args []string, stdout io.Writer) 
 	go retention.Run(ctx, a.cfg.retentionEvery) // logs its own failures and keeps going
 	go pruneSessions(ctx, acc, a.cfg.retentionEvery, a.log)
 	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ln) }()
+	go func() { served <- srv.Serve(web.Listener(ln)) }() // net/http's own refusals in JSON too
 	fmt.Fprintf(stdout, "callscribe serve: listening on http://%s (worker %v); the web app: %s\n", ln.Addr(), scfg.serveWorker, a.cfg.web.publicURL)
 
 	select {

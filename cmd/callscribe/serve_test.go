@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -279,5 +280,57 @@ func TestServeRunsRetention(t *testing.T) {
 	stop()
 	if code := <-served; code != 0 {
 		t.Errorf("serve exited %d\n%s", code, stderr.String())
+	}
+}
+
+// TestServeAnswersMalformedRequestsInJSON: `callscribe serve` answers a request net/http
+// refuses before any handler runs (here a Content-Length that is no number) in the API's
+// JSON, as every other error, not in net/http's plain text.
+func TestServeAnswersMalformedRequestsInJSON(t *testing.T) {
+	t.Parallel()
+	env := append(dbEnv(t), "CALLSCRIBE_HTTP_ADDR=127.0.0.1:0", "CALLSCRIBE_DATA_DIR="+t.TempDir())
+	vars := map[string]string{}
+	for _, kv := range processEnv(env) {
+		k, v, _ := strings.Cut(kv, "=")
+		vars[k] = v
+	}
+	ctx, stop := context.WithCancel(t.Context())
+	served := make(chan int, 1)
+	var stdout, stderr logbuf.Buffer
+	go func() {
+		served <- run(ctx, []string{"serve"}, func(k string) string { return vars[k] }, strings.NewReader(""), &stdout, &stderr)
+	}()
+	defer func() {
+		stop()
+		if code := <-served; code != 0 {
+			t.Errorf("serve exited %d\n%s", code, stderr.String())
+		}
+	}()
+	addr := eventually.Value(t, 60*time.Second, "serve's address on its first line", func() (string, bool) {
+		_, rest, ok := strings.Cut(stdout.String(), "listening on http://")
+		if !ok {
+			return "", false
+		}
+		return strings.Fields(rest)[0], true
+	})
+	conn, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	conn.SetDeadline(time.Now().Add(20 * time.Second))
+	io.WriteString(conn, "POST /v1/calls HTTP/1.1\r\nHost: callscribe\r\nContent-Length: 12abc\r\n\r\n")
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		t.Fatalf("no answer to a bad Content-Length: %v", err)
+	}
+	defer resp.Body.Close()
+	var body struct {
+		Error struct{ Code, Message string }
+	}
+	b, _ := io.ReadAll(resp.Body)
+	if err := json.Unmarshal(b, &body); err != nil || resp.StatusCode != http.StatusBadRequest ||
+		!strings.HasPrefix(resp.Header.Get("Content-Type"), "application/json") || body.Error.Code != callscribe.EINVALID {
+		t.Errorf("bad Content-Length: %d %s %q; want 400 in JSON with code invalid", resp.StatusCode, resp.Header.Get("Content-Type"), b)
 	}
 }

@@ -4,10 +4,13 @@ import (
 	"bytes"
 	"context"
 	"io"
+	"runtime"
+	"strings"
 	"testing"
 	"time"
 
 	"callscribe"
+	"callscribe/internal/eventually"
 	"callscribe/storage/stagetest"
 )
 
@@ -163,7 +166,17 @@ func TestDeleteWakesWaitingReader(t *testing.T) {
 	}
 	errc := make(chan error, 1)
 	go func() { _, err := r.Read(make([]byte, 10)); errc <- err }()
-	time.Sleep(50 * time.Millisecond)
+	// Delete once the reader waits (its goroutine is parked on the stage's condition):
+	// were Delete first, Read would fail all the same and prove nothing.
+	eventually.True(t, 5*time.Second, "reader waiting for the upload", func() bool {
+		buf := make([]byte, 1<<20)
+		for _, g := range strings.Split(string(buf[:runtime.Stack(buf, true)]), "\n\n") {
+			if strings.Contains(g, "sync.(*Cond).Wait") && strings.Contains(g, "TestDeleteWakesWaitingReader.func") {
+				return true
+			}
+		}
+		return false
+	})
 	s.Delete(ctx, "call")
 	select {
 	case err := <-errc:

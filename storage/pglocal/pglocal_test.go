@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"callscribe/internal/eventually"
 )
 
 // logBook collects the launcher's notices for assertions.
@@ -77,12 +79,7 @@ func serverPID(t *testing.T, c *Cluster) int {
 // file is gone, a moment before the process is reaped.
 func wantStopped(t *testing.T, pid int) {
 	t.Helper()
-	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
-		if !alive(pid) {
-			return
-		}
-	}
-	t.Errorf("server pid %d still running; want stopped", pid)
+	eventually.True(t, 5*time.Second, fmt.Sprintf("exit of server pid %d", pid), func() bool { return !alive(pid) })
 }
 
 func wantRunning(t *testing.T, pid int) {
@@ -391,6 +388,8 @@ func TestStartErrors(t *testing.T) {
 	}
 }
 
+// Not parallel: it replaces the package's binRoot and PATH, which the other tests'
+// clusters read (sequential tests run before the parallel ones start).
 func TestNoBinariesNamesPackage(t *testing.T) {
 	empty := t.TempDir()
 	old := binRoot
@@ -403,6 +402,7 @@ func TestNoBinariesNamesPackage(t *testing.T) {
 	}
 }
 
+// Not parallel: it replaces the package's binRoot, which the other tests' clusters read.
 func TestFindBinDirPicksClusterVersionElseNewest(t *testing.T) {
 	root := t.TempDir()
 	for _, v := range []string{"9.6", "15", "16", "17"} {

@@ -29,17 +29,20 @@ type AccountRecord struct {
 	OrgName         string
 }
 
-const accountColumns = `u.id, u.organization_id, u.email, u.surname, u.first_name, u.patronymic, u.phone, u.created_at, u.blocked_at,
+var accountColumns = userColumnsOf("u") + `,
 	a.role, u.language, coalesce(a.password_hash, ''), a.email_verified_at, o.name`
 
 const accountFrom = ` FROM accounts a JOIN users u ON u.id = a.user_id JOIN organizations o ON o.id = a.organization_id `
 
 func scanAccount(row pgx.Row) (AccountRecord, error) {
 	var a AccountRecord
-	u := &a.User
-	err := row.Scan(&u.ID, &u.OrgID, &u.Email, &u.Surname, &u.FirstName, &u.Patronymic, &u.Phone, &u.CreatedAt, &u.BlockedAt,
-		&a.Role, &a.Language, &a.PasswordHash, &a.EmailVerifiedAt, &a.OrgName)
+	err := row.Scan(accountFields(&a)...)
 	return a, err
+}
+
+// accountFields are the scan destinations of accountColumns in a.
+func accountFields(a *AccountRecord) []any {
+	return append(userFields(&a.User), &a.Role, &a.Language, &a.PasswordHash, &a.EmailVerifiedAt, &a.OrgName)
 }
 
 // Sentinel errors of registration that the accounts package turns into field errors.

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"callscribe"
+	"callscribe/internal/eventually"
 )
 
 // TestWatchUserWakesOnWithdrawalAndBlock: the withdrawing (or blocking) transaction's
@@ -58,17 +59,10 @@ func TestWatchUserWakesOnWithdrawalAndBlock(t *testing.T) {
 	// With nobody watching, the listening connection is closed.
 	stop()
 	stopOther()
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		var n int
+	eventually.True(t, 5*time.Second, "close of the listening connection after the last watcher stopped", func() bool {
+		n := -1
 		db.Pool().QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity
 			WHERE datname = current_database() AND query LIKE 'LISTEN%'`).Scan(&n)
-		if n == 0 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%d listening connections 5 s after the last watcher stopped, want 0", n)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		return n == 0
+	})
 }

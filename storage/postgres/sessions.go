@@ -25,8 +25,13 @@ const sessionColumns = `s.id_hash, s.user_id, s.organization_id, s.created_at, s
 
 func scanSession(row pgx.Row) (SessionRecord, error) {
 	var s SessionRecord
-	err := row.Scan(&s.Hash, &s.UserID, &s.OrgID, &s.CreatedAt, &s.LastSeenAt, &s.ExpiresAt, &s.UserAgent, &s.Addr)
+	err := row.Scan(sessionFields(&s)...)
 	return s, err
+}
+
+// sessionFields are the scan destinations of sessionColumns in s.
+func sessionFields(s *SessionRecord) []any {
+	return []any{&s.Hash, &s.UserID, &s.OrgID, &s.CreatedAt, &s.LastSeenAt, &s.ExpiresAt, &s.UserAgent, &s.Addr}
 }
 
 // CreateSession stores a new session and, in the same transaction, deletes the session
@@ -67,10 +72,7 @@ func (db *DB) SessionByHash(ctx context.Context, hash []byte) (SessionRecord, Ac
 		WHERE s.id_hash = $1 AND u.erased_at IS NULL AND u.blocked_at IS NULL`, hash)
 	var s SessionRecord
 	var a AccountRecord
-	u := &a.User
-	err := row.Scan(&s.Hash, &s.UserID, &s.OrgID, &s.CreatedAt, &s.LastSeenAt, &s.ExpiresAt, &s.UserAgent, &s.Addr,
-		&u.ID, &u.OrgID, &u.Email, &u.Surname, &u.FirstName, &u.Patronymic, &u.Phone, &u.CreatedAt, &u.BlockedAt,
-		&a.Role, &a.Language, &a.PasswordHash, &a.EmailVerifiedAt, &a.OrgName)
+	err := row.Scan(append(sessionFields(&s), accountFields(&a)...)...)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return s, a, callscribe.Errorf(callscribe.ENOTFOUND, "no such session")
 	}

@@ -13,13 +13,25 @@ import (
 	"callscribe"
 )
 
-// userColumns are the columns of a user as scanUser reads them.
+// userColumns are the columns of a user as userFields receives them.
 const userColumns = "id, organization_id, email, surname, first_name, patronymic, phone, created_at, blocked_at"
 
-// scanUser reads one row of userColumns: the one place a user row is scanned.
+// userColumnsOf is userColumns qualified by a table alias ("u"), for joins.
+func userColumnsOf(alias string) string {
+	return alias + "." + strings.ReplaceAll(userColumns, ", ", ", "+alias+".")
+}
+
+// userFields are the scan destinations of userColumns in u: the one place a user row's
+// columns meet the User's fields (scanUser, and the account and session reads that
+// join users).
+func userFields(u *callscribe.User) []any {
+	return []any{&u.ID, &u.OrgID, &u.Email, &u.Surname, &u.FirstName, &u.Patronymic, &u.Phone, &u.CreatedAt, &u.BlockedAt}
+}
+
+// scanUser reads one row of userColumns.
 func scanUser(row pgx.Row) (callscribe.User, error) {
 	var u callscribe.User
-	err := row.Scan(&u.ID, &u.OrgID, &u.Email, &u.Surname, &u.FirstName, &u.Patronymic, &u.Phone, &u.CreatedAt, &u.BlockedAt)
+	err := row.Scan(userFields(&u)...)
 	return u, err
 }
 

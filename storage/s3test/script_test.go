@@ -18,18 +18,23 @@ import (
 // scripts/test-minio.sh is what make test uses to give every package one shared MinIO
 // through CALLSCRIBE_TEST_S3_*: start writes a working env file, stop ends the server.
 func TestTestMinioScript(t *testing.T) {
+	t.Parallel()
 	script, err := filepath.Abs("../../scripts/test-minio.sh")
 	if err != nil {
 		t.Fatal(err)
 	}
+	environ := os.Environ()
 	if os.Getenv(s3test.EnvBinary) != "" {
-		// Use the binary make test installed rather than building another.
-		t.Setenv("CALLSCRIBE_TOOLS_DIR", filepath.Dir(os.Getenv(s3test.EnvBinary)))
+		// Use the binary make test installed rather than building another (in the
+		// script's environment only: the other tests run beside this one).
+		environ = append(environ, "CALLSCRIBE_TOOLS_DIR="+filepath.Dir(os.Getenv(s3test.EnvBinary)))
 	}
 	dir := filepath.Join(t.TempDir(), "run dir") // a space must survive quoting
 	sh := func(action string) {
 		t.Helper()
-		out, err := exec.Command(script, action, dir).CombinedOutput()
+		cmd := exec.Command(script, action, dir)
+		cmd.Env = environ
+		out, err := cmd.CombinedOutput()
 		if err != nil {
 			t.Fatalf("test-minio.sh %s: %v\n%s", action, err, out)
 		}
