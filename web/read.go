@@ -1,10 +1,7 @@
 package web
 
 import (
-	"encoding/base64"
 	"errors"
-	"fmt"
-	"math"
 	"net/http"
 	"slices"
 	"strconv"
@@ -205,9 +202,9 @@ func (s *Server) listCalls(w http.ResponseWriter, r *http.Request, key callscrib
 		f.Limit = n
 	}
 	if v := q.Get("cursor"); v != "" {
-		c, err := decodeCursor(v)
-		if err != nil {
-			return err
+		c, ok := callscribe.ParseCallCursor(v)
+		if !ok {
+			return callscribe.Errorf(callscribe.EINVALID, "cursor %q is not a cursor this API gave out", v)
 		}
 		if c.Ranked != (f.Q != "") {
 			return callscribe.Errorf(callscribe.EINVALID, "cursor %q belongs to another query: start again from the first page", v)
@@ -225,7 +222,7 @@ func (s *Server) listCalls(w http.ResponseWriter, r *http.Request, key callscrib
 	if len(calls) > limit {
 		calls = calls[:limit]
 		last := calls[limit-1]
-		out.NextCursor = encodeCursor(last.Cursor)
+		out.NextCursor = last.Cursor.Token()
 	}
 	out.Calls = make([]callHitView, len(calls))
 	for i, c := range calls {
@@ -258,42 +255,6 @@ func safeMessage(err error) string {
 		return ae.Message
 	}
 	return "not valid"
-}
-
-// A cursor is opaque to clients: the last call's creation time and id, and for a text
-// query its rank (the bits of the float, so that it compares exactly).
-func encodeCursor(c callscribe.CallCursor) string {
-	s := fmt.Sprintf("%d_%s", c.CreatedAt.UnixMicro(), c.ID)
-	if c.Ranked {
-		s += fmt.Sprintf("_%08x", math.Float32bits(c.Rank))
-	}
-	return base64.RawURLEncoding.EncodeToString([]byte(s))
-}
-
-func decodeCursor(s string) (callscribe.CallCursor, error) {
-	bad := callscribe.Errorf(callscribe.EINVALID, "cursor %q is not a cursor this API gave out", s)
-	b, err := base64.RawURLEncoding.DecodeString(s)
-	if err != nil {
-		return callscribe.CallCursor{}, bad
-	}
-	parts := strings.Split(string(b), "_")
-	if len(parts) != 2 && len(parts) != 3 {
-		return callscribe.CallCursor{}, bad
-	}
-	us, err1 := strconv.ParseInt(parts[0], 10, 64)
-	uid, err2 := uuid.Parse(parts[1])
-	if err1 != nil || err2 != nil {
-		return callscribe.CallCursor{}, bad
-	}
-	c := callscribe.CallCursor{CreatedAt: time.UnixMicro(us), ID: uid}
-	if len(parts) == 3 {
-		bits, err := strconv.ParseUint(parts[2], 16, 32)
-		if err != nil || len(parts[2]) != 8 {
-			return callscribe.CallCursor{}, bad
-		}
-		c.Ranked, c.Rank = true, math.Float32frombits(uint32(bits))
-	}
-	return c, nil
 }
 
 // transcriptView is the JSON form of a transcript.

@@ -2,13 +2,10 @@ package webapp
 
 import (
 	"context"
-	"encoding/base64"
 	"fmt"
 	"html/template"
-	"math"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -195,13 +192,10 @@ func callFilter(q url.Values, v *visit) (callscribe.CallFilter, map[string]strin
 	}
 	f.ExternalID = strings.TrimSpace(q.Get("external_id"))
 	if st := q.Get("status"); st != "" {
-		switch callscribe.CallStatus(st) {
-		case "queued":
-			f.Status = callscribe.CallStaged
-		case callscribe.CallProcessing, callscribe.CallCompleted, callscribe.CallDiscarded, callscribe.CallFailed:
-			f.Status = callscribe.CallStatus(st)
-		default:
+		if status, err := callscribe.ParsePublicStatus(st); err != nil {
 			errs["status"] = "calls.error.status"
+		} else {
+			f.Status = status
 		}
 	}
 	for _, p := range []struct {
@@ -234,8 +228,8 @@ func callFilter(q url.Values, v *visit) (callscribe.CallFilter, map[string]strin
 		f.OwnerID = &v.Account.ID
 	}
 	if c := q.Get("cursor"); c != "" {
-		cur, err := decodeCursor(c)
-		if err != nil || cur.Ranked != (f.Q != "") {
+		cur, ok := callscribe.ParseCallCursor(c)
+		if !ok || cur.Ranked != (f.Q != "") {
 			errs["cursor"] = "calls.error.cursor"
 		} else {
 			f.After = &cur
@@ -249,7 +243,7 @@ func (s *Server) callsPage(w http.ResponseWriter, r *http.Request, v *visit) err
 	q := r.URL.Query()
 	f, errs := callFilter(q, v)
 	page := callsPage{Filter: q, Searched: f.Q != "", SeesAll: seesAll(v.Account),
-		Statuses: []string{"queued", "processing", "completed", "discarded", "failed"}}
+		Statuses: callscribe.PublicStatuses}
 	if len(errs) == 0 {
 		hits, err := s.cfg.Readers.Store.SearchCalls(ctx, f)
 		if err != nil {
@@ -262,7 +256,7 @@ func (s *Server) callsPage(w http.ResponseWriter, r *http.Request, v *visit) err
 			for k, vs := range q {
 				next[k] = vs
 			}
-			next.Set("cursor", encodeCursor(callscribe.CallCursor{CreatedAt: last.CreatedAt, ID: last.ID, Ranked: f.Q != "", Rank: last.Rank}))
+			next.Set("cursor", last.Cursor.Token())
 			page.Next = template.URL("/calls?" + next.Encode()) // #nosec: our path, a query url.Values encoded
 		}
 		ids := make([]uuid.UUID, len(hits))
@@ -316,42 +310,6 @@ func (s *Server) callsPage(w http.ResponseWriter, r *http.Request, v *visit) err
 	}
 	s.renderForm(w, r, v, status, "calls", page, form, errs)
 	return nil
-}
-
-// A cursor is opaque: the last call's creation time and id, and for a text query its
-// rank (the float's bits, so it compares exactly) — the API's form.
-func encodeCursor(c callscribe.CallCursor) string {
-	s := fmt.Sprintf("%d_%s", c.CreatedAt.UnixMicro(), c.ID)
-	if c.Ranked {
-		s += fmt.Sprintf("_%08x", math.Float32bits(c.Rank))
-	}
-	return base64.RawURLEncoding.EncodeToString([]byte(s))
-}
-
-func decodeCursor(s string) (callscribe.CallCursor, error) {
-	bad := callscribe.Errorf(callscribe.EINVALID, "not a cursor of this list")
-	b, err := base64.RawURLEncoding.DecodeString(s)
-	if err != nil {
-		return callscribe.CallCursor{}, bad
-	}
-	parts := strings.Split(string(b), "_")
-	if len(parts) < 2 || len(parts) > 3 {
-		return callscribe.CallCursor{}, bad
-	}
-	us, err1 := strconv.ParseInt(parts[0], 10, 64)
-	id, err2 := uuid.Parse(parts[1])
-	if err1 != nil || err2 != nil {
-		return callscribe.CallCursor{}, bad
-	}
-	c := callscribe.CallCursor{CreatedAt: time.UnixMicro(us), ID: id}
-	if len(parts) == 3 {
-		bits, err := strconv.ParseUint(parts[2], 16, 32)
-		if err != nil {
-			return callscribe.CallCursor{}, bad
-		}
-		c.Ranked, c.Rank = true, math.Float32frombits(uint32(bits))
-	}
-	return c, nil
 }
 
 // duration formats milliseconds as m:ss or h:mm:ss.

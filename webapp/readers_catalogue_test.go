@@ -49,7 +49,7 @@ func TestReadersCatalogue(t *testing.T) {
 		"calls.error.q_long", "calls.error.phone", "calls.error.status", "calls.error.date", "calls.error.owner", "calls.error.cursor"} {
 		keys[k] = true
 	}
-	for _, s := range []string{"queued", "processing", "completed", "discarded", "failed"} {
+	for _, s := range callscribe.PublicStatuses {
 		keys["calls.status."+s] = true
 	}
 	for _, f := range []string{"txt", "srt", "vtt", "json", "docx"} {
