@@ -77,7 +77,7 @@ func (s *Server) readUpload(r *http.Request, key callscribe.APIKey) (up pipeline
 	if err != nil {
 		return up, nil, err
 	}
-	if err := plainValues("field", fields); err != nil {
+	if err := callscribe.PlainValues("field", fields); err != nil {
 		return up, nil, err
 	}
 	pull := fields.Get("recording_url")

@@ -1,10 +1,13 @@
 package webapp_test
 
 import (
+	"context"
 	"net/http"
 	"net/url"
 	"strings"
 	"testing"
+
+	"callscribe"
 )
 
 // TestEveryCookieIsOpaque goes through every flow that sets a cookie (partner link,
@@ -160,5 +163,37 @@ func readAll(resp *http.Response) string {
 		if err != nil {
 			return b.String()
 		}
+	}
+}
+
+// TestTextNoColumnHoldsIsRefused: a query or a form field that is not UTF-8 or holds a
+// NUL (text no column can hold, which PostgreSQL refused with a 500) gets a 400 page, and
+// so does a malformed query string; ordinary Russian text goes through.
+func TestTextNoColumnHoldsIsRefused(t *testing.T) {
+	t.Parallel()
+	a := newReadersApp(t)
+	c, _ := a.person(alice(), "")
+	for _, path := range []string{"/calls?q=a%00b", "/calls?q=a%ffb", "/calls?phone=%00", "/calls?q=%zz", "/calls?a%00=1"} {
+		if status, body := c.get(path); status != http.StatusBadRequest || !strings.Contains(body, `role="alert"`) {
+			t.Errorf("GET %s: %d, want a 400 page", path, status)
+		}
+	}
+	for _, form := range []url.Values{
+		{"surname": {"Ива\x00нова"}, "first_name": {"Анна"}, "email": {alice().email}},
+		{"surname": {"Ива\xffнова"}, "first_name": {"Анна"}, "email": {alice().email}},
+	} {
+		if status, _ := c.post("/profile", form); status != http.StatusBadRequest {
+			t.Errorf("POST /profile %q: %d, want 400", form.Get("surname"), status)
+		}
+	}
+	if status, _ := a.client().post("/signin", url.Values{"email": {"a\xff@example.ru"}, "password": {"x"}}); status != http.StatusBadRequest {
+		t.Errorf("sign-in with an email that is not UTF-8: %d, want 400", status)
+	}
+	if status, _ := c.get("/calls?q=" + url.QueryEscape("звонок")); status != http.StatusOK {
+		t.Errorf("a search in Russian: %d, want 200", status)
+	}
+	var surname string
+	if err := a.DB.Pool().QueryRow(callscribe.AsSystem(context.Background()), `SELECT coalesce(surname, '') FROM users WHERE email = $1`, alice().email).Scan(&surname); err != nil || surname != alice().surname {
+		t.Errorf("the surname is %q (%v), want it unchanged", surname, err)
 	}
 }

@@ -15,6 +15,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -299,8 +300,8 @@ func (s *Server) serve(h handler) http.Handler {
 				return
 			}
 		}
-		var formErr error
-		if r.Method == http.MethodPost {
+		formErr := plainQuery(r)
+		if formErr == nil && r.Method == http.MethodPost {
 			formErr = parseForm(r)
 		}
 		v.Lang = s.language(r, v.Account)
@@ -314,14 +315,25 @@ func (s *Server) serve(h handler) http.Handler {
 	})
 }
 
-// parseForm reads a posted form within the size limit: too large is a 413, unreadable a
-// 400, either answered before any handler runs.
+// plainQuery refuses a query string that is malformed (its broken pairs would be read as
+// if they were not there) or holds text no column can hold (not UTF-8, a NUL): a 400
+// page before any handler runs, never the database's refusal as a 500.
+func plainQuery(r *http.Request) error {
+	vs, err := url.ParseQuery(r.URL.RawQuery)
+	if err != nil {
+		return callscribe.Errorf(callscribe.EINVALID, "the address's query is malformed")
+	}
+	return callscribe.PlainValues("query parameter", vs)
+}
+
+// parseForm reads a posted form within the size limit: too large is a 413, unreadable or
+// holding text no column can hold a 400, each answered before any handler runs.
 func parseForm(r *http.Request) error {
 	err := r.ParseForm()
 	var mbe *http.MaxBytesError
 	switch {
 	case err == nil:
-		return nil
+		return callscribe.PlainValues("form field", r.PostForm)
 	case errors.As(err, &mbe):
 		return callscribe.Errorf(callscribe.ETOOLARGE, "the form is larger than the limit of %d bytes", mbe.Limit)
 	default:
