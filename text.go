@@ -42,4 +42,3 @@ func safeName(what, name string) string {
 	}
 	return what + " " + name
 }
-
