@@ -67,7 +67,7 @@ func TestAuditEntriesCarryNoText(t *testing.T) {
 	db := openDB(t, url)
 	p := makePerson(t, db, "quokka", "alice@example.ru", "+79160001122", 1)
 	newText := "platypusnewword"
-	if _, err := db.EditSegment(ctx, p.calls[0], 0, &newText, nil, "cli"); err != nil {
+	if _, err := db.EditSegmentRedacted(ctx, p.calls[0], 0, &newText, nil, "cli", nil); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := db.EditUser(ctx, p.user.ID, []postgres.ProfileEdit{{Field: "phone", Value: "+79998887766"}}, "cli"); err != nil {

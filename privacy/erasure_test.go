@@ -102,7 +102,7 @@ func makePerson(t *testing.T, db *postgres.DB, tag, email, phone string, n int) 
 	// A corrected segment leaves its before and after in the rectification history.
 	if n > 0 {
 		fixed := tag + "fixedword"
-		if _, err := db.EditSegment(ctx, p.calls[0], 1, &fixed, nil, "cli"); err != nil {
+		if _, err := db.EditSegmentRedacted(ctx, p.calls[0], 1, &fixed, nil, "cli", nil); err != nil {
 			t.Fatal(err)
 		}
 		p.words = append(p.words, fixed)

@@ -19,7 +19,7 @@ func TestRectifySegment(t *testing.T) {
 	p := makePerson(t, db, "quokka", "alice@example.ru", "", 1) // segment 2 already corrected once
 	call := p.calls[0]
 	text, speaker := "kangaroo", "manager"
-	rs, err := db.EditSegment(ctx, call, 0, &text, &speaker, "cli")
+	rs, err := db.EditSegmentRedacted(ctx, call, 0, &text, &speaker, "cli", nil)
 	if err != nil || len(rs) != 2 {
 		t.Fatalf("EditSegment = %+v, %v; want two rectifications (text, speaker)", rs, err)
 	}
@@ -49,7 +49,7 @@ func TestRectifySegment(t *testing.T) {
 	if len(hist) != 3 || hist[1].Before != p.words[0] || hist[1].After != "kangaroo" || hist[2].Field != "speaker" || hist[2].Before != "agent" {
 		t.Errorf("history = %+v; want the earlier fix, then text %s→kangaroo and speaker agent→manager", hist, p.words[0])
 	}
-	if _, err := db.EditSegment(ctx, call, 7, &text, nil, "cli"); callscribe.ErrorCode(err) != callscribe.ENOTFOUND {
+	if _, err := db.EditSegmentRedacted(ctx, call, 7, &text, nil, "cli", nil); callscribe.ErrorCode(err) != callscribe.ENOTFOUND {
 		t.Errorf("edit of a missing segment: %v, want %s", err, callscribe.ENOTFOUND)
 	}
 }

@@ -155,15 +155,6 @@ func (db *DB) Transcript(ctx context.Context, callID uuid.UUID) (callscribe.Tran
 	return t, nil
 }
 
-// EditSegment rectifies segment ord (0-based) of a call's transcript: its text, its
-// speaker label, or both (nil: unchanged). The transcript's text, and with it the search
-// index (a generated column), is rebuilt from the segments in the same transaction; a
-// summary is marked stale when the text changed (ReplaceSummary writes it again); the
-// before and after go to rectifications; the edit is audited without any text.
-func (db *DB) EditSegment(ctx context.Context, callID uuid.UUID, ord int, text, speaker *string, actor string) ([]callscribe.Rectification, error) {
-	return db.EditSegmentRedacted(ctx, callID, ord, text, speaker, actor, nil)
-}
-
 // Rectifications lists the user's rectification history, oldest first.
 func (db *DB) Rectifications(ctx context.Context, userID uuid.UUID) ([]callscribe.Rectification, error) {
 	rows, err := db.pool.Query(ctx, `
@@ -221,9 +212,14 @@ func (db *DB) ReplaceSummary(ctx context.Context, callID uuid.UUID, basedOn stri
 	return written, nil
 }
 
-// EditSegmentRedacted is EditSegment of a text already redacted, adding the counts of
-// what its redaction replaced (type name → count) to the transcript's, in the same
-// transaction.
+// EditSegmentRedacted rectifies segment ord (0-based) of a call's transcript with a text
+// and speaker label already redacted (privacy.Corrections redacts them: the one way a
+// correction is written): its text, its speaker label, or both (nil: unchanged). The
+// transcript's text, and with it the search index (a generated column), is rebuilt from
+// the segments in the same transaction; a summary is marked stale when the text changed
+// (ReplaceSummary writes it again); the before and after go to rectifications; the
+// counts of what the redaction replaced (type name → count) are added to the
+// transcript's; the edit is audited without any text.
 func (db *DB) EditSegmentRedacted(ctx context.Context, callID uuid.UUID, ord int, text, speaker *string, actor string, redacted map[string]int) ([]callscribe.Rectification, error) {
 	var out []callscribe.Rectification
 	err := db.inTx(ctx, func(tx pgx.Tx) error {
