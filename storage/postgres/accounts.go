@@ -703,3 +703,15 @@ func (db *DB) RevokeInvites(ctx context.Context, orgID uuid.UUID, email string, 
 	}
 	return nil
 }
+
+// Account is the account of a user of the organization the context is scoped to.
+func (db *DB) AccountInOrg(ctx context.Context, orgID, userID uuid.UUID) (AccountRecord, error) {
+	rec, err := db.AccountByID(ctx, userID)
+	if err == nil && rec.User.OrgID != orgID {
+		err = callscribe.Errorf(callscribe.ENOTFOUND, "no user %s", userID)
+	}
+	if errors.Is(err, pgx.ErrNoRows) {
+		err = callscribe.Errorf(callscribe.ENOTFOUND, "no user %s", userID)
+	}
+	return rec, err
+}

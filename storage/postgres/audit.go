@@ -77,3 +77,20 @@ func (db *DB) AuditAbout(ctx context.Context, subjectID uuid.UUID) ([]callscribe
 	}
 	return out, nil
 }
+
+// AppendAudits appends entries to the audit log in one transaction: a page that shows
+// the words of many calls (a list, a search) records a read of each, at the cost of one
+// commit.
+func (db *DB) AppendAudits(ctx context.Context, entries []callscribe.AuditEntry) error {
+	if len(entries) == 0 {
+		return nil
+	}
+	return db.inTx(ctx, func(tx pgx.Tx) error {
+		for _, e := range entries {
+			if err := insertAudit(ctx, tx, e); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}

@@ -472,3 +472,159 @@ func (db *DB) DiscardQueuedCalls(ctx context.Context, ownerID uuid.UUID, code, m
 	}
 	return ids, nil
 }
+
+// DayActivity is one day's calls and talk time per channel, for the calls list's chart.
+type DayActivity struct {
+	Day   time.Time     // midnight of the day in the zone asked for
+	Calls int           // calls created that day
+	Talk  map[int]int64 // milliseconds spoken, by channel
+}
+
+// Activity counts an organization's calls per day in [from, to) (days in zone loc), and
+// the talk time of their transcripts per channel; ownerID, when set, only
+// that owner's calls. Erased and blocked owners' calls are left out, as every listing
+// leaves them out.
+func (db *DB) Activity(ctx context.Context, orgID uuid.UUID, ownerID *uuid.UUID, from, to time.Time, loc *time.Location) ([]DayActivity, error) {
+	const picked = `
+		WITH c AS (
+			SELECT c.id, (c.created_at AT TIME ZONE $5)::date AS day
+			FROM calls c JOIN users u ON u.id = c.owner_id
+			WHERE c.organization_id = $1 AND ($2::uuid IS NULL OR c.owner_id = $2)
+			  AND c.created_at >= $3 AND c.created_at < $4
+			  AND u.erased_at IS NULL AND u.blocked_at IS NULL)`
+	var out []DayActivity
+	byDay := map[time.Time]int{}
+	at := func(day time.Time) *DayActivity {
+		day = time.Date(day.Year(), day.Month(), day.Day(), 0, 0, 0, 0, loc)
+		i, ok := byDay[day]
+		if !ok {
+			i = len(out)
+			byDay[day] = i
+			out = append(out, DayActivity{Day: day, Talk: map[int]int64{}})
+		}
+		return &out[i]
+	}
+	args := []any{orgID, ownerID, from, to, loc.String()}
+	rows, err := db.pool.Query(ctx, picked+` SELECT day, count(*) FROM c GROUP BY day ORDER BY day`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("read activity: %w", err)
+	}
+	for rows.Next() {
+		var day time.Time
+		var n int
+		if err := rows.Scan(&day, &n); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("read activity: %w", err)
+		}
+		at(day).Calls = n
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read activity: %w", err)
+	}
+	// Each transcript's talk time per channel (migration 00018), not its segments: a
+	// month of 100,000 calls is 100,000 rows, not 2,000,000.
+	rows, err = db.pool.Query(ctx, picked+`
+		SELECT c.day, x.ch - 1, sum(x.ms)::bigint
+		FROM c JOIN transcripts t ON t.call_id = c.id, unnest(t.talk_ms) WITH ORDINALITY AS x(ms, ch)
+		GROUP BY c.day, x.ch`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("read activity: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var day time.Time
+		var ch int
+		var ms int64
+		if err := rows.Scan(&day, &ch, &ms); err != nil {
+			return nil, fmt.Errorf("read activity: %w", err)
+		}
+		at(day).Talk[ch] += ms
+	}
+	return out, rows.Err()
+}
+
+// liveStatuses are the statuses of a call whose staged audio is still needed.
+const liveStatuses = `('received', 'staged', 'processing')`
+
+// LiveObjectKeys returns those of keys that are the recorded staged object of a live
+// call (received, staged or processing): objects the sweeper must leave alone.
+func (db *DB) LiveObjectKeys(ctx context.Context, keys []string) (map[string]bool, error) {
+	live := map[string]bool{}
+	if len(keys) == 0 {
+		return live, nil
+	}
+	rows, err := db.pool.Query(ctx, `
+		SELECT s.object_key FROM call_stages s JOIN calls c ON c.id = s.call_id
+		WHERE s.object_key = ANY($1) AND c.status IN `+liveStatuses, keys)
+	if err != nil {
+		return nil, fmt.Errorf("live object keys: %w", err)
+	}
+	found, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return nil, fmt.Errorf("live object keys: %w", err)
+	}
+	for _, k := range found {
+		live[k] = true
+	}
+	return live, nil
+}
+
+// LiveCalls returns those of ids whose calls are live (received, staged or processing),
+// staging recorded or not: a call is recorded before its audio is staged, and its
+// staging only after the upload ends.
+func (db *DB) LiveCalls(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID]bool, error) {
+	live := map[uuid.UUID]bool{}
+	if len(ids) == 0 {
+		return live, nil
+	}
+	rows, err := db.pool.Query(ctx, `SELECT id FROM calls WHERE id = ANY($1) AND status IN `+liveStatuses, ids)
+	if err != nil {
+		return nil, fmt.Errorf("live calls: %w", err)
+	}
+	found, err := pgx.CollectRows(rows, pgx.RowTo[uuid.UUID])
+	if err != nil {
+		return nil, fmt.Errorf("live calls: %w", err)
+	}
+	for _, id := range found {
+		live[id] = true
+	}
+	return live, nil
+}
+
+// EndAbandonedCalls ends, as failed with its key erased, every live call staged in stage
+// whose transcription job has finished for good (River discarded, cancelled or
+// completed it) without the call having ended: no attempt will ever end it. A worker
+// killed during the call's last attempt leaves this (River's rescuer then discards the
+// job), as does a last attempt that could not record the call's end. It returns the
+// calls it ended; their audio is then an unconfirmed deletion like any ended call's.
+func (db *DB) EndAbandonedCalls(ctx context.Context, stage string) ([]uuid.UUID, error) {
+	var ids []uuid.UUID
+	err := db.inTx(ctx, func(tx pgx.Tx) error {
+		rows, err := tx.Query(ctx, `
+			SELECT c.id FROM calls c JOIN call_stages s ON s.call_id = c.id
+			WHERE s.stage = $1 AND s.confirmed_at IS NULL AND c.status IN `+liveStatuses+`
+			  AND EXISTS (SELECT 1 FROM river_job j WHERE j.kind = 'transcribe_call' AND j.args->>'call_id' = c.id::text
+			              AND j.state IN ('discarded', 'cancelled', 'completed'))
+			  AND NOT EXISTS (SELECT 1 FROM river_job j WHERE j.kind = 'transcribe_call' AND j.args->>'call_id' = c.id::text
+			              AND j.state NOT IN ('discarded', 'cancelled', 'completed'))
+			FOR UPDATE OF c SKIP LOCKED`, stage)
+		if err != nil {
+			return err
+		}
+		if ids, err = pgx.CollectRows(rows, pgx.RowTo[uuid.UUID]); err != nil {
+			return err
+		}
+		for _, id := range ids {
+			if err := db.endCall(ctx, tx, id, callscribe.CallFailed, callscribe.EINTERNAL,
+				"the call's last attempt stopped before it ended (the worker stopped); its audio was deleted; upload the call again"); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("end abandoned calls: %w", err)
+	}
+	return ids, nil
+}

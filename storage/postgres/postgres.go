@@ -4,11 +4,12 @@
 // package only records its key, size and hash, and erases the key when the call ends.
 //
 // It is the only place SQL lives, one file per table or aggregate: organizations.go,
-// users.go (with blocking), consents.go, calls.go (calls and their staging), transcripts.go
-// (segments, summaries, corrections), search.go (listing and full-text search of calls),
-// receipts.go, requests.go, erasure.go, retention.go, audit.go, apikeys.go, webhooks.go,
-// queue.go (River), sweep.go, notify.go, notices.go (notice deliveries, preferences, the
-// notice hook), breaches.go, accounts.go, sessions.go, partners.go, telegram.go.
+// users.go (with blocking), consents.go, calls.go (calls and their staging, what the
+// sweeper asks of them, calls per day), transcripts.go (segments, summaries, corrections),
+// search.go (listing and full-text search of calls), receipts.go, requests.go, erasure.go,
+// retention.go, audit.go, apikeys.go, webhooks.go, queue.go (River), notify.go,
+// notices.go (notice deliveries, preferences, the notice hook), breaches.go, accounts.go,
+// sessions.go, partners.go, telegram.go.
 // The packages it serves declare the interfaces it implements (fits_test.go checks them).
 package postgres
 

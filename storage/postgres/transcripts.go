@@ -327,3 +327,26 @@ func talkTime(segments []callscribe.Segment) []int64 {
 	}
 	return talk
 }
+
+// Summaries are the summaries of the given calls, by call id; a call without one is
+// left out. The web app's calls list shows each one's first line.
+func (db *DB) Summaries(ctx context.Context, callIDs []uuid.UUID) (map[uuid.UUID]callscribe.Summary, error) {
+	out := map[uuid.UUID]callscribe.Summary{}
+	if len(callIDs) == 0 {
+		return out, nil
+	}
+	rows, err := db.pool.Query(ctx, `SELECT call_id, engine, text, stale FROM summaries WHERE call_id = ANY($1)`, callIDs)
+	if err != nil {
+		return nil, fmt.Errorf("read summaries: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id uuid.UUID
+		var s callscribe.Summary
+		if err := rows.Scan(&id, &s.Engine, &s.Text, &s.Stale); err != nil {
+			return nil, fmt.Errorf("read summaries: %w", err)
+		}
+		out[id] = s
+	}
+	return out, rows.Err()
+}
