@@ -36,3 +36,10 @@ type AgreementAnswer struct {
 	Channel ConsentChannel
 	At      time.Time
 }
+
+// ProfileEdit is a new value for one profile field: surname, first_name, patronymic,
+// email or phone.
+type ProfileEdit struct {
+	Field string
+	Value string
+}

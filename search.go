@@ -80,3 +80,10 @@ func ParseRangeTime(v string, end bool) (time.Time, error) {
 	}
 	return d, nil
 }
+
+// DayActivity is one day's calls and talk time per channel, for the calls list's chart.
+type DayActivity struct {
+	Day   time.Time     // midnight of the day in the zone asked for
+	Calls int           // calls created that day
+	Talk  map[int]int64 // milliseconds spoken, by channel
+}

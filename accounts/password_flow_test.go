@@ -7,7 +7,6 @@ import (
 
 	"callscribe"
 	"callscribe/accounts"
-	"callscribe/storage/postgres"
 )
 
 // TestResetPassword: an unknown email gets nothing and no error; a reset link sets a new
@@ -90,15 +89,15 @@ func TestUpdateProfile(t *testing.T) {
 	}
 	b, _ := e.register(t, reg("2"))
 	actor := "user:" + a.ID.String()
-	_, err := e.svc.UpdateProfile(bg, a.ID, []postgres.ProfileEdit{{Field: "phone", Value: "123"}, {Field: "surname", Value: ""}}, actor)
+	_, err := e.svc.UpdateProfile(bg, a.ID, []callscribe.ProfileEdit{{Field: "phone", Value: "123"}, {Field: "surname", Value: ""}}, actor)
 	if fe := fieldErrors(err); fe["phone"] != "phone_invalid" || fe["surname"] != "required" {
 		t.Errorf("bad edits: %v", err)
 	}
-	_, err = e.svc.UpdateProfile(bg, a.ID, []postgres.ProfileEdit{{Field: "email", Value: strings.ToUpper(b.Email)}}, actor)
+	_, err = e.svc.UpdateProfile(bg, a.ID, []callscribe.ProfileEdit{{Field: "email", Value: strings.ToUpper(b.Email)}}, actor)
 	if fe := fieldErrors(err); fe["email"] != "email_taken" {
 		t.Errorf("another account's email: %v", err)
 	}
-	recs, err := e.svc.UpdateProfile(bg, a.ID, []postgres.ProfileEdit{{Field: "surname", Value: "Petrova"},
+	recs, err := e.svc.UpdateProfile(bg, a.ID, []callscribe.ProfileEdit{{Field: "surname", Value: "Petrova"},
 		{Field: "phone", Value: "8 903 123 45 67"}, {Field: "email", Value: "anna.new@example.ru"}}, actor)
 	if err != nil || len(recs) != 3 {
 		t.Fatalf("edit: %+v, %v", recs, err)

@@ -809,13 +809,13 @@ func (s *Service) ChangePassword(ctx context.Context, userID uuid.UUID, old, new
 // each change recorded with its value before and after, and audited). Values are
 // validated as at registration. A changed email is unverified until the new address's
 // link is used: the page asks ResendVerification for the token to send there.
-func (s *Service) UpdateProfile(ctx context.Context, userID uuid.UUID, edits []postgres.ProfileEdit, actor string) ([]callscribe.Rectification, error) {
+func (s *Service) UpdateProfile(ctx context.Context, userID uuid.UUID, edits []callscribe.ProfileEdit, actor string) ([]callscribe.Rectification, error) {
 	ctx, err := s.userScope(ctx, userID)
 	if err != nil {
 		return nil, err
 	}
 	f := FieldErrors{}
-	clean := make([]postgres.ProfileEdit, 0, len(edits))
+	clean := make([]callscribe.ProfileEdit, 0, len(edits))
 	newEmail := ""
 	for _, e := range edits {
 		switch e.Field {
@@ -928,6 +928,17 @@ func (s *Service) UpdateCompany(ctx context.Context, actor Account, c Company) e
 		return invalid(FieldErrors{"company": "company_taken"})
 	}
 	return err
+}
+
+// Member is the account of user userID of organization orgID; ENOTFOUND when there is
+// none there (another organization's user included). The officer's desk names a
+// request's subject and the people who acted on it by it.
+func (s *Service) Member(ctx context.Context, orgID, userID uuid.UUID) (Account, error) {
+	rec, err := s.db.AccountInOrg(ctx, orgID, userID)
+	if err != nil {
+		return Account{}, err
+	}
+	return account(rec), nil
 }
 
 // Members lists the accounts of the actor's organization (admins only).

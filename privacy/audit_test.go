@@ -10,7 +10,6 @@ import (
 	"callscribe"
 	"callscribe/privacy"
 	"callscribe/storage/pgtest"
-	"callscribe/storage/postgres"
 )
 
 // TestAuditLogIsAppendOnly: the database itself refuses to change or remove entries.
@@ -70,7 +69,7 @@ func TestAuditEntriesCarryNoText(t *testing.T) {
 	if _, err := db.EditSegmentRedacted(ctx, p.calls[0], 0, &newText, nil, "cli", nil); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := db.EditUser(ctx, p.user.ID, []postgres.ProfileEdit{{Field: "phone", Value: "+79998887766"}}, "cli"); err != nil {
+	if _, err := db.EditUser(ctx, p.user.ID, []callscribe.ProfileEdit{{Field: "phone", Value: "+79998887766"}}, "cli"); err != nil {
 		t.Fatal(err)
 	}
 	conn, err := pgx.Connect(ctx, url)

@@ -26,7 +26,7 @@ func exportOf(t *testing.T) (alice, bob person, out []byte) {
 	db := openDB(t, pgtest.DB(t))
 	alice = makePerson(t, db, "quokka", "alice@example.ru", "+79160001122", 2)
 	bob = makePerson(t, db, "wombat", "bob@example.ru", "+79035556677", 2)
-	if _, err := db.EditUser(ctx, alice.user.ID, []postgres.ProfileEdit{{Field: "surname", Value: "Quokkina"}}, "cli"); err != nil {
+	if _, err := db.EditUser(ctx, alice.user.ID, []callscribe.ProfileEdit{{Field: "surname", Value: "Quokkina"}}, "cli"); err != nil {
 		t.Fatal(err)
 	}
 	c := &privacy.Consents{Store: db, PolicyVersion: "1"}

@@ -7,7 +7,6 @@ import (
 
 	"callscribe"
 	"callscribe/storage/pgtest"
-	"callscribe/storage/postgres"
 )
 
 // TestRectifySegment: a corrected segment's text and speaker are stored, the transcript
@@ -62,7 +61,7 @@ func TestRectifyProfile(t *testing.T) {
 	db := openDB(t, pgtest.DB(t))
 	alice := makePerson(t, db, "quokka", "alice@example.ru", "+79160001122", 0)
 	bob := makePerson(t, db, "wombat", "bob@example.ru", "", 0)
-	rs, err := db.EditUser(ctx, alice.user.ID, []postgres.ProfileEdit{{Field: "phone", Value: "+79990001122"}, {Field: "email", Value: "anna@example.ru"}, {Field: "patronymic", Value: "Petrovna"}}, "cli")
+	rs, err := db.EditUser(ctx, alice.user.ID, []callscribe.ProfileEdit{{Field: "phone", Value: "+79990001122"}, {Field: "email", Value: "anna@example.ru"}, {Field: "patronymic", Value: "Petrovna"}}, "cli")
 	if err != nil || len(rs) != 3 {
 		t.Fatalf("EditUser = %+v, %v", rs, err)
 	}
@@ -73,10 +72,10 @@ func TestRectifyProfile(t *testing.T) {
 	if rs[0].Before != "+79160001122" || rs[1].Before != "alice@example.ru" {
 		t.Errorf("history lost the values before: %+v", rs)
 	}
-	if _, err := db.EditUser(ctx, alice.user.ID, []postgres.ProfileEdit{{Field: "email", Value: bob.user.Email}}, "cli"); callscribe.ErrorCode(err) != callscribe.ECONFLICT {
+	if _, err := db.EditUser(ctx, alice.user.ID, []callscribe.ProfileEdit{{Field: "email", Value: bob.user.Email}}, "cli"); callscribe.ErrorCode(err) != callscribe.ECONFLICT {
 		t.Errorf("taking bob's email: %v, want %s", err, callscribe.ECONFLICT)
 	}
-	if _, err := db.EditUser(ctx, alice.user.ID, []postgres.ProfileEdit{{Field: "organization_id", Value: "x"}}, "cli"); callscribe.ErrorCode(err) != callscribe.EINVALID {
+	if _, err := db.EditUser(ctx, alice.user.ID, []callscribe.ProfileEdit{{Field: "organization_id", Value: "x"}}, "cli"); callscribe.ErrorCode(err) != callscribe.EINVALID {
 		t.Errorf("editing a non-profile field: %v, want %s", err, callscribe.EINVALID)
 	}
 }

@@ -15,7 +15,6 @@ import (
 	"callscribe"
 	"callscribe/accounts"
 	"callscribe/privacy"
-	"callscribe/storage/postgres"
 )
 
 // ReaderStore is what the readers' pages read of the database (storage/postgres.DB):
@@ -26,9 +25,8 @@ type ReaderStore interface {
 	Call(ctx context.Context, orgID, callID uuid.UUID) (callscribe.Call, error)
 	Transcript(ctx context.Context, callID uuid.UUID) (callscribe.Transcript, error)
 	Summaries(ctx context.Context, callIDs []uuid.UUID) (map[uuid.UUID]callscribe.Summary, error)
-	Activity(ctx context.Context, orgID uuid.UUID, ownerID *uuid.UUID, from, to time.Time, loc *time.Location) ([]postgres.DayActivity, error)
+	Activity(ctx context.Context, orgID uuid.UUID, ownerID *uuid.UUID, from, to time.Time, loc *time.Location) ([]callscribe.DayActivity, error)
 	UserInOrg(ctx context.Context, orgID, id uuid.UUID) (callscribe.User, error)
-	AccountInOrg(ctx context.Context, orgID, userID uuid.UUID) (postgres.AccountRecord, error)
 	Rectifications(ctx context.Context, userID uuid.UUID) ([]callscribe.Rectification, error)
 	AuditAbout(ctx context.Context, subjectID uuid.UUID) ([]callscribe.AuditEntry, error)
 	privacy.AuditLog

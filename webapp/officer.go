@@ -57,12 +57,11 @@ func (s *Server) officerRow(ctx context.Context, v *visit, q callscribe.Request)
 	rq := s.cfg.Readers.Requests
 	row := officerRow{Request: q, Overdue: rq.Overdue(q)}
 	if q.UserID != uuid.Nil {
-		acc, err := s.cfg.Readers.Store.AccountInOrg(ctx, v.Account.OrgID, q.UserID)
+		acc, err := s.cfg.Accounts.Member(ctx, v.Account.OrgID, q.UserID)
 		switch {
 		case err == nil:
-			u := acc.User
-			row.Subject = strings.Join(strings.Fields(u.Surname+" "+u.FirstName+" "+u.Patronymic), " ")
-			row.Email, row.Language = u.Email, acc.Language
+			row.Subject = strings.Join(strings.Fields(acc.Surname+" "+acc.FirstName+" "+acc.Patronymic), " ")
+			row.Email, row.Language = acc.Email, acc.Language
 		case callscribe.ErrorCode(err) != callscribe.ENOTFOUND:
 			return row, err
 		}
@@ -250,11 +249,10 @@ func (s *Server) actorNames(ctx context.Context, v *visit, actors []string) (map
 		if err != nil {
 			continue
 		}
-		acc, err := s.cfg.Readers.Store.AccountInOrg(ctx, v.Account.OrgID, id)
+		acc, err := s.cfg.Accounts.Member(ctx, v.Account.OrgID, id)
 		switch {
 		case err == nil:
-			u := acc.User
-			names[a] = strings.Join(strings.Fields(u.Surname+" "+u.FirstName), " ") + " (" + translate(v.Lang, "role."+acc.Role) + ")"
+			names[a] = strings.Join(strings.Fields(acc.Surname+" "+acc.FirstName), " ") + " (" + translate(v.Lang, "role."+string(acc.Role)) + ")"
 		case callscribe.ErrorCode(err) != callscribe.ENOTFOUND:
 			return nil, err
 		}

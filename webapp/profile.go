@@ -9,7 +9,6 @@ import (
 	"callscribe"
 	"callscribe/accounts"
 	"callscribe/oauth"
-	"callscribe/storage/postgres"
 )
 
 // profileFields are the fields of the profile a person corrects: every one the
@@ -96,9 +95,9 @@ func (s *Server) profile(w http.ResponseWriter, r *http.Request, v *visit) error
 // updateProfile corrects the profile through the accounts service's rectification path;
 // a new email address is unconfirmed until the link sent to it is opened.
 func (s *Server) updateProfile(w http.ResponseWriter, r *http.Request, v *visit) error {
-	var edits []postgres.ProfileEdit
+	var edits []callscribe.ProfileEdit
 	for _, f := range profileFields {
-		edits = append(edits, postgres.ProfileEdit{Field: f.Name, Value: r.PostFormValue(f.Name)})
+		edits = append(edits, callscribe.ProfileEdit{Field: f.Name, Value: r.PostFormValue(f.Name)})
 	}
 	recs, err := s.cfg.Accounts.UpdateProfile(r.Context(), v.Account.ID, edits, "user:"+v.Account.ID.String())
 	var fe accounts.FieldErrors

@@ -484,11 +484,11 @@ func cmdUsersEdit(ctx context.Context, cfg config, args []string, stdout io.Writ
 	if len(pos) != 1 {
 		return usagef(use)
 	}
-	var edits []postgres.ProfileEdit
+	var edits []callscribe.ProfileEdit
 	fs.Visit(func(f *flag.Flag) {
 		name := strings.ReplaceAll(f.Name, "-", "_")
 		if v, ok := fields[name]; ok { // --org names the user, it is not an edit
-			edits = append(edits, postgres.ProfileEdit{Field: name, Value: strings.TrimSpace(*v)})
+			edits = append(edits, callscribe.ProfileEdit{Field: name, Value: strings.TrimSpace(*v)})
 		}
 	})
 	if len(edits) == 0 {

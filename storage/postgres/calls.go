@@ -473,18 +473,11 @@ func (db *DB) DiscardQueuedCalls(ctx context.Context, ownerID uuid.UUID, code, m
 	return ids, nil
 }
 
-// DayActivity is one day's calls and talk time per channel, for the calls list's chart.
-type DayActivity struct {
-	Day   time.Time     // midnight of the day in the zone asked for
-	Calls int           // calls created that day
-	Talk  map[int]int64 // milliseconds spoken, by channel
-}
-
 // Activity counts an organization's calls per day in [from, to) (days in zone loc), and
 // the talk time of their transcripts per channel; ownerID, when set, only
 // that owner's calls. Erased and blocked owners' calls are left out, as every listing
 // leaves them out.
-func (db *DB) Activity(ctx context.Context, orgID uuid.UUID, ownerID *uuid.UUID, from, to time.Time, loc *time.Location) ([]DayActivity, error) {
+func (db *DB) Activity(ctx context.Context, orgID uuid.UUID, ownerID *uuid.UUID, from, to time.Time, loc *time.Location) ([]callscribe.DayActivity, error) {
 	const picked = `
 		WITH c AS (
 			SELECT c.id, (c.created_at AT TIME ZONE $5)::date AS day
@@ -492,15 +485,15 @@ func (db *DB) Activity(ctx context.Context, orgID uuid.UUID, ownerID *uuid.UUID,
 			WHERE c.organization_id = $1 AND ($2::uuid IS NULL OR c.owner_id = $2)
 			  AND c.created_at >= $3 AND c.created_at < $4
 			  AND u.erased_at IS NULL AND u.blocked_at IS NULL)`
-	var out []DayActivity
+	var out []callscribe.DayActivity
 	byDay := map[time.Time]int{}
-	at := func(day time.Time) *DayActivity {
+	at := func(day time.Time) *callscribe.DayActivity {
 		day = time.Date(day.Year(), day.Month(), day.Day(), 0, 0, 0, 0, loc)
 		i, ok := byDay[day]
 		if !ok {
 			i = len(out)
 			byDay[day] = i
-			out = append(out, DayActivity{Day: day, Talk: map[int]int64{}})
+			out = append(out, callscribe.DayActivity{Day: day, Talk: map[int]int64{}})
 		}
 		return &out[i]
 	}

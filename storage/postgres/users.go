@@ -112,19 +112,12 @@ func (db *DB) UserByID(ctx context.Context, id uuid.UUID) (callscribe.User, erro
 	return u, nil
 }
 
-// ProfileEdit is a new value for one profile field: surname, first_name, patronymic,
-// email or phone.
-type ProfileEdit struct {
-	Field string
-	Value string
-}
-
 var profileFields = map[string]bool{"surname": true, "first_name": true, "patronymic": true, "email": true, "phone": true}
 
 // EditUser rectifies profile fields in one transaction under the user row's lock: each
 // changed field is updated, its before and after recorded in rectifications, and the
 // edit audited (field names only). It returns the rectifications made.
-func (db *DB) EditUser(ctx context.Context, userID uuid.UUID, edits []ProfileEdit, actor string) ([]callscribe.Rectification, error) {
+func (db *DB) EditUser(ctx context.Context, userID uuid.UUID, edits []callscribe.ProfileEdit, actor string) ([]callscribe.Rectification, error) {
 	var out []callscribe.Rectification
 	err := db.inTx(ctx, func(tx pgx.Tx) error {
 		out = nil
