@@ -1,10 +1,7 @@
 package notify_test
 
 import (
-	"bytes"
-	"context"
 	"encoding/json"
-	"errors"
 	"io"
 	"log/slog"
 	"strings"
@@ -21,27 +18,6 @@ import (
 	"callscribe/telegram/telegramtest"
 )
 
-// botChannel is the notices' telegram channel as cmd/callscribe wires it
-// (telegramChannel): the real bot, its errors mapped, a message's attachment sent as a
-// document.
-func botChannel(bot *telegram.Bot) notify.Channel {
-	return notify.ChannelFunc{Channel: callscribe.NoticeTelegram, Func: func(ctx context.Context, userID uuid.UUID, m notify.Message) error {
-		var doc *telegram.Document
-		if f := m.Attachment; f != nil {
-			doc = &telegram.Document{Name: f.Name, Content: bytes.NewReader(f.Content)}
-		}
-		err := bot.Send(ctx, userID, m.Plain(), doc)
-		var ra *telegram.RetryAfterError
-		switch {
-		case errors.Is(err, telegram.ErrNotLinked), errors.Is(err, telegram.ErrBlockedByUser):
-			return notify.ErrUnreachable
-		case errors.As(err, &ra):
-			return &notify.RetryAfterError{After: ra.After}
-		}
-		return err
-	}}
-}
-
 // TestAccessAnswerTelegram: end to end through the real telegram.Bot against the fake
 // Bot API, a completed access request's answer arrives in the user's chat as
 // sendDocument with the export JSON (which parses and names the user), captioned with
@@ -51,9 +27,7 @@ func TestAccessAnswerTelegram(t *testing.T) {
 	fake := telegramtest.NewServer(telegramtest.DefaultToken)
 	t.Cleanup(fake.Close)
 	var bot *telegram.Bot
-	channel := notify.ChannelFunc{Channel: callscribe.NoticeTelegram, Func: func(ctx context.Context, userID uuid.UUID, m notify.Message) error {
-		return botChannel(bot).Send(ctx, userID, m)
-	}}
+	channel := notify.TelegramChannel(func() *telegram.Bot { return bot })
 	e := newEnv(t, envOptions{messenger: channel})
 	var err error
 	bot, err = telegram.New(ctx, telegram.Config{Token: fake.Token(), APIURL: fake.URL, Store: e.db,

@@ -1,9 +1,7 @@
 package notify_test
 
 import (
-	"context"
 	"crypto/sha256"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -13,7 +11,6 @@ import (
 
 	"github.com/google/uuid"
 
-	"callscribe"
 	"callscribe/notify"
 	"callscribe/privacy"
 	"callscribe/storage/postgres"
@@ -60,7 +57,7 @@ func linkChat(db *postgres.DB, userID uuid.UUID, i int) {
 }
 
 // telegramTarget is the real bot against fake as the notices' telegram channel (the
-// adapter serve uses, cmd/callscribe telegramChannel), with the fake's record of
+// adapter serve uses, notify.TelegramChannel), with the fake's record of
 // sendMessage calls turned into arrivals.
 func telegramTarget(b *testing.B, db *postgres.DB, fake *telegramtest.Server) latencyTarget {
 	bot, err := telegram.New(ctx, telegram.Config{Token: fake.Token(), APIURL: fake.URL, Store: db,
@@ -69,17 +66,7 @@ func telegramTarget(b *testing.B, db *postgres.DB, fake *telegramtest.Server) la
 	if err != nil {
 		b.Fatal(err)
 	}
-	channel := notify.ChannelFunc{Channel: callscribe.NoticeTelegram, Func: func(ctx context.Context, userID uuid.UUID, m notify.Message) error {
-		err := bot.Send(ctx, userID, m.Plain(), nil)
-		var ra *telegram.RetryAfterError
-		switch {
-		case errors.Is(err, telegram.ErrNotLinked), errors.Is(err, telegram.ErrBlockedByUser):
-			return notify.ErrUnreachable
-		case errors.As(err, &ra):
-			return &notify.RetryAfterError{After: ra.After}
-		}
-		return err
-	}}
+	channel := notify.TelegramChannel(func() *telegram.Bot { return bot })
 	out := make(chan arrival, 1<<16)
 	stop := make(chan struct{})
 	done := make(chan struct{})

@@ -253,7 +253,7 @@ func (n *Notices) Deliveries(ctx context.Context, f callscribe.NoticeDeliveryFil
 	return n.cfg.Store.NoticeDeliveries(ctx, f)
 }
 
-// ChannelFunc makes a Channel of a send function: how cmd wires a messenger bot whose
+// ChannelFunc makes a Channel of a send function: how TelegramChannel wires a bot whose
 // Send knows nothing of notify, mapping the bot's own errors (not linked, 429 with
 // retry_after) to ErrUnreachable and *RetryAfterError.
 type ChannelFunc struct {

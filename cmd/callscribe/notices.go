@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -22,7 +21,6 @@ import (
 	"callscribe/metrics"
 	"callscribe/notify"
 	"callscribe/privacy"
-	"callscribe/telegram"
 )
 
 // noticesConfig is how email is sent (notices link to CALLSCRIBE_PUBLIC_URL, the web
@@ -83,7 +81,7 @@ func (a *app) newNotices(m *metrics.Metrics) (*notify.Notices, error) {
 	cfg := notify.Config{Store: a.db, Mail: sender, BaseURL: a.cfg.web.publicURL, Logger: a.log, AuditLog: a.db,
 		Exporter: &privacy.Exporter{Store: a.db}}
 	if a.cfg.telegram.token != "" { // without a bot, no notice is queued for a messenger
-		cfg.Channels = []notify.Channel{a.telegramChannel()}
+		cfg.Channels = []notify.Channel{notify.TelegramChannel(a.bot.Load)}
 	}
 	if m != nil {
 		cfg.Observe = func(o notify.Outcome) { m.NoticeDelivery(string(o.Kind), string(o.Channel), o.State) }
@@ -333,28 +331,4 @@ func parseInstant(flag, s string) (time.Time, error) {
 		}
 	}
 	return time.Time{}, usagef("%s %q is not a time (RFC 3339, or YYYY-MM-DD HH:MM or YYYY-MM-DD in Moscow time)", flag, s)
-}
-
-// telegramChannel is the notices' telegram channel: the app's bot, once made, mapping its
-// errors to the notices' (no chat or blocked: unreachable; 429: retry after).
-func (a *app) telegramChannel() notify.Channel {
-	return notify.ChannelFunc{Channel: callscribe.NoticeTelegram, Func: func(ctx context.Context, userID uuid.UUID, m notify.Message) error {
-		bot := a.bot.Load()
-		if bot == nil {
-			return notify.ErrUnreachable
-		}
-		var doc *telegram.Document
-		if f := m.Attachment; f != nil {
-			doc = &telegram.Document{Name: f.Name, Content: bytes.NewReader(f.Content)}
-		}
-		err := bot.Send(ctx, userID, m.Plain(), doc)
-		var ra *telegram.RetryAfterError
-		switch {
-		case errors.Is(err, telegram.ErrNotLinked), errors.Is(err, telegram.ErrBlockedByUser):
-			return notify.ErrUnreachable
-		case errors.As(err, &ra):
-			return &notify.RetryAfterError{After: ra.After}
-		}
-		return err
-	}}
 }
