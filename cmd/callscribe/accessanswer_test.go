@@ -6,8 +6,6 @@ import (
 	"testing"
 
 	"callscribe"
-	"callscribe/storage/pgtest"
-	"callscribe/storage/postgres"
 )
 
 // TestOrgAccessAnswer: an organization answers access requests with the file by
@@ -16,9 +14,7 @@ import (
 func TestOrgAccessAnswer(t *testing.T) {
 	t.Parallel()
 	ctx := callscribe.AsSystem(context.Background())
-	url := pgtest.DB(t)
-	env := []string{"CALLSCRIBE_DATABASE_URL=" + url, "TMPDIR=" + t.TempDir(), "CALLSCRIBE_DATA_DIR=" + t.TempDir()}
-	mustRun(t, env, "users", "add", "--email", "ivanova@example.ru", "--name", "Ivanova Anna", "--phone", "+79161234567")
+	env, _, db := operatorCLI(t)
 	if out := mustRun(t, env, "org", "show", "--org", "local"); !strings.Contains(out, "access answer file") {
 		t.Errorf("org show of a new organization: %q, want access answer file", out)
 	}
@@ -28,11 +24,6 @@ func TestOrgAccessAnswer(t *testing.T) {
 	if out := mustRun(t, env, "org", "show"); !strings.Contains(out, "access answer link") {
 		t.Errorf("org show after --access-answer link: %q", out)
 	}
-	db, err := postgres.Open(ctx, url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
 	if o, err := db.OrganizationByName(ctx, "local"); err != nil || o.AccessAnswer != callscribe.AccessAnswerLink {
 		t.Errorf("stored access answer %q (%v), want link", o.AccessAnswer, err)
 	}

@@ -138,6 +138,24 @@ func mustRun(t *testing.T, env []string, args ...string) string {
 	return r.stdout
 }
 
+// operatorCLI is an operator's setting for the CLI tests: a fresh database, the CLI's
+// environment for it (its own temporary and data directories, then extra), the local
+// organization's user ivanova@example.ru added through the CLI, and the database opened
+// (closed at the test's end).
+func operatorCLI(t *testing.T, extra ...string) (env []string, data string, db *postgres.DB) {
+	t.Helper()
+	url := pgtest.DB(t)
+	data = t.TempDir()
+	env = append([]string{"CALLSCRIBE_DATABASE_URL=" + url, "TMPDIR=" + t.TempDir(), "CALLSCRIBE_DATA_DIR=" + data}, extra...)
+	mustRun(t, env, "users", "add", "--email", "ivanova@example.ru", "--name", "Ivanova Anna", "--phone", "+79161234567")
+	db, err := postgres.Open(callscribe.AsSystem(context.Background()), url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(db.Close)
+	return env, data, db
+}
+
 // dbEnv is the environment of a run against a fresh database of its own.
 func dbEnv(t *testing.T) []string {
 	return []string{"CALLSCRIBE_DATABASE_URL=" + pgtest.DB(t), "TMPDIR=" + t.TempDir()}

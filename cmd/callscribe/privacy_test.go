@@ -10,8 +10,6 @@ import (
 	"time"
 
 	"callscribe"
-	"callscribe/storage/pgtest"
-	"callscribe/storage/postgres"
 )
 
 // TestPrivacyCommands drives the privacy commands as an operator does: show and correct
@@ -20,18 +18,9 @@ import (
 func TestPrivacyCommands(t *testing.T) {
 	t.Parallel()
 	ctx := callscribe.AsSystem(context.Background())
-	url := pgtest.DB(t)
-	data := t.TempDir()
-	env := []string{"CALLSCRIBE_DATABASE_URL=" + url, "TMPDIR=" + t.TempDir(), "CALLSCRIBE_DATA_DIR=" + data,
-		"CALLSCRIBE_LEDGER_KEY=" + strings.Repeat("k", 40)}
-	mustRun(t, env, "users", "add", "--email", "ivanova@example.ru", "--name", "Ivanova Anna", "--phone", "+79161234567")
+	env, data, db := operatorCLI(t, "CALLSCRIBE_LEDGER_KEY="+strings.Repeat("k", 40))
 	mustRun(t, env, "consent", "grant", "--email", "ivanova@example.ru", "--purpose", "transcription,summarization")
 
-	db, err := postgres.Open(ctx, url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
 	org, err := db.OrganizationID(ctx, "local")
 	if err != nil {
 		t.Fatal(err)
@@ -122,7 +111,7 @@ func TestPrivacyCommands(t *testing.T) {
 		t.Errorf("erasure ledger: %s", out)
 	}
 	// With a production database and no key, erasure refuses and names the variable.
-	noKey := []string{"CALLSCRIBE_DATABASE_URL=" + url, "CALLSCRIBE_DATA_DIR=" + t.TempDir()}
+	noKey := []string{env[0] /* the database */, "CALLSCRIBE_DATA_DIR=" + t.TempDir()}
 	if r := runCLI(t, noKey, "erasure", "reapply"); r.code == 0 || !strings.Contains(r.stderr, "CALLSCRIBE_LEDGER_KEY") {
 		t.Errorf("erasure without a key: exit %d, %s", r.code, r.stderr)
 	}

@@ -9,8 +9,6 @@ import (
 
 	"callscribe"
 	"callscribe/redact"
-	"callscribe/storage/pgtest"
-	"callscribe/storage/postgres"
 )
 
 // TestOrgRedactionPolicy: redaction is on for every organization by default; `org set
@@ -19,9 +17,7 @@ import (
 func TestOrgRedactionPolicy(t *testing.T) {
 	t.Parallel()
 	ctx := callscribe.AsSystem(context.Background())
-	url := pgtest.DB(t)
-	env := []string{"CALLSCRIBE_DATABASE_URL=" + url, "TMPDIR=" + t.TempDir(), "CALLSCRIBE_DATA_DIR=" + t.TempDir()}
-	mustRun(t, env, "users", "add", "--email", "ivanova@example.ru", "--name", "Ivanova Anna", "--phone", "+79161234567")
+	env, _, db := operatorCLI(t)
 	if out := mustRun(t, env, "org", "show", "--org", "local"); !strings.Contains(out, "redaction all") {
 		t.Errorf("org show of a new organization: %q, want redaction all", out)
 	}
@@ -31,11 +27,6 @@ func TestOrgRedactionPolicy(t *testing.T) {
 	if out := mustRun(t, env, "org", "show"); !strings.Contains(out, "redaction all but card,phone") {
 		t.Errorf("org show after --redact-off: %q", out)
 	}
-	db, err := postgres.Open(ctx, url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
 	o, err := db.OrganizationByName(ctx, "local")
 	if err != nil {
 		t.Fatal(err)
@@ -100,15 +91,8 @@ func TestOrgRedactionPolicy(t *testing.T) {
 func TestCorrectionIsRedacted(t *testing.T) {
 	t.Parallel()
 	ctx := callscribe.AsSystem(context.Background())
-	url := pgtest.DB(t)
-	env := []string{"CALLSCRIBE_DATABASE_URL=" + url, "TMPDIR=" + t.TempDir(), "CALLSCRIBE_DATA_DIR=" + t.TempDir()}
-	mustRun(t, env, "users", "add", "--email", "ivanova@example.ru", "--name", "Ivanova Anna", "--phone", "+79161234567")
+	env, _, db := operatorCLI(t)
 	mustRun(t, env, "consent", "grant", "--email", "ivanova@example.ru", "--purpose", "transcription,summarization")
-	db, err := postgres.Open(ctx, url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
 	org, err := db.OrganizationID(ctx, "local")
 	if err != nil {
 		t.Fatal(err)
