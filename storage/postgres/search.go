@@ -84,14 +84,11 @@ func (db *DB) SearchCalls(ctx context.Context, f callscribe.CallFilter) ([]calls
 	}
 	// Who: the organization and the owner. What: the conditions on the call itself.
 	var who, what []string
-	orgArg, ownerArg := "", ""
 	if org != uuid.Nil {
-		orgArg = arg(org)
-		who = append(who, "organization_id = "+orgArg)
+		who = append(who, "organization_id = "+arg(org))
 	}
 	if f.OwnerID != nil {
-		ownerArg = arg(*f.OwnerID)
-		who = append(who, "owner_id = "+ownerArg)
+		who = append(who, "owner_id = "+arg(*f.OwnerID))
 	}
 	needJob := false
 	switch {
