@@ -29,15 +29,16 @@ func TestOneSidedCallHasNoEmptySpeaker(t *testing.T) {
 	dur := strconv.FormatFloat(secs, 'f', 3, 64)
 	for _, idle := range []struct {
 		name   string
+		opts   []string // sox's global options: -D writes true zeros, -R repeats the noise
 		effect []string // sox effect making the idle channel, as long as the agent's
 	}{
-		{"digital silence", []string{"trim", "0", dur}},
-		{"line noise", []string{"synth", dur, "whitenoise", "vol", "0.003"}},
+		{"digital silence", []string{"-D"}, []string{"trim", "0", dur}},
+		{"line noise", []string{"-R"}, []string{"synth", dur, "whitenoise", "vol", "0.003"}},
 	} {
 		t.Run(idle.name, func(t *testing.T) {
 			d := t.TempDir()
 			quiet := filepath.Join(d, "quiet.wav")
-			args := append([]string{"-n", "-r", "16000", "-b", "16", "-c", "1", quiet}, idle.effect...)
+			args := append(append(idle.opts, "-n", "-r", "16000", "-b", "16", "-c", "1", quiet), idle.effect...)
 			if msg, err := exec.Command("sox", args...).CombinedOutput(); err != nil {
 				t.Fatalf("sox %v: %v\n%s", args, err, msg)
 			}

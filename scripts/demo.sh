@@ -15,13 +15,14 @@ say rms "yes of course the number is four five seven two one nine" c2
 say slt "a technician will visit the cabinet tomorrow morning between nine and twelve" a3
 say rms "great thank you very much goodbye" c3
 
-# Each channel hears its speaker and silence while the other one talks.
+# Each channel hears its speaker and faint line noise while the other one talks; -R makes
+# sox seed that noise the same way every run, so every demo hears the same call.
 agent=() client=()
 for t in 1 2 3; do
   sox "$work/a$t.wav" "$work/a$t-p.wav" pad 0 0.4
   sox "$work/c$t.wav" "$work/c$t-p.wav" pad 0 0.4
-  sox -n -r 16000 -b 16 -c 1 "$work/sa$t.wav" synth "$(soxi -D "$work/a$t-p.wav")" whitenoise vol 0.002
-  sox -n -r 16000 -b 16 -c 1 "$work/sc$t.wav" synth "$(soxi -D "$work/c$t-p.wav")" whitenoise vol 0.002
+  sox -R -n -r 16000 -b 16 -c 1 "$work/sa$t.wav" synth "$(soxi -D "$work/a$t-p.wav")" whitenoise vol 0.002
+  sox -R -n -r 16000 -b 16 -c 1 "$work/sc$t.wav" synth "$(soxi -D "$work/c$t-p.wav")" whitenoise vol 0.002
   agent+=("$work/a$t-p.wav" "$work/sc$t.wav")
   client+=("$work/sa$t.wav" "$work/c$t-p.wav")
 done
@@ -43,8 +44,8 @@ call() { # call NAME "agent line" "client line" ["agent line" "client line"]...
     flite -voice slt -t "$1" -o "$work/$name-a$t.wav"; flite -voice rms -t "$2" -o "$work/$name-c$t.wav"
     sox "$work/$name-a$t.wav" "$work/$name-a$t-p.wav" pad 0 0.4
     sox "$work/$name-c$t.wav" "$work/$name-c$t-p.wav" pad 0 0.4
-    sox -n -r 16000 -b 16 -c 1 "$work/$name-sa$t.wav" synth "$(soxi -D "$work/$name-a$t-p.wav")" whitenoise vol 0.002
-    sox -n -r 16000 -b 16 -c 1 "$work/$name-sc$t.wav" synth "$(soxi -D "$work/$name-c$t-p.wav")" whitenoise vol 0.002
+    sox -R -n -r 16000 -b 16 -c 1 "$work/$name-sa$t.wav" synth "$(soxi -D "$work/$name-a$t-p.wav")" whitenoise vol 0.002
+    sox -R -n -r 16000 -b 16 -c 1 "$work/$name-sc$t.wav" synth "$(soxi -D "$work/$name-c$t-p.wav")" whitenoise vol 0.002
     agent+=("$work/$name-a$t-p.wav" "$work/$name-sc$t.wav")
     client+=("$work/$name-sa$t.wav" "$work/$name-c$t-p.wav")
     shift 2

@@ -1,7 +1,9 @@
 package testcall
 
 import (
+	"bytes"
 	"math"
+	"os"
 	"testing"
 )
 
@@ -37,5 +39,23 @@ func TestStereo(t *testing.T) {
 	}
 	if d := Duration(t, path); d < 3 {
 		t.Errorf("duration = %.2fs, want at least 3s for three sentences", d)
+	}
+}
+
+// TestCallsRepeat: the same turns make the same bytes, so a speech test hears the same
+// call in every run (sox's dither is random unless it runs with -R).
+func TestCallsRepeat(t *testing.T) {
+	t.Parallel()
+	var calls [2][]byte
+	for i := range calls {
+		path, _ := Stereo(t, t.TempDir(), 0.5, Dialogue(Sentences[0], Sentences[1]))
+		b, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		calls[i] = b
+	}
+	if !bytes.Equal(calls[0], calls[1]) {
+		t.Error("two calls made of the same turns differ")
 	}
 }
