@@ -2,6 +2,7 @@ package redact_test
 
 import (
 	"slices"
+	"strings"
 	"testing"
 
 	"callscribe"
@@ -37,5 +38,21 @@ func TestOrganizationPolicy(t *testing.T) {
 	masked, _ := redact.OrganizationPolicy(nil, "***")
 	if out, _ := redact.New().Text(text, redact.Subject{}, masked); out != "card ***" {
 		t.Errorf("masked: Text = %q, want card ***", out)
+	}
+}
+
+// TestCheckMask: a mask the CLI and the organization page accept stands in for an entity
+// as text; one that reads as a number, splits a line or says nothing is refused.
+func TestCheckMask(t *testing.T) {
+	t.Parallel()
+	for _, ok := range []string{"", "***", "[скрыто]", "█", strings.Repeat("я", redact.MaxMask)} {
+		if err := redact.CheckMask(ok); err != nil {
+			t.Errorf("CheckMask(%q) = %v, want nil", ok, err)
+		}
+	}
+	for _, bad := range []string{"1234", "x1", "٣", strings.Repeat("я", redact.MaxMask+1), "  ", "\t", "a\nb", "a\x00b", "\xff"} {
+		if err := redact.CheckMask(bad); callscribe.ErrorCode(err) != callscribe.EINVALID {
+			t.Errorf("CheckMask(%q) = %v, want an EINVALID error", bad, err)
+		}
 	}
 }

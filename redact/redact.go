@@ -18,6 +18,8 @@ package redact
 import (
 	"slices"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"callscribe"
 )
@@ -85,6 +87,27 @@ func OrganizationPolicy(off []string, mask string) (Policy, error) {
 		p.Types = slices.DeleteFunc(p.Types, func(x Type) bool { return x == t })
 	}
 	return p, nil
+}
+
+// MaxMask is the longest mask, in characters.
+const MaxMask = 32
+
+// CheckMask refuses a mask that could not stand in for an entity: blank, over MaxMask
+// characters, holding a digit (a mask of digits would read as a number) or a control
+// character (a line break would split a transcript's line). The empty string is no mask
+// (type tags) and passes. The error is EINVALID.
+func CheckMask(mask string) error {
+	switch {
+	case mask == "":
+		return nil
+	case strings.TrimSpace(mask) == "" || utf8.RuneCountInString(mask) > MaxMask:
+		return callscribe.Errorf(callscribe.EINVALID, "a mask is 1 to %d characters, not blank; got %d", MaxMask, utf8.RuneCountInString(mask))
+	case strings.IndexFunc(mask, unicode.IsDigit) >= 0:
+		return callscribe.Errorf(callscribe.EINVALID, "a mask holds no digits")
+	case strings.IndexFunc(mask, unicode.IsControl) >= 0 || !utf8.ValidString(mask):
+		return callscribe.Errorf(callscribe.EINVALID, "a mask holds no control characters")
+	}
+	return nil
 }
 
 // SubjectOf is the subject of a user's own calls: their registered name.

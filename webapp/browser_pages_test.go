@@ -1,6 +1,7 @@
 package webapp_test
 
 import (
+	"callscribe"
 	"strings"
 	"testing"
 
@@ -327,4 +328,29 @@ func TestBrowserOrganization(t *testing.T) {
 		t.Errorf("petr is %s, want officer", got)
 	}
 	b.Screenshot("organization")
+
+	// The redaction policy: phone numbers kept, everything else masked.
+	if ok, err := browser.Eval[bool](b, `(() => { document.querySelector("#redact-phone").click(); document.querySelector("#replace-mask").click();
+		return !document.querySelector("#redact-phone").checked && document.querySelector("#replace-mask").checked })()`); err != nil || !ok {
+		t.Fatalf("untick phone numbers and choose a mask: %v %v", ok, err)
+	}
+	b.Fill("#redact_mask", "***1")
+	b.Submit(`#redaction-form button[type=submit]`)
+	if got := b.Text("#redact_mask-error"); !strings.Contains(got, "без цифр") {
+		t.Errorf("next to a mask with a digit: %q", got)
+	}
+	if ok, err := browser.Eval[bool](b, `!document.querySelector("#redact-phone").checked && document.querySelector("#redact-card").checked && document.querySelector("#replace-mask").checked`); err != nil || !ok {
+		t.Errorf("the refused form lost the choices made: %v %v", ok, err)
+	}
+	accessible(t, b)
+	b.Screenshot("redaction-error")
+	b.Fill("#redact_mask", "***")
+	b.Submit(`#redaction-form button[type=submit]`)
+	if got := b.Text(".flash"); !strings.Contains(got, "Правила скрытия персональных данных сохранены") {
+		t.Errorf("after saving the redaction policy: %q", got)
+	}
+	if off, mask, err := a.DB.RedactionPolicy(callscribe.AsSystem(t.Context()), a.account(p.email).OrgID); err != nil || len(off) != 1 || off[0] != "phone" || mask != "***" {
+		t.Errorf("the policy saved in the browser: off %v, mask %q, %v; want off [phone], mask ***", off, mask, err)
+	}
+	b.Screenshot("redaction")
 }

@@ -5,12 +5,15 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"slices"
+	"strings"
 
 	"github.com/google/uuid"
 
 	"callscribe"
 	"callscribe/accounts"
 	"callscribe/mail"
+	"callscribe/redact"
 )
 
 // companyFields are the organization's details an admin corrects, validated as at
@@ -31,6 +34,10 @@ type orgPage struct {
 	Members []accounts.Account
 	Invites []accounts.Invitation
 	Roles   []accounts.Role
+	// RedactionTypes are the types of personal data the organization may redact, in
+	// redact's order; the form holds "redact:TYPE" set for each one redacted.
+	RedactionTypes []redact.Type
+	RedactionNone  bool // the organization redacts nothing
 	// Problem is a catalogue key of a problem to show at the top ("problem.…").
 	Problem string
 }
@@ -38,11 +45,11 @@ type orgPage struct {
 var orgProblems = map[string]bool{"last_admin": true}
 
 func (s *Server) orgPage(r *http.Request, v *visit) (orgPage, map[string]string, error) {
-	page := orgPage{Fields: companyFields, Roles: roles}
+	page := orgPage{Fields: companyFields, Roles: roles, RedactionTypes: redact.Types}
 	if p := r.URL.Query().Get("problem"); orgProblems[p] {
 		page.Problem = "problem." + p
 	}
-	_, c, err := s.cfg.Accounts.Organization(r.Context(), v.Account.OrgID)
+	o, c, err := s.cfg.Accounts.Organization(r.Context(), v.Account.OrgID)
 	if err != nil {
 		return page, nil, err
 	}
@@ -52,7 +59,18 @@ func (s *Server) orgPage(r *http.Request, v *visit) (orgPage, map[string]string,
 	if page.Invites, err = s.cfg.Accounts.Invitations(r.Context(), *v.Account); err != nil {
 		return page, nil, err
 	}
-	form := map[string]string{"company": c.Name, "inn": c.INN, "kpp": c.KPP, "ogrn": c.OGRN, "invite_role": string(accounts.RoleMember)}
+	form := map[string]string{"company": c.Name, "inn": c.INN, "kpp": c.KPP, "ogrn": c.OGRN, "invite_role": string(accounts.RoleMember),
+		"replace": "tags", "redact_mask": o.RedactionMask}
+	if o.RedactionMask != "" {
+		form["replace"] = "mask"
+	}
+	page.RedactionNone = true
+	for _, t := range redact.Types {
+		if !slices.Contains(o.RedactionOff, string(t)) {
+			form["redact:"+string(t)] = "on"
+			page.RedactionNone = false
+		}
+	}
 	return page, form, nil
 }
 
@@ -90,6 +108,43 @@ func (s *Server) updateCompany(w http.ResponseWriter, r *http.Request, v *visit)
 		return err
 	}
 	http.Redirect(w, r, "/organization?done=company_saved", http.StatusSeeOther)
+	return nil
+}
+
+// setRedaction sets which personal data the organization's transcripts have replaced
+// before they are stored or sent, and with what: each type's tag or one mask.
+func (s *Server) setRedaction(w http.ResponseWriter, r *http.Request, v *visit) error {
+	if err := r.ParseForm(); err != nil {
+		return callscribe.Errorf(callscribe.EINVALID, "the form could not be read")
+	}
+	on := r.PostForm["redact"]
+	entered := map[string]string{"replace": r.PostFormValue("replace"), "redact_mask": strings.TrimSpace(r.PostFormValue("redact_mask"))}
+	for _, t := range redact.Types {
+		entered["redact:"+string(t)] = ""
+		if slices.Contains(on, string(t)) {
+			entered["redact:"+string(t)] = "on"
+		}
+	}
+	var mask string
+	switch entered["replace"] {
+	case "tags":
+	case "mask":
+		mask = entered["redact_mask"]
+		if mask == "" {
+			return s.renderOrgErrors(w, r, v, entered, fieldErrors(v.Lang, accounts.FieldErrors{"redact_mask": "required"}))
+		}
+	default:
+		return callscribe.Errorf(callscribe.EINVALID, "replace must be tags or mask")
+	}
+	err := s.cfg.Accounts.SetRedaction(r.Context(), *v.Account, on, mask)
+	var fe accounts.FieldErrors
+	if errors.As(err, &fe) {
+		return s.renderOrgErrors(w, r, v, entered, fieldErrors(v.Lang, fe))
+	}
+	if err != nil {
+		return err
+	}
+	http.Redirect(w, r, "/organization?done=redaction_saved#redaction", http.StatusSeeOther)
 	return nil
 }
 

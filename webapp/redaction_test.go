@@ -4,10 +4,13 @@ import (
 	"context"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 
 	"callscribe"
+	"callscribe/accounts"
+	"callscribe/redact"
 )
 
 // TestTranscriptPageRedactions: the transcript page says which types of personal data
@@ -75,4 +78,86 @@ func facts(body string) string {
 		return body
 	}
 	return body[i : j+5]
+}
+
+// TestOrganizationRedactionPolicy: an organization's admin chooses on the organization
+// page which personal data is redacted and with what. A bad mask is refused next to its
+// field, with what was chosen kept; the policy saved is the one the pipeline and
+// corrections read (a card typed into a correction comes out masked, a phone number,
+// turned off, stays), and it is audited. A member cannot change it.
+func TestOrganizationRedactionPolicy(t *testing.T) {
+	t.Parallel()
+	a := newReadersApp(t)
+	admin, acct := a.person(alice(), "")
+	member, _ := a.person(bob(), accounts.RoleMember)
+	ctx := callscribe.AsSystem(context.Background())
+
+	body := admin.mustGet("/organization", http.StatusOK)
+	for _, typ := range redact.Types {
+		if !matches(body, `<input type="checkbox" id="redact-`+string(typ)+`" name="redact" value="`+string(typ)+`" checked>`) {
+			t.Errorf("a new organization does not redact %s by default:\n%s", typ, body)
+		}
+	}
+	if !strings.Contains(body, `id="replace-tags" name="replace" value="tags" checked>`) || strings.Contains(body, "Сейчас ничего не скрывается") {
+		t.Errorf("a new organization does not replace with type tags:\n%s", body)
+	}
+
+	allBut := func(off string) []string {
+		var on []string
+		for _, typ := range redact.Types {
+			if string(typ) != off {
+				on = append(on, string(typ))
+			}
+		}
+		return on
+	}
+	status, body := admin.post("/organization/redaction", url.Values{"redact": allBut("phone"), "replace": {"mask"}, "redact_mask": {"x1"}})
+	if status != http.StatusUnprocessableEntity || !matches(body, `id="redact_mask-error">Маска — от 1 до 32 символов, без цифр`) ||
+		!strings.Contains(body, `value="phone">`) || strings.Contains(body, `value="phone" checked>`) || !strings.Contains(body, `value="mask" checked>`) {
+		t.Errorf("a mask with a digit: %d, want 422 with the message next to the mask and the choices kept\n%s", status, body)
+	}
+	if status, body := admin.post("/organization/redaction", url.Values{"redact": allBut(""), "replace": {"mask"}, "redact_mask": {"  "}}); status != http.StatusUnprocessableEntity ||
+		!matches(body, `id="redact_mask-error">Заполните это поле`) {
+		t.Errorf("a mask chosen and left empty: %d\n%s", status, body)
+	}
+	if status, body := admin.post("/organization/redaction", url.Values{"redact": {"card", "horoscope"}, "replace": {"tags"}}); status != http.StatusUnprocessableEntity ||
+		!matches(body, `id="redact-error">Недопустимое значение`) {
+		t.Errorf("an unknown type: %d\n%s", status, body)
+	}
+	if status, _ := admin.post("/organization/redaction", url.Values{"redact": {"card"}, "replace": {"everything"}}); status != http.StatusBadRequest {
+		t.Errorf("replace=everything: %d, want 400", status)
+	}
+	if off, mask, err := a.DB.RedactionPolicy(ctx, acct.OrgID); err != nil || len(off) != 0 || mask != "" {
+		t.Fatalf("refused forms changed the policy: off %v, mask %q, %v", off, mask, err)
+	}
+
+	if status, _ := member.post("/organization/redaction", url.Values{"redact": {"card"}, "replace": {"tags"}}); status != http.StatusForbidden {
+		t.Errorf("a member sets the policy: %d, want 403", status)
+	}
+	status, body = admin.post("/organization/redaction", url.Values{"redact": allBut("phone"), "replace": {"mask"}, "redact_mask": {" [скрыто] "}})
+	if status != http.StatusOK || !strings.Contains(body, "Правила скрытия персональных данных сохранены") ||
+		!strings.Contains(body, `value="phone">`) || !strings.Contains(body, `value="card" checked>`) || !strings.Contains(body, `value="[скрыто]"`) {
+		t.Errorf("save the policy: %d\n%s", status, body)
+	}
+	if off, mask, err := a.DB.RedactionPolicy(ctx, acct.OrgID); err != nil || !slices.Equal(off, []string{"phone"}) || mask != "[скрыто]" {
+		t.Errorf("stored policy: off %v, mask %q, %v; want off [phone], mask [скрыто]", off, mask, err)
+	}
+	var detail string
+	if err := a.DB.Pool().QueryRow(ctx, `SELECT detail::text FROM audit_log WHERE action = 'organization.set' AND actor = $1 ORDER BY at DESC LIMIT 1`,
+		"user:"+acct.ID.String()).Scan(&detail); err != nil || !strings.Contains(detail, `"redaction_off": ["phone"]`) || !strings.Contains(detail, `"redaction_mask": true`) {
+		t.Errorf("audit entry %q (%v); want the types turned off and that a mask is set", detail, err)
+	}
+
+	id := a.call(acct, "", "", "назовите номер карты")
+	if status, body := admin.post("/calls/"+id.String()+"/segments/1", url.Values{"text": {"карта 4556 7375 8689 9855, телефон +7 916 123-45-67"}}); status != http.StatusOK ||
+		!strings.Contains(body, "карта [скрыто], телефон &#43;7 916 123-45-67") {
+		t.Errorf("a correction under the saved policy: %d, want the card masked and the phone kept\n%s", status, body)
+	}
+
+	if status, body := admin.post("/organization/redaction", url.Values{"replace": {"tags"}}); status != http.StatusOK || !strings.Contains(body, "Сейчас ничего не скрывается") {
+		t.Errorf("every type turned off: %d, want the page to say nothing is hidden\n%s", status, body)
+	}
+	if off, _, err := a.DB.RedactionPolicy(ctx, acct.OrgID); err != nil || len(off) != len(redact.Types) {
+		t.Errorf("every type turned off: stored off %v (%v)", off, err)
+	}
 }

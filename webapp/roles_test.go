@@ -92,6 +92,7 @@ func TestEveryRouteAsEveryRole(t *testing.T) {
 		"POST /organization/role":          {"/organization/role", url.Values{"user_id": {target.ID.String()}, "role": {"admin"}}},
 		"POST /organization/invite":        {"/organization/invite", url.Values{"invite_email": {"not an address"}, "invite_role": {"member"}}},
 		"POST /organization/invite/revoke": {"/organization/invite/revoke", url.Values{"email": {"vera@example.ru"}}},
+		"POST /organization/redaction":     {"/organization/redaction", url.Values{"replace": {"mask"}, "redact_mask": {"1"}}},
 		// The readers' pages; the officer's desk refuses a member. (Their walls between
 		// people and organizations: TestCallsListAndSearch, TestOfficerDesk.)
 		"GET /calls":                           {"/calls", nil},

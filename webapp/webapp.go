@@ -158,6 +158,7 @@ func (s *Server) routes() []route {
 		r("admin", "GET", "/organization", s.organization),
 		r("admin", "POST", "/organization", s.updateCompany),
 		r("admin", "POST", "/organization/role", s.setRole),
+		r("admin", "POST", "/organization/redaction", s.setRedaction),
 		r("admin", "POST", "/organization/invite", s.invite),
 		r("admin", "POST", "/organization/invite/revoke", s.revokeInvite),
 		// The readers' pages: calls, transcripts, the privacy desk, the officer's desk.

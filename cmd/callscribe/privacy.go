@@ -15,7 +15,6 @@ import (
 	"slices"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/google/uuid"
 
@@ -348,16 +347,13 @@ func formatRedaction(o callscribe.Organization) string {
 	return s + ", tagged"
 }
 
-// checkMask refuses a mask that could not stand in for an entity: empty of text, over
-// 32 characters, or holding digits (a mask of digits would read as a number).
+// checkMask checks --redact-mask: "tags" or a mask redact.CheckMask accepts.
 func checkMask(m string) error {
-	switch {
-	case m == "" || m == "tags":
+	if m == "tags" {
 		return nil
-	case strings.TrimSpace(m) == "" || utf8.RuneCountInString(m) > 32:
-		return usagef("--redact-mask: want 1 to 32 characters (or tags), got %d", utf8.RuneCountInString(m))
-	case strings.ContainsAny(m, "0123456789"):
-		return usagef("--redact-mask: a mask holds no digits")
+	}
+	if err := redact.CheckMask(m); err != nil {
+		return usagef("--redact-mask: %s (or tags)", callscribe.ErrorMessage(err))
 	}
 	return nil
 }
