@@ -6,7 +6,8 @@
 // It never keeps a secret as given: passwords are argon2id hashes, session ids and
 // one-time tokens sha256 hashes, a client's address (for throttling) a keyed hash kept
 // only for the throttle's window. Its errors tell an unknown email and a wrong password
-// apart for nobody. All SQL is in storage/postgres.
+// apart for nobody. It holds no SQL: its store is its own interface (Store), which
+// storage/postgres implements.
 package accounts
 
 import (
@@ -49,8 +50,8 @@ type Account struct {
 	HasPassword bool
 }
 
-// Company is an organization's name and details.
-type Company struct{ Name, INN, KPP, OGRN string }
+// Company is an organization's name and details, as the store keeps them.
+type Company = callscribe.Company
 
 // Registration is what the registration form sends.
 type Registration struct {
@@ -97,13 +98,7 @@ type Session struct {
 }
 
 // Partner is a partner whose links bring visitors, with the report's counts.
-type Partner struct {
-	ID            uuid.UUID
-	Code, Name    string
-	CreatedAt     time.Time
-	Clicks        int64
-	Registrations int64
-}
+type Partner = callscribe.Partner
 
 // Agreement is one published version of the user agreement.
 type Agreement struct {

@@ -22,7 +22,6 @@ import (
 	"callscribe"
 	"callscribe/privacy"
 	"callscribe/redact"
-	"callscribe/storage/postgres"
 )
 
 // Defaults of Config.
@@ -47,7 +46,7 @@ const touchEvery = time.Minute
 
 // Service is the accounts service.
 type Service struct {
-	db          *postgres.DB
+	db          Store
 	cfg         Config
 	log         *slog.Logger
 	argon       argonParams
@@ -56,8 +55,9 @@ type Service struct {
 	hashes      atomic.Int64 // password hashes computed by sign-in: tests check both paths do it
 }
 
-// New returns the service over db, with cfg's zero fields at their defaults.
-func New(db *postgres.DB, cfg Config, log *slog.Logger) *Service {
+// New returns the service over db (storage/postgres's DB, the caller opens and migrates
+// it), with cfg's zero fields at their defaults.
+func New(db Store, cfg Config, log *slog.Logger) *Service {
 	if cfg.Argon2.Time == 0 {
 		cfg.Argon2.Time = DefaultArgon2Time
 	}
@@ -215,7 +215,7 @@ func (s *Service) userScope(ctx context.Context, userID uuid.UUID) (context.Cont
 	return callscribe.WithOrg(ctx, a.User.OrgID), nil
 }
 
-func account(r postgres.AccountRecord) Account {
+func account(r callscribe.Account) Account {
 	return Account{User: r.User, Role: Role(r.Role), Language: r.Language, EmailVerified: r.EmailVerifiedAt != nil,
 		OrgName: r.OrgName, HasPassword: r.PasswordHash != ""}
 }
@@ -306,7 +306,7 @@ func checkCompany(f FieldErrors, c Company) Company {
 // agreement in force, if one is published, is recorded as accepted through the web.
 func (s *Service) Register(ctx context.Context, r Registration) (Account, string, error) {
 	f := FieldErrors{}
-	n := postgres.NewAccount{Now: s.now()}
+	n := callscribe.NewAccount{Now: s.now()}
 	n.User.Surname = checkName(f, "surname", r.Surname, true)
 	n.User.FirstName = checkName(f, "first_name", r.FirstName, true)
 	n.User.Patronymic = checkName(f, "patronymic", r.Patronymic, false)
@@ -334,7 +334,7 @@ func (s *Service) Register(ctx context.Context, r Registration) (Account, string
 		n.InviteHash = hashToken(r.InviteToken)
 	} else {
 		c := checkCompany(f, r.Company)
-		n.Company = postgres.Company(c)
+		n.Company = c
 		n.Role = string(RoleAdmin)
 		if r.PartnerCode != "" && r.PartnerClickID != "" {
 			n.PartnerCode, n.ClickHash = r.PartnerCode, hashToken(r.PartnerClickID)
@@ -362,13 +362,13 @@ func (s *Service) Register(ctx context.Context, r Registration) (Account, string
 	n.VerifyHash, n.VerifyExpires = th, n.Now.Add(s.cfg.VerifyTTL)
 	rec, err := s.db.RegisterAccount(sys, n)
 	switch {
-	case errors.Is(err, postgres.ErrEmailTaken):
+	case errors.Is(err, callscribe.ErrEmailTaken):
 		return Account{}, "", invalid(FieldErrors{"email": "email_taken"})
-	case errors.Is(err, postgres.ErrCompanyTaken):
+	case errors.Is(err, callscribe.ErrCompanyTaken):
 		return Account{}, "", invalid(FieldErrors{"company": "company_taken"})
-	case errors.Is(err, postgres.ErrInviteInvalid):
+	case errors.Is(err, callscribe.ErrInviteInvalid):
 		return Account{}, "", invalid(FieldErrors{"token": "token_invalid"})
-	case errors.Is(err, postgres.ErrInviteEmail):
+	case errors.Is(err, callscribe.ErrInviteEmail):
 		return Account{}, "", invalid(FieldErrors{"email": "invite_email_mismatch"})
 	case err != nil:
 		return Account{}, "", err
@@ -514,7 +514,7 @@ func (s *Service) LinkIdentity(ctx context.Context, userID uuid.UUID, id Identit
 		}
 		return v
 	}
-	return s.db.LinkIdentity(ctx, postgres.LinkedIdentity{Provider: id.Provider, Subject: id.Subject, UserID: userID,
+	return s.db.LinkIdentity(ctx, callscribe.LinkedIdentity{Provider: id.Provider, Subject: id.Subject, UserID: userID,
 		Email: trim(id.Email), Surname: trim(id.Surname), FirstName: trim(id.FirstName), LinkedAt: s.now()}, "user:"+userID.String())
 }
 
@@ -572,7 +572,7 @@ func (s *Service) StartSession(ctx context.Context, userID uuid.UUID, userAgent,
 		return Session{}, err
 	}
 	now := s.now()
-	r := postgres.SessionRecord{Hash: hash, UserID: userID, OrgID: rec.User.OrgID, CreatedAt: now, LastSeenAt: now,
+	r := callscribe.Session{Hash: hash, UserID: userID, OrgID: rec.User.OrgID, CreatedAt: now, LastSeenAt: now,
 		ExpiresAt: now.Add(s.cfg.SessionTTL), UserAgent: UserAgentFamily(userAgent), Addr: clientIP(addr)}
 	var old []byte
 	if replacing != "" {
@@ -890,8 +890,7 @@ func (s *Service) Organization(ctx context.Context, orgID uuid.UUID) (callscribe
 	if sc := callscribe.ScopeOf(ctx); sc.OrgID == uuid.Nil && !sc.System {
 		ctx = callscribe.WithOrg(ctx, orgID)
 	}
-	o, c, err := s.db.CompanyOf(ctx, orgID)
-	return o, Company(c), err
+	return s.db.CompanyOf(ctx, orgID)
 }
 
 // admin checks, against the database, that actor is an admin of their organization now,
@@ -923,8 +922,8 @@ func (s *Service) UpdateCompany(ctx context.Context, actor Account, c Company) e
 	if len(f) > 0 {
 		return invalid(f)
 	}
-	err = s.db.UpdateCompany(ctx, actor.OrgID, postgres.Company(c), "user:"+actor.ID.String())
-	if errors.Is(err, postgres.ErrCompanyTaken) {
+	err = s.db.UpdateCompany(ctx, actor.OrgID, c, "user:"+actor.ID.String())
+	if errors.Is(err, callscribe.ErrCompanyTaken) {
 		return invalid(FieldErrors{"company": "company_taken"})
 	}
 	return err
@@ -1025,21 +1024,12 @@ func (s *Service) AddPartner(ctx context.Context, code, name string) (Partner, e
 	if name == "" || utf8.RuneCountInString(name) > 200 {
 		return Partner{}, callscribe.Errorf(callscribe.EINVALID, "a partner needs a name of at most 200 characters")
 	}
-	p, err := s.db.AddPartner(callscribe.AsSystem(ctx), code, name)
-	return Partner(p), err
+	return s.db.AddPartner(callscribe.AsSystem(ctx), code, name)
 }
 
 // Partners lists every partner with its clicks and registrations: the report.
 func (s *Service) Partners(ctx context.Context) ([]Partner, error) {
-	ps, err := s.db.Partners(callscribe.AsSystem(ctx))
-	if err != nil {
-		return nil, err
-	}
-	out := make([]Partner, 0, len(ps))
-	for _, p := range ps {
-		out = append(out, Partner(p))
-	}
-	return out, nil
+	return s.db.Partners(callscribe.AsSystem(ctx))
 }
 
 // Click records a visit through a partner's link and returns the random click id for
@@ -1074,7 +1064,7 @@ func (s *Service) PublishAgreement(ctx context.Context, version, text, actor str
 	if actor == "" {
 		actor = "cli"
 	}
-	a := postgres.AgreementRecord{Version: version, Text: text, PublishedAt: s.now(), PublishedBy: actor}
+	a := callscribe.Agreement{Version: version, Text: text, PublishedAt: s.now(), PublishedBy: actor}
 	if err := s.db.PublishAgreement(callscribe.AsSystem(ctx), a); err != nil {
 		return Agreement{}, err
 	}

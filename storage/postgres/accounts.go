@@ -18,72 +18,31 @@ import (
 // package hashes every secret before it reaches these methods: nothing here sees a
 // password, a session id or a token as given.
 
-// AccountRecord is an account as stored: its user, role, language, password hash and
-// the organization's name.
-type AccountRecord struct {
-	User            callscribe.User
-	Role            string
-	Language        string
-	PasswordHash    string // "" without a password
-	EmailVerifiedAt *time.Time
-	OrgName         string
-}
-
 var accountColumns = userColumnsOf("u") + `,
 	a.role, u.language, coalesce(a.password_hash, ''), a.email_verified_at, o.name`
 
 const accountFrom = ` FROM accounts a JOIN users u ON u.id = a.user_id JOIN organizations o ON o.id = a.organization_id `
 
-func scanAccount(row pgx.Row) (AccountRecord, error) {
-	var a AccountRecord
+func scanAccount(row pgx.Row) (callscribe.Account, error) {
+	var a callscribe.Account
 	err := row.Scan(accountFields(&a)...)
 	return a, err
 }
 
 // accountFields are the scan destinations of accountColumns in a.
-func accountFields(a *AccountRecord) []any {
+func accountFields(a *callscribe.Account) []any {
 	return append(userFields(&a.User), &a.Role, &a.Language, &a.PasswordHash, &a.EmailVerifiedAt, &a.OrgName)
 }
-
-// Sentinel errors of registration that the accounts package turns into field errors.
-var (
-	ErrEmailTaken    = callscribe.Errorf(callscribe.ECONFLICT, "an account with this email exists")
-	ErrCompanyTaken  = callscribe.Errorf(callscribe.ECONFLICT, "an organization with this name exists")
-	ErrInviteInvalid = callscribe.Errorf(callscribe.EINVALID, "the invitation is invalid, used or expired")
-	ErrInviteEmail   = callscribe.Errorf(callscribe.EINVALID, "the invitation was sent to another email")
-)
-
-// NewAccount is what RegisterAccount records.
-type NewAccount struct {
-	User         callscribe.User // OrgID ignored: the organization is created or the invitation's
-	Company      Company         // for a new organization
-	Role         string          // for a new organization's first account ("admin")
-	Language     string
-	PasswordHash string
-	InviteHash   []byte // non-nil: join the invitation's organization with its role
-	// The partner click, attributed when it is PartnerCode's, made at or after
-	// ClickSince, and not taken by another organization yet.
-	PartnerCode string
-	ClickHash   []byte
-	ClickSince  time.Time
-	// AgreementVersion, when not empty, is recorded as accepted through the web.
-	AgreementVersion string
-	VerifyHash       []byte
-	VerifyExpires    time.Time
-	Now              time.Time
-}
-
-// Company is an organization's name and details as stored.
-type Company struct{ Name, INN, KPP, OGRN string }
 
 // RegisterAccount creates an account in one transaction: the organization (or the
 // invitation's, the invitation used up), the user (an existing user of the invited
 // organization with that email and no account becomes the account's), the account, its
 // email verification token (none for an invitation, which verifies the email), the acceptance of the agreement in force, and an audit entry.
-// An email is one account's across organizations (ErrEmailTaken); an organization name is
-// one organization's (ErrCompanyTaken). It runs as the system: it creates an organization.
-func (db *DB) RegisterAccount(ctx context.Context, n NewAccount) (AccountRecord, error) {
-	var rec AccountRecord
+// An email is one account's across organizations (callscribe.ErrEmailTaken); an
+// organization name is one organization's (callscribe.ErrCompanyTaken). It runs as the
+// system: it creates an organization.
+func (db *DB) RegisterAccount(ctx context.Context, n callscribe.NewAccount) (callscribe.Account, error) {
+	var rec callscribe.Account
 	err := db.inTx(ctx, func(tx pgx.Tx) error {
 		// Two registrations of one email wait for each other here.
 		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtextextended('account:' || lower($1), 0))`, n.User.Email); err != nil {
@@ -92,7 +51,7 @@ func (db *DB) RegisterAccount(ctx context.Context, n NewAccount) (AccountRecord,
 		if taken, err := accountEmailTaken(ctx, tx, n.User.Email, uuid.Nil); err != nil {
 			return err
 		} else if taken {
-			return ErrEmailTaken
+			return callscribe.ErrEmailTaken
 		}
 		u := n.User
 		role := n.Role
@@ -103,7 +62,7 @@ func (db *DB) RegisterAccount(ctx context.Context, n NewAccount) (AccountRecord,
 				DELETE FROM account_tokens WHERE hash = $1 AND kind = 'invite' AND expires_at > $2
 				RETURNING organization_id, email, role`, n.InviteHash, n.Now).Scan(&u.OrgID, &email, &role)
 			if errors.Is(err, pgx.ErrNoRows) {
-				return ErrInviteInvalid
+				return callscribe.ErrInviteInvalid
 			}
 			if err != nil {
 				return err
@@ -113,7 +72,7 @@ func (db *DB) RegisterAccount(ctx context.Context, n NewAccount) (AccountRecord,
 				return err
 			}
 			if !match {
-				return ErrInviteEmail
+				return callscribe.ErrInviteEmail
 			}
 			err = tx.QueryRow(ctx, `
 				SELECT id FROM users WHERE organization_id = $1 AND lower(email) = lower($2) AND erased_at IS NULL FOR UPDATE`,
@@ -127,7 +86,7 @@ func (db *DB) RegisterAccount(ctx context.Context, n NewAccount) (AccountRecord,
 				ON CONFLICT (name) DO NOTHING RETURNING id`,
 				n.Company.Name, n.Company.INN, n.Company.KPP, n.Company.OGRN).Scan(&u.OrgID)
 			if errors.Is(err, pgx.ErrNoRows) {
-				return ErrCompanyTaken
+				return callscribe.ErrCompanyTaken
 			}
 			if err != nil {
 				return err
@@ -157,7 +116,7 @@ func (db *DB) RegisterAccount(ctx context.Context, n NewAccount) (AccountRecord,
 				VALUES ($1, $2, $3, $4, $5, $6) RETURNING id`,
 				u.OrgID, u.Email, u.Surname, u.FirstName, u.Patronymic, u.Phone).Scan(&u.ID)
 			if isUniqueViolation(err) {
-				return ErrEmailTaken
+				return callscribe.ErrEmailTaken
 			}
 			if err != nil {
 				return err
@@ -200,9 +159,9 @@ func (db *DB) RegisterAccount(ctx context.Context, n NewAccount) (AccountRecord,
 	if err != nil {
 		var ae *callscribe.Error
 		if errors.As(err, &ae) {
-			return AccountRecord{}, err
+			return callscribe.Account{}, err
 		}
-		return AccountRecord{}, fmt.Errorf("register account: %w", err)
+		return callscribe.Account{}, fmt.Errorf("register account: %w", err)
 	}
 	return rec, nil
 }
@@ -227,16 +186,16 @@ func (db *DB) AccountEmailTaken(ctx context.Context, email string, except uuid.U
 
 // AccountByEmail finds the account that signs in with email (case-insensitive), not
 // erased; ENOTFOUND when there is none.
-func (db *DB) AccountByEmail(ctx context.Context, email string) (AccountRecord, error) {
+func (db *DB) AccountByEmail(ctx context.Context, email string) (callscribe.Account, error) {
 	return db.account(ctx, `lower(u.email) = lower($1)`, email)
 }
 
 // AccountByID finds the account of a user, not erased; ENOTFOUND when there is none.
-func (db *DB) AccountByID(ctx context.Context, userID uuid.UUID) (AccountRecord, error) {
+func (db *DB) AccountByID(ctx context.Context, userID uuid.UUID) (callscribe.Account, error) {
 	return db.account(ctx, `u.id = $1`, userID)
 }
 
-func (db *DB) account(ctx context.Context, where string, arg any) (AccountRecord, error) {
+func (db *DB) account(ctx context.Context, where string, arg any) (callscribe.Account, error) {
 	a, err := scanAccount(db.pool.QueryRow(ctx, `SELECT `+accountColumns+accountFrom+`WHERE `+where+` AND u.erased_at IS NULL`, arg))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return a, callscribe.Errorf(callscribe.ENOTFOUND, "no such account")
@@ -248,13 +207,13 @@ func (db *DB) account(ctx context.Context, where string, arg any) (AccountRecord
 }
 
 // Members lists the accounts of an organization by surname, first name and email.
-func (db *DB) Members(ctx context.Context, orgID uuid.UUID) ([]AccountRecord, error) {
+func (db *DB) Members(ctx context.Context, orgID uuid.UUID) ([]callscribe.Account, error) {
 	rows, err := db.pool.Query(ctx, `SELECT `+accountColumns+accountFrom+`
 		WHERE a.organization_id = $1 AND u.erased_at IS NULL ORDER BY u.surname, u.first_name, lower(u.email)`, orgID)
 	if err != nil {
 		return nil, fmt.Errorf("list members: %w", err)
 	}
-	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (AccountRecord, error) { return scanAccount(r) })
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (callscribe.Account, error) { return scanAccount(r) })
 	if err != nil {
 		return nil, fmt.Errorf("list members: %w", err)
 	}
@@ -543,17 +502,9 @@ func (db *DB) CreateInvite(ctx context.Context, orgID uuid.UUID, email, role str
 	return nil
 }
 
-// Invite is a live invitation as the registration page shows it.
-type Invite struct {
-	OrgID   uuid.UUID
-	OrgName string
-	Email   string
-	Role    string
-}
-
 // InviteByHash finds a live invitation without using it; ENOTFOUND otherwise.
-func (db *DB) InviteByHash(ctx context.Context, hash []byte, now time.Time) (Invite, error) {
-	var in Invite
+func (db *DB) InviteByHash(ctx context.Context, hash []byte, now time.Time) (callscribe.Invite, error) {
+	var in callscribe.Invite
 	err := db.pool.QueryRow(ctx, `
 		SELECT t.organization_id, o.name, t.email, t.role FROM account_tokens t JOIN organizations o ON o.id = t.organization_id
 		WHERE t.hash = $1 AND t.kind = 'invite' AND t.expires_at > $2`, hash, now).Scan(&in.OrgID, &in.OrgName, &in.Email, &in.Role)
@@ -610,8 +561,8 @@ func (db *DB) ClearSigninFailures(ctx context.Context, key []byte) error {
 }
 
 // CompanyOf returns the organization and its company details; ENOTFOUND when there is none.
-func (db *DB) CompanyOf(ctx context.Context, orgID uuid.UUID) (callscribe.Organization, Company, error) {
-	var c Company
+func (db *DB) CompanyOf(ctx context.Context, orgID uuid.UUID) (callscribe.Organization, callscribe.Company, error) {
+	var c callscribe.Company
 	var secs *int64
 	var o callscribe.Organization
 	err := db.pool.QueryRow(ctx, `
@@ -632,13 +583,13 @@ func (db *DB) CompanyOf(ctx context.Context, orgID uuid.UUID) (callscribe.Organi
 }
 
 // UpdateCompany sets the organization's name and details and audits the change (the
-// fields changed, not their values); ErrCompanyTaken when another organization has the name.
-func (db *DB) UpdateCompany(ctx context.Context, orgID uuid.UUID, c Company, actor string) error {
+// fields changed, not their values); callscribe.ErrCompanyTaken when another organization has the name.
+func (db *DB) UpdateCompany(ctx context.Context, orgID uuid.UUID, c callscribe.Company, actor string) error {
 	err := db.inTx(ctx, func(tx pgx.Tx) error {
 		tag, err := tx.Exec(ctx, `UPDATE organizations SET name = $2, inn = $3, kpp = $4, ogrn = $5 WHERE id = $1`,
 			orgID, c.Name, c.INN, c.KPP, c.OGRN)
 		if isUniqueViolation(err) {
-			return ErrCompanyTaken
+			return callscribe.ErrCompanyTaken
 		}
 		if err != nil {
 			return err
@@ -650,31 +601,25 @@ func (db *DB) UpdateCompany(ctx context.Context, orgID uuid.UUID, c Company, act
 			ObjectID: orgID.String(), OrgID: orgID})
 	})
 	if err != nil {
-		if errors.Is(err, ErrCompanyTaken) {
-			return ErrCompanyTaken
+		if errors.Is(err, callscribe.ErrCompanyTaken) {
+			return callscribe.ErrCompanyTaken
 		}
 		return fmt.Errorf("update company: %w", err)
 	}
 	return nil
 }
 
-// PendingInvite is a live invitation as the organization's settings list it.
-type PendingInvite struct {
-	Email, Role          string
-	CreatedAt, ExpiresAt time.Time
-}
-
 // Invites lists the organization's invitations not used and not expired at now, the
 // oldest first.
-func (db *DB) Invites(ctx context.Context, orgID uuid.UUID, now time.Time) ([]PendingInvite, error) {
+func (db *DB) Invites(ctx context.Context, orgID uuid.UUID, now time.Time) ([]callscribe.PendingInvite, error) {
 	rows, err := db.pool.Query(ctx, `
 		SELECT email, role, created_at, expires_at FROM account_tokens
 		WHERE kind = 'invite' AND organization_id = $1 AND expires_at > $2 ORDER BY created_at, email`, orgID, now)
 	if err != nil {
 		return nil, fmt.Errorf("list invitations: %w", err)
 	}
-	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (PendingInvite, error) {
-		var in PendingInvite
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (callscribe.PendingInvite, error) {
+		var in callscribe.PendingInvite
 		err := r.Scan(&in.Email, &in.Role, &in.CreatedAt, &in.ExpiresAt)
 		return in, err
 	})
@@ -705,7 +650,7 @@ func (db *DB) RevokeInvites(ctx context.Context, orgID uuid.UUID, email string, 
 }
 
 // Account is the account of a user of the organization the context is scoped to.
-func (db *DB) AccountInOrg(ctx context.Context, orgID, userID uuid.UUID) (AccountRecord, error) {
+func (db *DB) AccountInOrg(ctx context.Context, orgID, userID uuid.UUID) (callscribe.Account, error) {
 	rec, err := db.AccountByID(ctx, userID)
 	if err == nil && rec.User.OrgID != orgID {
 		err = callscribe.Errorf(callscribe.ENOTFOUND, "no user %s", userID)

@@ -1,14 +1,15 @@
 package postgres_test
 
 import (
+	"callscribe/accounts"
 	"callscribe/notify"
 	"callscribe/privacy"
 	"callscribe/storage/postgres"
 	"callscribe/webhook"
 )
 
-// The stores privacy and webhook declare, as this adapter fits them: a change to either
-// side that breaks the fit fails to compile here.
+// The stores accounts, privacy, webhook and notify declare, as this adapter fits them: a
+// change to either side that breaks the fit fails to compile here.
 var (
 	_ privacy.ConsentStore    = (*postgres.DB)(nil)
 	_ privacy.RequestStore    = (*postgres.DB)(nil)
@@ -23,6 +24,7 @@ var (
 	_ webhook.Store           = (*postgres.DB)(nil)
 	_ notify.Store            = (*postgres.DB)(nil)
 	_ notify.BreachStore      = (*postgres.DB)(nil)
+	_ accounts.Store          = (*postgres.DB)(nil)
 )
 
 // The call-end hook takes the webhook's notifier as it is.

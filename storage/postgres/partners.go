@@ -12,19 +12,9 @@ import (
 	"callscribe"
 )
 
-// PartnerRecord is a partner with the report's counts: the clicks on its links and the
-// organizations registered through them.
-type PartnerRecord struct {
-	ID            uuid.UUID
-	Code, Name    string
-	CreatedAt     time.Time
-	Clicks        int64
-	Registrations int64
-}
-
 // AddPartner adds a partner; ECONFLICT when the code is taken.
-func (db *DB) AddPartner(ctx context.Context, code, name string) (PartnerRecord, error) {
-	p := PartnerRecord{Code: code, Name: name}
+func (db *DB) AddPartner(ctx context.Context, code, name string) (callscribe.Partner, error) {
+	p := callscribe.Partner{Code: code, Name: name}
 	err := db.pool.QueryRow(ctx, `INSERT INTO partners (code, name) VALUES ($1, $2) RETURNING id, created_at`, code, name).Scan(&p.ID, &p.CreatedAt)
 	if isUniqueViolation(err) {
 		return p, callscribe.Errorf(callscribe.ECONFLICT, "a partner with code %q exists", code)
@@ -36,7 +26,7 @@ func (db *DB) AddPartner(ctx context.Context, code, name string) (PartnerRecord,
 }
 
 // Partners lists every partner by code, with its counts.
-func (db *DB) Partners(ctx context.Context) ([]PartnerRecord, error) {
+func (db *DB) Partners(ctx context.Context) ([]callscribe.Partner, error) {
 	rows, err := db.pool.Query(ctx, `
 		SELECT p.id, p.code, p.name, p.created_at,
 		       (SELECT count(*) FROM partner_clicks c WHERE c.partner_id = p.id),
@@ -45,8 +35,8 @@ func (db *DB) Partners(ctx context.Context) ([]PartnerRecord, error) {
 	if err != nil {
 		return nil, fmt.Errorf("list partners: %w", err)
 	}
-	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (PartnerRecord, error) {
-		var p PartnerRecord
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (callscribe.Partner, error) {
+		var p callscribe.Partner
 		err := r.Scan(&p.ID, &p.Code, &p.Name, &p.CreatedAt, &p.Clicks, &p.Registrations)
 		return p, err
 	})
@@ -93,16 +83,10 @@ func (db *DB) AttributionOf(ctx context.Context, orgID uuid.UUID) (Attribution, 
 	return a, nil
 }
 
-// AgreementRecord is one published version of the user agreement.
-type AgreementRecord struct {
-	Version, Text, PublishedBy string
-	PublishedAt                time.Time
-}
-
 // PublishAgreement stores a new version, in force from at, audits it and records the
 // notice of it to every user (the notice hook); ECONFLICT
 // when the version exists.
-func (db *DB) PublishAgreement(ctx context.Context, a AgreementRecord) error {
+func (db *DB) PublishAgreement(ctx context.Context, a callscribe.Agreement) error {
 	err := db.inTx(ctx, func(tx pgx.Tx) error {
 		_, err := tx.Exec(ctx, `INSERT INTO agreements (version, text, published_at, published_by) VALUES ($1, $2, $3, $4)`,
 			a.Version, a.Text, a.PublishedAt, a.PublishedBy)
@@ -134,8 +118,8 @@ func (db *DB) PublishAgreement(ctx context.Context, a AgreementRecord) error {
 
 // CurrentAgreement returns the version in force (the latest published); ENOTFOUND when
 // none was published.
-func (db *DB) CurrentAgreement(ctx context.Context) (AgreementRecord, error) {
-	var a AgreementRecord
+func (db *DB) CurrentAgreement(ctx context.Context) (callscribe.Agreement, error) {
+	var a callscribe.Agreement
 	err := db.pool.QueryRow(ctx, `
 		SELECT version, text, published_at, published_by FROM agreements ORDER BY published_at DESC, version DESC LIMIT 1`).
 		Scan(&a.Version, &a.Text, &a.PublishedAt, &a.PublishedBy)
