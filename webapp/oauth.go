@@ -3,6 +3,7 @@ package webapp
 import (
 	"crypto/rand"
 	"net/http"
+	"slices"
 	"sync"
 	"time"
 
@@ -18,6 +19,9 @@ type pendingStore struct {
 	mu   sync.Mutex
 	ttl  time.Duration
 	byID map[string]pendingSignIn
+	// order holds the ids in the order they were put, which, with one ttl for all, is
+	// the order they expire in. Ids already taken stay in it until they reach its front.
+	order []string
 }
 
 type pendingSignIn struct {
@@ -40,12 +44,23 @@ func (ps *pendingStore) put(p pendingSignIn) string {
 	p.expires = now.Add(ps.ttl)
 	ps.mu.Lock()
 	defer ps.mu.Unlock()
-	for k, v := range ps.byID {
-		if now.After(v.expires) || len(ps.byID) >= maxPending {
-			delete(ps.byID, k)
+	// Forget, from the front, the ids taken, the sign-ins expired and, while the store is
+	// full, the oldest.
+	for len(ps.order) > 0 {
+		front, ok := ps.byID[ps.order[0]]
+		if ok && !now.After(front.expires) && len(ps.byID) < maxPending {
+			break
 		}
+		delete(ps.byID, ps.order[0])
+		ps.order = ps.order[1:]
+	}
+	// Taken ids behind a live front: drop them once they outnumber the live ones, so
+	// that order stays within twice the store's size.
+	if len(ps.order) >= 2*maxPending {
+		ps.order = slices.DeleteFunc(ps.order, func(id string) bool { _, ok := ps.byID[id]; return !ok })
 	}
 	ps.byID[id] = p
+	ps.order = append(ps.order, id)
 	return id
 }
 
