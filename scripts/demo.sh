@@ -58,10 +58,10 @@ call tariff "hello you are speaking with the billing department" "i would like t
   "of course the new plan starts on the first day of next month" "thank you that is all"
 call delivery "good afternoon how can i help" "my parcel has not arrived yet" \
   "the courier will bring it tomorrow before noon" "great thank you goodbye"
-echo
 for c in tariff delivery; do
   "$bin" transcribe "$work/$c.wav" >"$work/$c.txt"
-  head -3 "$work/$c.txt"
+  echo
+  head -3 "$work/$c.txt" # the heading and the first two turns
 done
 
 # The web app: the demo user gets a password of its own (random, on standard input), and
