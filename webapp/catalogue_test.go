@@ -86,6 +86,15 @@ func TestCatalogue(t *testing.T) {
 	for p := range orgProblems {
 		want("problem."+p, "organization problems")
 	}
+	for _, k := range actorKinds {
+		want("actor."+k, "actors in the audit trail and histories")
+	}
+	for _, k := range []string{"user", "organization"} {
+		want("desk.object."+k, "the desk's audit trail")
+	}
+	for _, k := range []string{"text", "speaker"} {
+		want("transcript.field."+k, "the transcript's history of corrections")
+	}
 
 	// The handlers: ?done= values and key literals.
 	done := regexp.MustCompile(`done=([a-z_]+)`)

@@ -7,10 +7,13 @@ import (
 	"net/http"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 
 	"callscribe"
 	"callscribe/privacy"
+
+	"github.com/google/uuid"
 )
 
 // consentRow is a purpose on the privacy desk: in force or not, under which version.
@@ -29,10 +32,42 @@ type deskPage struct {
 	Events   []callscribe.ConsentEvent
 	Requests []requestRow
 	Kinds    []callscribe.RequestKind
-	Audit    []callscribe.AuditEntry
+	Audit    []auditRow
 	Who      map[string]string // the audit entries' actors, named
 	Actions  map[string]string // the audit entries' actions, in words where the catalogue has them
 	Version  string
+}
+
+// auditRow is an audit entry on the desk, its object in words and, for a call or one of
+// its turns, a link to it.
+type auditRow struct {
+	callscribe.AuditEntry
+	Object string
+	Link   string
+}
+
+// auditObject words what entry e is about: "звонок 5b1f753e" (the id's first eight
+// characters tell the person's calls apart; the link opens the call), "реплика 2
+// звонка 5b1f753e", "аккаунт"; an object of another type is shown as recorded.
+func auditObject(lang string, e callscribe.AuditEntry) auditRow {
+	row := auditRow{AuditEntry: e, Object: e.ObjectType + " " + e.ObjectID}
+	short := func(id string) string { return id[:min(8, len(id))] }
+	switch e.ObjectType {
+	case "call":
+		if _, err := uuid.Parse(e.ObjectID); err == nil {
+			row.Object, row.Link = translate(lang, "desk.object.call", short(e.ObjectID)), "/calls/"+e.ObjectID
+		}
+	case "segment":
+		call, n, _ := strings.Cut(e.ObjectID, "/")
+		if _, err := uuid.Parse(call); err == nil {
+			if turn, err := strconv.Atoi(n); err == nil && turn > 0 {
+				row.Object, row.Link = translate(lang, "desk.object.segment", turn, short(call)), "/calls/"+call+"#seg-"+n
+			}
+		}
+	case "user", "organization":
+		row.Object = translate(lang, "desk.object."+e.ObjectType)
+	}
+	return row
 }
 
 // maxAuditShown bounds the audit trail on the desk: the newest entries.
@@ -82,7 +117,9 @@ func (s *Server) deskPage(w http.ResponseWriter, r *http.Request, v *visit) erro
 	if len(audit) > maxAuditShown {
 		audit = audit[:maxAuditShown]
 	}
-	page.Audit = audit
+	for _, e := range audit {
+		page.Audit = append(page.Audit, auditObject(v.Lang, e))
+	}
 	var actors []string
 	for _, e := range audit {
 		actors = append(actors, e.Actor)

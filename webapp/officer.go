@@ -3,6 +3,7 @@ package webapp
 import (
 	"context"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -232,15 +233,15 @@ func (s *Server) officerAct(w http.ResponseWriter, r *http.Request, v *visit) er
 }
 
 // actorNames names the actors of a page's records: "user:<id>" of the organization
-// becomes the person's name (their id stays in the record); an API key, the CLI or the
-// system keep their id, which is what they are.
+// becomes the person's name and role (their id stays in the record); the service's own
+// actors, the CLI and an API key get their words from the catalogue (actorLabel).
 func (s *Server) actorNames(ctx context.Context, v *visit, actors []string) (map[string]string, error) {
 	names := map[string]string{}
 	for _, a := range actors {
 		if _, done := names[a]; done {
 			continue
 		}
-		names[a] = a
+		names[a] = actorLabel(v.Lang, a)
 		raw, ok := strings.CutPrefix(a, "user:")
 		if !ok {
 			continue
@@ -258,4 +259,26 @@ func (s *Server) actorNames(ctx context.Context, v *visit, actors []string) (map
 		}
 	}
 	return names, nil
+}
+
+// actorKinds are the actors records name besides the organization's people, as the
+// catalogue words them ("actor.KIND"): whole (system:pipeline, the worker that deletes
+// the audio) or by what comes before the colon (api:<key id>, cli:operator, user:<id>
+// of someone no longer in the organization).
+var actorKinds = []string{"system:pipeline", "system:retention", "system:erasure", "system:notify", "system:rehash",
+	"system", "cli", "api", "user"}
+
+// actorLabel is actor a in words; an API key's label keeps the key's id, which tells
+// the organization's keys apart. An actor of no known kind is shown as recorded.
+func actorLabel(lang, a string) string {
+	kind, id, _ := strings.Cut(a, ":")
+	switch {
+	case slices.Contains(actorKinds, a):
+		return translate(lang, "actor."+a)
+	case kind == "api":
+		return translate(lang, "actor.api", id)
+	case slices.Contains(actorKinds, kind):
+		return translate(lang, "actor."+kind)
+	}
+	return a
 }

@@ -505,10 +505,16 @@ func TestPrivacyDesk(t *testing.T) {
 	c.mustGet("/calls/"+id.String(), http.StatusOK) // a read, for the audit trail
 
 	body := c.mustGet("/privacy", http.StatusOK)
-	for _, want := range []string{"Расшифровка звонков", "2026-01", "Отозвать", "звонки в очереди и в распознавании прекращаются", "прочитана расшифровка", "Иванова Анна (администратор)"} {
+	// The audit trail names who in words (a person, the service's own deletion of the
+	// audio) and links the call it is about.
+	for _, want := range []string{"Расшифровка звонков", "2026-01", "Отозвать", "звонки в очереди и в распознавании прекращаются", "прочитана расшифровка", "Иванова Анна (администратор)",
+		"<td>служба расшифровки</td><td>аудио удалено</td>", `<a href="/calls/` + id.String() + `">звонок ` + id.String()[:8] + `</a>`, "<td>аккаунт</td>"} {
 		if !strings.Contains(body, want) {
 			t.Errorf("the desk lacks %q", want)
 		}
+	}
+	if strings.Contains(body, "system:pipeline") || strings.Contains(body, "call "+id.String()) {
+		t.Errorf("the desk's audit trail shows an actor or an object as recorded, not in words")
 	}
 	status, body := c.post("/privacy/consents", url.Values{"purpose": {"transcription"}, "action": {"withdraw"}})
 	if status != http.StatusOK || !strings.Contains(body, "Согласие на расшифровку отозвано") || !strings.Contains(body, `action="/signin"`) {

@@ -38,6 +38,11 @@ func TestTranscriptPageRedactions(t *testing.T) {
 	if !strings.Contains(body, "моя карта [CARD], запишите") {
 		t.Errorf("the corrected segment is not shown redacted:\n%s", body)
 	}
+	// The history of corrections names the turn (a link to it), the field and who, in words.
+	if !strings.Contains(body, `<td><a href="#seg-1">1</a></td><td>текст</td><td>назовите номер карты</td><td>моя карта [CARD], запишите</td><td>Иванова Анна (администратор)</td>`) ||
+		strings.Contains(body, "<td>user:") {
+		t.Errorf("the history of corrections does not say which turn, what and who in words:\n%s", body)
+	}
 	for _, group := range []string{"4556", "7375", "8689", "9855"} {
 		if strings.Contains(body, group) {
 			t.Errorf("the page shows the typed card's %s", group)

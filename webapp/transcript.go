@@ -30,6 +30,13 @@ type turn struct {
 	History []callscribe.Rectification
 }
 
+// historyRow is a correction in the transcript's history: the turn it changed, by its
+// number on the page (0 when its id names none).
+type historyRow struct {
+	callscribe.Rectification
+	Turn int
+}
+
 type transcriptPage struct {
 	Call       callscribe.Call
 	Transcript *callscribe.Transcript
@@ -38,7 +45,8 @@ type transcriptPage struct {
 	Consent    *callscribe.Consent
 	Owner      callscribe.User
 	Formats    []string
-	History    []callscribe.Rectification
+	History    []historyRow
+	Who        map[string]string // the corrections' actors, named
 	// Redactions is what was redacted before the transcript was stored, by type in the
 	// redact package's order: counts, never values.
 	Redactions []redaction
@@ -101,11 +109,18 @@ func (s *Server) transcriptPage(w http.ResponseWriter, r *http.Request, v *visit
 			return err
 		}
 		bySeg := map[string][]callscribe.Rectification{}
+		var actors []string
 		for _, x := range rects {
 			if x.CallID != nil && *x.CallID == c.ID {
 				bySeg[x.ObjectID] = append(bySeg[x.ObjectID], x)
-				page.History = append(page.History, x)
+				_, n, _ := strings.Cut(x.ObjectID, "/")
+				turn, _ := strconv.Atoi(n)
+				page.History = append(page.History, historyRow{x, turn})
+				actors = append(actors, x.Actor)
 			}
+		}
+		if page.Who, err = s.actorNames(ctx, v, actors); err != nil {
+			return err
 		}
 		page.Transcript = &t
 		for i, sg := range t.Segments {
