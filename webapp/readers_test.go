@@ -554,7 +554,7 @@ func TestPrivacyDesk(t *testing.T) {
 	if err != nil || len(reqs) != 1 {
 		t.Fatalf("requests after filing one: %v, %v", reqs, err)
 	}
-	if !strings.Contains(body, reqs[0].DueAt.String()) || !strings.Contains(body, "Доступ к моим данным") {
+	if !strings.Contains(body, reqs[0].DueAt.In(time.UTC).Format("02.01.2006")) || !strings.Contains(body, "Доступ к моим данным") {
 		t.Errorf("the desk does not show the request with its due date %s", reqs[0].DueAt)
 	}
 	if status, _ := c.post("/privacy/requests", url.Values{"kind": {"nonsense"}}); status != http.StatusBadRequest {
@@ -613,7 +613,7 @@ func TestOfficerDesk(t *testing.T) {
 		t.Fatal(err)
 	}
 	body := officer.mustGet("/officer", http.StatusOK)
-	for _, want := range []string{"Петров Борис", "boris.petrov@example.ru", fresh.DueAt.String(), old.DueAt.String(), "Просрочено обращений: 1", `class="overdue"`} {
+	for _, want := range []string{"Петров Борис", "boris.petrov@example.ru", fresh.DueAt.In(time.UTC).Format("02.01.2006"), old.DueAt.In(time.UTC).Format("02.01.2006"), "Просрочено обращений: 1", `class="overdue"`} {
 		if !strings.Contains(body, want) {
 			t.Errorf("the officer's desk lacks %q", want)
 		}
