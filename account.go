@@ -98,3 +98,13 @@ type Agreement struct {
 	Version, Text, PublishedBy string
 	PublishedAt                time.Time
 }
+
+// PendingSignIn is a sign-in through a provider in flight, as stored: the sha256 of the
+// id its browser holds, the provider, what the callback is checked against (state,
+// nonce, PKCE verifier) and, when a signed-in user links a provider, their id.
+type PendingSignIn struct {
+	Hash                             []byte
+	Provider, State, Nonce, Verifier string
+	LinkUserID                       uuid.UUID // uuid.Nil: a sign-in, not a link
+	ExpiresAt                        time.Time
+}

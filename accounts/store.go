@@ -56,6 +56,8 @@ type Store interface {
 	UnlinkIdentity(ctx context.Context, userID uuid.UUID, provider, actor string) error
 	IdentitiesOf(ctx context.Context, userID uuid.UUID) ([]callscribe.LinkedIdentity, error)
 	AccountByIdentity(ctx context.Context, provider, subject string) (callscribe.Account, error)
+	PutSignIn(ctx context.Context, p callscribe.PendingSignIn, now time.Time, max int) error
+	TakeSignIn(ctx context.Context, hash []byte, now time.Time) (callscribe.PendingSignIn, error)
 
 	// Organizations and invitations.
 	CompanyOf(ctx context.Context, orgID uuid.UUID) (callscribe.Organization, callscribe.Company, error)

@@ -2,6 +2,7 @@ package webapp
 
 import (
 	"bytes"
+	"callscribe/accounts"
 	"html/template"
 	"net/http"
 
@@ -89,7 +90,7 @@ func (s *Server) cookies(w http.ResponseWriter, r *http.Request, v *visit) error
 		{s.cookieName("session_id"), "cookies.session.purpose", lifetime(v.Lang, s.cfg.SessionTTL), "cookies.session.contents"},
 		{s.cookieName("partner_id"), "cookies.partner.purpose", lifetime(v.Lang, s.cfg.AttributionWindow), "cookies.partner.contents"},
 		{s.cookieName("partner_click_id"), "cookies.click.purpose", lifetime(v.Lang, s.cfg.AttributionWindow), "cookies.click.contents"},
-		{s.cookieName("oauth_id"), "cookies.oauth.purpose", lifetime(v.Lang, s.pending.ttl), "cookies.oauth.contents"},
+		{s.cookieName("oauth_id"), "cookies.oauth.purpose", lifetime(v.Lang, accounts.SignInTTL), "cookies.oauth.contents"},
 	}
 	s.render(w, r, v, http.StatusOK, "cookies", rows)
 	return nil

@@ -162,3 +162,39 @@ func TestLinkProviders(t *testing.T) {
 		t.Errorf("after unlinking, the identity still signs in:\n%s", body)
 	}
 }
+
+// TestProviderSignInAcrossProcesses: a sign-in through a provider started at one serve
+// process finishes at another behind the same address (or at this one restarted): the
+// sign-in waits for its callback in the database, not in the memory of the process that
+// started it. Its callback works once.
+func TestProviderSignInAcrossProcesses(t *testing.T) {
+	t.Parallel()
+	m, corp := newMockOIDC(t)
+	a := newApp(t, func(o *appOptions) { o.providers = []oauth.Provider{corp} })
+	p := alice()
+	c := a.register(p)
+	m.QueueUser(oidcUser("corp-anna", "anna@corp.example"))
+	if status, body := c.get("/signin/corp"); status != http.StatusOK || !strings.Contains(body, "Вход через провайдера привязан") {
+		t.Fatalf("link corp: %d\n%s", status, body)
+	}
+
+	fresh := a.client()
+	var callback string
+	fresh.http.CheckRedirect = func(req *http.Request, via []*http.Request) error {
+		if req.URL.Path == "/oauth/corp/callback" {
+			callback = req.URL.RequestURI()
+			a.restart() // the provider sends the browser back to another process
+		}
+		return nil
+	}
+	m.QueueUser(oidcUser("corp-anna", "anna@corp.example"))
+	if status, body := fresh.get("/signin/corp"); status != http.StatusOK || !strings.Contains(body, p.surname) {
+		t.Fatalf("sign in with corp, the callback at another process: %d, want the profile\n%s", status, body)
+	}
+	if callback == "" {
+		t.Fatal("the provider never sent the browser back to the callback")
+	}
+	if status, body := fresh.get(callback); status != http.StatusUnauthorized || !strings.Contains(body, "start it again") && !strings.Contains(body, "Войдите") {
+		t.Errorf("the same callback again: %d, want 401\n%s", status, body)
+	}
+}

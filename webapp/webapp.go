@@ -69,9 +69,6 @@ type Server struct {
 	cfg   Config
 	log   *slog.Logger
 	pages *pages
-	// pending holds OAuth sign-ins between the redirect to the provider and the callback,
-	// by a random key that the browser carries in a short-lived cookie.
-	pending *pendingStore
 }
 
 // New returns a Server.
@@ -97,7 +94,7 @@ func New(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Server{cfg: cfg, log: log, pages: p, pending: newPendingStore(10 * time.Minute)}, nil
+	return &Server{cfg: cfg, log: log, pages: p}, nil
 }
 
 // Route is one page or form of the web app.

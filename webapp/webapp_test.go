@@ -15,6 +15,7 @@ import (
 	"os"
 	"regexp"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -58,6 +59,10 @@ type app struct {
 	Fake    *telegramtest.Server
 	Bot     *telegram.Bot
 	Notices *notify.Notices
+	// restart answers the requests that follow with a new Server over the same database
+	// and configuration: another serve process behind the same address, or this one
+	// restarted.
+	restart func()
 }
 
 type appOptions struct {
@@ -89,8 +94,8 @@ func newApp(t *testing.T, opts ...func(*appOptions)) *app {
 		cfg.Throttle.PerAccount, cfg.Throttle.PerAddress, cfg.Throttle.Window = o.throttle, o.throttle*4, time.Minute
 	}
 	acc := accounts.New(db, cfg, logger)
-	var h http.Handler
-	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { h.ServeHTTP(w, r) }))
+	var h atomic.Pointer[http.Handler] // restart swaps in another Server
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { (*h.Load()).ServeHTTP(w, r) }))
 	if o.secure {
 		srv.StartTLS() // a browser keeps Secure cookies for https only
 	} else {
@@ -121,14 +126,21 @@ func newApp(t *testing.T, opts ...func(*appOptions)) *app {
 				return bot.Send(ctx, id, m.Plain(), nil)
 			}}},
 		BaseURL: srv.URL, Logger: logger})
-	w, err := webapp.New(webapp.Config{Accounts: acc, BaseURL: srv.URL, InsecureCookies: !o.secure, Logger: logger,
-		Providers: o.providers, Mailer: o.mailer, Readers: readers, Telegram: bot, Notices: notices})
-	if err != nil {
-		t.Fatal(err)
+	wcfg := webapp.Config{Accounts: acc, BaseURL: srv.URL, InsecureCookies: !o.secure, Logger: logger,
+		Providers: o.providers, Mailer: o.mailer, Readers: readers, Telegram: bot, Notices: notices}
+	serve := func() *webapp.Server {
+		w, err := webapp.New(wcfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		handler := w.Handler()
+		h.Store(&handler)
+		return w
 	}
-	h = w.Handler()
-	return &app{t: t, URL: srv.URL, DB: db, Accounts: acc, Server: w, Log: log, transport: srv.Client().Transport,
+	a := &app{t: t, URL: srv.URL, DB: db, Accounts: acc, Server: serve(), Log: log, transport: srv.Client().Transport,
 		Fake: fake, Bot: bot, Notices: notices}
+	a.restart = func() { a.Server = serve() }
+	return a
 }
 
 var linkRE = regexp.MustCompile(`link=(\S+)`)

@@ -259,3 +259,52 @@ func (db *DB) AccountData(ctx context.Context, userID uuid.UUID) (*callscribe.Ac
 	}
 	return &d, nil
 }
+
+// PutSignIn stores a sign-in through a provider in flight. In the same transaction it
+// prunes the expired ones and, when max are held, the oldest, so that a flood of
+// sign-ins started and never finished cannot grow the table past max.
+func (db *DB) PutSignIn(ctx context.Context, p callscribe.PendingSignIn, now time.Time, max int) error {
+	link := &p.LinkUserID
+	if p.LinkUserID == uuid.Nil {
+		link = nil
+	}
+	err := db.inTx(ctx, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `DELETE FROM oauth_pending WHERE expires_at <= $1`, now); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `
+			DELETE FROM oauth_pending WHERE id_hash IN (
+				SELECT id_hash FROM oauth_pending ORDER BY expires_at DESC OFFSET $1)`, max-1); err != nil {
+			return err
+		}
+		_, err := tx.Exec(ctx, `
+			INSERT INTO oauth_pending (id_hash, provider, state, nonce, verifier, link_user_id, expires_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7)`, p.Hash, p.Provider, p.State, p.Nonce, p.Verifier, link, p.ExpiresAt)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("store a sign-in in flight: %w", err)
+	}
+	return nil
+}
+
+// TakeSignIn returns the sign-in in flight under hash and deletes it, so that a callback
+// cannot be replayed; ENOTFOUND when there is none, it was taken or it expired.
+func (db *DB) TakeSignIn(ctx context.Context, hash []byte, now time.Time) (callscribe.PendingSignIn, error) {
+	var p callscribe.PendingSignIn
+	var link *uuid.UUID
+	err := db.pool.QueryRow(ctx, `
+		DELETE FROM oauth_pending WHERE id_hash = $1
+		RETURNING id_hash, provider, state, nonce, verifier, link_user_id, expires_at`, hash).
+		Scan(&p.Hash, &p.Provider, &p.State, &p.Nonce, &p.Verifier, &link, &p.ExpiresAt)
+	if errors.Is(err, pgx.ErrNoRows) || err == nil && !now.Before(p.ExpiresAt) {
+		return callscribe.PendingSignIn{}, callscribe.Errorf(callscribe.ENOTFOUND, "no such sign-in in flight")
+	}
+	if err != nil {
+		return callscribe.PendingSignIn{}, fmt.Errorf("take a sign-in in flight: %w", err)
+	}
+	if link != nil {
+		p.LinkUserID = *link
+	}
+	return p, nil
+}
