@@ -128,6 +128,19 @@ func (d Date) IsZero() bool { return d == Date{} }
 
 func (d Date) String() string { return d.In(time.UTC).Format(time.DateOnly) }
 
+// Local writes d as a person reads a date in lang, as the pages, the bot and the notices
+// say it: 17.12.2026 in Russian (and any other language), 17 Dec 2026 in English. The
+// zero Date is "".
+func (d Date) Local(lang string) string {
+	switch {
+	case d.IsZero():
+		return ""
+	case lang == "en":
+		return d.In(time.UTC).Format("2 Jan 2006")
+	}
+	return d.In(time.UTC).Format("02.01.2006")
+}
+
 // MarshalText writes YYYY-MM-DD.
 func (d Date) MarshalText() ([]byte, error) { return []byte(d.String()), nil }
 

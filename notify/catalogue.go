@@ -144,7 +144,7 @@ func render(s callscribe.NoticeSend, base string) (Message, error) {
 		}
 		v.Link = base + "/privacy/requests/" + r.ID.String()
 		v.Number, v.RequestKind = shortNumber(r.ID.String()), word(lang, string(r.Kind))
-		v.Received, v.Due = r.ReceivedAt.In(moscow).Format(time.DateOnly), r.Due().String()
+		v.Received, v.Due = callscribe.DateOf(r.ReceivedAt.In(moscow)).Local(lang), r.Due().Local(lang)
 		v.NoticeText, v.Reason = r.NoticeText, r.Reason
 		if r.Status == callscribe.RequestRejected {
 			v.Outcome = word(lang, "rejected")

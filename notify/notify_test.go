@@ -138,7 +138,7 @@ func TestRequestTransitionsNotify(t *testing.T) {
 	}
 	number := r.ID.String()[:8]
 	checks := []struct{ subject, text string }{
-		{"Your request no. " + number + " is received", "You will be answered by " + r.DueAt.String()},
+		{"Your request no. " + number + " is received", "You will be answered by " + r.DueAt.In(time.UTC).Format("2 Jan 2006")},
 		{"The term for your request no. " + number + " is extended", noticeText},
 		{"Request no. " + number + " completed", "is completed"},
 	}

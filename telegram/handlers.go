@@ -3,7 +3,6 @@ package telegram
 import (
 	"context"
 	"strings"
-	"time"
 
 	tgbot "github.com/go-telegram/bot"
 	"github.com/go-telegram/bot/models"
@@ -212,7 +211,7 @@ func (b *Bot) record(s *session, kind callscribe.RequestKind, text string) {
 		map[string]any{"kind": string(kind), "channel": string(callscribe.ConsentViaBot)}); err != nil {
 		b.log.Error("telegram: audit", "user_id", s.link.UserID, "error", err)
 	}
-	text = msg(s.lang, "recorded", r.ID, kindName(s.lang, kind), r.ReceivedAt.In(privacy.Moscow).Format(time.DateOnly), r.Due())
+	text = msg(s.lang, "recorded", r.ID, kindName(s.lang, kind), callscribe.DateOf(r.ReceivedAt.In(privacy.Moscow)).Local(language(s.lang)), r.Due().Local(language(s.lang)))
 	if kind == callscribe.RequestClaim {
 		text += msg(s.lang, "claim_term")
 	}
@@ -235,7 +234,7 @@ func (b *Bot) listRequests(s *session) {
 			lines = append(lines, "…")
 			break
 		}
-		lines = append(lines, msg(s.lang, "request_line", r.ID, kindName(s.lang, r.Kind), msg(s.lang, "status_"+string(r.Status)), r.Due()))
+		lines = append(lines, msg(s.lang, "request_line", r.ID, kindName(s.lang, r.Kind), msg(s.lang, "status_"+string(r.Status)), r.Due().Local(language(s.lang))))
 	}
 	b.say(s, strings.Join(lines, "\n"), nil)
 }

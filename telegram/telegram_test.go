@@ -434,7 +434,7 @@ func TestEachRequestKindByMessage(t *testing.T) {
 		if r.DueAt != due {
 			t.Errorf("%s: due %s, want %s", kind, r.DueAt, due)
 		}
-		if !strings.Contains(reply.Text, r.ID.String()) || !strings.Contains(reply.Text, due.String()) {
+		if !strings.Contains(reply.Text, r.ID.String()) || !strings.Contains(reply.Text, due.In(time.UTC).Format("2 Jan 2006")) {
 			t.Errorf("%s: reply %q: want the request number %s and due date %s", kind, reply.Text, r.ID, due)
 		}
 		if kind == callscribe.RequestClaim && !strings.Contains(reply.Text, "14 business days") {

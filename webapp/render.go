@@ -98,7 +98,7 @@ func (s *Server) renderForm(w http.ResponseWriter, r *http.Request, v *visit, st
 		t = t.Funcs(template.FuncMap{
 			"t":             func(key string, args ...any) string { return translate(lang, key, args...) },
 			"date":          func(tm time.Time) string { return formatTime(lang, tm) },
-			"day":           func(d callscribe.Date) string { return formatDay(lang, d) },
+			"day":           func(d callscribe.Date) string { return d.Local(lang) },
 			"providerLabel": s.providerLabel,
 		})
 	}
@@ -138,19 +138,6 @@ func formatTime(lang string, t time.Time) string {
 		return t.Format("2 Jan 2006 15:04 MST")
 	}
 	return fmt.Sprintf("%02d.%02d.%d %s МСК", t.Day(), t.Month(), t.Year(), t.Format("15:04"))
-}
-
-// formatDay shows a calendar day (a request's due date) as formatTime shows its date:
-// 17.12.2026, or 17 Dec 2026 in English.
-func formatDay(lang string, d callscribe.Date) string {
-	if d.IsZero() {
-		return ""
-	}
-	t := d.In(time.UTC)
-	if lang == "en" {
-		return t.Format("2 Jan 2006")
-	}
-	return fmt.Sprintf("%02d.%02d.%d", t.Day(), t.Month(), t.Year())
 }
 
 // fieldRow is one field of a form with the page it is on: what the "field" template
