@@ -10,9 +10,9 @@ import (
 // through its store: every secret in them is hashed already (a password as argon2id, a
 // session id or a token as its sha256); none is ever given as it was typed or sent.
 
-// Account is an account as stored: its user, role, language, password hash and the
+// AccountRecord is an account as stored: its user, role, language, password hash and the
 // organization's name.
-type Account struct {
+type AccountRecord struct {
 	User            User
 	Role            string // member, admin, officer
 	Language        string
@@ -67,8 +67,8 @@ type PendingInvite struct {
 	CreatedAt, ExpiresAt time.Time
 }
 
-// Session is a signed-in browser as stored: the sha256 of its id, never the id.
-type Session struct {
+// SessionRecord is a signed-in browser as stored: the sha256 of its id, never the id.
+type SessionRecord struct {
 	Hash                             []byte
 	UserID, OrgID                    uuid.UUID
 	CreatedAt, LastSeenAt, ExpiresAt time.Time
@@ -76,8 +76,8 @@ type Session struct {
 	Addr                             string // the client's IP, kept only while the session lives
 }
 
-// LinkedIdentity is a provider identity linked to an account, as stored.
-type LinkedIdentity struct {
+// IdentityRecord is a provider identity linked to an account, as stored.
+type IdentityRecord struct {
 	Provider, Subject, Email, Surname, FirstName string
 	UserID                                       uuid.UUID
 	LinkedAt                                     time.Time
@@ -93,8 +93,8 @@ type Partner struct {
 	Registrations int64
 }
 
-// Agreement is one published version of the user agreement and who published it.
-type Agreement struct {
+// AgreementRecord is one published version of the user agreement and who published it.
+type AgreementRecord struct {
 	Version, Text, PublishedBy string
 	PublishedAt                time.Time
 }

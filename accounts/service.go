@@ -215,7 +215,7 @@ func (s *Service) userScope(ctx context.Context, userID uuid.UUID) (context.Cont
 	return callscribe.WithOrg(ctx, a.User.OrgID), nil
 }
 
-func account(r callscribe.Account) Account {
+func account(r callscribe.AccountRecord) Account {
 	return Account{User: r.User, Role: Role(r.Role), Language: r.Language, EmailVerified: r.EmailVerifiedAt != nil,
 		OrgName: r.OrgName, HasPassword: r.PasswordHash != ""}
 }
@@ -514,7 +514,7 @@ func (s *Service) LinkIdentity(ctx context.Context, userID uuid.UUID, id Identit
 		}
 		return v
 	}
-	return s.db.LinkIdentity(ctx, callscribe.LinkedIdentity{Provider: id.Provider, Subject: id.Subject, UserID: userID,
+	return s.db.LinkIdentity(ctx, callscribe.IdentityRecord{Provider: id.Provider, Subject: id.Subject, UserID: userID,
 		Email: trim(id.Email), Surname: trim(id.Surname), FirstName: trim(id.FirstName), LinkedAt: s.now()}, "user:"+userID.String())
 }
 
@@ -572,7 +572,7 @@ func (s *Service) StartSession(ctx context.Context, userID uuid.UUID, userAgent,
 		return Session{}, err
 	}
 	now := s.now()
-	r := callscribe.Session{Hash: hash, UserID: userID, OrgID: rec.User.OrgID, CreatedAt: now, LastSeenAt: now,
+	r := callscribe.SessionRecord{Hash: hash, UserID: userID, OrgID: rec.User.OrgID, CreatedAt: now, LastSeenAt: now,
 		ExpiresAt: now.Add(s.cfg.SessionTTL), UserAgent: UserAgentFamily(userAgent), Addr: clientIP(addr)}
 	var old []byte
 	if replacing != "" {
@@ -1064,7 +1064,7 @@ func (s *Service) PublishAgreement(ctx context.Context, version, text, actor str
 	if actor == "" {
 		actor = "cli"
 	}
-	a := callscribe.Agreement{Version: version, Text: text, PublishedAt: s.now(), PublishedBy: actor}
+	a := callscribe.AgreementRecord{Version: version, Text: text, PublishedAt: s.now(), PublishedBy: actor}
 	if err := s.db.PublishAgreement(callscribe.AsSystem(ctx), a); err != nil {
 		return Agreement{}, err
 	}

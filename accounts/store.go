@@ -15,12 +15,12 @@ import (
 // context's scope (callscribe.WithOrg, AsSystem) decides what each call may see.
 type Store interface {
 	// Accounts: registration, lookups, roles, passwords, language, profile.
-	RegisterAccount(ctx context.Context, n callscribe.NewAccount) (callscribe.Account, error)
-	AccountByID(ctx context.Context, userID uuid.UUID) (callscribe.Account, error)
-	AccountByEmail(ctx context.Context, email string) (callscribe.Account, error)
-	AccountInOrg(ctx context.Context, orgID, userID uuid.UUID) (callscribe.Account, error)
+	RegisterAccount(ctx context.Context, n callscribe.NewAccount) (callscribe.AccountRecord, error)
+	AccountByID(ctx context.Context, userID uuid.UUID) (callscribe.AccountRecord, error)
+	AccountByEmail(ctx context.Context, email string) (callscribe.AccountRecord, error)
+	AccountInOrg(ctx context.Context, orgID, userID uuid.UUID) (callscribe.AccountRecord, error)
 	AccountEmailTaken(ctx context.Context, email string, except uuid.UUID) (bool, error)
-	Members(ctx context.Context, orgID uuid.UUID) ([]callscribe.Account, error)
+	Members(ctx context.Context, orgID uuid.UUID) ([]callscribe.AccountRecord, error)
 	SetRole(ctx context.Context, orgID, userID uuid.UUID, role, actor string) error
 	SetPassword(ctx context.Context, userID uuid.UUID, hash string, endSessions bool, actor string) error
 	OperatorSetPassword(ctx context.Context, userID uuid.UUID, hash string, verifiedAt *time.Time, actor string) error
@@ -42,20 +42,20 @@ type Store interface {
 	ClearSigninFailures(ctx context.Context, key []byte) error
 
 	// Sessions.
-	CreateSession(ctx context.Context, s callscribe.Session, replacing []byte) error
-	SessionByHash(ctx context.Context, hash []byte) (callscribe.Session, callscribe.Account, error)
+	CreateSession(ctx context.Context, s callscribe.SessionRecord, replacing []byte) error
+	SessionByHash(ctx context.Context, hash []byte) (callscribe.SessionRecord, callscribe.AccountRecord, error)
 	TouchSession(ctx context.Context, hash []byte, at time.Time) error
 	DeleteSession(ctx context.Context, hash []byte) error
 	DeleteSessions(ctx context.Context, userID uuid.UUID) (int64, error)
 	DeleteOtherSessions(ctx context.Context, userID uuid.UUID, keep []byte) (int64, error)
-	SessionsOf(ctx context.Context, userID uuid.UUID) ([]callscribe.Session, error)
+	SessionsOf(ctx context.Context, userID uuid.UUID) ([]callscribe.SessionRecord, error)
 	PruneSessions(ctx context.Context, now, idleSince time.Time) (int64, error)
 
 	// Provider identities.
-	LinkIdentity(ctx context.Context, id callscribe.LinkedIdentity, actor string) error
+	LinkIdentity(ctx context.Context, id callscribe.IdentityRecord, actor string) error
 	UnlinkIdentity(ctx context.Context, userID uuid.UUID, provider, actor string) error
-	IdentitiesOf(ctx context.Context, userID uuid.UUID) ([]callscribe.LinkedIdentity, error)
-	AccountByIdentity(ctx context.Context, provider, subject string) (callscribe.Account, error)
+	IdentitiesOf(ctx context.Context, userID uuid.UUID) ([]callscribe.IdentityRecord, error)
+	AccountByIdentity(ctx context.Context, provider, subject string) (callscribe.AccountRecord, error)
 	PutSignIn(ctx context.Context, p callscribe.PendingSignIn, now time.Time, max int) error
 	TakeSignIn(ctx context.Context, hash []byte, now time.Time) (callscribe.PendingSignIn, error)
 
@@ -74,8 +74,8 @@ type Store interface {
 	RecordClick(ctx context.Context, code string, hash []byte, at time.Time) error
 
 	// Agreement versions and the users' answers.
-	PublishAgreement(ctx context.Context, a callscribe.Agreement) error
-	CurrentAgreement(ctx context.Context) (callscribe.Agreement, error)
+	PublishAgreement(ctx context.Context, a callscribe.AgreementRecord) error
+	CurrentAgreement(ctx context.Context) (callscribe.AgreementRecord, error)
 	AnswerAgreement(ctx context.Context, userID uuid.UUID, version, action string, channel callscribe.ConsentChannel, at time.Time) error
 	AgreementAccepted(ctx context.Context, userID uuid.UUID, version string) (bool, error)
 

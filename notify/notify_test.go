@@ -316,7 +316,7 @@ func TestAgreementPublished(t *testing.T) {
 	if _, err := e.db.Pool().Exec(ctx, `UPDATE users SET erased_at = now() WHERE id = $1`, gone.ID); err != nil {
 		t.Fatal(err)
 	}
-	if err := e.db.PublishAgreement(ctx, callscribe.Agreement{Version: "2026-12", Text: "# Agreement", PublishedAt: time.Now(), PublishedBy: "cli"}); err != nil {
+	if err := e.db.PublishAgreement(ctx, callscribe.AgreementRecord{Version: "2026-12", Text: "# Agreement", PublishedAt: time.Now(), PublishedBy: "cli"}); err != nil {
 		t.Fatal(err)
 	}
 	for _, c := range []struct {

@@ -52,15 +52,15 @@ func exportOf(t *testing.T) (alice, bob person, out []byte) {
 		t.Fatal(err)
 	}
 	now := time.Now()
-	if err := db.CreateSession(ctx, callscribe.Session{Hash: bytes.Repeat([]byte{7}, 32), UserID: alice.user.ID,
+	if err := db.CreateSession(ctx, callscribe.SessionRecord{Hash: bytes.Repeat([]byte{7}, 32), UserID: alice.user.ID,
 		CreatedAt: now, LastSeenAt: now, ExpiresAt: now.Add(time.Hour), UserAgent: "Firefox on Linux", Addr: "192.0.2.10"}, nil); err != nil {
 		t.Fatal(err)
 	}
-	if err := db.LinkIdentity(ctx, callscribe.LinkedIdentity{Provider: "yandex", Subject: "quokka-1", UserID: alice.user.ID,
+	if err := db.LinkIdentity(ctx, callscribe.IdentityRecord{Provider: "yandex", Subject: "quokka-1", UserID: alice.user.ID,
 		Email: "alice@yandex.ru", FirstName: "Alice", LinkedAt: now}, "user:"+alice.user.ID.String()); err != nil {
 		t.Fatal(err)
 	}
-	if err := db.PublishAgreement(ctx, callscribe.Agreement{Version: "1", Text: "text", PublishedAt: now, PublishedBy: "cli"}); err != nil {
+	if err := db.PublishAgreement(ctx, callscribe.AgreementRecord{Version: "1", Text: "text", PublishedAt: now, PublishedBy: "cli"}); err != nil {
 		t.Fatal(err)
 	}
 	if err := db.AnswerAgreement(ctx, alice.user.ID, "1", "accept", callscribe.ConsentViaWeb, now); err != nil {

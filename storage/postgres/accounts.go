@@ -23,14 +23,14 @@ var accountColumns = userColumnsOf("u") + `,
 
 const accountFrom = ` FROM accounts a JOIN users u ON u.id = a.user_id JOIN organizations o ON o.id = a.organization_id `
 
-func scanAccount(row pgx.Row) (callscribe.Account, error) {
-	var a callscribe.Account
+func scanAccount(row pgx.Row) (callscribe.AccountRecord, error) {
+	var a callscribe.AccountRecord
 	err := row.Scan(accountFields(&a)...)
 	return a, err
 }
 
 // accountFields are the scan destinations of accountColumns in a.
-func accountFields(a *callscribe.Account) []any {
+func accountFields(a *callscribe.AccountRecord) []any {
 	return append(userFields(&a.User), &a.Role, &a.Language, &a.PasswordHash, &a.EmailVerifiedAt, &a.OrgName)
 }
 
@@ -41,8 +41,8 @@ func accountFields(a *callscribe.Account) []any {
 // An email is one account's across organizations (callscribe.ErrEmailTaken); an
 // organization name is one organization's (callscribe.ErrCompanyTaken). It runs as the
 // system: it creates an organization.
-func (db *DB) RegisterAccount(ctx context.Context, n callscribe.NewAccount) (callscribe.Account, error) {
-	var rec callscribe.Account
+func (db *DB) RegisterAccount(ctx context.Context, n callscribe.NewAccount) (callscribe.AccountRecord, error) {
+	var rec callscribe.AccountRecord
 	err := db.inTx(ctx, func(tx pgx.Tx) error {
 		// Two registrations of one email wait for each other here.
 		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtextextended('account:' || lower($1), 0))`, n.User.Email); err != nil {
@@ -159,9 +159,9 @@ func (db *DB) RegisterAccount(ctx context.Context, n callscribe.NewAccount) (cal
 	if err != nil {
 		var ae *callscribe.Error
 		if errors.As(err, &ae) {
-			return callscribe.Account{}, err
+			return callscribe.AccountRecord{}, err
 		}
-		return callscribe.Account{}, fmt.Errorf("register account: %w", err)
+		return callscribe.AccountRecord{}, fmt.Errorf("register account: %w", err)
 	}
 	return rec, nil
 }
@@ -186,16 +186,16 @@ func (db *DB) AccountEmailTaken(ctx context.Context, email string, except uuid.U
 
 // AccountByEmail finds the account that signs in with email (case-insensitive), not
 // erased; ENOTFOUND when there is none.
-func (db *DB) AccountByEmail(ctx context.Context, email string) (callscribe.Account, error) {
+func (db *DB) AccountByEmail(ctx context.Context, email string) (callscribe.AccountRecord, error) {
 	return db.account(ctx, `lower(u.email) = lower($1)`, email)
 }
 
 // AccountByID finds the account of a user, not erased; ENOTFOUND when there is none.
-func (db *DB) AccountByID(ctx context.Context, userID uuid.UUID) (callscribe.Account, error) {
+func (db *DB) AccountByID(ctx context.Context, userID uuid.UUID) (callscribe.AccountRecord, error) {
 	return db.account(ctx, `u.id = $1`, userID)
 }
 
-func (db *DB) account(ctx context.Context, where string, arg any) (callscribe.Account, error) {
+func (db *DB) account(ctx context.Context, where string, arg any) (callscribe.AccountRecord, error) {
 	a, err := scanAccount(db.pool.QueryRow(ctx, `SELECT `+accountColumns+accountFrom+`WHERE `+where+` AND u.erased_at IS NULL`, arg))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return a, callscribe.Errorf(callscribe.ENOTFOUND, "no such account")
@@ -207,13 +207,13 @@ func (db *DB) account(ctx context.Context, where string, arg any) (callscribe.Ac
 }
 
 // Members lists the accounts of an organization by surname, first name and email.
-func (db *DB) Members(ctx context.Context, orgID uuid.UUID) ([]callscribe.Account, error) {
+func (db *DB) Members(ctx context.Context, orgID uuid.UUID) ([]callscribe.AccountRecord, error) {
 	rows, err := db.pool.Query(ctx, `SELECT `+accountColumns+accountFrom+`
 		WHERE a.organization_id = $1 AND u.erased_at IS NULL ORDER BY u.surname, u.first_name, lower(u.email)`, orgID)
 	if err != nil {
 		return nil, fmt.Errorf("list members: %w", err)
 	}
-	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (callscribe.Account, error) { return scanAccount(r) })
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (callscribe.AccountRecord, error) { return scanAccount(r) })
 	if err != nil {
 		return nil, fmt.Errorf("list members: %w", err)
 	}
@@ -650,7 +650,7 @@ func (db *DB) RevokeInvites(ctx context.Context, orgID uuid.UUID, email string, 
 }
 
 // Account is the account of a user of the organization the context is scoped to.
-func (db *DB) AccountInOrg(ctx context.Context, orgID, userID uuid.UUID) (callscribe.Account, error) {
+func (db *DB) AccountInOrg(ctx context.Context, orgID, userID uuid.UUID) (callscribe.AccountRecord, error) {
 	rec, err := db.AccountByID(ctx, userID)
 	if err == nil && rec.User.OrgID != orgID {
 		err = callscribe.Errorf(callscribe.ENOTFOUND, "no user %s", userID)

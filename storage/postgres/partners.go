@@ -86,7 +86,7 @@ func (db *DB) AttributionOf(ctx context.Context, orgID uuid.UUID) (Attribution, 
 // PublishAgreement stores a new version, in force from at, audits it and records the
 // notice of it to every user (the notice hook); ECONFLICT
 // when the version exists.
-func (db *DB) PublishAgreement(ctx context.Context, a callscribe.Agreement) error {
+func (db *DB) PublishAgreement(ctx context.Context, a callscribe.AgreementRecord) error {
 	err := db.inTx(ctx, func(tx pgx.Tx) error {
 		_, err := tx.Exec(ctx, `INSERT INTO agreements (version, text, published_at, published_by) VALUES ($1, $2, $3, $4)`,
 			a.Version, a.Text, a.PublishedAt, a.PublishedBy)
@@ -118,8 +118,8 @@ func (db *DB) PublishAgreement(ctx context.Context, a callscribe.Agreement) erro
 
 // CurrentAgreement returns the version in force (the latest published); ENOTFOUND when
 // none was published.
-func (db *DB) CurrentAgreement(ctx context.Context) (callscribe.Agreement, error) {
-	var a callscribe.Agreement
+func (db *DB) CurrentAgreement(ctx context.Context) (callscribe.AgreementRecord, error) {
+	var a callscribe.AgreementRecord
 	err := db.pool.QueryRow(ctx, `
 		SELECT version, text, published_at, published_by FROM agreements ORDER BY published_at DESC, version DESC LIMIT 1`).
 		Scan(&a.Version, &a.Text, &a.PublishedAt, &a.PublishedBy)

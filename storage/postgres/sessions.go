@@ -14,21 +14,21 @@ import (
 
 const sessionColumns = `s.id_hash, s.user_id, s.organization_id, s.created_at, s.last_seen_at, s.expires_at, s.user_agent, s.addr`
 
-func scanSession(row pgx.Row) (callscribe.Session, error) {
-	var s callscribe.Session
+func scanSession(row pgx.Row) (callscribe.SessionRecord, error) {
+	var s callscribe.SessionRecord
 	err := row.Scan(sessionFields(&s)...)
 	return s, err
 }
 
 // sessionFields are the scan destinations of sessionColumns in s.
-func sessionFields(s *callscribe.Session) []any {
+func sessionFields(s *callscribe.SessionRecord) []any {
 	return []any{&s.Hash, &s.UserID, &s.OrgID, &s.CreatedAt, &s.LastSeenAt, &s.ExpiresAt, &s.UserAgent, &s.Addr}
 }
 
 // CreateSession stores a new session and, in the same transaction, deletes the session
 // whose hash is replacing (the one the browser had before signing in: a session id is
 // never carried across a sign-in).
-func (db *DB) CreateSession(ctx context.Context, s callscribe.Session, replacing []byte) error {
+func (db *DB) CreateSession(ctx context.Context, s callscribe.SessionRecord, replacing []byte) error {
 	err := db.inTx(ctx, func(tx pgx.Tx) error {
 		if replacing != nil {
 			if _, err := tx.Exec(ctx, `DELETE FROM sessions WHERE id_hash = $1`, replacing); err != nil {
@@ -56,13 +56,13 @@ func (db *DB) CreateSession(ctx context.Context, s callscribe.Session, replacing
 
 // SessionByHash finds a session with its account, whatever its age (the caller checks
 // expiry and idleness); ENOTFOUND when there is none, or its user is blocked or erased.
-func (db *DB) SessionByHash(ctx context.Context, hash []byte) (callscribe.Session, callscribe.Account, error) {
+func (db *DB) SessionByHash(ctx context.Context, hash []byte) (callscribe.SessionRecord, callscribe.AccountRecord, error) {
 	row := db.pool.QueryRow(ctx, `SELECT `+sessionColumns+`, `+accountColumns+`
 		FROM sessions s JOIN accounts a ON a.user_id = s.user_id JOIN users u ON u.id = s.user_id
 		JOIN organizations o ON o.id = a.organization_id
 		WHERE s.id_hash = $1 AND u.erased_at IS NULL AND u.blocked_at IS NULL`, hash)
-	var s callscribe.Session
-	var a callscribe.Account
+	var s callscribe.SessionRecord
+	var a callscribe.AccountRecord
 	err := row.Scan(append(sessionFields(&s), accountFields(&a)...)...)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return s, a, callscribe.Errorf(callscribe.ENOTFOUND, "no such session")
@@ -109,12 +109,12 @@ func (db *DB) DeleteOtherSessions(ctx context.Context, userID uuid.UUID, keep []
 }
 
 // SessionsOf lists the user's sessions, the most recently used first.
-func (db *DB) SessionsOf(ctx context.Context, userID uuid.UUID) ([]callscribe.Session, error) {
+func (db *DB) SessionsOf(ctx context.Context, userID uuid.UUID) ([]callscribe.SessionRecord, error) {
 	rows, err := db.pool.Query(ctx, `SELECT `+sessionColumns+` FROM sessions s WHERE s.user_id = $1 ORDER BY s.last_seen_at DESC, s.created_at DESC`, userID)
 	if err != nil {
 		return nil, fmt.Errorf("list sessions: %w", err)
 	}
-	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (callscribe.Session, error) { return scanSession(r) })
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (callscribe.SessionRecord, error) { return scanSession(r) })
 	if err != nil {
 		return nil, fmt.Errorf("list sessions: %w", err)
 	}
@@ -134,7 +134,7 @@ func (db *DB) PruneSessions(ctx context.Context, now, idleSince time.Time) (int6
 // LinkIdentity links a provider identity to the user and audits it (provider only).
 // An identity linked to another account, or a second identity of the same provider for
 // this one, is ECONFLICT; linking the same identity again refreshes what is kept of it.
-func (db *DB) LinkIdentity(ctx context.Context, id callscribe.LinkedIdentity, actor string) error {
+func (db *DB) LinkIdentity(ctx context.Context, id callscribe.IdentityRecord, actor string) error {
 	err := db.inTx(ctx, func(tx pgx.Tx) error {
 		if err := lockUser(ctx, tx, id.UserID, "SHARE"); err != nil {
 			return err
@@ -190,14 +190,14 @@ func (db *DB) UnlinkIdentity(ctx context.Context, userID uuid.UUID, provider, ac
 }
 
 // IdentitiesOf lists the identities linked to the user, by provider.
-func (db *DB) IdentitiesOf(ctx context.Context, userID uuid.UUID) ([]callscribe.LinkedIdentity, error) {
+func (db *DB) IdentitiesOf(ctx context.Context, userID uuid.UUID) ([]callscribe.IdentityRecord, error) {
 	rows, err := db.pool.Query(ctx, `
 		SELECT provider, subject, email, surname, first_name, user_id, linked_at FROM identities WHERE user_id = $1 ORDER BY provider`, userID)
 	if err != nil {
 		return nil, fmt.Errorf("list identities: %w", err)
 	}
-	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (callscribe.LinkedIdentity, error) {
-		var i callscribe.LinkedIdentity
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (callscribe.IdentityRecord, error) {
+		var i callscribe.IdentityRecord
 		err := r.Scan(&i.Provider, &i.Subject, &i.Email, &i.Surname, &i.FirstName, &i.UserID, &i.LinkedAt)
 		return i, err
 	})
@@ -209,7 +209,7 @@ func (db *DB) IdentitiesOf(ctx context.Context, userID uuid.UUID) ([]callscribe.
 
 // AccountByIdentity finds the account a provider identity is linked to; ENOTFOUND when
 // it is linked to none (or its user is erased).
-func (db *DB) AccountByIdentity(ctx context.Context, provider, subject string) (callscribe.Account, error) {
+func (db *DB) AccountByIdentity(ctx context.Context, provider, subject string) (callscribe.AccountRecord, error) {
 	a, err := scanAccount(db.pool.QueryRow(ctx, `SELECT `+accountColumns+accountFrom+`
 		JOIN identities i ON i.user_id = u.id WHERE i.provider = $1 AND i.subject = $2 AND u.erased_at IS NULL`, provider, subject))
 	if errors.Is(err, pgx.ErrNoRows) {
