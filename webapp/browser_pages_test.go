@@ -349,6 +349,13 @@ func TestBrowserOrganization(t *testing.T) {
 	if got := b.Text(".flash"); !strings.Contains(got, "Правила скрытия персональных данных сохранены") {
 		t.Errorf("after saving the redaction policy: %q", got)
 	}
+	// The page is scrolled to the section saved; the flash at the top of the page is
+	// still in view, and does not cover the section's heading.
+	if ok, err := browser.Eval[bool](b, `(() => { const f = document.querySelector(".flash").getBoundingClientRect(),
+		h = document.querySelector("#redaction").getBoundingClientRect();
+		return window.scrollY > 0 && f.top >= 0 && f.bottom <= window.innerHeight && h.top >= f.bottom })()`); err != nil || !ok {
+		t.Errorf("after saving the redaction policy the flash is out of view, or covers the section: %v %v", ok, err)
+	}
 	if off, mask, err := a.DB.RedactionPolicy(callscribe.AsSystem(t.Context()), a.account(p.email).OrgID); err != nil || len(off) != 1 || off[0] != "phone" || mask != "***" {
 		t.Errorf("the policy saved in the browser: off %v, mask %q, %v; want off [phone], mask ***", off, mask, err)
 	}

@@ -204,10 +204,14 @@ func (b *Tab) Cookies() []*network.Cookie {
 
 // Screenshot saves the whole page as name.png in the test's artifact directory (kept
 // with `go test -artifacts`; under the test's temporary directory otherwise) and returns
-// its path.
+// its path. The page is scrolled to its top first: a whole page taken while scrolled
+// down draws a sticky element (the flash) where the viewport was, over other content.
 func (b *Tab) Screenshot(name string) string {
 	ctx, cancel := context.WithTimeout(b.ctx, Timeout)
 	defer cancel()
+	if err := chromedp.Do(ctx, chromedp.Evaluate[chromedp.Void](`window.scrollTo(0, 0)`)); err != nil {
+		b.t.Logf("screenshot %s: scroll to the top: %v", name, err)
+	}
 	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100)) // 100: PNG (less is JPEG)
 	if err != nil {
 		b.t.Logf("screenshot %s: %v", name, err)
