@@ -10,6 +10,10 @@ import (
 	"github.com/google/uuid"
 )
 
+// errSignInLost answers a provider's callback that no sign-in in flight matches: no
+// cookie, a cookie of another provider's, one taken already or expired.
+var errSignInLost = callscribe.Errorf(callscribe.EUNAUTHORIZED, "this sign-in was not started in this browser, or took longer than 10 minutes; start it again")
+
 func (s *Server) provider(name string) (oauth.Provider, error) {
 	for _, p := range s.cfg.Providers {
 		if p.Name() == name {
@@ -56,12 +60,12 @@ func (s *Server) oauthCallback(w http.ResponseWriter, r *http.Request, v *visit)
 	}
 	c, err := r.Cookie(s.cookieName("oauth_id"))
 	if err != nil {
-		return callscribe.Errorf(callscribe.EUNAUTHORIZED, "this sign-in was not started in this browser, or took longer than 10 minutes; start it again")
+		return errSignInLost
 	}
 	s.clearCookie(w, "oauth_id")
 	pend, err := s.cfg.Accounts.TakeSignIn(r.Context(), c.Value)
 	if callscribe.ErrorCode(err) == callscribe.ENOTFOUND || err == nil && pend.Provider != p.Name() {
-		return callscribe.Errorf(callscribe.EUNAUTHORIZED, "this sign-in was not started in this browser, or took longer than 10 minutes; start it again")
+		return errSignInLost
 	}
 	if err != nil {
 		return err

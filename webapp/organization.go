@@ -59,19 +59,28 @@ func (s *Server) orgPage(r *http.Request, v *visit) (orgPage, map[string]string,
 	if page.Invites, err = s.cfg.Accounts.Invitations(r.Context(), *v.Account); err != nil {
 		return page, nil, err
 	}
-	form := map[string]string{"company": c.Name, "inn": c.INN, "kpp": c.KPP, "ogrn": c.OGRN, "invite_role": string(accounts.RoleMember),
-		"replace": "tags", "redact_mask": o.RedactionMask}
+	form := map[string]string{"company": c.Name, "inn": c.INN, "kpp": c.KPP, "ogrn": c.OGRN, "invite_role": string(accounts.RoleMember)}
+	replace := "tags"
 	if o.RedactionMask != "" {
-		form["replace"] = "mask"
+		replace = "mask"
 	}
-	page.RedactionNone = true
+	page.RedactionNone = !redactionForm(form, func(t string) bool { return !slices.Contains(o.RedactionOff, t) }, replace, o.RedactionMask)
+	return page, form, nil
+}
+
+// redactionForm writes the redaction section's values into form: "redact:TYPE" "on" for
+// each type on (and "" for the others), the replacement (tags or mask) and the mask. It
+// reports whether any type is on.
+func redactionForm(form map[string]string, on func(typ string) bool, replace, mask string) (someOn bool) {
+	form["replace"], form["redact_mask"] = replace, mask
 	for _, t := range redact.Types {
-		if !slices.Contains(o.RedactionOff, string(t)) {
+		form["redact:"+string(t)] = ""
+		if on(string(t)) {
 			form["redact:"+string(t)] = "on"
-			page.RedactionNone = false
+			someOn = true
 		}
 	}
-	return page, form, nil
+	return someOn
 }
 
 func (s *Server) organization(w http.ResponseWriter, r *http.Request, v *visit) error {
@@ -118,13 +127,8 @@ func (s *Server) setRedaction(w http.ResponseWriter, r *http.Request, v *visit) 
 		return callscribe.Errorf(callscribe.EINVALID, "the form could not be read")
 	}
 	on := r.PostForm["redact"]
-	entered := map[string]string{"replace": r.PostFormValue("replace"), "redact_mask": strings.TrimSpace(r.PostFormValue("redact_mask"))}
-	for _, t := range redact.Types {
-		entered["redact:"+string(t)] = ""
-		if slices.Contains(on, string(t)) {
-			entered["redact:"+string(t)] = "on"
-		}
-	}
+	entered := map[string]string{}
+	redactionForm(entered, func(t string) bool { return slices.Contains(on, t) }, r.PostFormValue("replace"), strings.TrimSpace(r.PostFormValue("redact_mask")))
 	var mask string
 	switch entered["replace"] {
 	case "tags":

@@ -3,7 +3,6 @@ package webapp
 import (
 	"bytes"
 	"callscribe"
-	"fmt"
 	"html/template"
 	"io/fs"
 	"net/http"
@@ -134,10 +133,11 @@ func formatTime(lang string, t time.Time) string {
 		return ""
 	}
 	t = t.In(moscow)
+	day := callscribe.DateOf(t).Local(lang) // the day as Date.Local says it everywhere
 	if lang == "en" {
-		return t.Format("2 Jan 2006 15:04 MST")
+		return day + t.Format(" 15:04 MST")
 	}
-	return fmt.Sprintf("%02d.%02d.%d %s МСК", t.Day(), t.Month(), t.Year(), t.Format("15:04"))
+	return day + t.Format(" 15:04") + " МСК"
 }
 
 // fieldRow is one field of a form with the page it is on: what the "field" template
