@@ -2,9 +2,9 @@ package notify
 
 import (
 	"bytes"
+	"callscribe/privacy"
 	"strings"
 	"text/template"
-	"time"
 
 	"callscribe"
 )
@@ -133,7 +133,7 @@ func render(s callscribe.NoticeSend, base string) (Message, error) {
 	lang := Language(s.Language)
 	base = strings.TrimRight(base, "/")
 	v := view{Link: base + "/privacy"}
-	moscow := time.FixedZone("MSK", 3*60*60)
+	moscow := privacy.Moscow
 	switch s.Kind {
 	case callscribe.NoticeTranscriptReady:
 		v.Link = base + "/calls/" + s.CallID.String()

@@ -152,7 +152,7 @@ func (n *Notices) attach(ctx context.Context, s callscribe.NoticeSend, m *Messag
 		}
 		return fmt.Errorf("%w: %w", errExport, err)
 	}
-	moscow := time.FixedZone("MSK", 3*60*60)
+	moscow := privacy.Moscow
 	m.Attachment = &Attachment{Name: "callscribe-export-" + n.cfg.Now().In(moscow).Format(time.DateOnly) + ".json",
 		ContentType: "application/json", Content: b.Bytes()}
 	return nil

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"callscribe/oauth"
+	"callscribe/privacy"
 	"callscribe/web"
 )
 
@@ -119,14 +120,8 @@ func (s *Server) renderForm(w http.ResponseWriter, r *http.Request, v *visit, st
 	_, _ = buf.WriteTo(w)
 }
 
-// moscow is the time zone dates are shown in.
-var moscow = func() *time.Location {
-	l, err := time.LoadLocation("Europe/Moscow")
-	if err != nil {
-		return time.FixedZone("MSK", 3*3600)
-	}
-	return l
-}()
+// moscow is the time zone dates are shown in: the one business days are counted in.
+var moscow = privacy.Moscow
 
 func formatTime(lang string, t time.Time) string {
 	if t.IsZero() {

@@ -324,7 +324,7 @@ func parseInstant(flag, s string) (time.Time, error) {
 	if t, err := time.Parse(time.RFC3339, s); err == nil {
 		return t, nil
 	}
-	moscow := time.FixedZone("MSK", 3*60*60)
+	moscow := privacy.Moscow
 	for _, layout := range []string{"2006-01-02 15:04", time.DateOnly} {
 		if t, err := time.ParseInLocation(layout, s, moscow); err == nil {
 			return t, nil
